@@ -1,0 +1,84 @@
+"""The Submit round trip's core: workbook → read → layout → normalise → validate → a Submission with its report."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import UnreadableWorkbook
+from .layouts import SHEET_TITLES, Layout, choose_layout, layout_named, load_layouts, tables_from_book
+from .model import ERROR, Message, Submission
+from .normalise import submission_from_tables
+from .read import Book, book_from_xlsx, book_from_xlwings
+from .settings import Settings, load_settings
+from .validate import validate_submission
+
+
+@lru_cache(maxsize=8)
+def _layouts(dirs: tuple[Path, ...]) -> dict[str, Layout]:
+    return load_layouts(list(dirs))
+
+
+def available_layouts(settings: Settings | None = None) -> dict[str, Layout]:
+    """Every layout the settings make available (built-in plus the council's folder)."""
+    settings = settings or load_settings()
+    return _layouts(tuple(settings.layout_dirs))
+
+
+def check_workbook(data: bytes, name: str, *, department: str | None = None, period: str | None = None,
+                   layout: str | None = None, expected_department: str | None = None,
+                   previous_actions: pd.DataFrame | None = None, settings: Settings | None = None) -> Submission:
+    """Check one .xlsx/.xlsm file's bytes; an unreadable file becomes a rejected Submission, not an exception."""
+    try:
+        book = book_from_xlsx(data, name)
+    except UnreadableWorkbook as exc:
+        return Submission(file=name, department=expected_department or department, period=period, layout="",
+                          messages=[Message(ERROR, "unreadable-file", None, None, None, str(exc))])
+    return check_book(book, department=department, period=period, layout=layout,
+                      expected_department=expected_department, previous_actions=previous_actions,
+                      settings=settings)
+
+
+def check_xlwings(payload: dict, **kwargs) -> Submission:
+    """Check the workbook the Excel add-in sent as xlwings JSON."""
+    try:
+        book = book_from_xlwings(payload)
+    except UnreadableWorkbook as exc:
+        return Submission(file="workbook", department=kwargs.get("expected_department"), period=None, layout="",
+                          messages=[Message(ERROR, "unreadable-file", None, None, None, str(exc))])
+    return check_book(book, **kwargs)
+
+
+def check_book(book: Book, *, department: str | None = None, period: str | None = None, layout: str | None = None,
+               expected_department: str | None = None, previous_actions: pd.DataFrame | None = None,
+               settings: Settings | None = None) -> Submission:
+    """Map, normalise and validate a read workbook."""
+    settings = settings or load_settings()
+    layouts = available_layouts(settings)
+    chosen = layout_named(layout, layouts) if layout else choose_layout(book, layouts)
+    tables, messages = tables_from_book(book, chosen)
+    if not tables and not any(m.level == ERROR for m in messages):
+        sheets = ", ".join(f"'{s.name}'" for s in book.sheets) or "none"
+        return Submission(file=book.name, department=expected_department or department, period=period,
+                          layout=chosen.name, messages=[Message(
+                              ERROR, "no-usable-sheet", None, None, None,
+                              f"no Actions, Objectives or KPIs sheet was found (sheets: {sheets}). Use the "
+                              f"actionplan template, or name a sheet {', '.join(SHEET_TITLES.values())} with its "
+                              "column headings in row 1.")])
+    sub = submission_from_tables(book, chosen, tables, messages, department=expected_department or department,
+                                 period=period, tolerance=settings.tolerance)
+    if expected_department and sub.department and _norm(sub.department) != _norm(expected_department):
+        sub.messages.append(Message(
+            ERROR, "wrong-department", chosen.plan_sheet, None, sub.department,
+            f"this workbook is for '{sub.department}' but you are signed in for '{expected_department}'. "
+            "Submit your own department's plan, or ask corporate performance for the right access."))
+    if sub.accepted or not any(m.code in ("unreadable-file", "no-usable-sheet", "missing-column")
+                               for m in sub.errors):
+        validate_submission(sub, previous_actions=previous_actions)
+    return sub
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()

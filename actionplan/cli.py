@@ -1,0 +1,309 @@
+"""The `actionplan` command: thin shells over the core, the warehouse and the flows (imported only when needed)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import ActionplanError
+
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+
+def _settings():
+    from .settings import load_settings
+
+    return load_settings()
+
+
+def _print_report(report: dict[str, Any], out=sys.stdout, limit: int | None = None) -> None:
+    """The plain-English report of one file: outcome, counts, then every error and warning with its cell."""
+    who = ", ".join(x for x in (report["department"], report["period"]) if x) or "department and period unknown"
+    layout = f" (layout: {report['layout']})" if report["layout"] else ""
+    print(f"{report['file']} — {who}{layout}", file=out)
+    c = report["counts"]
+    counts = f"{c['objectives']} objectives, {c['actions']} actions, {c['kpis']} KPIs"
+    n_err, n_warn = len(report["errors"]), len(report["warnings"])
+    if report["accepted"]:
+        head = f"Accepted with {n_warn} warning{'s' if n_warn != 1 else ''}" if n_warn else "Accepted"
+        print(f"  {head}: {counts}.", file=out)
+    else:
+        print(f"  Rejected: {n_err} error{'s' if n_err != 1 else ''}, nothing was stored.", file=out)
+    for title, items in (("Errors", report["errors"]), ("Warnings", report["warnings"])):
+        if not items:
+            continue
+        print(f"  {title}:", file=out)
+        shown = items if limit is None else items[:limit]
+        for m in shown:
+            where = f"{m['sheet']}!{m['cell']}" if m["sheet"] and m["cell"] else (m["sheet"] or "workbook")
+            value = f" '{m['value']}'" if m["value"] not in (None, "") else ""
+            print(f"    {where}{value}: {m['message']}", file=out)
+        if len(shown) < len(items):
+            print(f"    … and {len(items) - len(shown)} more (use `actionplan validate` to see all)", file=out)
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ActionplanError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise ActionplanError(f"{path} is a folder, not a workbook.") from None
+    except PermissionError:
+        raise ActionplanError(f"{path}: permission denied.") from None
+
+
+def _check_files(args) -> list[tuple[str, bytes, Any]]:
+    from .check import check_workbook
+
+    s = _settings()
+    results = []
+    for path in args.files:
+        data = _read_file(path)
+        sub = check_workbook(data, Path(path).name, department=args.department, period=args.period,
+                             layout=getattr(args, "layout", None), settings=s)
+        results.append((path, data, sub))
+    return results
+
+
+def cmd_validate(args) -> int:
+    results = _check_files(args)
+    reports = [sub.report() for _, _, sub in results]
+    for (path, _, _), report in zip(results, reports, strict=True):
+        report["file"] = path
+    if args.json:
+        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, ensure_ascii=False))
+    else:
+        for report in reports:
+            _print_report(report)
+    return 0 if all(r["accepted"] for r in reports) else EXIT_REJECTED
+
+
+def cmd_submit(args) -> int:
+    from warehouse.inbox import Inbox
+
+    s = _settings()
+    inbox = Inbox(s.inbox_path, s.archive_path)
+    ok = True
+    for path, data, sub in _check_files(args):
+        report = inbox.submit(sub, data, submitted_by=args.by or getpass.getuser())
+        report["file"] = path
+        _print_report(report)
+        if report["accepted"]:
+            state = "new submission" if report["new"] else "identical to one already received: not stored twice"
+            print(f"  Submission id {report['submission_id'][:12]} ({state}).")
+        ok &= report["accepted"]
+    return 0 if ok else EXIT_REJECTED
+
+
+def _quiet_prefect(settings) -> None:
+    # Keep everything of a council's install under its home folder, and Prefect's chatter out of the CLI.
+    os.environ.setdefault("PREFECT_HOME", str(settings.home_path / "prefect"))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    # The temporary server's telemetry writes race its own SQLite file and print tracebacks.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def run_flow(flow_name: str, **params):
+    """Run a flow in this process (a temporary local Prefect server, or PREFECT_API_URL's server)."""
+    s = _settings()
+    _quiet_prefect(s)
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    if flow_name == "ingest":
+        from flows.ingest import ingest as flow
+    else:
+        from flows.consolidate import consolidate as flow
+    # The heartbeat thread's join costs ~1 s per run and tells a local run nothing.
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        return flow(**params)
+
+
+def cmd_ingest(args) -> int:
+    result = run_flow("ingest")
+    print(f"{len(result['loaded'])} loaded, {len(result['already'])} already in the warehouse"
+          + (f", {len(result['failed'])} failed" if result["failed"] else "") + ".")
+    for sid, why in result["failed"].items():
+        print(f"  {sid[:12]}: {why}")
+    return 1 if result["failed"] else 0
+
+
+def _period(text: str | None) -> str | None:
+    from .vocabulary import period_from_text
+
+    if text is None:
+        return None
+    parsed = period_from_text(text)
+    if parsed is None:
+        raise ActionplanError(f"'{text}' is not a period actionplan recognises. Use e.g. 2024/25 Q2 "
+                              "(or 2024/25 for the whole year).")
+    return parsed.label
+
+
+def _date(text: str | None) -> dt.date | None:
+    from .values import date_from_value
+
+    if text is None:
+        return None
+    parsed = date_from_value(text)
+    if parsed.date is None:
+        raise ActionplanError(f"--as-at '{text}' is not a date. Use dd/mm/yyyy.")
+    return parsed.date
+
+
+def cmd_consolidate(args) -> int:
+    period = _period(args.period)
+    out = str(Path(args.out).resolve()) if args.out else None
+    result = run_flow("consolidate", period=period, as_at=_date(args.as_at), out=out,
+                      against=_period(args.against))
+    print_summary(result["facts"])
+    print(f"Rollup written: {result['path']}")
+    return 0
+
+
+def print_summary(facts: dict[str, Any], out=sys.stdout) -> None:
+    """The Summary table as text: RAGB counts by department and the council total."""
+    rows = facts["summary"]
+    width = max([len(r["Department"]) for r in rows] + [10])
+    cols = ("Blue", "Green", "Amber", "Red", "Not rated", "Total")
+    print(f"\n{facts['period']} (period ends {facts['period_end']})", file=out)
+    print(f"{'Department':<{width}}  " + "  ".join(f"{c:>9}" for c in cols) + "  % complete", file=out)
+    for r in rows:
+        print(f"{r['Department']:<{width}}  " + "  ".join(f"{r[c]:>9}" for c in cols)
+              + f"  {r['% complete']:>9.0%}", file=out)
+    if facts["missing"]:
+        print(f"Not submitted: {', '.join(facts['missing'])}", file=out)
+    print(f"Exceptions: {facts['exceptions']}   Changes since {facts['previous_period'] or '-'}: "
+          f"{facts['changes']}   Warnings: {facts['warnings']}", file=out)
+
+
+def cmd_export(args) -> int:
+    from warehouse import open_warehouse
+    from warehouse.consolidate import facts_from_warehouse
+
+    s = _settings()
+    period = _period(args.period)
+    url = s.warehouse_url
+    if "://" not in url and not Path(url).exists():
+        raise ActionplanError(f"No warehouse yet at {url}: submit workbooks and run `actionplan ingest` first.")
+    wh = open_warehouse(url, read_only=True, wait_seconds=5)
+    try:
+        facts = facts_from_warehouse(wh, period, against=_period(args.against), tolerance=s.tolerance)
+    finally:
+        wh.close()
+    data = facts.export()
+    data.pop("generated_at", None)
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_template(args) -> int:
+    from .workbooks import write_template
+
+    out = Path(args.output)
+    write_template(out, department=args.department, period=_period(args.period))
+    print(f"Template written: {out}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.workbooks) if args.workbooks else None, seed=args.seed)
+
+
+def cmd_layouts(args) -> int:
+    from .check import available_layouts
+
+    for name, layout in sorted(available_layouts(_settings()).items()):
+        print(f"{name:<20} {layout.description}  [{layout.path}]")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="actionplan",
+        description="Collect council action plans and KPIs from Excel workbooks, check them, load them into "
+                    "the warehouse and publish the council-wide rollup workbook.",
+        epilog="Data lives in ACTIONPLAN_HOME (default ./actionplan-data). See README.md.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def files_command(name: str, help_text: str, func) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help_text, description=help_text)
+        c.add_argument("files", nargs="+", metavar="FILE", help="department workbook(s), .xlsx or .xlsm")
+        c.add_argument("--department", help="department, when the workbook has no Plan sheet")
+        c.add_argument("--period", help="reporting period (e.g. 2024/25 Q2), when the workbook has no Plan sheet")
+        c.add_argument("--layout", help="read with this layout instead of choosing one (see `actionplan layouts`)")
+        c.set_defaults(func=func)
+        return c
+
+    c = files_command("validate", "Check workbooks without storing anything (exit 1 if any is rejected).",
+                      cmd_validate)
+    c.add_argument("--json", action="store_true", help="print the report as JSON")
+    c = files_command("submit", "Check workbooks and put each accepted one in the inbox for loading.", cmd_submit)
+    c.add_argument("--by", help="who is submitting (default: your user name)")
+
+    c = sub.add_parser("ingest", help="Load the inbox into the warehouse (Prefect flow).")
+    c.set_defaults(func=cmd_ingest)
+
+    c = sub.add_parser("consolidate", help="Ingest, then write the council rollup workbook for a period.")
+    c.add_argument("--period", required=True, help="e.g. 2024/25 Q2")
+    c.add_argument("--as-at", help="date the data is taken as at (dd/mm/yyyy)")
+    c.add_argument("--out", help="where to write the workbook (default: <home>/rollups/)")
+    c.add_argument("--against", help="compare with this period instead of the previous one")
+    c.set_defaults(func=cmd_consolidate)
+
+    c = sub.add_parser("export", help="Print the rollup's numbers for a period as JSON.")
+    c.add_argument("--period", required=True)
+    c.add_argument("--against", help="compare with this period instead of the previous one")
+    c.set_defaults(func=cmd_export)
+
+    c = sub.add_parser("template", help="Write a blank department workbook (the canonical template).")
+    c.add_argument("-o", "--output", required=True, metavar="FILE")
+    c.add_argument("--department")
+    c.add_argument("--period")
+    c.set_defaults(func=cmd_template)
+
+    c = sub.add_parser("demo", help="Generate a realistic council, submit every plan, consolidate, summarise.")
+    c.add_argument("--workbooks", help="folder to write the generated workbooks to (default: <home>/demo)")
+    c.add_argument("--seed", type=int, default=42)
+    c.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("layouts", help="List the layouts workbooks can be read with.")
+    c.set_defaults(func=cmd_layouts)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ActionplanError as exc:
+        print(f"actionplan: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # output piped into head and closed early
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("actionplan: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the edge: a user never sees a traceback, but gets what to report
+        if os.environ.get("ACTIONPLAN_DEBUG"):
+            raise
+        print(f"actionplan: unexpected error: {type(exc).__name__}: {exc}\n"
+              "Run again with ACTIONPLAN_DEBUG=1 for details, and report it to your system administrator.",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""`actionplan demo`: a generated council's two quarters submitted, loaded and rolled up, on the embedded default."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import openpyxl
+
+from .settings import load_settings
+
+DEMO_PERIODS = ("2024/25 Q1", "2024/25 Q2")
+
+
+def spoil_workbook(good: Path, bad: Path) -> Path:
+    """A copy of a plan with the mistakes a real officer makes: an impossible date and an unknown status word."""
+    wb = openpyxl.load_workbook(good)
+    ws = wb["Actions"]
+    ws.cell(row=3, column=6).value = "31/11/24"
+    ws.cell(row=4, column=8).value = "Greenish"
+    wb.save(bad)
+    return bad
+
+
+def run_demo(workbooks: Path | None = None, seed: int = 42) -> int:
+    """Generate, submit, ingest and consolidate a demo council; print what a performance officer would see."""
+    from warehouse.inbox import Inbox
+
+    from .check import check_workbook
+    from .cli import print_summary, run_flow
+    from .sample import write_council
+
+    started = time.perf_counter()
+    s = load_settings()
+    folder = workbooks or s.home_path / "demo"
+    if folder.exists():
+        shutil.rmtree(folder)
+    print(f"Generating a council's action plans for {' and '.join(DEMO_PERIODS)} (seed {seed}) in {folder} …")
+    written = write_council(folder, periods=DEMO_PERIODS, seed=seed)
+    inbox = Inbox(s.inbox_path, s.archive_path)
+
+    for period in DEMO_PERIODS:
+        paths = list(written[period])
+        if period == DEMO_PERIODS[-1] and paths:
+            # One department first sends a plan with mistakes, then the corrected one: the common case.
+            bad = spoil_workbook(paths[0], paths[0].with_name(paths[0].stem + "-first-try.xlsx"))
+            paths.insert(0, bad)
+        accepted = rejected = warnings = 0
+        for path in paths:
+            data = path.read_bytes()
+            sub = check_workbook(data, path.name, settings=s)
+            report = inbox.submit(sub, data, submitted_by="demo")
+            if report["accepted"]:
+                accepted += 1
+                warnings += len(report["warnings"])
+            else:
+                rejected += 1
+                print(f"\n{path.name} was rejected ({len(report['errors'])} errors, nothing stored):")
+                for m in report["errors"]:
+                    print(f"  {m['sheet']}!{m['cell']} '{m['value']}': {m['message']}")
+        print(f"{period}: {accepted} plans accepted ({warnings} warnings), {rejected} rejected.")
+
+    result = None
+    for period in DEMO_PERIODS:
+        result = run_flow("consolidate", period=period)
+    print_summary(result["facts"])
+    print(f"\nRollup workbook: {result['path']}")
+    print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
+    return 0

@@ -1,0 +1,151 @@
+"""The records that flow between stages: messages, reports, submissions and rollup facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+ERROR = "error"
+WARNING = "warning"
+
+OBJECTIVE_FIELDS = ("ref", "objective", "theme", "delivered_by", "lead_officer", "status", "status_text", "commentary")
+ACTION_FIELDS = (
+    "ref", "objective", "theme", "action", "lead_officer", "due_date", "due_date_text", "revised_due_date",
+    "revised_due_date_text", "status", "status_text", "progress_update", "effective_due_date", "overdue",
+    "slipped", "exception", "exception_reason",
+)
+KPI_FIELDS = (
+    "ref", "measure", "polarity", "unit", "lead_officer", "target", "target_text", "actual", "actual_text",
+    "tolerance", "comment", "performance",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One validation finding, located at a cell and written for a council officer."""
+
+    level: str  # ERROR or WARNING
+    code: str
+    sheet: str | None
+    cell: str | None
+    value: str | None
+    message: str
+
+    def location(self) -> str:
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        return self.sheet or "workbook"
+
+    def __str__(self) -> str:
+        shown = f" '{self.value}'" if self.value not in (None, "") else ""
+        return f"{self.location()}{shown}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "sheet": self.sheet, "cell": self.cell, "value": self.value,
+                "message": self.message}
+
+
+@dataclass
+class Submission:
+    """A read, normalised and validated workbook: its plan, its rows and what was found wrong."""
+
+    file: str
+    department: str | None
+    period: str | None
+    layout: str
+    plan_title: str | None = None
+    as_at: dt.date | None = None
+    contact: str | None = None
+    objectives: pd.DataFrame = field(default_factory=pd.DataFrame)
+    actions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    kpis: pd.DataFrame = field(default_factory=pd.DataFrame)
+    messages: list[Message] = field(default_factory=list)
+    columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # sheet -> mapped/ignored
+
+    @property
+    def errors(self) -> list[Message]:
+        return [m for m in self.messages if m.level == ERROR]
+
+    @property
+    def warnings(self) -> list[Message]:
+        return [m for m in self.messages if m.level == WARNING]
+
+    @property
+    def accepted(self) -> bool:
+        return not self.errors
+
+    def counts(self) -> dict[str, int]:
+        return {"objectives": len(self.objectives), "actions": len(self.actions), "kpis": len(self.kpis)}
+
+    def report(self) -> dict[str, Any]:
+        """The report of spec: accepted, counts, every error and warning with its cell."""
+        return {
+            "file": self.file,
+            "accepted": self.accepted,
+            "department": self.department,
+            "period": self.period,
+            "layout": self.layout,
+            "counts": self.counts(),
+            "errors": [m.as_dict() for m in self.errors],
+            "warnings": [m.as_dict() for m in self.warnings],
+        }
+
+
+@dataclass
+class RollupFacts:
+    """Everything the council rollup workbook shows for one period, as plain tables."""
+
+    period: str
+    period_end: dt.date
+    as_at: dt.date | None
+    generated_at: dt.datetime
+    previous_period: str | None
+    summary: pd.DataFrame            # Department | Blue | Green | Amber | Red | Not rated | Total | % complete | % on track
+    objectives_summary: pd.DataFrame  # same shape, counting objectives
+    objectives: pd.DataFrame
+    exceptions: pd.DataFrame
+    actions: pd.DataFrame
+    kpis: pd.DataFrame
+    kpi_counts: pd.DataFrame         # Department | better | within | worse | no data | Total
+    submissions: pd.DataFrame
+    changes: pd.DataFrame
+    data_quality: pd.DataFrame
+    missing: list[str] = field(default_factory=list)
+    tolerance: float = 0.025
+
+    def export(self) -> dict[str, Any]:
+        """The rollup's numbers as JSON-ready data (what `actionplan export` prints)."""
+        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+        return {
+            "period": self.period,
+            "period_end": self.period_end.isoformat(),
+            "as_at": self.as_at.isoformat() if self.as_at else None,
+            "previous_period": self.previous_period,
+            "summary": records(self.summary),
+            "objectives": records(self.objectives_summary),
+            "kpis": records(self.kpi_counts),
+            "exceptions": len(self.exceptions),
+            "changes": len(self.changes),
+            "warnings": len(self.data_quality),
+            "missing": list(self.missing),
+        }
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+__all__ = ["ERROR", "WARNING", "Message", "Submission", "RollupFacts", "asdict"]

@@ -1,0 +1,271 @@
+"""Tables of raw cells → typed frames: statuses as RAGB letters, dates, numbers, plain text, derived facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from .layouts import SHEET_TITLES, Layout, Table
+from .model import ERROR, WARNING, Message, Submission
+from .read import Book, column_letter
+from .values import date_from_value, number_from_value, text_from_value
+from .vocabulary import (
+    DEFAULT_TOLERANCE,
+    Period,
+    kpi_performance,
+    period_from_text,
+    polarity_from_text,
+    status_from_text,
+    tolerance_from_value,
+)
+
+_PLAN_LABELS = {
+    "department": "department", "directorate": "department", "service": "department",
+    "plan": "plan_title", "plan title": "plan_title", "title": "plan_title",
+    "period": "period", "reporting period": "period", "quarter": "period",
+    "as at": "as_at", "as at date": "as_at", "date of update": "as_at",
+    "contact": "contact",
+}
+
+
+def submission_from_tables(book: Book, layout: Layout, tables: list[Table], messages: list[Message], *,
+                           department: str | None = None, period: str | None = None,
+                           tolerance: float = DEFAULT_TOLERANCE) -> Submission:
+    """Build the typed submission of one workbook: plan details from its Plan sheet (or the submitter)."""
+    meta, meta_messages = _plan_meta(book, layout)
+    messages = list(messages) + meta_messages
+    dept = meta.get("department") or (text_from_value(department) if department else None)
+    period_obj = _period(meta, period, messages, layout)
+    if not dept:
+        where = (layout.plan_sheet, "B1") if book.sheet(layout.plan_sheet or "") else (None, None)
+        messages.append(Message(ERROR, "missing-department", *where, None,
+                                "no Department given. Write the department's name next to 'Department' "
+                                "on the Plan sheet (or give --department when submitting)."))
+    sub = Submission(file=book.name, department=dept, period=period_obj.label if period_obj else None,
+                     layout=layout.name, plan_title=meta.get("plan_title"), contact=meta.get("contact"),
+                     as_at=meta.get("as_at"))
+    period_end = period_obj.end if period_obj else None
+    for table in tables:
+        if table.kind == "actions":
+            sub.actions = _concat(sub.actions, _actions_frame(table, layout, period_end, messages))
+        elif table.kind == "objectives":
+            sub.objectives = _concat(sub.objectives, _objectives_frame(table, layout, messages))
+        else:
+            sub.kpis = _concat(sub.kpis, _kpis_frame(table, tolerance, messages))
+        sub.columns[table.sheet] = {
+            "mapped": [f"{column_letter(c)}: {table.kind}.{fid}" for fid, c in sorted(
+                table.columns.items(), key=lambda kv: kv[1])],
+            "extra": [f"{column_letter(c)}: {name}" for c, name in table.extras.items()],
+        }
+    sub.messages = messages
+    return sub
+
+
+def _concat(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    return b if a.empty else pd.concat([a, b], ignore_index=True)
+
+
+def _plan_meta(book: Book, layout: Layout) -> tuple[dict[str, Any], list[Message]]:
+    sheet = book.sheet(layout.plan_sheet) if layout.plan_sheet else None
+    meta: dict[str, Any] = {}
+    messages: list[Message] = []
+    if sheet is None:
+        return meta, messages
+    for r, row in enumerate(sheet.rows[:30]):
+        if not row or row[0] is None:
+            continue
+        key = _PLAN_LABELS.get(" ".join(str(row[0]).split()).strip(":").strip().lower())
+        if key is None or key in meta:
+            continue
+        value = row[1] if len(row) > 1 else None
+        cell = f"B{r + 1}"
+        if key == "as_at":
+            parsed = date_from_value(value)
+            meta["as_at"] = parsed.date
+            if value is not None and parsed.date is None:
+                messages.append(Message(WARNING, "unknown-as-at", sheet.name, cell, parsed.text,
+                                        "the 'As at' date was not understood, so it is left blank. "
+                                        "Use dd/mm/yyyy."))
+        elif key == "period":
+            meta["period_raw"] = (value, sheet.name, cell)
+        else:
+            meta[key] = text_from_value(value)
+    return meta, messages
+
+
+def _period(meta: dict[str, Any], given: str | None, messages: list[Message], layout: Layout) -> Period | None:
+    raw = meta.get("period_raw")
+    if raw and raw[0] is not None:
+        value, sheet, cell = raw
+        parsed = period_from_text(value)
+        if parsed is None:
+            messages.append(Message(ERROR, "unknown-period", sheet, cell, str(value),
+                                    "the reporting period was not recognised. Write it as the financial year "
+                                    "and quarter, e.g. 2024/25 Q2 (or 2024/25 for the whole year)."))
+        return parsed
+    if given:
+        parsed = period_from_text(given)
+        if parsed is None:
+            messages.append(Message(ERROR, "unknown-period", None, None, given,
+                                    "the reporting period was not recognised. Give it as e.g. 2024/25 Q2."))
+        return parsed
+    messages.append(Message(ERROR, "missing-period", layout.plan_sheet, None, None,
+                            "no reporting Period given. Write it next to 'Period' on the Plan sheet, "
+                            "e.g. 2024/25 Q2 (or give --period when submitting)."))
+    return None
+
+
+def _cell(row: list[Any], col: int | None) -> Any:
+    if col is None or col >= len(row):
+        return None
+    return row[col]
+
+
+def _extras(table: Table, row: list[Any]) -> dict[str, Any] | None:
+    if not table.extras:
+        return None
+    out = {}
+    for c, name in table.extras.items():
+        v = _cell(row, c)
+        if v is not None:
+            out[name] = v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v
+    return out or None
+
+
+def _refs(table: Table, raw_refs: list[Any], messages: list[Message]) -> list[str]:
+    """Refs as text; rows without one get their position (R1, R2, …), since refs link periods."""
+    refs = []
+    missing = 0
+    for i, value in enumerate(raw_refs, start=1):
+        text = text_from_value(value)
+        if text is None:
+            missing += 1
+            text = f"R{i}"
+        refs.append(text)
+    if missing:
+        where = table.letter("ref") or "A"
+        what = ("has no Ref column" if "ref" not in table.columns
+                else f"has {missing} row{'s' if missing > 1 else ''} without a Ref")
+        messages.append(Message(WARNING, "position-refs", table.sheet, f"{where}{table.header_row}", None,
+                                f"this sheet {what}, so those items were numbered by position (R1, R2, …). "
+                                "Add a Ref to every row: refs are how one quarter is compared with the next."))
+    return refs
+
+
+def _status(value: Any, words: dict[str, str]) -> tuple[str, str | None]:
+    """The RAGB letter, or the original word itself when it is not in the vocabulary (validation flags it)."""
+    letter = status_from_text(value, words)
+    text = text_from_value(value)
+    return (letter if letter is not None else (text or "")), text
+
+
+def _actions_frame(table: Table, layout: Layout, period_end: dt.date | None,
+                   messages: list[Message]) -> pd.DataFrame:
+    cols = table.columns
+    rows = table.rows
+    data: dict[str, list[Any]] = {k: [] for k in (
+        "row", "objective", "theme", "action", "lead_officer", "due_date", "due_date_text", "due_date_problem",
+        "due_date_words", "revised_due_date", "revised_due_date_text", "revised_due_date_problem",
+        "revised_due_date_words", "status", "status_text", "progress_update", "extra")}
+    for excel_row, row in rows:
+        data["row"].append(excel_row)
+        for fid in ("objective", "theme", "action", "lead_officer", "progress_update"):
+            data[fid].append(text_from_value(_cell(row, cols.get(fid))))
+        for fid in ("due_date", "revised_due_date"):
+            raw = _cell(row, cols.get(fid))
+            parsed = date_from_value(raw)
+            data[fid].append(parsed.date)
+            data[f"{fid}_text"].append(parsed.text or None)
+            data[f"{fid}_problem"].append(parsed.problem)
+            data[f"{fid}_words"].append(parsed.text if parsed.date is None and parsed.text and not parsed.problem
+                                        else None)
+        status, status_text = _status(_cell(row, cols.get("status")), layout.status_words)
+        data["status"].append(status)
+        data["status_text"].append(status_text)
+        data["extra"].append(_extras(table, row))
+    data["ref"] = _refs(table, [_cell(r, cols.get("ref")) for _, r in rows], messages)
+    _derive_action_facts(data, period_end)
+    frame = pd.DataFrame(data)
+    frame.insert(0, "sheet", table.sheet)
+    return frame
+
+
+def _derive_action_facts(data: dict[str, list[Any]], period_end: dt.date | None) -> None:
+    """Effective due date, overdue, slipped and exception (the contract's derived facts), added to data."""
+    effective = [r if r is not None else d for d, r in zip(data["due_date"], data["revised_due_date"], strict=True)]
+    overdue, slipped, exception, reason = [], [], [], []
+    for eff, due, rev, status, update in zip(effective, data["due_date"], data["revised_due_date"],
+                                              data["status"], data["progress_update"], strict=True):
+        is_overdue = bool(period_end and eff is not None and eff < period_end and status != "B")
+        overdue.append(is_overdue)
+        slipped.append(bool(due is not None and rev is not None and rev > due))
+        reasons = []
+        if status == "R":
+            reasons.append("Red")
+        if is_overdue:
+            reasons.append("overdue")
+        if status in ("A", "R") and not update:
+            reasons.append("no progress update")
+        exception.append(bool(reasons))
+        reason.append(", ".join(reasons) if reasons else None)
+    data["effective_due_date"] = effective
+    data["overdue"] = overdue
+    data["slipped"] = slipped
+    data["exception"] = exception
+    data["exception_reason"] = reason
+
+
+def _objectives_frame(table: Table, layout: Layout, messages: list[Message]) -> pd.DataFrame:
+    cols = table.columns
+    data: dict[str, list[Any]] = {k: [] for k in (
+        "row", "objective", "theme", "delivered_by", "lead_officer", "status", "status_text", "commentary",
+        "extra")}
+    for excel_row, row in table.rows:
+        data["row"].append(excel_row)
+        for fid in ("objective", "theme", "delivered_by", "lead_officer", "commentary"):
+            data[fid].append(text_from_value(_cell(row, cols.get(fid))))
+        status, status_text = _status(_cell(row, cols.get("status")), layout.status_words)
+        data["status"].append(status)
+        data["status_text"].append(status_text)
+        data["extra"].append(_extras(table, row))
+    data["ref"] = _refs(table, [_cell(r, cols.get("ref")) for _, r in table.rows], messages)
+    frame = pd.DataFrame(data)
+    frame.insert(0, "sheet", table.sheet)
+    return frame
+
+
+def _kpis_frame(table: Table, default_tolerance: float, messages: list[Message]) -> pd.DataFrame:
+    cols = table.columns
+    data: dict[str, list[Any]] = {k: [] for k in (
+        "row", "measure", "polarity", "polarity_text", "unit", "lead_officer", "target", "target_text",
+        "actual", "actual_text", "tolerance", "comment", "performance", "extra")}
+    for excel_row, row in table.rows:
+        data["row"].append(excel_row)
+        for fid in ("measure", "lead_officer", "comment"):
+            data[fid].append(text_from_value(_cell(row, cols.get(fid))))
+        polarity_raw = _cell(row, cols.get("polarity"))
+        polarity = polarity_from_text(polarity_raw)
+        data["polarity_text"].append(text_from_value(polarity_raw))
+        data["polarity"].append(polarity)
+        target = number_from_value(_cell(row, cols.get("target")))
+        actual = number_from_value(_cell(row, cols.get("actual")))
+        data["target"].append(target.number)
+        data["target_text"].append(target.text or None)
+        data["actual"].append(actual.number)
+        data["actual_text"].append(actual.text or None)
+        unit = text_from_value(_cell(row, cols.get("unit"))) or target.unit or actual.unit
+        data["unit"].append(unit)
+        tolerance = tolerance_from_value(_cell(row, cols.get("tolerance")))
+        data["tolerance"].append(tolerance if tolerance is not None else default_tolerance)
+        data["performance"].append(kpi_performance(target.number, actual.number,
+                                                   polarity or "Higher is better", data["tolerance"][-1]))
+        data["extra"].append(_extras(table, row))
+    data["ref"] = _refs(table, [_cell(r, cols.get("ref")) for _, r in table.rows], messages)
+    frame = pd.DataFrame(data)
+    frame.insert(0, "sheet", table.sheet)
+    return frame
+
+
+__all__ = ["submission_from_tables", "SHEET_TITLES"]

@@ -1,0 +1,132 @@
+"""Settings, declared once with default and help, read from ACTIONPLAN_* variables or a settings file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import StartupError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", "./actionplan-data",
+            "Folder holding warehouse.duckdb, inbox/, archive/ and rollups/."),
+    Setting("warehouse", "",
+            "Warehouse to use: empty for the DuckDB file in the home folder, or a "
+            "postgresql://user:password@host/db URL."),
+    Setting("inbox", "",
+            "Folder for accepted submissions waiting to be loaded (empty: <home>/inbox). May be shared storage."),
+    Setting("layouts", "",
+            "Extra folder of layout files (*.toml) read besides the built-in templates/layouts/."),
+    Setting("tolerance", 0.025,
+            "Default KPI tolerance as a fraction (0.025 = 2.5%), used when a KPI gives none.", float),
+    Setting("schedule", "0 7 * * 1-5",
+            "Cron schedule of the consolidate deployment (council's local time)."),
+    Setting("timezone", "Europe/London", "Time zone of the schedule and of times printed in reports."),
+    Setting("max_upload_mb", 25.0, "Largest workbook or JSON payload accepted, in megabytes.", float),
+    Setting("host", "127.0.0.1", "Address `actionplan serve` listens on."),
+    Setting("port", 8000, "Port `actionplan serve` listens on.", int),
+    Setting("public_url", "",
+            "URL departments reach the service at (goes into the add-in manifest); empty: http://host:port."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings in force, after defaults, the settings file and ACTIONPLAN_* variables."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.values["home"]).expanduser()
+
+    @property
+    def inbox_path(self) -> Path:
+        return Path(self.values["inbox"]).expanduser() if self.values["inbox"] else self.home_path / "inbox"
+
+    @property
+    def archive_path(self) -> Path:
+        return self.home_path / "archive"
+
+    @property
+    def rollups_path(self) -> Path:
+        return self.home_path / "rollups"
+
+    @property
+    def warehouse_url(self) -> str:
+        return self.values["warehouse"] or str(self.home_path / "warehouse.duckdb")
+
+    @property
+    def layout_dirs(self) -> list[Path]:
+        dirs = [REPO_ROOT / "templates" / "layouts"]
+        if self.values["layouts"]:
+            dirs.append(Path(self.values["layouts"]).expanduser())
+        return dirs
+
+    @property
+    def service_url(self) -> str:
+        return self.values["public_url"] or f"http://{self.values['host']}:{self.values['port']}"
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read the settings from ACTIONPLAN_SETTINGS (a TOML file), then ACTIONPLAN_* variables, then overrides."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+    known = {s.name: s for s in SETTINGS}
+    file = env.get("ACTIONPLAN_SETTINGS")
+    if file:
+        try:
+            with open(file, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise StartupError(f"ACTIONPLAN_SETTINGS points to {file}, which cannot be read: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise StartupError(f"The settings file {file} is not valid TOML: {exc}") from None
+        for key, value in data.items():
+            if key not in known:
+                raise StartupError(f"The settings file {file} has an unknown setting '{key}'. "
+                                   f"Known settings: {', '.join(known)}.")
+            raw[key] = value
+    for s in SETTINGS:
+        value = env.get(f"ACTIONPLAN_{s.name.upper()}")
+        if value is not None:
+            raw[s.name] = value
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    for s in SETTINGS:
+        raw[s.name] = _checked(s, raw[s.name])
+    return Settings(raw)
+
+
+def _checked(setting: Setting, value: Any) -> Any:
+    if setting.kind is str:
+        return str(value)
+    try:
+        value = setting.kind(value)
+    except (TypeError, ValueError):
+        raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value!r} is not valid: expected a "
+                           f"{'number' if setting.kind is float else 'whole number'}. {setting.help}") from None
+    if setting.name == "tolerance" and not 0 <= value < 1:
+        raise StartupError(f"ACTIONPLAN_TOLERANCE={value} is not valid: give a fraction such as 0.025 for 2.5%.")
+    if setting.kind in (int, float) and value < 0:
+        raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value} cannot be negative.")
+    return value

@@ -1,0 +1,196 @@
+"""Validate normalised frames with the Great Expectations suites under expectations/ and say where, what and how to fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .model import ERROR, WARNING, Message, Submission
+from .settings import REPO_ROOT
+from .values import present, same_text
+from .vocabulary import STATUS_NAMES, accepted_status_words
+
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+KINDS = ("objectives", "actions", "kpis")
+_TEXT_COLUMNS = ("ref", "objective", "theme", "action", "measure", "lead_officer", "progress_update", "commentary",
+                 "comment", "status_text", "due_date_text")
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=None)
+def suite_definition(kind: str, directory: str = str(EXPECTATIONS_DIR)) -> dict[str, Any]:
+    """The suite of one sheet kind as stored JSON (type, kwargs and the message in meta)."""
+    return json.loads((Path(directory) / f"{kind}.json").read_text(encoding="utf-8"))
+
+
+class _Runner:
+    """One ephemeral GX context and one batch definition per sheet kind, built once per process."""
+
+    def __init__(self) -> None:
+        # GX draws tqdm progress bars for every validation; they would litter the CLI and logs.
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        source = self.context.data_sources.add_pandas("actionplan")
+        self.batches = {kind: source.add_dataframe_asset(kind).add_batch_definition_whole_dataframe(kind)
+                        for kind in KINDS}
+        self.suites = {}
+        for kind in KINDS:
+            definition = suite_definition(kind)
+            self.suites[kind] = gx.ExpectationSuite(
+                name=definition["name"], expectations=[
+                    {"type": e["type"], "kwargs": e["kwargs"], "meta": e.get("meta", {})}
+                    for e in definition["expectations"]])
+
+    def run(self, kind: str, frame: pd.DataFrame) -> list[tuple[dict[str, Any], list[int], list[Any]]]:
+        """(meta, failing rows, their values) for each expectation that failed."""
+        batch = self.batches[kind].get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(self.suites[kind], result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": ["row"]})
+        failures = []
+        for r in result.results:
+            if r.success:
+                continue
+            meta = dict(r.expectation_config.meta or {})
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                raise RuntimeError(f"expectation {r.expectation_config.type} on {kind} failed to run: "
+                                   f"{r.exception_info.get('exception_message')}")
+            index = r.result.get("unexpected_index_list") or []
+            failures.append((meta, [int(i["row"]) for i in index], list(r.result.get("unexpected_list") or [])))
+        return failures
+
+
+_runner: _Runner | None = None
+
+
+def _get_runner() -> _Runner:
+    global _runner
+    with _lock:
+        if _runner is None:
+            _runner = _Runner()
+        return _runner
+
+
+def validate_submission(sub: Submission, previous_actions: pd.DataFrame | None = None) -> Submission:
+    """Run each sheet kind's suite once over its frame and add the findings, in sheet and row order."""
+    letters = {sheet: _letters(info) for sheet, info in sub.columns.items()}
+    found: list[Message] = []
+    for kind in KINDS:
+        frame: pd.DataFrame = getattr(sub, kind)
+        if frame.empty:
+            continue
+        for sheet, part in frame.groupby("sheet", sort=False):
+            checked = _for_gx(part)
+            failures = _get_runner().run(kind, checked)
+            by_row = {int(r): i for i, r in enumerate(part["row"])}
+            for meta, rows, values in failures:
+                found.extend(_messages(meta, rows, values, part, by_row, sheet, letters.get(sheet, {}), kind))
+    if previous_actions is not None and not sub.actions.empty:
+        found.extend(stale_commentary(sub.actions, previous_actions, letters))
+    order = {name: i for i, name in enumerate(sub.columns)}
+    found.sort(key=lambda m: (order.get(m.sheet, 99), _row_of(m.cell), _col_of(m.cell)))
+    sub.messages = list(sub.messages) + found
+    return sub
+
+
+def _for_gx(part: pd.DataFrame) -> pd.DataFrame:
+    # GX compares dates pairwise and filters with pandas; datetime64 columns make both reliable.
+    frame = part.drop(columns=["extra"], errors="ignore").reset_index(drop=True)
+    for col in ("due_date", "revised_due_date"):
+        if col in frame:
+            frame[col] = pd.to_datetime(frame[col])
+    return frame
+
+
+def _letters(info: dict[str, list[str]]) -> dict[str, str]:
+    out = {}
+    for item in info.get("mapped", []):
+        letter, _, qualified = item.partition(": ")
+        out[qualified.split(".", 1)[1]] = letter
+    return out
+
+
+def _messages(meta: dict[str, Any], rows: list[int], values: list[Any], part: pd.DataFrame,
+              by_row: dict[int, int], sheet: str, letters: dict[str, str], kind: str) -> list[Message]:
+    level = ERROR if meta.get("level") == "error" else WARNING
+    column = meta.get("column")
+    letter = letters.get(column) or letters.get("ref") or "A"
+    messages = []
+    groups: dict[Any, list[int]] = {}
+    if "{rows}" in meta.get("message", ""):
+        for row, value in zip(rows, values, strict=False):
+            groups.setdefault(value, []).append(row)
+    for i, row in enumerate(rows):
+        record = part.iloc[by_row[row]]
+        shown = _shown(meta.get("show"), record)
+        fill = {
+            "value": shown or "",
+            "reason": values[i] if i < len(values) else "",
+            "rows": ", ".join(str(r) for r in sorted(set(groups.get(values[i] if i < len(values) else None, []))))
+            if groups else "",
+            "accepted": accepted_status_words(),
+            "status_name": STATUS_NAMES.get(record.get("status"), str(record.get("status"))),
+            "due": _date_text(record.get("due_date")),
+        }
+        messages.append(Message(level, meta.get("code", "invalid"), sheet, f"{letter}{row}", shown,
+                                meta.get("message", "this value is not valid.").format(**fill)))
+    return messages
+
+
+def _shown(show: str | None, record: pd.Series) -> str | None:
+    if not show:
+        return None
+    if show == "row_text":
+        for col in _TEXT_COLUMNS:
+            value = record.get(col)
+            if isinstance(value, str) and value:
+                return value[:80]
+        return None
+    value = record.get(show)
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+def _date_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value) or pd.isna(value):
+        return "not given"
+    return value.strftime("%d/%m/%Y")
+
+
+def stale_commentary(actions: pd.DataFrame, previous: pd.DataFrame,
+                     letters: dict[str, dict[str, str]] | None = None) -> list[Message]:
+    """Warn where a not-complete action's progress update is word for word last period's."""
+    before = {str(r): u for r, u in zip(previous["ref"], previous["progress_update"], strict=True) if present(u)}
+    found = []
+    for record in actions.itertuples(index=False):
+        if record.status == "B" or not present(record.progress_update):
+            continue
+        old = before.get(str(record.ref))
+        if old and same_text(old, record.progress_update):
+            letter = ((letters or {}).get(record.sheet) or {}).get("progress_update", "")
+            found.append(Message(WARNING, "stale-commentary", record.sheet, f"{letter}{record.row}" if letter else None,
+                                 record.progress_update[:80],
+                                 "this progress update is the same as last period's. Say what has happened "
+                                 "since then."))
+    return found
+
+
+def _row_of(cell: str | None) -> int:
+    digits = "".join(ch for ch in (cell or "") if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+def _col_of(cell: str | None) -> str:
+    letters = "".join(ch for ch in (cell or "") if ch.isalpha())
+    return f"{len(letters):02d}{letters}"

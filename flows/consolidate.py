@@ -1,0 +1,62 @@
+"""The consolidate flow: ingest, then rebuild the council rollup workbook for a period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import flow, task
+
+from actionplan.model import RollupFacts
+from actionplan.settings import load_settings
+from actionplan.vocabulary import period_from_text
+from actionplan.workbooks import write_rollup
+from warehouse import open_warehouse
+from warehouse.consolidate import facts_from_warehouse
+
+from .ingest import load_pending
+
+
+@task(name="read-facts", retries=2, retry_delay_seconds=[5, 20])
+def read_facts(warehouse_url: str, period: str, as_at: dt.date | None, against: str | None,
+               tolerance: float) -> RollupFacts:
+    wh = open_warehouse(warehouse_url, wait_seconds=10)
+    try:
+        return facts_from_warehouse(wh, period, as_at=as_at, against=against, tolerance=tolerance)
+    finally:
+        wh.close()
+
+
+def latest_period(warehouse_url: str) -> str | None:
+    """The most recent period with a submission (what a scheduled run rebuilds)."""
+    wh = open_warehouse(warehouse_url, wait_seconds=10)
+    try:
+        periods = wh.periods()
+    finally:
+        wh.close()
+    return periods[-1] if periods else None
+
+
+@task(name="write-rollup")
+def publish(facts: RollupFacts, out: str) -> str:
+    return str(write_rollup(facts, Path(out)))
+
+
+def rollup_path(rollups_dir: Path, period: str) -> Path:
+    """Where a period's published rollup lives: rollups/rollup-2024-25-Q2.xlsx."""
+    label = period_from_text(period).label
+    return rollups_dir / f"rollup-{label.replace('/', '-').replace(' ', '-')}.xlsx"
+
+
+@flow(name="consolidate", log_prints=True)
+def consolidate(period: str | None = None, as_at: dt.date | None = None, out: str | None = None,
+                against: str | None = None) -> dict:
+    """Load the inbox, then write the period's rollup workbook atomically; returns its path and numbers."""
+    s = load_settings()
+    loaded = load_pending(s.warehouse_url, str(s.inbox_path), str(s.archive_path))
+    period = period or latest_period(s.warehouse_url)
+    if period is None or period_from_text(period) is None:
+        raise ValueError(f"unrecognised period {period!r}" if period else "no period on record yet")
+    facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance)
+    path = publish(facts, out or str(rollup_path(s.rollups_path, period)))
+    return {"path": path, "loaded": len(loaded.loaded), "facts": facts.export()}

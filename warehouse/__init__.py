@@ -1,0 +1,23 @@
+"""The warehouse: schema and migrations, the DuckDB and PostgreSQL backends behind one interface, the inbox."""
+
+from __future__ import annotations
+
+from .base import Warehouse
+
+
+def open_warehouse(url: str, *, read_only: bool = False, wait_seconds: float = 0.0, migrate: bool = True) -> Warehouse:
+    """Open the warehouse the setting names: a DuckDB file path by default, or a postgresql:// URL."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresWarehouse
+
+        wh: Warehouse = PostgresWarehouse(url)
+    else:
+        from .duckdb import DuckDBWarehouse
+
+        wh = DuckDBWarehouse(url, read_only=read_only, wait_seconds=wait_seconds)
+    if migrate and not read_only:
+        wh.migrate()
+    return wh
+
+
+__all__ = ["Warehouse", "open_warehouse"]

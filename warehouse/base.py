@@ -1,0 +1,187 @@
+"""The warehouse interface: migrations, loading a submission record in one transaction, reading a period back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+
+from actionplan.vocabulary import period_from_text
+
+from .migrations import migrations, statements
+
+# Table → (column, SQL type) in insert order; the record's field is the column name except row_number.
+TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "objectives": (
+        ("submission_id", "TEXT"), ("sheet", "TEXT"), ("row_number", "INTEGER"), ("ref", "TEXT"),
+        ("objective", "TEXT"), ("theme", "TEXT"), ("delivered_by", "TEXT"), ("lead_officer", "TEXT"),
+        ("status", "TEXT"), ("status_text", "TEXT"), ("commentary", "TEXT"), ("extra_json", "TEXT")),
+    "actions": (
+        ("submission_id", "TEXT"), ("sheet", "TEXT"), ("row_number", "INTEGER"), ("ref", "TEXT"),
+        ("objective", "TEXT"), ("theme", "TEXT"), ("action", "TEXT"), ("lead_officer", "TEXT"),
+        ("due_date", "DATE"), ("due_date_text", "TEXT"), ("revised_due_date", "DATE"),
+        ("revised_due_date_text", "TEXT"), ("effective_due_date", "DATE"), ("status", "TEXT"),
+        ("status_text", "TEXT"), ("progress_update", "TEXT"), ("overdue", "BOOLEAN"), ("slipped", "BOOLEAN"),
+        ("exception", "BOOLEAN"), ("exception_reason", "TEXT"), ("extra_json", "TEXT")),
+    "kpis": (
+        ("submission_id", "TEXT"), ("sheet", "TEXT"), ("row_number", "INTEGER"), ("ref", "TEXT"),
+        ("measure", "TEXT"), ("polarity", "TEXT"), ("unit", "TEXT"), ("lead_officer", "TEXT"),
+        ("target", "DOUBLE PRECISION"), ("target_text", "TEXT"), ("actual", "DOUBLE PRECISION"),
+        ("actual_text", "TEXT"), ("tolerance", "DOUBLE PRECISION"), ("comment", "TEXT"), ("performance", "TEXT"),
+        ("extra_json", "TEXT")),
+    "messages": (
+        ("submission_id", "TEXT"), ("seq", "INTEGER"), ("level", "TEXT"), ("code", "TEXT"), ("sheet", "TEXT"),
+        ("cell", "TEXT"), ("value", "TEXT"), ("message", "TEXT")),
+}
+
+# The current data of a department and period is its latest accepted submission; earlier ones stay for audit.
+CURRENT_SUBMISSIONS = """
+SELECT s.* FROM submissions s
+JOIN (SELECT id, row_number() OVER (PARTITION BY department ORDER BY submitted_at DESC, loaded_at DESC, id) AS rn
+      FROM submissions WHERE period = ?) latest
+  ON latest.id = s.id AND latest.rn = 1
+"""
+
+
+def frame_for_table(table: str, rows: list[dict[str, Any]], submission_id: str) -> pd.DataFrame:
+    """A record's rows as a frame with exactly the table's columns, in order, typed for loading."""
+    columns = TABLES[table]
+    data: dict[str, list[Any]] = {name: [] for name, _ in columns}
+    for seq, row in enumerate(rows, start=1):
+        for name, sql_type in columns:
+            if name == "submission_id":
+                value = submission_id
+            elif name == "row_number":
+                value = row.get("row")
+            elif name == "seq":
+                value = seq
+            elif name == "extra_json":
+                value = json.dumps(row["extra"], ensure_ascii=False) if row.get("extra") else None
+            else:
+                value = row.get(name)
+            if sql_type == "DATE" and isinstance(value, str):
+                value = dt.date.fromisoformat(value[:10])
+            data[name].append(value)
+    frame = pd.DataFrame(data)
+    for name, sql_type in columns:
+        if sql_type == "DATE":
+            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
+        elif sql_type == "BOOLEAN":
+            frame[name] = frame[name].fillna(False).astype(bool)
+        elif sql_type == "DOUBLE PRECISION":
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+        elif sql_type == "INTEGER":
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
+        else:
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    return frame
+
+
+class Warehouse(ABC):
+    """A SQL warehouse behind one interface; DuckDB by default, PostgreSQL at scale."""
+
+    param = "?"
+
+    @abstractmethod
+    def execute(self, sql: str, params: tuple | list = ()) -> None: ...
+
+    @abstractmethod
+    def query(self, sql: str, params: tuple | list = ()) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> None: ...
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[None]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.param == "?" else sql.replace("?", self.param)
+
+    def scalar(self, sql: str, params: tuple | list = ()) -> Any:
+        frame = self.query(sql, params)
+        return None if frame.empty else frame.iat[0, 0]
+
+    # -- schema -------------------------------------------------------------------------------------
+    def applied_migrations(self) -> list[int]:
+        self.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                     "name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)")
+        return [int(v) for v in self.query("SELECT version FROM schema_migrations ORDER BY version")["version"]]
+
+    def migrate(self) -> list[int]:
+        """Apply every migration not yet applied, each in its own transaction; returns the versions applied."""
+        done = set(self.applied_migrations())
+        applied = []
+        for m in migrations():
+            if m.version in done:
+                continue
+            with self.transaction():
+                for statement in statements(m.sql):
+                    self.execute(statement)
+                self.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                             (m.version, m.name, dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+            applied.append(m.version)
+        return applied
+
+    # -- loading ------------------------------------------------------------------------------------
+    def has_submission(self, submission_id: str) -> bool:
+        return self.scalar("SELECT count(*) FROM submissions WHERE id = ?", (submission_id,)) > 0
+
+    def load(self, record: dict[str, Any]) -> bool:
+        """Load one accepted submission record in one transaction; False when it was already loaded."""
+        rid = record["id"]
+        period = period_from_text(record["period"])
+        if period is None:
+            raise ValueError(f"submission {rid} has an unrecognised period {record['period']!r}")
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        submitted_at = dt.datetime.fromisoformat(record["submitted_at"]).replace(tzinfo=None)
+        with self.transaction():
+            if self.has_submission(rid):
+                return False
+            if not self.scalar("SELECT count(*) FROM departments WHERE name = ?", (record["department"],)):
+                self.execute("INSERT INTO departments VALUES (?, ?)", (record["department"], submitted_at))
+            if not self.scalar("SELECT count(*) FROM periods WHERE period = ?", (period.label,)):
+                self.execute("INSERT INTO periods VALUES (?, ?, ?)", (period.label, period.start, period.end))
+            warnings = sum(1 for m in record["messages"] if m["level"] == "warning")
+            as_at = dt.date.fromisoformat(record["as_at"][:10]) if record.get("as_at") else None
+            self.execute(
+                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (rid, record["sha256"], record["department"], period.label, record.get("file"),
+                 record.get("layout"), record.get("plan_title"), as_at, record.get("contact"),
+                 record.get("submitted_by"), submitted_at, now, "accepted", warnings,
+                 json.dumps(record.get("columns") or {}, ensure_ascii=False)))
+            for table in ("objectives", "actions", "kpis", "messages"):
+                rows = record.get(table) or []
+                if rows:
+                    self.insert_frame(table, frame_for_table(table, rows, rid))
+        return True
+
+    # -- reading ------------------------------------------------------------------------------------
+    def departments(self) -> list[str]:
+        return list(self.query("SELECT name FROM departments ORDER BY name")["name"])
+
+    def periods(self) -> list[str]:
+        frame = self.query("SELECT period FROM periods ORDER BY end_date, start_date DESC")
+        return list(frame["period"])
+
+    def current(self, period: str) -> dict[str, pd.DataFrame]:
+        """The latest accepted submission of each department for the period, with its rows and messages."""
+        subs = self.query(CURRENT_SUBMISSIONS + " ORDER BY s.department", (period,))
+        out = {"submissions": subs}
+        for table in ("objectives", "actions", "kpis", "messages"):
+            order = "t.seq" if table == "messages" else "t.sheet, t.row_number"
+            out[table] = self.query(
+                f"SELECT c.department, t.* FROM {table} t JOIN ({CURRENT_SUBMISSIONS}) c "
+                f"ON c.id = t.submission_id ORDER BY c.department, {order}", (period,))
+        return out
+
+    def submission_counts(self) -> dict[str, int]:
+        return {t: int(self.scalar(f"SELECT count(*) FROM {t}")) for t in ("submissions", *TABLES)}

@@ -1,0 +1,75 @@
+"""The embedded warehouse: one DuckDB file, one writing process at a time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from actionplan.errors import WarehouseUnavailable
+
+from .base import TABLES, Warehouse
+
+
+class DuckDBWarehouse(Warehouse):
+    """Warehouse in a DuckDB file (or ':memory:' for tests of the SQL alone)."""
+
+    def __init__(self, path: str | Path, read_only: bool = False, wait_seconds: float = 0.0) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                self.con = duckdb.connect(self.path, read_only=read_only and Path(self.path).exists())
+                break
+            except duckdb.IOException as exc:
+                # DuckDB allows one writing process per file: another ingest or consolidate holds it.
+                if time.monotonic() >= deadline:
+                    raise WarehouseUnavailable(
+                        f"The warehouse {self.path} is in use by another process (an ingest or consolidation "
+                        f"is running). Try again in a minute. ({str(exc).splitlines()[0][:160]})") from None
+                time.sleep(0.2)
+        self._depth = 0
+
+    def execute(self, sql: str, params: tuple | list = ()) -> None:
+        self.con.execute(sql, list(params))
+
+    def query(self, sql: str, params: tuple | list = ()) -> pd.DataFrame:
+        return self.con.execute(sql, list(params)).df()
+
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> None:
+        columns = ", ".join(name for name, _ in TABLES[table])
+        self.con.register("_incoming", frame)
+        try:
+            self.con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming")
+        finally:
+            self.con.unregister("_incoming")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def close(self) -> None:
+        self.con.close()

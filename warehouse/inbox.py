@@ -1,0 +1,164 @@
+"""The inbox: accepted submissions written durably (raw bytes archived, normalised records as JSON), waiting to load."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from actionplan.files import create_atomic, sweep_temp_files, write_atomic
+from actionplan.model import Submission
+
+RECORD_VERSION = 1
+
+
+def content_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def submission_id(data: bytes, department: str, period: str) -> str:
+    """The submission's identity: SHA-256 of its content + department + period (same bytes twice is one)."""
+    h = hashlib.sha256(data)
+    h.update(b"\0" + department.encode("utf-8") + b"\0" + period.encode("utf-8"))
+    return h.hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    if frame.empty:
+        return []
+    out = []
+    for row in frame.to_dict("records"):
+        out.append({k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()})
+    return out
+
+
+def record_from_submission(sub: Submission, data: bytes, *, submitted_by: str, submitted_at: dt.datetime,
+                           file_ext: str = "xlsx") -> dict[str, Any]:
+    """Everything the warehouse needs to load an accepted submission, as JSON-ready data."""
+    return {
+        "version": RECORD_VERSION,
+        "id": submission_id(data, sub.department or "", sub.period or ""),
+        "sha256": content_sha256(data),
+        "file": sub.file,
+        "file_ext": file_ext,
+        "department": sub.department,
+        "period": sub.period,
+        "layout": sub.layout,
+        "plan_title": sub.plan_title,
+        "as_at": sub.as_at,
+        "contact": sub.contact,
+        "submitted_by": submitted_by,
+        "submitted_at": submitted_at,
+        "columns": sub.columns,
+        "objectives": _records(sub.objectives),
+        "actions": _records(sub.actions),
+        "kpis": _records(sub.kpis),
+        "messages": [{"level": m.level, **m.as_dict()} for m in sub.messages],
+    }
+
+
+@dataclass
+class Receipt:
+    """What putting a submission in the inbox did."""
+
+    id: str
+    new: bool  # False when the same bytes for the same department and period were already received
+
+
+class Inbox:
+    """A folder of pending and loaded submission records plus an archive of raw files."""
+
+    def __init__(self, inbox_dir: Path, archive_dir: Path) -> None:
+        self.pending_dir = inbox_dir / "pending"
+        self.loaded_dir = inbox_dir / "loaded"
+        self.archive_dir = archive_dir
+        self.rejected_dir = archive_dir / "rejected"
+        for d in (self.pending_dir, self.loaded_dir, self.archive_dir, self.rejected_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def archive_raw(self, data: bytes, ext: str) -> Path:
+        """Keep the submitted bytes under their SHA-256, once."""
+        path = self.archive_dir / f"{content_sha256(data)}.{ext}"
+        create_atomic(path, data)
+        return path
+
+    def put(self, record: dict[str, Any], data: bytes) -> Receipt:
+        """Archive the raw bytes and queue the record; identical resubmissions are recognised, not queued twice."""
+        self.archive_raw(data, record.get("file_ext", "xlsx"))
+        rid = record["id"]
+        if (self.loaded_dir / f"{rid}.json").exists():
+            return Receipt(rid, new=False)
+        body = json.dumps(record, default=_json_default, ensure_ascii=False).encode("utf-8")
+        return Receipt(rid, new=create_atomic(self.pending_dir / f"{rid}.json", body))
+
+    def submit(self, sub: Submission, data: bytes, *, submitted_by: str, ext: str = "xlsx",
+               now: dt.datetime | None = None) -> dict[str, Any]:
+        """Queue an accepted submission (or archive a rejected one); its report, with the receipt when accepted."""
+        now = now or dt.datetime.now(dt.UTC)
+        report = sub.report()
+        if sub.accepted:
+            record = record_from_submission(sub, data, submitted_by=submitted_by, submitted_at=now, file_ext=ext)
+            receipt = self.put(record, data)
+            report["submission_id"] = receipt.id
+            report["new"] = receipt.new
+        else:
+            self.reject(report, data, submitted_by=submitted_by, submitted_at=now, ext=ext)
+        return report
+
+    def reject(self, report: dict[str, Any], data: bytes, *, submitted_by: str, submitted_at: dt.datetime,
+               ext: str = "xlsx") -> Path:
+        """Archive a rejected file with its report (it never reaches the warehouse)."""
+        raw = self.archive_raw(data, ext)
+        stamp = submitted_at.strftime("%Y%m%dT%H%M%S%f")
+        body = {"report": report, "raw": raw.name, "submitted_by": submitted_by,
+                "submitted_at": submitted_at.isoformat()}
+        path = self.rejected_dir / f"{stamp}-{raw.stem[:12]}.json"
+        write_atomic(path, json.dumps(body, default=_json_default, ensure_ascii=False, indent=1).encode())
+        return path
+
+    def pending(self) -> list[Path]:
+        """Records waiting to load, oldest submission first."""
+        sweep_temp_files(self.pending_dir)
+        paths = list(self.pending_dir.glob("*.json"))
+        return sorted(paths, key=lambda p: (_submitted_at(p), p.name))
+
+    def read(self, path: Path) -> dict[str, Any]:
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def mark_loaded(self, path: Path) -> None:
+        """Move a loaded record out of pending (kept for audit and replay)."""
+        try:
+            os.replace(path, self.loaded_dir / path.name)
+        except FileNotFoundError:
+            pass  # another ingest worker moved it first
+
+    def rejected(self) -> list[dict[str, Any]]:
+        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(self.rejected_dir.glob("*.json"))]
+
+
+def _submitted_at(path: Path) -> str:
+    # The submission time sits near the top of the record; reading the whole file to sort is wasteful.
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(4096)
+        marker = '"submitted_at": "'
+        i = head.find(marker)
+        return head[i + len(marker): i + len(marker) + 32] if i >= 0 else ""
+    except OSError:
+        return ""
