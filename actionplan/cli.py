@@ -279,6 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("layouts", help="List the layouts workbooks can be read with.")
     c.set_defaults(func=cmd_layouts)
+
+    # The service's commands (serve, token) live with the service; importing them loads no web framework.
+    from excel_addin.commands import add_commands
+
+    add_commands(sub)
     return p
 
 

@@ -50,6 +50,11 @@ def canonical_workbook(path: Path, department: str | None = "Finance", actions: 
         wk.append(KPI_HEADER)
         for row in kpis:
             wk.append(row)
+    for sheet in wb.worksheets:  # openpyxl would store text starting with "=" as a live formula
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
     wb.save(path)
     return path
 

@@ -1,0 +1,912 @@
+"""Excel writers: the department template (spec §2) and the council-wide rollup workbook (spec §7).
+
+Both are written with xlsxwriter. Department text is always written with ``write_string`` into
+workbooks opened with ``strings_to_formulas/numbers/urls`` off, so a cell that starts with ``=``,
+``+``, ``-`` or ``@`` stays text and never becomes a formula (CSV/formula injection).
+In the rollup, colours are applied per cell as it is written (not by conditional formats) so they
+also print; in the template, where departments type the statuses, conditional formats colour them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import secrets
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from itertools import count
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from actionplan.model import RollupFacts
+from actionplan.vocabulary import (
+    DEFAULT_TOLERANCE,
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
+    STATUS_MEANINGS,
+    STATUS_NAMES,
+    STATUS_WORDS,
+)
+
+TEMPLATE_VERSION = 1
+
+# Every workbook is opened with these: text is data, never a formula, a number or a link.
+SAFE_OPTIONS: dict[str, Any] = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+
+ROLLUP_SHEETS = ("Summary", "Objectives", "Exceptions", "Actions", "KPIs", "Submissions", "Changes", "Data quality")
+TEMPLATE_SHEETS = ("Instructions", "Plan", "Objectives", "Actions", "KPIs")
+
+# Columns of each rollup table, used when a frame arrives with no columns at all (pd.DataFrame()).
+SUMMARY_COLUMNS = ("Department", "Blue", "Green", "Amber", "Red", "Not rated", "Total", "% complete", "% on track")
+OBJECTIVE_COLUMNS = ("Department", "Ref", "Objective", "Theme", "Delivered by", "Lead officer", "Status",
+                     "Commentary")
+EXCEPTION_COLUMNS = ("Department", "Ref", "Objective", "Action", "Lead officer", "Due date", "Revised due date",
+                     "Status", "Progress update", "Reason")
+ACTION_COLUMNS = ("Department", "Ref", "Objective", "Theme", "Action", "Lead officer", "Due date",
+                  "Revised due date", "Status", "Progress update", "Overdue", "Slipped", "Due date as written",
+                  "Revised due date as written", "Exception")
+KPI_COLUMNS = ("Department", "Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
+               "Performance", "Comment")
+KPI_COUNT_COLUMNS = ("Department", "better", "within", "worse", "no data", "Total")
+SUBMISSION_COLUMNS = ("Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id")
+CHANGE_COLUMNS = ("Department", "Kind", "Ref", "Title", "Change", "From", "To")
+DATA_QUALITY_COLUMNS = ("Department", "Sheet", "Cell", "Value", "Code", "Message")
+
+TEMPLATE_OBJECTIVE_COLUMNS = ("Ref", "Objective", "Theme", "Delivered by", "Lead officer", "Status", "Commentary")
+TEMPLATE_ACTION_COLUMNS = ("Ref", "Objective", "Theme", "Action", "Lead officer", "Due date", "Revised due date",
+                           "Status", "Progress update")
+TEMPLATE_KPI_COLUMNS = ("Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
+                        "Comment")
+
+COUNCIL_TOTAL = "Council total"
+
+# RAGB fill and font colours (the colours councils print their plans in).
+RAGB_COLOURS = {"B": ("#5B9BD5", "#FFFFFF"), "G": ("#70AD47", "#000000"), "A": ("#FFC000", "#000000"),
+                "R": ("#C00000", "#FFFFFF")}
+NOT_RATED_COLOUR = "#A5A5A5"
+# Performance cells use Excel's familiar good / neutral / bad cell styles, light enough to print.
+PERFORMANCE_COLOURS = {"better": ("#C6EFCE", "#006100"), "within": ("#FFEB9C", "#9C5700"),
+                       "worse": ("#FFC7CE", "#9C0006"), "no data": ("#D9D9D9", "#000000")}
+PERFORMANCE_CHART_COLOURS = {"better": "#70AD47", "within": "#FFC000", "worse": "#C00000", "no data": "#A5A5A5"}
+HEADER_FILL = "#D9E1F2"
+MISSING_FILL = "#FCE4D6"
+NOT_RATED_TEXT = "–"  # the spec prints "not rated" as an en dash
+
+_SUMMARY_SERIES = (("Blue", RAGB_COLOURS["B"][0]), ("Green", RAGB_COLOURS["G"][0]),
+                   ("Amber", RAGB_COLOURS["A"][0]), ("Red", RAGB_COLOURS["R"][0]),
+                   ("Not rated", NOT_RATED_COLOUR))
+_HEADER_COLOURS = {"Blue": RAGB_COLOURS["B"], "Green": RAGB_COLOURS["G"], "Amber": RAGB_COLOURS["A"],
+                   "Red": RAGB_COLOURS["R"]}
+
+# How a column's cells are written, by display name (anything else: by the value's own type).
+_DATE_COLUMNS = {"Due date", "Revised due date"}
+_DATETIME_COLUMNS = {"Submitted at"}
+_FLAG_COLUMNS = {"Overdue", "Slipped", "Exception"}
+_PERCENT_COLUMNS = {"% complete": "0%", "% on track": "0%", "Tolerance": "0.0%"}
+_WRAPPED_COLUMNS = {"Objective", "Action", "Progress update", "Commentary", "Reason", "Measure", "Comment", "Title",
+                    "Message", "Value", "Change", "File", "Delivered by"}
+_WIDTHS = {
+    "Department": 24, "Ref": 9, "Objective": 40, "Theme": 18, "Delivered by": 22, "Lead officer": 20,
+    "Status": 8, "Commentary": 60, "Action": 50, "Due date": 12, "Revised due date": 12,
+    "Progress update": 60, "Overdue": 9, "Slipped": 9, "Due date as written": 16,
+    "Revised due date as written": 16, "Exception": 10, "Reason": 34, "Measure": 40, "Polarity": 16,
+    "Unit": 8, "Target": 11, "Actual": 11, "Tolerance": 10, "Performance": 12, "Comment": 40,
+    "Submitted at": 17, "Submitted by": 22, "File": 30, "Warnings": 10, "Submission id": 24, "Kind": 12,
+    "Title": 40, "Change": 28, "From": 14, "To": 14, "Sheet": 12, "Cell": 8, "Value": 26, "Code": 20,
+    "Message": 70, "Blue": 9, "Green": 9, "Amber": 9, "Red": 9, "Not rated": 10, "Total": 9,
+    "% complete": 11, "% on track": 11, "better": 9, "within": 9, "worse": 9, "no data": 9,
+}
+
+_EXCEL_EPOCH_ORDINAL = dt.date(1899, 12, 30).toordinal()  # serial 0; right for dates from 1 Mar 1900
+_FIRST_SERIAL_DATE = dt.date(1900, 3, 1)  # before this Excel's phantom 29 Feb 1900 shifts serials
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_ORPHAN_AGE_SECONDS = 60.0
+_STATUS_LETTER_BY_NAME = {STATUS_NAMES[letter]: letter for letter in RAGB_COLOURS}
+_BLANK = object()  # a cell with a format but no value (a highlighted empty cell)
+
+try:
+    _LOCAL_ZONE: dt.tzinfo | None = ZoneInfo("Europe/London")
+except ZoneInfoNotFoundError:  # no tz database: aware times are shown in the machine's zone
+    _LOCAL_ZONE = None
+
+
+# --- Atomic files --------------------------------------------------------------------------------
+
+
+def write_rollup(facts: RollupFacts, path: Path) -> Path:
+    """Write the council-wide rollup workbook for facts to path, atomically, and return path."""
+    return _write_atomically(Path(path), lambda target, scratch: _build_rollup(facts, target, scratch))
+
+
+def write_template(path: Path, department: str | None = None, period: str | None = None) -> Path:
+    """Write an empty department workbook (template version 1), prefilled with department and period."""
+    return _write_atomically(Path(path), lambda target, _: _build_template(target, department, period))
+
+
+def sweep_orphans(directory: Path, older_than: float = _ORPHAN_AGE_SECONDS) -> int:
+    """Remove temp files (".*.tmp") left in directory by interrupted writes; return how many."""
+    removed = 0
+    cutoff = time.time() - older_than
+    for candidate in Path(directory).glob(".*.tmp"):
+        try:
+            info = candidate.lstat()
+            # Younger ones may belong to a write still running in another process.
+            if not stat.S_ISREG(info.st_mode) or info.st_mtime > cutoff:
+                continue
+            candidate.unlink()
+            removed += 1
+        except FileNotFoundError:  # another sweeper or the writer itself got there first
+            continue
+    return removed
+
+
+def _write_atomically(path: Path, build: Callable[[str, str], None]) -> Path:
+    """Build a workbook into a temp file beside path, then move it over path in one step."""
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    temp_name = _reserve_temp_file(directory, path.name)
+    try:
+        # constant_memory keeps each sheet's rows in a scratch file; ours, so a failure leaves none.
+        with tempfile.TemporaryDirectory(prefix="actionplan-xlsx-", ignore_cleanup_errors=True) as scratch:
+            build(temp_name, scratch)
+        # xlsxwriter opens temp_name by name only when the workbook closes, so a sweep that took the
+        # reserved (still empty, older than a minute) file during a long build does no harm.
+        # Make the bytes durable before the rename, or a crash could leave path naming an empty file.
+        with open(temp_name, "rb+") as written:
+            written.flush()
+            os.fsync(written.fileno())
+        if path.exists():  # a rewrite keeps the permissions the old file had
+            os.chmod(temp_name, stat.S_IMODE(path.stat().st_mode))
+        os.replace(temp_name, path)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+    return path
+
+
+def _reserve_temp_file(directory: Path, name: str) -> str:
+    """Create an empty, uniquely named ".NAME.xxxx.tmp" file in directory and return its path."""
+    for _ in range(100):
+        candidate = directory / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            # Mode 0o666 less the umask, like any new file (mkstemp would make it owner-only).
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return str(candidate)
+    raise FileExistsError(f"could not create a temp file for {name} in {directory}")
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); Windows cannot open a directory and needs no fsync."""
+    if os.name == "nt":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- Formats -------------------------------------------------------------------------------------
+
+
+class _Styles:
+    """Cell formats made once per workbook and shared by every cell that looks the same."""
+
+    def __init__(self, workbook: Workbook) -> None:
+        self._workbook = workbook
+        self._made: dict[tuple[tuple[str, Any], ...], Format] = {}
+
+    def __call__(self, **props: Any) -> Format:
+        key = tuple(sorted(props.items()))
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = self._workbook.add_format(props)
+        return made
+
+    def header(self, fill: str = HEADER_FILL, font: str = "#000000") -> Format:
+        return self(bold=True, bg_color=fill, font_color=font, border=1, text_wrap=True, valign="top")
+
+
+# --- Cell values ---------------------------------------------------------------------------------
+
+
+def _excel_serial(value: dt.date) -> float | None:
+    """Return an Excel date serial for a date or datetime, or None when Excel cannot show it."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(_LOCAL_ZONE).replace(tzinfo=None)
+        day = value.date()
+        if day < _FIRST_SERIAL_DATE:
+            return None
+        seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+        return day.toordinal() - _EXCEL_EPOCH_ORDINAL + seconds / 86400
+    if value < _FIRST_SERIAL_DATE:
+        return None
+    return value.toordinal() - _EXCEL_EPOCH_ORDINAL
+
+
+def _dmy(value: dt.date) -> str:
+    """Return a date as dd/mm/yyyy text (for dates Excel cannot hold as dates)."""
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+
+
+def _is_missing(value: Any) -> bool:
+    """Return True for None, NaN and NaT (pandas' three ways of saying "no value")."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    if isinstance(value, float | np.floating):
+        return bool(np.isnan(value))
+    return False
+
+
+def _typed(value: Any) -> tuple[Any, str]:
+    """Return a cell value as Excel will hold it (text or number, None for empty) and its kind."""
+    if value.__class__ is str:
+        return (value or None), "text"
+    if _is_missing(value):
+        return None, "text"
+    if isinstance(value, str):
+        return (str(value) or None), "text"
+    if isinstance(value, bool | np.bool_):
+        return ("Yes" if value else "No"), "text"
+    if isinstance(value, int | np.integer):
+        return int(value), "number"
+    if isinstance(value, float | np.floating | Decimal):
+        number = float(value)
+        # Excel has no infinity; show it as text rather than lose it.
+        return (number, "number") if math.isfinite(number) else (str(number), "text")
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+        if value is pd.NaT:
+            return None, "text"
+    if isinstance(value, dt.datetime):
+        serial = _excel_serial(value)
+        if serial is None:
+            return _dmy(value), "text"
+        return serial, ("date" if serial == int(serial) else "datetime")
+    if isinstance(value, dt.date):
+        serial = _excel_serial(value)
+        return (serial, "date") if serial is not None else (_dmy(value), "text")
+    return str(value) or None, "text"
+
+
+def _flag(value: Any) -> str | None:
+    """Return "Yes" for a true flag and None (an empty cell) for false or missing."""
+    if isinstance(value, str):
+        return "Yes" if value.strip().lower() in {"yes", "y", "true", "1"} else None
+    if _is_missing(value):
+        return None
+    return "Yes" if bool(value) else None
+
+
+def _cells(name: str, series: pd.Series, sheet: str) -> tuple[list[Any], list[Any]]:
+    """Return a column's cell values and, for each, a key naming its look (see _format_for)."""
+    raw = series.tolist()
+    if name == "Status" and sheet == "Submissions":
+        values = [_typed(v)[0] for v in raw]
+        return values, ["missing" if isinstance(v, str) and v.lower() == "missing" else "text" for v in values]
+    if name == "Status" or (sheet == "Changes" and name in {"From", "To"}):
+        # Changes name statuses in words ("Green → Red"); the Status columns hold the letters.
+        letters = _STATUS_LETTER_BY_NAME if sheet == "Changes" else {}
+        values, keys = [], []
+        for value in raw:
+            if isinstance(value, str) and value in RAGB_COLOURS:
+                values.append(value)
+                keys.append(value)
+            elif isinstance(value, str) and value in letters:
+                values.append(value)
+                keys.append(letters[value])
+            elif isinstance(value, str) and value.strip() in {"-", NOT_RATED_TEXT}:
+                values.append(NOT_RATED_TEXT)
+                keys.append("centre")
+            else:
+                typed, kind = _typed(value)
+                values.append(typed)
+                keys.append(kind)
+        return values, keys
+    if name == "Performance":
+        values = [_typed(v)[0] for v in raw]
+        return values, [v if v in PERFORMANCE_COLOURS else "text" for v in values]
+    if name in _FLAG_COLUMNS:
+        return [_flag(v) for v in raw], ["centre"] * len(raw)
+    # Plain numpy columns in one go; nullable and object columns cell by cell below.
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "b":
+        return ["Yes" if v else "No" for v in raw], ["centre"] * len(raw)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+        kind = "percent" if name in _PERCENT_COLUMNS else "number"
+        if dtype.kind == "f":
+            values = [v if math.isfinite(v) else (None if math.isnan(v) else str(v)) for v in raw]
+        else:
+            values = raw
+        return values, [kind if v.__class__ is not str else "text" for v in values]
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return _datetime_cells(name, series)
+    values, keys = [], []
+    forced = "date" if name in _DATE_COLUMNS else "datetime" if name in _DATETIME_COLUMNS else None
+    for value in raw:
+        typed, kind = _typed(value)
+        if forced and kind in {"date", "datetime"}:
+            kind = forced
+        elif kind == "number" and name in _PERCENT_COLUMNS:
+            kind = "percent"
+        values.append(typed)
+        keys.append(kind)
+    return values, keys
+
+
+def _datetime_cells(name: str, series: pd.Series) -> tuple[list[Any], list[Any]]:
+    """Return datetime64 cells as Excel serials, computed for the whole column at once."""
+    stamps = series
+    if getattr(series.dt, "tz", None) is not None:
+        stamps = series.dt.tz_convert(_LOCAL_ZONE or "UTC").dt.tz_localize(None)
+    serials = (stamps - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
+    early = stamps < pd.Timestamp(_FIRST_SERIAL_DATE)
+    values: list[Any] = [None if math.isnan(s) else s for s in serials.tolist()]
+    if early.any():
+        for i in np.flatnonzero(early.to_numpy()):
+            values[i] = _dmy(stamps.iloc[i])
+    if name in _DATE_COLUMNS:
+        kind = "date"
+    elif name in _DATETIME_COLUMNS or (stamps.dropna() != stamps.dropna().dt.normalize()).any():
+        kind = "datetime"
+    else:
+        kind = "date"
+    return values, [kind if not isinstance(v, str) else "text" for v in values]
+
+
+def _format_for(styles: _Styles, name: str, key: str, *, bold: bool = False, fill: str | None = None) -> Format:
+    """Return the format for a cell of column name whose look is key."""
+    props: dict[str, Any] = {"valign": "top"}
+    if key in RAGB_COLOURS:
+        colour, font = RAGB_COLOURS[key]
+        props.update(bg_color=colour, font_color=font, align="center", bold=True)
+    elif key in PERFORMANCE_COLOURS:
+        colour, font = PERFORMANCE_COLOURS[key]
+        props.update(bg_color=colour, font_color=font)
+    elif key == "centre":
+        props["align"] = "center"
+    elif key == "missing":
+        props.update(bold=True, font_color="#C00000")
+    elif key == "date":
+        props.update(num_format="dd/mm/yyyy", align="left")
+    elif key == "datetime":
+        props.update(num_format="dd/mm/yyyy hh:mm", align="left")
+    elif key == "percent":
+        props["num_format"] = _PERCENT_COLUMNS.get(name, "0%")
+    elif key == "text" and name in _WRAPPED_COLUMNS:
+        props["text_wrap"] = True
+    if bold:
+        props.update(bold=True, top=1)
+    if fill and "bg_color" not in props:
+        props["bg_color"] = fill
+    return styles(**props)
+
+
+# --- Tables --------------------------------------------------------------------------------------
+
+
+def _with_columns(frame: pd.DataFrame | None, columns: Sequence[str]) -> pd.DataFrame:
+    """Return frame, or an empty frame with the sheet's usual columns when it has none."""
+    if frame is None or len(frame.columns) == 0:
+        return pd.DataFrame(columns=list(columns))
+    return frame
+
+
+def _write_table(ws: Worksheet, styles: _Styles, first_row: int, frame: pd.DataFrame, sheet: str, *,
+                 header_formats: dict[str, Format] | None = None, total_row: bool = False,
+                 highlight: Sequence[bool] | None = None) -> int:
+    """Write frame's header at first_row and its rows below it; return the last row written.
+
+    total_row: the last row is a total (bold, rule above). highlight: rows to fill (missing).
+    Rows go out strictly top to bottom, as constant_memory mode requires.
+    """
+    names = [str(c) for c in frame.columns]
+    header_formats = header_formats or {}
+    for c, name in enumerate(names):
+        ws.write_string(first_row, c, name, header_formats.get(name) or styles.header())
+        ws.set_column(c, c, _width(name))
+    rows = len(frame)
+    if rows == 0 or not names:
+        return first_row
+    lit_rows = [i for i, lit in enumerate(highlight or ()) if lit]
+    values, formats = [], []
+    for c, name in enumerate(names):
+        cell_values, keys = _cells(name, frame.iloc[:, c], sheet)
+        looks = {key: _format_for(styles, name, key) for key in set(keys)}
+        column_formats = [looks[key] for key in keys]
+        if total_row:
+            column_formats[-1] = _format_for(styles, name, keys[-1], bold=True)
+        for i in lit_rows:
+            column_formats[i] = _format_for(styles, name, keys[i], fill=MISSING_FILL)
+            if cell_values[i] is None:
+                cell_values[i] = _BLANK  # so the highlight covers the row's empty cells too
+        values.append(cell_values)
+        formats.append(column_formats)
+    write_string, write_number, write_blank = ws.write_string, ws.write_number, ws.write_blank
+    # The hot loop: 120,000 actions are about two million cells, so keep it to the bare calls.
+    rows_of_values, rows_of_formats = zip(*values, strict=True), zip(*formats, strict=True)
+    for r, row_values, row_formats in zip(count(first_row + 1), rows_of_values, rows_of_formats, strict=False):
+        for c, value in enumerate(row_values):
+            if value is None:
+                continue
+            if value.__class__ is str:
+                write_string(r, c, value, row_formats[c])
+            elif value is _BLANK:
+                write_blank(r, c, None, row_formats[c])
+            else:
+                write_number(r, c, value, row_formats[c])
+    return first_row + rows
+
+
+def _width(name: str) -> float:
+    """Return a column's width in characters: set for known columns, else fitted to its name."""
+    return _WIDTHS.get(name, min(max(len(name) + 2, 10), 40))
+
+
+def _list_features(ws: Worksheet, header_row: int, last_row: int, columns: int) -> None:
+    """Freeze panes below the header, filter the list and repeat the header on every printed page."""
+    ws.freeze_panes(header_row + 1, 0)
+    ws.autofilter(header_row, 0, last_row, max(columns - 1, 0))
+    ws.repeat_rows(header_row)
+
+
+def _print_setup(ws: Worksheet, facts: RollupFacts) -> None:
+    """Landscape A4, one page wide, with the period and generation time in the footer."""
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_header(f"&L&\"-,Bold\"Council action plan rollup {_footer_text(facts.period)}&R&A")
+    ws.set_footer(f"&L{_footer_text(facts.period)}&CPage &P of &N"
+                  f"&RGenerated {_footer_text(_when(facts.generated_at))}")
+
+
+def _footer_text(text: str) -> str:
+    """Escape text for an Excel header or footer, where & starts a control code."""
+    return text.replace("&", "&&")
+
+
+def _day(value: dt.date) -> str:
+    """Return a date as "30 Sep 2024" whatever the machine's locale."""
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def _when(value: dt.datetime) -> str:
+    """Return a date and time as "15 Oct 2024 09:30", aware times in UK time."""
+    if value.tzinfo is not None:
+        value = value.astimezone(_LOCAL_ZONE)
+    return f"{_day(value)} {value:%H:%M}"
+
+
+# --- The rollup workbook -------------------------------------------------------------------------
+
+
+def _build_rollup(facts: RollupFacts, target: str, scratch: str) -> None:
+    """Write every sheet of the rollup into the file named target."""
+    # constant_memory flushes each row as the next begins, so a 120,000-row Actions sheet costs
+    # no more memory than a short one. Everything here writes rows in order; its one cost is that
+    # charts get no cached values from cells, so each chart series carries its own (see _bar_chart).
+    workbook = xlsxwriter.Workbook(target, {**SAFE_OPTIONS, "constant_memory": True, "tmpdir": scratch})
+    try:
+        workbook.set_properties({"title": f"Council action plan rollup {facts.period}",
+                                 "subject": f"Period ending {_day(facts.period_end)}",
+                                 "comments": f"Generated {_when(facts.generated_at)} by actionplan"})
+        styles = _Styles(workbook)
+        _summary_sheet(workbook, styles, facts)
+        _objectives_sheet(workbook, styles, facts)
+        _list_sheet(workbook, styles, facts, "Exceptions", facts.exceptions, EXCEPTION_COLUMNS)
+        _list_sheet(workbook, styles, facts, "Actions", facts.actions, ACTION_COLUMNS)
+        _kpis_sheet(workbook, styles, facts)
+        submissions = _with_columns(facts.submissions, SUBMISSION_COLUMNS)
+        missing = ([str(v).strip().lower() == "missing" for v in submissions["Status"]]
+                   if "Status" in submissions.columns else None)
+        _list_sheet(workbook, styles, facts, "Submissions", submissions, SUBMISSION_COLUMNS, highlight=missing)
+        _list_sheet(workbook, styles, facts, "Changes", facts.changes, CHANGE_COLUMNS)
+        _list_sheet(workbook, styles, facts, "Data quality", facts.data_quality, DATA_QUALITY_COLUMNS)
+        workbook.worksheets()[0].activate()
+    except BaseException:
+        _abandon(workbook)
+        raise
+    workbook.close()
+
+
+def _abandon(workbook: Workbook) -> None:
+    """Close the row files a workbook that will never be closed still holds open in scratch."""
+    # xlsxwriter has no public abort; without this the scratch directory cannot be removed on
+    # Windows and every failed run leaks file handles until garbage collection.
+    for sheet in workbook.worksheets():
+        try:
+            sheet._opt_close()
+        except Exception:  # best effort: this path is already failing
+            pass
+
+
+def _list_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts, name: str, frame: pd.DataFrame,
+                columns: Sequence[str], *, highlight: Sequence[bool] | None = None) -> Worksheet:
+    """Add a sheet holding one list: header, rows, filter, frozen header, print setup."""
+    ws = workbook.add_worksheet(name)
+    _print_setup(ws, facts)
+    frame = _with_columns(frame, columns)
+    last = _write_table(ws, styles, 0, frame, name, highlight=highlight)
+    _list_features(ws, 0, last, len(frame.columns))
+    return ws
+
+
+def _status_table(ws: Worksheet, styles: _Styles, first_row: int, frame: pd.DataFrame, sheet: str) -> int:
+    """Write a Department | Blue | … | % on track table, Council total row bold; return its last row."""
+    headers = {name: styles.header(fill, font) for name, (fill, font) in _HEADER_COLOURS.items()}
+    return _write_table(ws, styles, first_row, frame, sheet, header_formats=headers, total_row=_has_total(frame))
+
+
+def _has_total(frame: pd.DataFrame) -> bool:
+    """Return True when a count table ends with its Council total row."""
+    if len(frame) == 0 or len(frame.columns) == 0:
+        return False
+    last = frame.iloc[-1, 0]
+    return isinstance(last, str) and last.strip().lower() == COUNCIL_TOTAL.lower()
+
+
+def _summary_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None:
+    ws = workbook.add_worksheet("Summary")
+    _print_setup(ws, facts)
+    ws.hide_gridlines(2)
+    title = styles(bold=True, font_size=14)
+    lines = [f"Period ends {_day(facts.period_end)}",
+             f"As at {_day(facts.as_at)}" if facts.as_at else "As at: not given",
+             f"Generated {_when(facts.generated_at)}",
+             f"Changes compared with {facts.previous_period}" if facts.previous_period
+             else "Changes: no previous period on record",
+             "Not submitted: " + (", ".join(str(d) for d in facts.missing) if facts.missing else "none")]
+    ws.write_string(0, 0, f"Council action plan rollup — {facts.period}", title)
+    for row, line in enumerate(lines, start=1):
+        ws.write_string(row, 0, line)
+    header_row = len(lines) + 2
+    frame = _with_columns(facts.summary, SUMMARY_COLUMNS)
+    last = _status_table(ws, styles, header_row, frame, "Summary")
+    chart = _bar_chart(workbook, "Summary", frame, header_row, len(frame) - _has_total(frame), _SUMMARY_SERIES,
+                       f"Actions and milestones by status, {facts.period}")
+    if chart is not None:
+        ws.insert_chart(last + 2, 0, chart)
+
+
+def _bar_chart(workbook: Workbook, sheet: str, frame: pd.DataFrame, header_row: int, rows: int,
+               series: Sequence[tuple[str, str]], title: str) -> Any:
+    """Return a stacked bar chart of the named columns for the first rows of a table, or None."""
+    columns = [str(c) for c in frame.columns]
+    wanted = [(name, colour) for name, colour in series if name in columns]
+    if rows <= 0 or not wanted or not columns:
+        return None
+    chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
+    first, last = header_row + 1, header_row + rows
+    categories = [str(v) for v in frame.iloc[:rows, 0].tolist()]
+    for name, colour in wanted:
+        col = columns.index(name)
+        numbers = [0 if _is_missing(v) else v for v in frame.iloc[:rows, col].tolist()]
+        chart.add_series({
+            "name": [sheet, header_row, col],
+            "categories": [sheet, first, 0, last, 0],
+            "values": [sheet, first, col, last, col],
+            # constant_memory keeps no cells to cache from: give the chart its values directly so
+            # viewers that do not recalculate charts (previews, some converters) still draw it.
+            "categories_data": categories,
+            "values_data": numbers,
+            "name_data": [name],
+            "fill": {"color": colour},
+            "border": {"color": "#FFFFFF"},
+            "gap": 60,
+        })
+    chart.set_title({"name": title, "name_font": {"size": 12}})
+    chart.set_y_axis({"reverse": True})  # departments read A–Z from the top, as in the table
+    chart.set_x_axis({"major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 760, "height": min(180 + 26 * rows, 1400)})
+    return chart
+
+
+def _objectives_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None:
+    ws = workbook.add_worksheet("Objectives")
+    _print_setup(ws, facts)
+    last = _status_table(ws, styles, 0, _with_columns(facts.objectives_summary, SUMMARY_COLUMNS), "Objectives")
+    list_header = last + 2
+    frame = _with_columns(facts.objectives, OBJECTIVE_COLUMNS)
+    # Column widths follow the list (written second), which is what people scroll through.
+    list_last = _write_table(ws, styles, list_header, frame, "Objectives")
+    _list_features(ws, list_header, list_last, len(frame.columns))
+
+
+def _kpis_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None:
+    ws = workbook.add_worksheet("KPIs")
+    _print_setup(ws, facts)
+    kpis = _with_columns(facts.kpis, KPI_COLUMNS)
+    last = _write_table(ws, styles, 0, kpis, "KPIs")
+    _list_features(ws, 0, last, len(kpis.columns))
+    counts = _with_columns(facts.kpi_counts, KPI_COUNT_COLUMNS)
+    counts_header = last + 2
+    headers = {name: styles.header(fill, font) for name, (fill, font) in PERFORMANCE_COLOURS.items()}
+    has_total = _has_total(counts)
+    counts_last = _write_table(ws, styles, counts_header, counts, "KPIs", header_formats=headers,
+                               total_row=has_total)
+    for c, name in enumerate(kpis.columns):  # the count table set widths too: the list's win
+        ws.set_column(c, c, _width(str(name)))
+    chart = _bar_chart(workbook, "KPIs", counts, counts_header, len(counts) - has_total,
+                       tuple(PERFORMANCE_CHART_COLOURS.items()), f"KPI performance, {facts.period}")
+    if chart is not None:
+        ws.insert_chart(counts_last + 2, 0, chart)
+
+
+# --- The department template ---------------------------------------------------------------------
+
+_TEMPLATE_ROWS = 2000  # validation, formats and colours reach row 2000
+_STATUS_PROMPT = ("B = Blue (complete)\nG = Green (on track)\nA = Amber (at risk)\nR = Red (problem)\n"
+                  "Leave blank if not rated yet.")
+_STATUS_WARNING = ("That is not B, G, A or R. Words such as Complete, On track, At risk or Off target are "
+                   "accepted too; anything else is rejected when you submit. Keep it?")
+_DATE_PROMPT = ("Type a date as dd/mm/yyyy, e.g. 31/03/2025. A month alone (March 2025) means the end of that "
+                "month. TBC is allowed but will be flagged.")
+
+
+def _build_template(target: str, department: str | None, period: str | None) -> None:
+    """Write the department template into the file named target."""
+    workbook = xlsxwriter.Workbook(target, SAFE_OPTIONS)
+    workbook.set_properties({"title": "Action plan update", "subject": "Department action plan and KPIs",
+                             "comments": f"actionplan template version {TEMPLATE_VERSION}"})
+    workbook.set_custom_property("actionplan template version", TEMPLATE_VERSION)
+    styles = _Styles(workbook)
+    instructions = _instructions_sheet(workbook, styles)
+    _plan_sheet(workbook, styles, department, period)
+    _entry_sheet(workbook, styles, "Objectives", TEMPLATE_OBJECTIVE_COLUMNS)
+    _entry_sheet(workbook, styles, "Actions", TEMPLATE_ACTION_COLUMNS)
+    _entry_sheet(workbook, styles, "KPIs", TEMPLATE_KPI_COLUMNS)
+    # Excel remembers the sheet a workbook was saved on, so this only decides the first opening:
+    # a new user starts on the instructions; afterwards they come back wherever they left off.
+    instructions.activate()
+    workbook.close()
+
+
+def _plan_sheet(workbook: Workbook, styles: _Styles, department: str | None, period: str | None) -> None:
+    ws = workbook.add_worksheet("Plan")
+    label = styles(bold=True, valign="top")
+    entry = styles(bg_color="#FFF2CC", border=1, valign="top", text_wrap=True)
+    note = styles(italic=True, font_color="#595959", valign="top", text_wrap=True)
+    rows = (
+        ("Department", department, "Required. Your department's name as the council knows it."),
+        ("Plan", None, "Required. The title of your plan, e.g. Service Plan 2024/25."),
+        ("Period", period, "Required. The quarter you are reporting on, e.g. 2024/25 Q2 (July to September)."),
+        ("As at", None, "Optional. The date this update was written, dd/mm/yyyy."),
+        ("Contact", None, "Optional. Who to ask about this update (name, email or phone)."),
+    )
+    for r, (name, value, help_text) in enumerate(rows):
+        ws.write_string(r, 0, name, label)
+        if name == "As at":
+            ws.write_blank(r, 1, None, styles(bg_color="#FFF2CC", border=1, num_format="dd/mm/yyyy",
+                                              align="left", valign="top"))
+        elif value:
+            ws.write_string(r, 1, value, entry)
+        else:
+            ws.write_blank(r, 1, None, entry)
+        ws.write_string(r, 2, help_text, note)
+    ws.write_string(len(rows) + 1, 0, "Template version", label)
+    ws.write_number(len(rows) + 1, 1, TEMPLATE_VERSION, styles(align="left"))
+    ws.write_string(len(rows) + 1, 2, "Please leave this as it is.", note)
+    ws.data_validation(3, 1, 3, 1, {"validate": "any", "input_title": "As at", "input_message": _DATE_PROMPT})
+    ws.data_validation(2, 1, 2, 1, {"validate": "any", "input_title": "Period",
+                                    "input_message": "e.g. 2024/25 Q2. Q1 is April to June, Q4 January to March."})
+    ws.set_column(0, 0, 18)
+    ws.set_column(1, 1, 40)
+    ws.set_column(2, 2, 70)
+    _template_print_setup(ws)
+
+
+def _template_print_setup(ws: Worksheet) -> None:
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_footer("&L&A&CPage &P of &N")
+
+
+_TEMPLATE_WRAPPED = {"Objective", "Action", "Progress update", "Commentary", "Measure", "Comment", "Theme",
+                     "Delivered by"}
+_TEMPLATE_WIDTHS = {"Ref": 8, "Objective": 35, "Theme": 20, "Delivered by": 22, "Lead officer": 20, "Status": 9,
+                    "Commentary": 60, "Action": 50, "Due date": 13, "Revised due date": 13,
+                    "Progress update": 60, "Measure": 40, "Polarity": 17, "Unit": 8, "Target": 11,
+                    "Actual": 11, "Tolerance": 11, "Comment": 50}
+
+
+def _entry_sheet(workbook: Workbook, styles: _Styles, name: str, columns: Sequence[str]) -> Worksheet:
+    """Add a sheet for departments to fill in: header, widths, dropdowns and status colours."""
+    ws = workbook.add_worksheet(name)
+    last = _TEMPLATE_ROWS - 1  # zero-based: rows 2 to 2000
+    for c, column in enumerate(columns):
+        ws.write_string(0, c, column, styles.header())
+        if column in _DATE_COLUMNS:
+            body = styles(num_format="dd/mm/yyyy", align="left", valign="top")
+        elif column == "Tolerance":
+            body = styles(num_format="0.0%", valign="top")
+        elif column == "Status":
+            body = styles(align="center", valign="top")
+        elif column in _TEMPLATE_WRAPPED:
+            body = styles(text_wrap=True, valign="top")
+        else:
+            body = styles(valign="top")
+        # The column format reaches every empty cell, so typed dates show as dd/mm/yyyy.
+        ws.set_column(c, c, _TEMPLATE_WIDTHS.get(column, 15), body)
+        if column == "Status":
+            _status_rules(ws, workbook, styles, c, last)
+        elif column == "Polarity":
+            ws.data_validation(1, c, last, c, {
+                "validate": "list", "source": [HIGHER_IS_BETTER, LOWER_IS_BETTER], "ignore_blank": True,
+                "input_title": "Polarity", "input_message": "Is a higher or a lower actual better? "
+                "Blank means Higher is better.",
+                "error_type": "warning", "error_title": "Polarity",
+                "error_message": f"Please choose {HIGHER_IS_BETTER} or {LOWER_IS_BETTER}."})
+        elif column in _DATE_COLUMNS:
+            ws.data_validation(1, c, last, c, {"validate": "any", "input_title": column,
+                                               "input_message": _DATE_PROMPT})
+        elif column == "Tolerance":
+            ws.data_validation(1, c, last, c, {
+                "validate": "any", "input_title": "Tolerance",
+                "input_message": f"How far from target still counts as on target, e.g. 5%. "
+                f"Blank means {DEFAULT_TOLERANCE:.1%}."})
+        elif column == "Ref":
+            ws.data_validation(1, c, last, c, {
+                "validate": "any", "input_title": "Ref",
+                "input_message": "A short reference unique on this sheet, e.g. A1. Keep it the same every "
+                "quarter: it is how changes are tracked."})
+    ws.freeze_panes(1, 0)
+    ws.set_row(0, 30)
+    _template_print_setup(ws)
+    ws.repeat_rows(0)
+    return ws
+
+
+def _status_rules(ws: Worksheet, workbook: Workbook, styles: _Styles, col: int, last: int) -> None:
+    """Add the B/G/A/R dropdown and colour the status cells by any accepted word for each colour."""
+    ws.data_validation(1, col, last, col, {
+        "validate": "list", "source": ["B", "G", "A", "R"], "ignore_blank": True,
+        "input_title": "Status", "input_message": _STATUS_PROMPT,
+        # A warning, not a stop: Complete, On track and the other words of the spec are accepted too.
+        "error_type": "warning", "error_title": "Status", "error_message": _STATUS_WARNING})
+    cell = xl_rowcol_to_cell(1, col, row_abs=False, col_abs=True)
+    for letter, (fill, font) in RAGB_COLOURS.items():
+        # Excel's = ignores case; TRIM and SUBSTITUTE match the reader's space and comma folding.
+        words = sorted(w for w, meant in STATUS_WORDS.items() if meant == letter)
+        tests = ",".join(f'TRIM(SUBSTITUTE({cell},",",""))="{w.replace(chr(34), chr(34) * 2)}"' for w in words)
+        ws.conditional_format(1, col, last, col, {
+            "type": "formula", "criteria": f"=OR({tests})",
+            "format": workbook.add_format({"bg_color": fill, "font_color": font, "bold": True})})
+
+
+def _instructions_sheet(workbook: Workbook, styles: _Styles) -> Worksheet:
+    ws = workbook.add_worksheet("Instructions")
+    ws.hide_gridlines(2)
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 1, 100)
+    title = styles(bold=True, font_size=16)
+    heading = styles(bold=True, font_size=12, font_color="#1F4E78", bottom=1)
+    term = styles(bold=True, valign="top", text_wrap=True)
+    text = styles(text_wrap=True, valign="top")
+    row = 0
+    ws.write_string(row, 0, "Action plan update: how to fill in this workbook", title)
+    row += 2
+    for section, entries in _INSTRUCTIONS:
+        ws.write_string(row, 0, section, heading)
+        ws.write_blank(row, 1, None, heading)
+        row += 1
+        for key, explanation in entries:
+            if key in RAGB_COLOURS:
+                fill, font = RAGB_COLOURS[key]
+                ws.write_string(row, 0, key, styles(bold=True, bg_color=fill, font_color=font, align="center",
+                                                    valign="top"))
+            else:
+                ws.write_string(row, 0, key, term)
+            ws.write_string(row, 1, explanation, text)
+            row += 1
+        row += 1
+    _template_print_setup(ws)
+    ws.set_portrait()
+    return ws
+
+
+def _status_line(letter: str) -> tuple[str, str]:
+    words = sorted({w for w, meant in STATUS_WORDS.items() if meant == letter and len(w) > 1})
+    return letter, (f"{STATUS_NAMES[letter]}: {STATUS_MEANINGS[letter]}. You may also write "
+                    + ", ".join(w.capitalize() for w in words) + ".")
+
+
+_INSTRUCTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("What this workbook is for", (
+        ("", "Each quarter your department reports progress on its action plan and its key performance "
+             "indicators (KPIs). Fill in the Plan sheet once, then update the Actions, Objectives and KPIs "
+             "sheets every quarter and submit the workbook. The corporate performance team combines every "
+             "department's workbook into one council-wide report."),
+    )),
+    ("The sheets", (
+        ("Plan", "Who you are and which quarter you are reporting on. Department, Plan and Period are required."),
+        ("Objectives", "Optional. Your plan's objectives, one per row, each with its own status."),
+        ("Actions", "Required unless you only report objectives or KPIs. One row per action or milestone."),
+        ("KPIs", "Optional. One row per performance indicator, with its target and this quarter's actual."),
+        ("Your own sheets", "You may add sheets and columns of your own: they are kept with your submission "
+                            "and do not stop it being accepted. Please do not rename the column headings "
+                            "we provide (you may move them)."),
+    )),
+    ("Actions columns", (
+        ("Ref", "A short reference unique on the sheet, e.g. A1 or 2.3. Keep the same Ref for the same action "
+                "every quarter: it is how the report shows what changed."),
+        ("Objective", "The Ref of an objective on the Objectives sheet, or the objective's wording if you do "
+                      "not use that sheet."),
+        ("Theme", "Optional grouping, e.g. a priority or improvement theme."),
+        ("Action", "What will be done. Required on every row that has anything else in it."),
+        ("Lead officer", "The person responsible. A blank lead officer is flagged as a warning."),
+        ("Due date", "When the action is due to be complete."),
+        ("Revised due date", "Only if the due date has moved: the new date. Keep the original Due date as it "
+                             "was, so slippage can be reported."),
+        ("Status", "B, G, A or R (see Status below). Pick from the dropdown."),
+        ("Progress update", "What has happened this quarter. Needed for every Amber or Red action; a "
+                            "commentary copied unchanged from last quarter is flagged."),
+    )),
+    ("Objectives columns", (
+        ("Ref, Objective, Theme", "As for Actions: a unique Ref, the objective's wording, an optional theme."),
+        ("Delivered by", "The team, service or partnership that delivers it."),
+        ("Lead officer, Status", "As for Actions."),
+        ("Commentary", "A short account of progress towards the objective."),
+    )),
+    ("Status", (
+        _status_line("B"), _status_line("G"), _status_line("A"), _status_line("R"),
+        ("(blank)", "Not rated yet. Accepted, but flagged as a warning. You may also write Not started or N/A."),
+        ("Anything else", "A word not listed here (for example Greenish) is an error and the workbook is "
+                          "rejected until it is corrected. Upper or lower case does not matter."),
+    )),
+    ("Dates", (
+        ("dd/mm/yyyy", "Type dates day first, e.g. 31/03/2025 or 31/03/25. Excel dates are fine."),
+        ("Month only", "March 2025, Mar-25 or End of March 2025 all mean the last day of that month "
+                       "(31/03/2025)."),
+        ("TBC", "TBC, Ongoing and similar words are allowed but flagged as a warning, because nothing can be "
+                "checked against them. Give a date as soon as you have one."),
+        ("Impossible dates", "A date that does not exist, such as 31/11/2024, is an error: November has 30 days."),
+    )),
+    ("KPIs columns", (
+        ("Ref, Measure", "A unique Ref and the indicator's name, e.g. % of invoices paid within 30 days."),
+        ("Polarity", f"{HIGHER_IS_BETTER} (the default when blank) or {LOWER_IS_BETTER}, e.g. for sickness "
+                     "absence or complaints."),
+        ("Unit", "Optional: %, £, days, number."),
+        ("Target, Actual", "Numbers as you would write them: 95%, 42.3, 1,032,064, £500,000. Write N/A or "
+                           "leave blank when there is no figure; a KPI with no target is flagged."),
+        ("Tolerance", f"How far from target still counts as on target, as a percentage of the target. "
+                      f"Blank means the council default of {DEFAULT_TOLERANCE:.1%}."),
+        ("How KPIs are judged", "You do not fill this in: the council report shows each KPI as better than "
+                                "target (beyond the tolerance), within tolerance, worse than target, or no "
+                                "data (no number for target or actual)."),
+        ("Comment", "Anything the reader needs to understand the figure."),
+    )),
+    ("Submitting", (
+        ("Check", "In Excel, use the Action plan add-in: press Check to see any problems without sending "
+                  "anything. Each problem names the sheet and cell, e.g. Actions!F14, and says what would "
+                  "be accepted."),
+        ("Submit", "Press Submit (or upload the file on the council's action plan upload page). You get a "
+                   "report straight away: errors mean nothing was accepted, so correct them and submit again; "
+                   "warnings are accepted and shown to the performance team."),
+        ("Again?", "You can submit as often as you like before the deadline. The latest accepted workbook "
+                   "for the quarter is the one that counts."),
+    )),
+)

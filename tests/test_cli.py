@@ -1,0 +1,100 @@
+"""The installed `actionplan` command, driven as a user or a script would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tests.conftest import GOOD_KPI, action, canonical_workbook
+
+
+def run(*args, env=None, check=True):
+    p = subprocess.run([sys.executable, "-m", "actionplan", *map(str, args)], capture_output=True, text=True,
+                       env={**os.environ, **(env or {})}, timeout=300)
+    assert "Traceback" not in p.stdout + p.stderr, p.stderr
+    if check:
+        assert p.returncode == 0, p.stderr or p.stdout
+    return p
+
+
+@pytest.fixture
+def books(tmp_path):
+    good = canonical_workbook(tmp_path / "finance.xlsx", actions=[
+        action("F1", status="Complete"),
+        action("F2", text="=HYPERLINK(\"http://evil\",\"click\")", due="Sept. 2024", revised="31/12/2024",
+               status="Off target but recovery plans in place", update="+ awaiting sign-off")], kpis=[GOOD_KPI])
+    legal = canonical_workbook(tmp_path / "legal.xlsx", "Legal, HR & Property",
+                               actions=[action("L1", due="TBC", status="G", update="@risk: none")])
+    bad = canonical_workbook(tmp_path / "bad.xlsx", actions=[action(due="31/11/24", status="Greenish")])
+    return good, legal, bad
+
+
+def test_cli_validate_json_shape_and_exit_codes(books, home):
+    good, legal, bad = books
+    p = run("validate", bad, "--json", check=False)
+    assert p.returncode == 1
+    report = json.loads(p.stdout)
+    assert set(report) == {"file", "accepted", "department", "period", "layout", "counts", "errors", "warnings"}
+    assert [e["code"] for e in report["errors"]] == ["impossible-date", "unknown-status"]
+    both = json.loads(run("validate", good, legal, "--json").stdout)
+    assert [r["accepted"] for r in both] == [True, True]
+    assert not home.exists() or not any(home.rglob("*.json"))  # validate stores nothing
+
+
+def test_cli_readable_report(books, home):
+    p = run("validate", books[2], check=False)
+    assert p.stdout.splitlines()[:4] == [
+        f"{books[2]} — Finance, 2024/25 Q2 (layout: canonical)",
+        "  Rejected: 2 errors, nothing was stored.",
+        "  Errors:",
+        "    Actions!F2 '31/11/24': not a real date (November has 30 days). Use dd/mm/yyyy.",
+    ]
+
+
+def test_cli_bad_input_gets_a_message_not_a_traceback(tmp_path, home):
+    csv = tmp_path / "plan.xlsx"
+    csv.write_text("Ref,Action\nA1,Do it\n")
+    p = run("validate", csv, tmp_path / "missing.xlsx", check=False)
+    assert p.returncode == 2 and "no such file" in p.stderr
+    p = run("validate", csv, check=False)
+    assert p.returncode == 1 and "is a text or CSV file" in p.stdout
+    p = run("consolidate", "--period", "Autumn", check=False)
+    assert p.returncode == 2 and "'Autumn' is not a period" in p.stderr
+
+
+def test_cli_whole_path_submit_consolidate_export(books, home, tmp_path):
+    good, legal, bad = books
+    p = run("submit", good, legal)
+    assert p.stdout.count("(new submission)") == 2
+    assert "identical to one already received" in run("submit", good).stdout
+    assert run("submit", bad, check=False).returncode == 1
+    out = tmp_path / "rollup.xlsx"
+    p = run("consolidate", "--period", "2024/25 Q2", "--out", out)
+    assert f"Rollup written: {out}" in p.stdout
+    exported = json.loads(run("export", "--period", "2024/25 Q2").stdout)
+    assert [r["Department"] for r in exported["summary"]] == ["Finance", "Legal, HR & Property", "Council total"]
+    assert exported["summary"][-1]["Total"] == 3 and exported["summary"][-1]["Blue"] == 1
+    # No formula anywhere in the rollup, whatever department text starts with.
+    with zipfile.ZipFile(out) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert sheets and not any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in sheets)
+
+
+def test_cli_template_is_a_valid_empty_plan(tmp_path, home):
+    out = tmp_path / "template.xlsx"
+    run("template", "-o", out, "--department", "Registrars", "--period", "Q3 2024/25")
+    p = run("validate", out, "--json")
+    report = json.loads(p.stdout)
+    assert (report["accepted"], report["department"], report["period"]) == (True, "Registrars", "2024/25 Q3")
+
+
+def test_cli_help_is_fast_and_imports_no_heavy_modules():
+    code = ("import sys, actionplan.cli as c; c.build_parser(); "
+            "print(sorted(m for m in ('great_expectations','prefect','fastapi','duckdb') if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.stdout.strip() == "[]"

@@ -1,0 +1,130 @@
+"""The warehouse on a real DuckDB file: migrations, idempotent loads, latest submission wins, the inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from actionplan.check import check_workbook
+from tests.conftest import GOOD_KPI, action, canonical_workbook
+from warehouse import open_warehouse
+from warehouse.inbox import Inbox, submission_id
+from warehouse.load import load_inbox
+from warehouse.migrations import migrations, statements
+
+
+@pytest.fixture
+def wh(tmp_path):
+    w = open_warehouse(str(tmp_path / "warehouse.duckdb"))
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def inbox(settings):
+    return Inbox(settings.inbox_path, settings.archive_path)
+
+
+def submit(inbox, path, by="tester", when=None, **kwargs):
+    data = path.read_bytes()
+    sub = check_workbook(data, path.name, **kwargs)
+    return inbox.submit(sub, data, submitted_by=by, now=when)
+
+
+def test_migrations_are_numbered_and_applied_once(tmp_path):
+    ms = migrations()
+    assert [m.version for m in ms] == list(range(1, len(ms) + 1))
+    assert all(statements(m.sql) for m in ms)
+    w = open_warehouse(str(tmp_path / "w.duckdb"))
+    assert w.applied_migrations() == [m.version for m in ms]
+    assert w.migrate() == []  # nothing left to apply
+    w.close()
+    again = open_warehouse(str(tmp_path / "w.duckdb"))
+    assert again.migrate() == []
+    assert set(again.submission_counts()) == {"submissions", "objectives", "actions", "kpis", "messages"}
+    again.close()
+
+
+def test_load_is_one_transaction_and_idempotent(tmp_path, inbox, wh):
+    path = canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1"), action("F2", lead=None)], kpis=[GOOD_KPI])
+    report = submit(inbox, path)
+    assert report["accepted"] and report["new"]
+    first = load_inbox(inbox, wh)
+    assert len(first.loaded) == 1 and not first.failed
+    assert wh.submission_counts() == {"submissions": 1, "objectives": 0, "actions": 2, "kpis": 1, "messages": 1}
+    # The same record again (a worker that died after the commit but before moving the file) is a no-op.
+    record = inbox.read(next(inbox.loaded_dir.glob("*.json")))
+    assert wh.load(record) is False
+    assert wh.submission_counts()["actions"] == 2
+
+
+def test_failed_load_leaves_nothing_half_written(tmp_path, inbox, wh):
+    path = canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1"), action("F2")])
+    submit(inbox, path)
+    pending = inbox.pending()[0]
+    record = inbox.read(pending)
+    record["actions"][1]["status"] = None  # violates NOT NULL after the first rows went in
+    with pytest.raises(Exception):  # noqa: B017 - any database error will do; what matters is the rollback
+        wh.load(record)
+    assert wh.submission_counts() == {"submissions": 0, "objectives": 0, "actions": 0, "kpis": 0, "messages": 0}
+    assert load_inbox(inbox, wh).loaded == [record["id"]]  # the untouched record still loads
+
+
+def test_identical_resubmission_is_one_submission(tmp_path, inbox, wh):
+    path = canonical_workbook(tmp_path / "f.xlsx", actions=[action()])
+    assert submit(inbox, path)["new"] is True
+    assert submit(inbox, path)["new"] is False
+    load_inbox(inbox, wh)
+    assert submit(inbox, path)["new"] is False  # also once loaded
+    assert load_inbox(inbox, wh).loaded == []
+    assert wh.submission_counts()["submissions"] == 1
+    data = path.read_bytes()
+    assert wh.scalar("SELECT id FROM submissions") == submission_id(data, "Finance", "2024/25 Q2")
+
+
+def test_rejected_submission_is_archived_and_never_reaches_the_warehouse(tmp_path, inbox, wh):
+    bad = canonical_workbook(tmp_path / "bad.xlsx", actions=[action(due="31/11/17")])
+    report = submit(inbox, bad)
+    assert not report["accepted"]
+    assert inbox.pending() == []
+    rejected = inbox.rejected()
+    assert len(rejected) == 1 and rejected[0]["report"]["errors"][0]["code"] == "impossible-date"
+    assert (inbox.archive_dir / rejected[0]["raw"]).read_bytes() == bad.read_bytes()
+    load_inbox(inbox, wh)
+    assert wh.submission_counts()["submissions"] == 0
+
+
+def test_latest_accepted_submission_is_current_and_earlier_ones_stay(tmp_path, inbox, wh):
+    t0 = dt.datetime(2024, 10, 1, 9, 0, tzinfo=dt.UTC)
+    submit(inbox, canonical_workbook(tmp_path / "v1.xlsx", actions=[action("F1", status="R", update="Late")]),
+           when=t0)
+    submit(inbox, canonical_workbook(tmp_path / "v2.xlsx", actions=[action("F1", status="G"), action("F2")]),
+           when=t0 + dt.timedelta(hours=2))
+    submit(inbox, canonical_workbook(tmp_path / "l.xlsx", "Legal", actions=[action("L1")]), when=t0)
+    load_inbox(inbox, wh)
+    current = wh.current("2024/25 Q2")
+    assert list(current["submissions"]["department"]) == ["Finance", "Legal"]
+    assert list(current["actions"]["ref"]) == ["F1", "F2", "L1"]
+    assert list(current["actions"]["status"]) == ["G", "G", "G"]
+    assert wh.submission_counts()["submissions"] == 3
+    assert wh.departments() == ["Finance", "Legal"]
+    assert wh.periods() == ["2024/25 Q2"]
+
+
+def test_warehouse_locked_by_another_writer_says_so(tmp_path):
+    import subprocess
+    import sys
+
+    from actionplan.errors import WarehouseUnavailable
+
+    db = tmp_path / "locked.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); "
+                               "print('ready', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(WarehouseUnavailable, match="in use by another process"):
+            open_warehouse(str(db), wait_seconds=0.5)
+    finally:
+        holder.kill()
+        holder.wait()
