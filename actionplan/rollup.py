@@ -129,7 +129,7 @@ def submissions_table(subs: pd.DataFrame, known: list[str]) -> tuple[pd.DataFram
                          "Submitted at": pd.Timestamp(sub["submitted_at"]).to_pydatetime(),
                          "Submitted by": sub["submitted_by"], "File": sub["file_name"],
                          "Warnings": int(sub["warnings"]), "Submission id": sub["id"][:12]})
-    return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS), missing
+    return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS, dtype=object), missing
 
 
 def _day(value: Any) -> dt.date | None:
@@ -177,7 +177,7 @@ def changes_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
                         rows.append(((3, 0), {**base, "Change": label, "From": _fmt_day(old[field]),
                                               "To": _fmt_day(new[field])}))
     rows.sort(key=lambda item: (-item[0][0], -item[0][1]))
-    return pd.DataFrame([r for _, r in rows], columns=CHANGE_COLUMNS)
+    return pd.DataFrame([r for _, r in rows], columns=CHANGE_COLUMNS, dtype=object)
 
 
 def _name(letter: Any) -> str:
@@ -196,7 +196,7 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
     for r in stale_rows(current["actions"], previous["actions"] if previous else None):
         if (r["Department"], r["Sheet"], r["Cell"]) not in seen:
             rows.append(r)
-    return pd.DataFrame(rows, columns=QUALITY_COLUMNS)
+    return pd.DataFrame(rows, columns=QUALITY_COLUMNS, dtype=object)
 
 
 def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None) -> list[dict[str, Any]]:
