@@ -163,9 +163,11 @@ def cmd_consolidate(args) -> int:
     period = _period(args.period)
     out = str(Path(args.out).resolve()) if args.out else None
     result = run_flow("consolidate", period=period, as_at=_date(args.as_at), out=out,
-                      against=_period(args.against))
+                      against=_period(args.against), pdf=args.pdf)
     print_summary(result["facts"])
     print(f"Rollup written: {result['path']}")
+    if args.pdf:
+        print(f"PDF written: {result['pdf']}" if result["pdf"] else f"PDF not written: {result['pdf_problem']}")
     return 0
 
 
@@ -228,6 +230,27 @@ def cmd_layouts(args) -> int:
     return 0
 
 
+def cmd_deploy(args) -> int:
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise ActionplanError("No Prefect server to deploy to: set PREFECT_API_URL, e.g. "
+                              "export PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Running at scale).")
+    from flows.deployments import deployments, register
+
+    s = _settings()
+    if args.serve:
+        from prefect import serve
+
+        print(f"Serving ingest and consolidate from this process against {PREFECT_API_URL.value()} (Ctrl+C stops).")
+        serve(*deployments(s), print_starting_message=False)
+        return 0
+    for name, deployment_id in register(args.pool, s).items():
+        print(f"Deployed {name} ({deployment_id}) to work pool '{args.pool}'.")
+    print(f"Start workers with: prefect worker start --pool {args.pool} --type process")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="actionplan",
@@ -259,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--as-at", help="date the data is taken as at (dd/mm/yyyy)")
     c.add_argument("--out", help="where to write the workbook (default: <home>/rollups/)")
     c.add_argument("--against", help="compare with this period instead of the previous one")
+    c.add_argument("--pdf", action="store_true", help="also print the rollup to PDF (needs LibreOffice)")
     c.set_defaults(func=cmd_consolidate)
 
     c = sub.add_parser("export", help="Print the rollup's numbers for a period as JSON.")
@@ -279,6 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("layouts", help="List the layouts workbooks can be read with.")
     c.set_defaults(func=cmd_layouts)
+
+    c = sub.add_parser("deploy", help="Register the ingest and consolidate flows with the Prefect server at "
+                                      "PREFECT_API_URL, run by a work pool's workers.")
+    c.add_argument("--pool", default="actionplan", help="work pool name (created as a process pool if missing)")
+    c.add_argument("--serve", action="store_true", help="run the flows' schedules in this process instead")
+    c.set_defaults(func=cmd_deploy)
 
     # The service's commands (serve, token) live with the service; importing them loads no web framework.
     from excel_addin.commands import add_commands

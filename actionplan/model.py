@@ -115,6 +115,8 @@ class RollupFacts:
     data_quality: pd.DataFrame
     missing: list[str] = field(default_factory=list)
     tolerance: float = 0.025
+    trend_periods: list[str] = field(default_factory=list)  # KPI columns named by period, oldest first
+    how_to_read: list[tuple[str, str]] = field(default_factory=list)  # (term, explanation); "" starts a section
 
     def export(self) -> dict[str, Any]:
         """The rollup's numbers as JSON-ready data (what `actionplan export` prints)."""
@@ -130,6 +132,11 @@ class RollupFacts:
             "objectives": records(self.objectives_summary),
             "kpis": records(self.kpi_counts),
             "exceptions": len(self.exceptions),
+            "rag_checks": int(self.actions["RAG check"].notna().sum()) if "RAG check" in self.actions else 0,
+            "revised_repeatedly": int((self.actions["Times revised"] >= 2).sum())
+            if "Times revised" in self.actions else 0,
+            "kpi_direction": {d: int((self.kpis["Direction"] == d).sum()) for d in
+                              ("↑ improving", "→ steady", "↓ worsening")} if "Direction" in self.kpis else {},
             "changes": len(self.changes),
             "warnings": len(self.data_quality),
             "missing": list(self.missing),

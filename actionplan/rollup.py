@@ -23,7 +23,8 @@ ACTION_COLUMNS = {
     "lead_officer": "Lead officer", "due_date": "Due date", "revised_due_date": "Revised due date",
     "status": "Status", "progress_update": "Progress update", "overdue": "Overdue", "slipped": "Slipped",
     "due_date_text": "Due date as written", "revised_due_date_text": "Revised due date as written",
-    "exception": "Exception",
+    "exception": "Exception", "times_revised": "Times revised", "original_due_date": "Original due date",
+    "rag_check": "RAG check",
 }
 EXCEPTION_COLUMNS = {
     "department": "Department", "ref": "Ref", "objective": "Objective", "action": "Action",
@@ -35,7 +36,15 @@ OBJECTIVE_COLUMNS = {
     "delivered_by": "Delivered by", "lead_officer": "Lead officer", "status": "Status", "commentary": "Commentary",
 }
 KPI_COLUMNS = ["Department", "Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
-               "Performance", "Comment"]
+               "Performance", "Previous actual", "Direction", "Comment"]
+DIRECTIONS = {"improving": "↑ improving", "steady": "→ steady", "worsening": "↓ worsening"}
+# A KPI whose actual moved by no more than this share of the previous actual is steady, not a trend.
+STEADY_SHARE = 0.005
+# Words in a progress update that contradict a Blue (complete) status.
+NOT_DONE_WORDS = ("not started", "not yet", "delayed", "behind", "not complete", "incomplete", "awaiting")
+# A Red item's update must say what happens next; fewer words than this cannot.
+CORRECTIVE_MIN_WORDS = 5
+REPEATED_SLIP = 2  # due date revised this many times or more: an exception
 SUBMISSION_COLUMNS = ["Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id"]
 CHANGE_COLUMNS = ["Department", "Kind", "Ref", "Title", "Change", "From", "To"]
 QUALITY_COLUMNS = ["Department", "Sheet", "Cell", "Value", "Code", "Message"]
@@ -79,7 +88,7 @@ def _dates(frame: pd.DataFrame, *names: str) -> pd.DataFrame:
 
 
 def exceptions_table(actions: pd.DataFrame) -> pd.DataFrame:
-    """Every exception (Red, overdue, or Amber/Red with no update), Red first, then by department and ref."""
+    """Every exception (Red, overdue, Amber/Red with no update, slipped again and again), Red first."""
     if actions.empty:
         return _renamed(actions, EXCEPTION_COLUMNS)
     ex = actions[actions["exception"].astype(bool)].copy()
@@ -101,7 +110,10 @@ def kpi_tables(kpis: pd.DataFrame, departments: list[str]) -> tuple[pd.DataFrame
             "Polarity": kpis["polarity"], "Unit": kpis["unit"], "Lead officer": kpis["lead_officer"],
             "Target": [shown(n, t) for n, t in zip(kpis["target"], kpis["target_text"], strict=True)],
             "Actual": [shown(n, t) for n, t in zip(kpis["actual"], kpis["actual_text"], strict=True)],
-            "Tolerance": kpis["tolerance"], "Performance": kpis["performance"], "Comment": kpis["comment"],
+            "Tolerance": kpis["tolerance"], "Performance": kpis["performance"],
+            "Previous actual": kpis.get("previous_actual"), "Direction": kpis.get("direction"),
+            "Comment": kpis["comment"],
+            **{c.removeprefix("trend:"): kpis[c] for c in kpis.columns if str(c).startswith("trend:")},
         }).reset_index(drop=True)
     counts = kpis.groupby(["department", "performance"]).size() if not kpis.empty else pd.Series(dtype=int)
     rows = []
@@ -184,8 +196,9 @@ def _name(letter: Any) -> str:
     return _LETTER_TO_COLUMN.get(letter, str(letter))
 
 
-def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame] | None) -> pd.DataFrame:
-    """Every warning of every current submission, plus stale commentary found against the previous period."""
+def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame] | None,
+                  checked: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every warning of every current submission, plus stale commentary and RAG checks found at consolidation."""
     msgs = current["messages"]
     rows = []
     if not msgs.empty:
@@ -196,6 +209,12 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
     for r in stale_rows(current["actions"], previous["actions"] if previous else None):
         if (r["Department"], r["Sheet"], r["Cell"]) not in seen:
             rows.append(r)
+    if checked is not None and not checked.empty:
+        for r in checked[checked["rag_check"].map(present)].to_dict("records"):
+            rows.append({"Department": r["department"], "Sheet": r["sheet"], "Cell": f"row {r['row_number']}",
+                         "Value": _name(r["status"]), "Code": "rag-check",
+                         "Message": f"{r['rag_check']}. The status is shown as the department gave it; "
+                                    "check it with the lead officer."})
     return pd.DataFrame(rows, columns=QUALITY_COLUMNS, dtype=object)
 
 
@@ -218,19 +237,184 @@ def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None) -> list[dict[
     return rows
 
 
+def _history_key(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    return list(zip(frame["department"], frame["ref"].astype(str), strict=True))
+
+
+def slip_history(history: list[tuple[str, pd.DataFrame]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per (department, ref): times the due date was revised across the periods on record, oldest first.
+
+    A revision is a revised due date in the first period an action appears, or a move of its effective
+    due date from one period on record to the next. `last_three` is True when each of the last three
+    periods (ending with the current one) brought a revision.
+    """
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for index, (_, actions) in enumerate(history):
+        if actions.empty:
+            continue
+        for key, due, revised, effective in zip(_history_key(actions), actions["due_date"],
+                                                actions["revised_due_date"], actions["effective_due_date"],
+                                                strict=True):
+            due, revised, effective = _day(due), _day(revised), _day(effective)
+            entry = seen.get(key)
+            if entry is None:
+                changed = revised is not None and revised != due
+                seen[key] = {"original": due or effective, "times": int(changed), "changes": [(index, changed)],
+                             "effective": effective}
+                continue
+            changed = effective is not None and entry["effective"] is not None and effective != entry["effective"]
+            entry["times"] += int(changed)
+            entry["changes"].append((index, changed))
+            entry["effective"] = effective
+    last = len(history) - 1
+    for entry in seen.values():
+        recent = entry["changes"][-3:]
+        entry["last_three"] = len(recent) == 3 and [i for i, _ in recent] == [last - 2, last - 1, last] and all(
+            c for _, c in recent)
+    return seen
+
+
+def _rag_check(status: str, overdue: bool, update: Any, slips: dict[str, Any] | None) -> str | None:
+    """Why a self-assessed status disagrees with the data, or None; the status itself is never changed."""
+    reasons = []
+    if status == "G" and overdue:
+        reasons.append("Green but overdue")
+    if status in ("G", "A") and slips and slips["last_three"]:
+        reasons.append(f"{_name(status)} but the due date was revised in each of the last three periods")
+    if status == "B" and present(update):
+        text = " ".join(str(update).lower().split())
+        said = next((w for w in NOT_DONE_WORDS if w in text), None)
+        if said:
+            reasons.append(f"Blue (complete) but the update says '{said}'")
+    return "; ".join(reasons) or None
+
+
+def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """Actions with slip history, RAG checks and the full exception rule (Red without corrective action, repeated slips)."""
+    if actions.empty:
+        return actions.assign(times_revised=[], original_due_date=[], rag_check=[])
+    slips = slip_history(history)
+    out = actions.copy()
+    times, original, rag, exception, reasons = [], [], [], [], []
+    for key, status, overdue, update, is_exception, reason in zip(
+            _history_key(out), out["status"], out["overdue"], out["progress_update"], out["exception"],
+            out["exception_reason"], strict=True):
+        entry = slips.get(key)
+        times.append(entry["times"] if entry else 0)
+        original.append(entry["original"] if entry else None)
+        rag.append(_rag_check(status, bool(overdue), update, entry))
+        why = [r for r in str(reason).split(", ") if r] if present(reason) else []
+        if status == "R" and len(str(update).split() if present(update) else []) < CORRECTIVE_MIN_WORDS:
+            why.append("Red without corrective action")
+        if entry and entry["times"] >= REPEATED_SLIP:
+            why.append(f"due date revised {entry['times']} times")
+        exception.append(bool(is_exception) or bool(why))
+        reasons.append(", ".join(dict.fromkeys(why)) or None)
+    out["times_revised"] = times
+    out["original_due_date"] = original
+    out["rag_check"] = rag
+    out["exception"] = exception
+    out["exception_reason"] = reasons
+    return out
+
+
+def kpi_travel(kpis: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> tuple[pd.DataFrame, list[str]]:
+    """Each KPI's previous actual, direction of travel (honouring polarity) and its actual in every period on record."""
+    if kpis.empty:
+        return kpis.assign(previous_actual=[], direction=[]), []
+    periods = [p for p, _ in history]
+    by_period = []
+    for _, frame in history:
+        by_period.append({} if frame.empty else {
+            k: a for k, a in zip(_history_key(frame), frame["actual"], strict=True) if present(a)})
+    out = kpis.copy()
+    previous, direction = [], []
+    trend: dict[str, list[Any]] = {p: [] for p in periods}
+    for key, actual, polarity in zip(_history_key(out), out["actual"], out["polarity"], strict=True):
+        prev = by_period[-2].get(key) if len(by_period) >= 2 else None
+        previous.append(prev)
+        direction.append(_direction(prev, actual, polarity))
+        for p, values in zip(periods, by_period, strict=True):
+            trend[p].append(values.get(key))
+    out["previous_actual"] = previous
+    out["direction"] = direction
+    for p in periods:
+        out[f"trend:{p}"] = trend[p]
+    return out, periods
+
+
+def _direction(previous: Any, actual: Any, polarity: Any) -> str | None:
+    if not present(previous) or not present(actual):
+        return None
+    change = float(actual) - float(previous)
+    if abs(change) <= STEADY_SHARE * abs(float(previous)) or change == 0:
+        return DIRECTIONS["steady"]
+    better = change < 0 if str(polarity).lower().startswith("lower") else change > 0
+    return DIRECTIONS["improving" if better else "worsening"]
+
+
+def how_to_read(period: Period, *, tolerance: float, as_at: dt.date | None, generated_at: dt.datetime,
+                missing: list[str], previous_period: str | None) -> list[tuple[str, str]]:
+    """The rules of the report in plain words, made from the same constants the numbers come from."""
+    from .vocabulary import STATUS_MEANINGS, STATUS_NAMES
+
+    pct = f"{tolerance * 100:g} %"
+    rows = [("About this report", ""),
+            ("Period", f"{period.label}: ends {period.end:%d/%m/%Y}."),
+            ("Data taken", f"As at {as_at:%d/%m/%Y}." if as_at else "No as-at date was given by departments."),
+            ("Generated", f"{generated_at:%d/%m/%Y %H:%M}."),
+            ("Not submitted", ", ".join(missing) if missing else "Every known department submitted."),
+            ("Compared with", previous_period or "No previous period on record."),
+            ("Statuses (RAGB)", "")]
+    for letter in ("B", "G", "A", "R", "-"):
+        rows.append((STATUS_NAMES[letter], f"{STATUS_MEANINGS[letter].capitalize()}. Self-assessed by the department."))
+    rows += [
+        ("Terms", ""),
+        ("Effective due date", "The revised due date where one is given, otherwise the original due date."),
+        ("Overdue", f"Effective due date before the end of the period ({period.end:%d/%m/%Y}) and not Blue."),
+        ("Slipped", "The revised due date is later than the original due date."),
+        ("Times revised", "How many times the due date has moved across all periods on record."),
+        ("Exception", "Red; or overdue; or Amber/Red with no progress update; or Red whose update has fewer than "
+                      f"{CORRECTIVE_MIN_WORDS} words (no corrective action described); or a due date revised "
+                      f"{REPEATED_SLIP} or more times."),
+        ("RAG check", "A status the data contradicts, shown but never changed: Green while overdue; Green or Amber "
+                      "whose due date was revised in each of the last three periods; Blue whose update says "
+                      + ", ".join(f"'{w}'" for w in NOT_DONE_WORDS) + "."),
+        ("Stale commentary", "A progress update word for word the same as last period's for an item that is not "
+                             "Blue (listed on Data quality)."),
+        ("KPIs", ""),
+        ("Performance", "Deviation d = (actual − target) ÷ |target|, with the sign turned round when lower is "
+                        "better. within: |d| ≤ tolerance; better: d > tolerance; worse: d < −tolerance; no data: "
+                        "target or actual missing or not a number."),
+        ("Tolerance", f"{pct} unless the KPI gives its own (column Tolerance)."),
+        ("Direction", f"Against the previous period's actual, honouring polarity: ↑ improving, ↓ worsening, "
+                      f"→ steady when it moved by no more than {STEADY_SHARE * 100:g} % of the previous actual."),
+        ("Trend", "The actual in each period on record, oldest first, drawn as a small line."),
+    ]
+    return rows
+
+
 def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame] | None, *,
                      known_departments: list[str], as_at: dt.date | None = None,
                      generated_at: dt.datetime | None = None, tolerance: float = DEFAULT_TOLERANCE,
-                     previous_period: str | None = None) -> RollupFacts:
-    """All the rollup's tables for a period from the warehouse's current (and previous) submissions."""
+                     previous_period: str | None = None,
+                     history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None) -> RollupFacts:
+    """All the rollup's tables for a period from the warehouse's current (and previous) submissions.
+
+    history: every period on record up to and including this one, oldest first (for slips and trends).
+    """
     parsed: Period | None = period_from_text(period)
     if parsed is None:
         raise ValueError(f"unrecognised period {period!r}")
+    history = history or ([(previous_period, previous)] if previous is not None and previous_period else []) + [
+        (parsed.label, current)]
     subs = current["submissions"]
     submitted = _sorted_departments(subs["department"]) if not subs.empty else []
-    actions, objectives = current["actions"], current["objectives"]
+    actions = committee_checks(current["actions"], [(p, f["actions"]) for p, f in history])
+    objectives = current["objectives"]
     submissions, missing = submissions_table(subs, known_departments)
-    kpi_list, kpi_counts = kpi_tables(current["kpis"], submitted)
+    kpis, trend_periods = kpi_travel(current["kpis"], [(p, f["kpis"]) for p, f in history])
+    kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
         as_at = _day(subs["as_at"].dropna().max())
     return RollupFacts(
@@ -243,12 +427,16 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
         objectives_summary=ragb_table(objectives, submitted),
         objectives=_renamed(objectives, OBJECTIVE_COLUMNS),
         exceptions=exceptions_table(actions),
-        actions=_dates(_renamed(actions, ACTION_COLUMNS), "Due date", "Revised due date"),
+        actions=_dates(_renamed(actions, ACTION_COLUMNS), "Due date", "Revised due date", "Original due date"),
         kpis=kpi_list,
         kpi_counts=kpi_counts,
         submissions=submissions,
         changes=changes_table(current, previous),
-        data_quality=quality_table(current, previous),
+        data_quality=quality_table(current, previous, actions),
         missing=missing,
         tolerance=tolerance,
+        trend_periods=trend_periods,
+        how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at,
+                                generated_at=generated_at or dt.datetime.now().replace(microsecond=0),
+                                missing=missing, previous_period=previous_period),
     )

@@ -58,7 +58,7 @@ class Settings:
 
     @property
     def home_path(self) -> Path:
-        return Path(self.values["home"]).expanduser()
+        return Path(self.values["home"]).expanduser().absolute()
 
     @property
     def inbox_path(self) -> Path:

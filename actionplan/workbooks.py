@@ -16,9 +16,9 @@ import secrets
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from itertools import count
+from itertools import count, repeat
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,7 +46,8 @@ TEMPLATE_VERSION = 1
 # Every workbook is opened with these: text is data, never a formula, a number or a link.
 SAFE_OPTIONS: dict[str, Any] = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
 
-ROLLUP_SHEETS = ("Summary", "Objectives", "Exceptions", "Actions", "KPIs", "Submissions", "Changes", "Data quality")
+ROLLUP_SHEETS = ("Summary", "Objectives", "Exceptions", "Actions", "KPIs", "Submissions", "Changes", "Data quality",
+                 "How to read this report")
 TEMPLATE_SHEETS = ("Instructions", "Plan", "Objectives", "Actions", "KPIs")
 
 # Columns of each rollup table, used when a frame arrives with no columns at all (pd.DataFrame()).
@@ -92,22 +93,25 @@ _HEADER_COLOURS = {"Blue": RAGB_COLOURS["B"], "Green": RAGB_COLOURS["G"], "Amber
                    "Red": RAGB_COLOURS["R"]}
 
 # How a column's cells are written, by display name (anything else: by the value's own type).
-_DATE_COLUMNS = {"Due date", "Revised due date"}
+_DATE_COLUMNS = {"Due date", "Revised due date", "Original due date"}
 _DATETIME_COLUMNS = {"Submitted at"}
 _FLAG_COLUMNS = {"Overdue", "Slipped", "Exception"}
 _PERCENT_COLUMNS = {"% complete": "0%", "% on track": "0%", "Tolerance": "0.0%"}
 _WRAPPED_COLUMNS = {"Objective", "Action", "Progress update", "Commentary", "Reason", "Measure", "Comment", "Title",
+                    "RAG check",
                     "Message", "Value", "Change", "File", "Delivered by"}
 _WIDTHS = {
-    "Department": 24, "Ref": 9, "Objective": 40, "Theme": 18, "Delivered by": 22, "Lead officer": 20,
-    "Status": 8, "Commentary": 60, "Action": 50, "Due date": 12, "Revised due date": 12,
-    "Progress update": 60, "Overdue": 9, "Slipped": 9, "Due date as written": 16,
+    "Department": 24, "Ref": 9, "Objective": 30, "Theme": 18, "Delivered by": 22, "Lead officer": 20,
+    "Status": 8, "Commentary": 55, "Action": 45, "Due date": 12, "Revised due date": 12,
+    "Progress update": 55, "Overdue": 9, "Slipped": 9, "Due date as written": 16,
     "Revised due date as written": 16, "Exception": 10, "Reason": 34, "Measure": 40, "Polarity": 16,
     "Unit": 8, "Target": 11, "Actual": 11, "Tolerance": 10, "Performance": 12, "Comment": 40,
     "Submitted at": 17, "Submitted by": 22, "File": 30, "Warnings": 10, "Submission id": 24, "Kind": 12,
     "Title": 40, "Change": 28, "From": 14, "To": 14, "Sheet": 12, "Cell": 8, "Value": 26, "Code": 20,
     "Message": 70, "Blue": 9, "Green": 9, "Amber": 9, "Red": 9, "Not rated": 10, "Total": 9,
     "% complete": 11, "% on track": 11, "better": 9, "within": 9, "worse": 9, "no data": 9,
+    "Times revised": 9, "Original due date": 12, "RAG check": 34, "Previous actual": 11, "Direction": 13,
+    "Trend": 16,
 }
 
 _EXCEL_EPOCH_ORDINAL = dt.date(1899, 12, 30).toordinal()  # serial 0; right for dates from 1 Mar 1900
@@ -444,9 +448,13 @@ def _write_table(ws: Worksheet, styles: _Styles, first_row: int, frame: pd.DataF
         values.append(cell_values)
         formats.append(column_formats)
     write_string, write_number, write_blank = ws.write_string, ws.write_number, ws.write_blank
+    heights = _row_heights([(values[c], _width(name)) for c, name in enumerate(names) if name in _WRAPPED_COLUMNS])
     # The hot loop: 120,000 actions are about two million cells, so keep it to the bare calls.
     rows_of_values, rows_of_formats = zip(*values, strict=True), zip(*formats, strict=True)
-    for r, row_values, row_formats in zip(count(first_row + 1), rows_of_values, rows_of_formats, strict=False):
+    for r, row_values, row_formats, height in zip(count(first_row + 1), rows_of_values, rows_of_formats, heights,
+                                                  strict=False):
+        if height:
+            ws.set_row(r, height)  # before the row's cells: constant_memory writes rows as they finish
         for c, value in enumerate(row_values):
             if value is None:
                 continue
@@ -457,6 +465,26 @@ def _write_table(ws: Worksheet, styles: _Styles, first_row: int, frame: pd.DataF
             else:
                 write_number(r, c, value, row_formats[c])
     return first_row + rows
+
+
+_LINE_HEIGHT = 15.0  # points per line of 11 pt text
+_MAX_ROW_HEIGHT = 409.0  # Excel's limit
+
+
+def _row_heights(wrapped: list[tuple[list[Any], float]]) -> Iterable[float | None]:
+    """Row heights that show every line of wrapped text: Excel fits them on open, but printers and
+    LibreOffice do not, and overlapping lines make a printed committee report unreadable."""
+    if not wrapped:
+        return repeat(None)
+    heights: list[float | None] = []
+    for cells in zip(*(v for v, _ in wrapped), strict=True):
+        lines = 1
+        for value, (_, width) in zip(cells, wrapped, strict=True):
+            if value.__class__ is str and (len(value) > width or "\n" in value):
+                per_line = max(width * 1.1, 1.0)  # about 1.1 characters of body text per unit of width
+                lines = max(lines, sum(max(1, math.ceil(len(part) / per_line)) for part in value.split("\n")))
+        heights.append(min(lines * _LINE_HEIGHT, _MAX_ROW_HEIGHT) if lines > 1 else None)
+    return heights
 
 
 def _width(name: str) -> float:
@@ -524,6 +552,7 @@ def _build_rollup(facts: RollupFacts, target: str, scratch: str) -> None:
         _list_sheet(workbook, styles, facts, "Submissions", submissions, SUBMISSION_COLUMNS, highlight=missing)
         _list_sheet(workbook, styles, facts, "Changes", facts.changes, CHANGE_COLUMNS)
         _list_sheet(workbook, styles, facts, "Data quality", facts.data_quality, DATA_QUALITY_COLUMNS)
+        _how_to_read_sheet(workbook, styles, facts)
         workbook.worksheets()[0].activate()
     except BaseException:
         _abandon(workbook)
@@ -640,7 +669,19 @@ def _kpis_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None
     _print_setup(ws, facts)
     kpis = _with_columns(facts.kpis, KPI_COLUMNS)
     last = _write_table(ws, styles, 0, kpis, "KPIs")
-    _list_features(ws, 0, last, len(kpis.columns))
+    trend = [str(p) for p in facts.trend_periods if p in kpis.columns]
+    if trend and last > 0:
+        # One sparkline per KPI over its actual in each period on record: the direction of travel at a glance.
+        col = len(kpis.columns)
+        ws.write_string(0, col, "Trend", styles.header())
+        ws.set_column(col, col, _width("Trend"))
+        first_col = list(kpis.columns).index(trend[0])
+        last_col = list(kpis.columns).index(trend[-1])
+        for r in range(1, last + 1):
+            ws.add_sparkline(r, col, {"range": f"KPIs!{xl_rowcol_to_cell(r, first_col)}:"
+                                               f"{xl_rowcol_to_cell(r, last_col)}",
+                                      "markers": True, "series_color": "#1F4E79"})
+    _list_features(ws, 0, last, len(kpis.columns) + (1 if trend else 0))
     counts = _with_columns(facts.kpi_counts, KPI_COUNT_COLUMNS)
     counts_header = last + 2
     headers = {name: styles.header(fill, font) for name, (fill, font) in PERFORMANCE_COLOURS.items()}
@@ -653,6 +694,34 @@ def _kpis_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None
                        tuple(PERFORMANCE_CHART_COLOURS.items()), f"KPI performance, {facts.period}")
     if chart is not None:
         ws.insert_chart(counts_last + 2, 0, chart)
+
+
+def _how_to_read_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None:
+    """The rules of the report in plain words, from the same constants as the numbers (facts.how_to_read)."""
+    ws = workbook.add_worksheet("How to read this report")
+    _print_setup(ws, facts)
+    ws.hide_gridlines(2)
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 1, 100)
+    title, section = styles(bold=True, font_size=14), styles(bold=True, font_size=12, bottom=1)
+    term, text = styles(bold=True, valign="top"), styles(text_wrap=True, valign="top")
+    ws.write_string(0, 0, f"How to read this report — {facts.period}", title)
+    row = 2
+    for name, explanation in facts.how_to_read:
+        if not explanation:
+            row += 1 if row > 2 else 0
+            ws.write_string(row, 0, name, section)
+        elif name in RAGB_COLOURS or name in _STATUS_LETTER_BY_NAME:
+            letter = _STATUS_LETTER_BY_NAME.get(name, name)
+            ws.write_string(row, 0, name, _format_for(styles, "Status", letter))
+            ws.write_string(row, 1, explanation, text)
+        else:
+            ws.write_string(row, 0, name, term)
+            ws.write_string(row, 1, explanation, text)
+        height = next(iter(_row_heights([([explanation], 100.0)])))
+        if height:
+            ws.set_row(row, height)
+        row += 1
 
 
 # --- The department template ---------------------------------------------------------------------
@@ -728,7 +797,7 @@ def _template_print_setup(ws: Worksheet) -> None:
 _TEMPLATE_WRAPPED = {"Objective", "Action", "Progress update", "Commentary", "Measure", "Comment", "Theme",
                      "Delivered by"}
 _TEMPLATE_WIDTHS = {"Ref": 8, "Objective": 35, "Theme": 20, "Delivered by": 22, "Lead officer": 20, "Status": 9,
-                    "Commentary": 60, "Action": 50, "Due date": 13, "Revised due date": 13,
+                    "Commentary": 55, "Action": 45, "Due date": 13, "Revised due date": 13,
                     "Progress update": 60, "Measure": 40, "Polarity": 17, "Unit": 8, "Target": 11,
                     "Actual": 11, "Tolerance": 11, "Comment": 50}
 

@@ -48,9 +48,16 @@ def rollup_path(rollups_dir: Path, period: str) -> Path:
     return rollups_dir / f"rollup-{label.replace('/', '-').replace(' ', '-')}.xlsx"
 
 
-@flow(name="consolidate", log_prints=True)
+@task(name="print-pdf", retries=1, retry_delay_seconds=5)
+def print_pdf(workbook: str) -> str:
+    from actionplan.pdf import pdf_from_workbook
+
+    return str(pdf_from_workbook(Path(workbook)))
+
+
+@flow(name="consolidate", log_prints=True, timeout_seconds=60 * 60)
 def consolidate(period: str | None = None, as_at: dt.date | None = None, out: str | None = None,
-                against: str | None = None) -> dict:
+                against: str | None = None, pdf: bool = False) -> dict:
     """Load the inbox, then write the period's rollup workbook atomically; returns its path and numbers."""
     s = load_settings()
     loaded = load_pending(s.warehouse_url, str(s.inbox_path), str(s.archive_path))
@@ -59,4 +66,12 @@ def consolidate(period: str | None = None, as_at: dt.date | None = None, out: st
         raise ValueError(f"unrecognised period {period!r}" if period else "no period on record yet")
     facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance)
     path = publish(facts, out or str(rollup_path(s.rollups_path, period)))
-    return {"path": path, "loaded": len(loaded.loaded), "facts": facts.export()}
+    result = {"path": path, "loaded": len(loaded.loaded), "facts": facts.export(), "pdf": None}
+    if pdf:
+        from actionplan.pdf import PdfUnavailable, libreoffice
+
+        if libreoffice() is None:
+            result["pdf_problem"] = PdfUnavailable.__doc__
+        else:
+            result["pdf"] = print_pdf(path)
+    return result

@@ -122,7 +122,8 @@ def _column(ws, name: str, header_row: int = 1) -> list:
 
 def test_write_rollup_sheets_in_order(book):
     assert book.sheetnames == list(ROLLUP_SHEETS) == [
-        "Summary", "Objectives", "Exceptions", "Actions", "KPIs", "Submissions", "Changes", "Data quality"]
+        "Summary", "Objectives", "Exceptions", "Actions", "KPIs", "Submissions", "Changes", "Data quality",
+        "How to read this report"]
 
 
 def test_write_rollup_summary_table(book):
@@ -223,7 +224,7 @@ def test_write_rollup_text_stays_text(book):
 def test_write_rollup_has_no_formula_in_any_sheet_xml(rollup):
     with zipfile.ZipFile(rollup) as archive:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
-        assert len(sheets) == 8
+        assert len(sheets) == 9
         for name in sheets:
             xml = archive.read(name).decode("utf-8")
             assert not re.search(r"<f[\s>/]", xml), name
