@@ -668,20 +668,19 @@ def _kpis_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None
     ws = workbook.add_worksheet("KPIs")
     _print_setup(ws, facts)
     kpis = _with_columns(facts.kpis, KPI_COLUMNS)
-    last = _write_table(ws, styles, 0, kpis, "KPIs")
     trend = [str(p) for p in facts.trend_periods if p in kpis.columns]
+    if trend:
+        kpis = kpis.assign(Trend=None)  # the header goes out with the rest: constant_memory cannot go back
+    last = _write_table(ws, styles, 0, kpis, "KPIs")
     if trend and last > 0:
         # One sparkline per KPI over its actual in each period on record: the direction of travel at a glance.
-        col = len(kpis.columns)
-        ws.write_string(0, col, "Trend", styles.header())
-        ws.set_column(col, col, _width("Trend"))
-        first_col = list(kpis.columns).index(trend[0])
-        last_col = list(kpis.columns).index(trend[-1])
+        col = list(kpis.columns).index("Trend")
+        first_col, last_col = list(kpis.columns).index(trend[0]), list(kpis.columns).index(trend[-1])
         for r in range(1, last + 1):
             ws.add_sparkline(r, col, {"range": f"KPIs!{xl_rowcol_to_cell(r, first_col)}:"
                                                f"{xl_rowcol_to_cell(r, last_col)}",
                                       "markers": True, "series_color": "#1F4E79"})
-    _list_features(ws, 0, last, len(kpis.columns) + (1 if trend else 0))
+    _list_features(ws, 0, last, len(kpis.columns))
     counts = _with_columns(facts.kpi_counts, KPI_COUNT_COLUMNS)
     counts_header = last + 2
     headers = {name: styles.header(fill, font) for name, (fill, font) in PERFORMANCE_COLOURS.items()}

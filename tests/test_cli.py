@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -74,8 +75,11 @@ def test_cli_whole_path_submit_consolidate_export(books, home, tmp_path):
     assert "identical to one already received" in run("submit", good).stdout
     assert run("submit", bad, check=False).returncode == 1
     out = tmp_path / "rollup.xlsx"
-    p = run("consolidate", "--period", "2024/25 Q2", "--out", out)
+    # A PATH without LibreOffice: the rollup is still written, and the user is told why there is no PDF.
+    p = run("consolidate", "--period", "2024/25 Q2", "--out", out, "--pdf",
+            env={"PATH": str(Path(sys.executable).parent)})
     assert f"Rollup written: {out}" in p.stdout
+    assert "PDF not written: LibreOffice is not installed" in p.stdout
     exported = json.loads(run("export", "--period", "2024/25 Q2").stdout)
     assert [r["Department"] for r in exported["summary"]] == ["Finance", "Legal, HR & Property", "Council total"]
     assert exported["summary"][-1]["Total"] == 3 and exported["summary"][-1]["Blue"] == 1

@@ -1,0 +1,201 @@
+"""What a scrutiny committee asks, on four periods of data built to trigger each rule (and not to)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import zipfile
+
+import openpyxl
+import pytest
+
+from actionplan.check import check_workbook
+from actionplan.rollup import CORRECTIVE_MIN_WORDS, STEADY_SHARE
+from tests.conftest import action, canonical_workbook
+from warehouse import open_warehouse
+from warehouse.consolidate import facts_from_warehouse
+from warehouse.inbox import Inbox
+from warehouse.load import load_inbox
+
+PERIODS = ("2024/25 Q1", "2024/25 Q2", "2024/25 Q3", "2024/25 Q4")
+
+
+def _kpi(ref, measure, polarity, target, actual):
+    return [ref, measure, polarity, "%", "R Khan", target, actual, None, None]
+
+
+def _plans():
+    """Per period: Finance's actions and KPIs. Each ref is built to trigger one rule, or to avoid it."""
+    due = "31/03/2026"
+    return {
+        "2024/25 Q1": [
+            action("S1", due="30/06/2025", status="G", update="Tender drafted"),
+            action("S2", due="30/06/2025", status="G", update="Consultation planned"),
+            action("H1", due="31/05/2024", status="G", update="Started"),
+            action("H2", due=due, status="A", update="Supplier problems"),
+            action("K1", due=due, status="G", update="Going well"),
+        ],
+        "2024/25 Q2": [
+            action("S1", due="30/06/2025", revised="30/09/2025", status="G", update="Tender delayed by legal"),
+            action("S2", due="30/06/2025", status="G", update="Consultation open"),
+            action("H1", due="31/05/2024", status="G", update="Started"),
+            action("H2", due=due, status="A", update="Supplier problems"),
+            action("K1", due=due, status="G", update="Going well still"),
+        ],
+        "2024/25 Q3": [
+            action("S1", due="30/06/2025", revised="31/12/2025", status="A", update="Tender re-issued"),
+            action("S2", due="30/06/2025", status="G", update="Consultation closed"),
+            action("H1", due="31/05/2024", status="G", update="Started"),
+            action("H2", due=due, status="A", update="Supplier problems persist"),
+            action("K1", due=due, status="G", update="Nearly there"),
+        ],
+        "2024/25 Q4": [
+            # S1: revised in Q2, Q3 and Q4 → 3 revisions, Amber revised in each of the last three periods.
+            action("S1", due="30/06/2025", revised="31/03/2026", status="A", update="Tender re-issued again"),
+            # S2: never revised → no slip, no RAG check.
+            action("S2", due="30/06/2025", status="G", update="Report to Cabinet in May"),
+            # H1: Green while overdue (due before 31/03/2025) → RAG check.
+            action("H1", due="31/05/2024", status="G", update="Started"),
+            # H2: Blue but the update says it is not done → RAG check; unchanged text is not stale (Blue).
+            action("H2", due=due, status="B", update="Delayed: supplier has not yet delivered"),
+            # R1: Red with a real corrective action → exception (Red) but not 'without corrective action'.
+            action("R1", due=due, status="R", update="Budget shortfall; recovery plan agreed with the S151 officer"),
+            # R2: Red with a three-word update → Red without corrective action.
+            action("R2", due=due, status="R", update="Being looked at"),
+            # K1: Blue and honest.
+            action("K1", due=due, status="B", update="Completed in March"),
+        ],
+    }
+
+
+KPIS = {
+    "2024/25 Q1": [_kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "90%"),
+                   _kpi("P2", "Sickness absence", "Lower is better", "4%", "5%"),
+                   _kpi("P3", "Complaints answered on time", None, "90%", "88%")],
+    "2024/25 Q2": [_kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "92%"),
+                   _kpi("P2", "Sickness absence", "Lower is better", "4%", "4.5%"),
+                   _kpi("P3", "Complaints answered on time", None, "90%", "88%")],
+    "2024/25 Q3": [_kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "94%"),
+                   _kpi("P2", "Sickness absence", "Lower is better", "4%", "4.2%"),
+                   _kpi("P3", "Complaints answered on time", None, "90%", "89%")],
+    # P1 improving (up, higher better); P2 worsening (up, lower better); P3 steady (moved < 0.5 %).
+    "2024/25 Q4": [_kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "96%"),
+                   _kpi("P2", "Sickness absence", "Lower is better", "4%", "4.6%"),
+                   _kpi("P3", "Complaints answered on time", None, "90%", "89.2%")],
+}
+
+
+@pytest.fixture(scope="module")
+def warehouse_home(tmp_path_factory):
+    root = tmp_path_factory.mktemp("committee")
+    inbox = Inbox(root / "inbox", root / "archive")
+    start = dt.datetime(2024, 7, 10, tzinfo=dt.UTC)
+    for i, (period, rows) in enumerate(_plans().items()):
+        path = canonical_workbook(root / f"finance-{i}.xlsx", "Finance", rows, period=period, kpis=KPIS[period])
+        legal = canonical_workbook(root / f"legal-{i}.xlsx", "Legal", [action("L1", due="31/03/2026")],
+                                   period=period)
+        for p in (path, legal):
+            data = p.read_bytes()
+            sub = check_workbook(data, p.name)
+            assert sub.accepted, sub.errors
+            inbox.submit(sub, data, submitted_by="officer", now=start + dt.timedelta(days=91 * i))
+    wh = open_warehouse(str(root / "warehouse.duckdb"))
+    load_inbox(inbox, wh)
+    yield wh
+    wh.close()
+
+
+@pytest.fixture(scope="module")
+def facts(warehouse_home):
+    return facts_from_warehouse(warehouse_home, "2024/25 Q4", generated_at=dt.datetime(2025, 4, 20, 9, 0))
+
+
+def _action(facts, ref):
+    return facts.actions.set_index("Ref").loc[ref]
+
+
+def test_slip_history_counts_revisions_across_periods(facts):
+    s1, s2 = _action(facts, "S1"), _action(facts, "S2")
+    assert (s1["Times revised"], s1["Original due date"], s1["Revised due date"]) == (
+        3, dt.date(2025, 6, 30), dt.date(2026, 3, 31))
+    assert (s2["Times revised"], s2["Original due date"]) == (0, dt.date(2025, 6, 30))
+    reason = facts.exceptions.set_index("Ref").loc["S1", "Reason"]
+    assert "due date revised 3 times" in reason
+    assert "S2" not in set(facts.exceptions["Ref"])
+
+
+def test_rag_checks_flag_but_never_change_the_status(facts):
+    checks = dict(zip(facts.actions["Ref"], facts.actions["RAG check"], strict=True))
+    assert checks["H1"] == "Green but overdue"
+    assert checks["S1"] == "Amber but the due date was revised in each of the last three periods"
+    assert checks["H2"] == "Blue (complete) but the update says 'not yet'"
+    for ref in ("S2", "K1", "R1", "R2"):
+        assert checks[ref] is None or checks[ref] != checks[ref], ref  # None or NaN: no flag
+    assert (_action(facts, "H1")["Status"], _action(facts, "H2")["Status"]) == ("G", "B")
+    quality = facts.data_quality[facts.data_quality["Code"] == "rag-check"]
+    assert sorted(quality["Value"]) == ["Amber", "Blue", "Green"]
+
+
+def test_red_without_corrective_action_is_an_exception(facts):
+    reasons = facts.exceptions.set_index("Ref")["Reason"]
+    assert reasons["R2"] == "Red, Red without corrective action"
+    assert reasons["R1"] == "Red"
+    assert len("Being looked at".split()) < CORRECTIVE_MIN_WORDS <= len(
+        "Budget shortfall; recovery plan agreed with the S151 officer".split())
+
+
+def test_stale_commentary_only_for_items_not_complete(facts):
+    stale = facts.data_quality[facts.data_quality["Code"] == "stale-commentary"]
+    # H1 unchanged since Q3; H2 kept its text but is now Blue; Legal's L1 says "On track" every quarter.
+    assert sorted(zip(stale["Department"], stale["Value"], strict=True)) == [
+        ("Finance", "Started"), ("Legal", "On track")]
+
+
+def test_kpi_direction_of_travel_honours_polarity(facts):
+    kpis = facts.kpis.set_index("Ref")
+    assert dict(kpis["Direction"]) == {"P1": "↑ improving", "P2": "↓ worsening", "P3": "→ steady"}
+    assert kpis.loc["P1", "Previous actual"] == 94.0
+    assert abs(89.2 - 89) / 89 <= STEADY_SHARE
+    assert facts.trend_periods == list(PERIODS)
+    assert [kpis.loc["P2", p] for p in PERIODS] == [5.0, 4.5, 4.2, 4.6]
+
+
+def test_changes_work_for_any_two_periods(warehouse_home):
+    against_q1 = facts_from_warehouse(warehouse_home, "2024/25 Q4", against="2024/25 Q1")
+    changes = {(r["Ref"], r["Change"]): (r["From"], r["To"]) for r in against_q1.changes.to_dict("records")}
+    assert changes[("H2", "status")] == ("Amber", "Blue")
+    assert changes[("S1", "revised due date moved")] == ("none", "31/03/2026")
+    assert against_q1.previous_period == "2024/25 Q1"
+
+
+def test_how_to_read_is_made_from_the_settings_in_force(warehouse_home):
+    strict = facts_from_warehouse(warehouse_home, "2024/25 Q4", tolerance=0.05)
+    text = dict(strict.how_to_read)
+    assert text["Tolerance"].startswith("5 % unless the KPI gives its own")
+    assert text["Not submitted"] == "Every known department submitted."
+    assert text["Overdue"] == "Effective due date before the end of the period (31/03/2025) and not Blue."
+
+
+def test_rollup_workbook_shows_the_committee_columns(facts, tmp_path):
+    from actionplan.workbooks import write_rollup
+
+    out = write_rollup(facts, tmp_path / "rollup.xlsx")
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[-1] == "How to read this report"
+    header = [c.value for c in next(wb["Actions"].iter_rows(max_row=1))]
+    assert {"Times revised", "Original due date", "RAG check"} <= set(header)
+    kpi_header = [c.value for c in next(wb["KPIs"].iter_rows(max_row=1))]
+    assert kpi_header[-1] == "Trend" and {"Previous actual", "Direction", *PERIODS} <= set(kpi_header)
+    with zipfile.ZipFile(out) as z:
+        kpi_xml = z.read("xl/worksheets/sheet5.xml").decode()
+    assert "<x14:sparkline>" in kpi_xml  # one small line per KPI
+    assert wb["Summary"]._charts and wb["KPIs"]._charts
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (libreoffice-calc) is not installed")
+def test_rollup_prints_to_pdf(facts, tmp_path):
+    from actionplan.pdf import pdf_from_workbook
+    from actionplan.workbooks import write_rollup
+
+    pdf = pdf_from_workbook(write_rollup(facts, tmp_path / "rollup.xlsx"))
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
