@@ -210,10 +210,10 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
         if (r["Department"], r["Sheet"], r["Cell"]) not in seen:
             rows.append(r)
     if checked is not None and not checked.empty:
-        for r in checked[checked["rag_check"].map(present)].to_dict("records"):
+        for r in checked[checked["rag_history"].map(present)].to_dict("records"):
             rows.append({"Department": r["department"], "Sheet": r["sheet"], "Cell": f"row {r['row_number']}",
                          "Value": _name(r["status"]), "Code": "rag-check",
-                         "Message": f"{r['rag_check']}. The status is shown as the department gave it; "
+                         "Message": f"{r['rag_history']}. The status is shown as the department gave it; "
                                     "check it with the lead officer."})
     return pd.DataFrame(rows, columns=QUALITY_COLUMNS, dtype=object)
 
@@ -274,7 +274,7 @@ def slip_history(history: list[tuple[str, pd.DataFrame]]) -> dict[tuple[str, str
     return seen
 
 
-def _rag_check(status: str, overdue: bool, update: Any, slips: dict[str, Any] | None) -> str | None:
+def rag_check(status: str, overdue: bool, update: Any, slips: dict[str, Any] | None) -> str | None:
     """Why a self-assessed status disagrees with the data, or None; the status itself is never changed."""
     reasons = []
     if status == "G" and overdue:
@@ -292,17 +292,19 @@ def _rag_check(status: str, overdue: bool, update: Any, slips: dict[str, Any] | 
 def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     """Actions with slip history, RAG checks and the full exception rule (Red without corrective action, repeated slips)."""
     if actions.empty:
-        return actions.assign(times_revised=[], original_due_date=[], rag_check=[])
+        return actions.assign(times_revised=[], original_due_date=[], rag_check=[], rag_history=[])
     slips = slip_history(history)
     out = actions.copy()
-    times, original, rag, exception, reasons = [], [], [], [], []
+    times, original, rag, rag_history, exception, reasons = [], [], [], [], [], []
     for key, status, overdue, update, is_exception, reason in zip(
             _history_key(out), out["status"], out["overdue"], out["progress_update"], out["exception"],
             out["exception_reason"], strict=True):
         entry = slips.get(key)
         times.append(entry["times"] if entry else 0)
         original.append(entry["original"] if entry else None)
-        rag.append(_rag_check(status, bool(overdue), update, entry))
+        rag.append(rag_check(status, bool(overdue), update, entry))
+        # What only the history shows (the rest was already warned about when the plan was submitted).
+        rag_history.append(rag_check(status, False, None, entry))
         why = [r for r in str(reason).split(", ") if r] if present(reason) else []
         if status == "R" and len(str(update).split() if present(update) else []) < CORRECTIVE_MIN_WORDS:
             why.append("Red without corrective action")
@@ -313,6 +315,7 @@ def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFram
     out["times_revised"] = times
     out["original_due_date"] = original
     out["rag_check"] = rag
+    out["rag_history"] = rag_history
     out["exception"] = exception
     out["exception_reason"] = reasons
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ _TEXT_COLUMNS = ("ref", "objective", "theme", "action", "measure", "lead_officer
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=None)
+@cache
 def suite_definition(kind: str, directory: str = str(EXPECTATIONS_DIR)) -> dict[str, Any]:
     """The suite of one sheet kind as stored JSON (type, kwargs and the message in meta)."""
     return json.loads((Path(directory) / f"{kind}.json").read_text(encoding="utf-8"))
@@ -95,6 +95,8 @@ def validate_submission(sub: Submission, previous_actions: pd.DataFrame | None =
             by_row = {int(r): i for i, r in enumerate(part["row"])}
             for meta, rows, values in failures:
                 found.extend(_messages(meta, rows, values, part, by_row, sheet, letters.get(sheet, {}), kind))
+    if not sub.actions.empty and "status" in sub.actions:
+        found.extend(rag_checks(sub.actions, letters))
     if previous_actions is not None and not sub.actions.empty:
         found.extend(stale_commentary(sub.actions, previous_actions, letters))
     order = {name: i for i, name in enumerate(sub.columns)}
@@ -166,6 +168,24 @@ def _date_text(value: Any) -> str:
     if value is None or (isinstance(value, float) and value != value) or pd.isna(value):
         return "not given"
     return value.strftime("%d/%m/%Y")
+
+
+def rag_checks(actions: pd.DataFrame, letters: dict[str, dict[str, str]]) -> list[Message]:
+    """Warn where the data contradicts a self-assessed status (Green but overdue, Blue but 'not yet')."""
+    from .rollup import rag_check
+
+    found = []
+    for record in actions.itertuples(index=False):
+        if record.status not in ("G", "B"):
+            continue
+        reason = rag_check(record.status, bool(record.overdue), record.progress_update, None)
+        if reason:
+            letter = (letters.get(record.sheet) or {}).get("status", "")
+            found.append(Message(WARNING, "rag-check", record.sheet, f"{letter}{record.row}" if letter else None,
+                                 record.status_text or record.status,
+                                 f"{reason[0].lower()}{reason[1:]}. Check the status: the rollup shows it as "
+                                 "you gave it, with this flag beside it."))
+    return found
 
 
 def stale_commentary(actions: pd.DataFrame, previous: pd.DataFrame,

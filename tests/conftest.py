@@ -59,7 +59,7 @@ def canonical_workbook(path: Path, department: str | None = "Finance", actions: 
     return path
 
 
-def action(ref="F1", text="Close the accounts", lead="Patel, Anita", due="31/07/2024", revised=None, status="G",
+def action(ref="F1", text="Close the accounts", lead="Patel, Anita", due="31/03/2025", revised=None, status="G",
            update="On track", objective="Balanced budget", theme="Money") -> list:
     return [ref, objective, theme, text, lead, due, revised, status, update]
 

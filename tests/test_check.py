@@ -202,3 +202,25 @@ def test_check_misspelt_heading_is_a_warning_not_silence(tmp_path):
     assert sub.accepted
     assert [(m.code, m.cell) for m in sub.warnings][:1] == [("unrecognised-column", "E1")]
     assert "not read as 'Lead officer'" in sub.warnings[0].message
+
+
+@pytest.mark.parametrize(("row", "expected"), [
+    (action(due="30/06/2024", status="G"),
+     "rag-check Actions!H2 'G': green but overdue. Check the status: the rollup shows it as you gave it, with "
+     "this flag beside it."),
+    (action(due="31/03/2025", status="Complete", update="Not yet signed off by Cabinet"),
+     "rag-check Actions!H2 'Complete': blue (complete) but the update says 'not yet'. Check the status: the "
+     "rollup shows it as you gave it, with this flag beside it."),
+])
+def test_check_rag_honesty_warns_but_keeps_the_status(tmp_path, row, expected):
+    sub = check(canonical_workbook(tmp_path / "rag.xlsx", actions=[row]))
+    assert sub.accepted
+    assert lines(sub.warnings) == [expected]
+    assert sub.actions.loc[0, "status"] in ("G", "B")
+
+
+def test_check_honest_statuses_are_not_flagged(tmp_path):
+    rows = [action("A1", due="31/03/2025", status="G"), action("A2", due="30/06/2024", status="B", update="Done"),
+            action("A3", due="30/06/2024", status="A", update="Recovery plan agreed")]
+    sub = check(canonical_workbook(tmp_path / "ok.xlsx", actions=rows))
+    assert [m.code for m in sub.warnings] == []
