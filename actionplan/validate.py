@@ -44,6 +44,7 @@ class _Runner:
         source = self.context.data_sources.add_pandas("actionplan")
         self.batches = {kind: source.add_dataframe_asset(kind).add_batch_definition_whole_dataframe(kind)
                         for kind in KINDS}
+        self._subsets: dict[tuple[str, str], Any] = {}
         self.suites = {}
         for kind in KINDS:
             definition = suite_definition(kind)
@@ -52,10 +53,27 @@ class _Runner:
                     {"type": e["type"], "kwargs": e["kwargs"], "meta": e.get("meta", {})}
                     for e in definition["expectations"]])
 
+    def _failed_only(self, kind: str, failed: list[Any]) -> Any:
+        configs = [c.to_json_dict() for c in failed]
+        key = (kind, json.dumps(configs, sort_keys=True, default=str))
+        if key not in self._subsets:
+            self._subsets[key] = self.gx.ExpectationSuite(
+                name=f"{kind}-failed-{len(self._subsets)}",
+                expectations=[{"type": c["type"], "kwargs": c["kwargs"], "meta": c.get("meta") or {}}
+                              for c in configs])
+        return self._subsets[key]
+
     def run(self, kind: str, frame: pd.DataFrame) -> list[tuple[dict[str, Any], list[int], list[Any]]]:
         """(meta, failing rows, their values) for each expectation that failed."""
         batch = self.batches[kind].get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(self.suites[kind], result_format={
+        # Two passes: pass/fail for the whole suite is cheap; the rows behind a failure cost GX several
+        # metrics per expectation, so they are asked for only where something failed (a clean plan pays once).
+        verdict = batch.validate(self.suites[kind], result_format={"result_format": "BOOLEAN_ONLY"})
+        # Results do not come back in suite order: take the failed expectations' own configurations.
+        failed = [r.expectation_config for r in verdict.results if not r.success]
+        if not failed:
+            return []
+        result = batch.validate(self._failed_only(kind, failed), result_format={
             "result_format": "COMPLETE", "unexpected_index_column_names": ["row"]})
         failures = []
         for r in result.results:
@@ -92,9 +110,10 @@ def validate_submission(sub: Submission, previous_actions: pd.DataFrame | None =
         for sheet, part in frame.groupby("sheet", sort=False):
             checked = _for_gx(part)
             failures = _get_runner().run(kind, checked)
-            by_row = {int(r): i for i, r in enumerate(part["row"])}
+            records = part.to_dict("records") if failures else []
+            by_row = {int(r["row"]): r for r in records}
             for meta, rows, values in failures:
-                found.extend(_messages(meta, rows, values, part, by_row, sheet, letters.get(sheet, {}), kind))
+                found.extend(_messages(meta, rows, values, by_row, sheet, letters.get(sheet, {})))
     if not sub.actions.empty and "status" in sub.actions:
         found.extend(rag_checks(sub.actions, letters))
     if previous_actions is not None and not sub.actions.empty:
@@ -122,8 +141,8 @@ def _letters(info: dict[str, list[str]]) -> dict[str, str]:
     return out
 
 
-def _messages(meta: dict[str, Any], rows: list[int], values: list[Any], part: pd.DataFrame,
-              by_row: dict[int, int], sheet: str, letters: dict[str, str], kind: str) -> list[Message]:
+def _messages(meta: dict[str, Any], rows: list[int], values: list[Any], by_row: dict[int, dict[str, Any]],
+              sheet: str, letters: dict[str, str]) -> list[Message]:
     level = ERROR if meta.get("level") == "error" else WARNING
     column = meta.get("column")
     letter = letters.get(column) or letters.get("ref") or "A"
@@ -133,7 +152,7 @@ def _messages(meta: dict[str, Any], rows: list[int], values: list[Any], part: pd
         for row, value in zip(rows, values, strict=False):
             groups.setdefault(value, []).append(row)
     for i, row in enumerate(rows):
-        record = part.iloc[by_row[row]]
+        record = by_row[row]
         shown = _shown(meta.get("show"), record)
         fill = {
             "value": shown or "",
@@ -149,7 +168,7 @@ def _messages(meta: dict[str, Any], rows: list[int], values: list[Any], part: pd
     return messages
 
 
-def _shown(show: str | None, record: pd.Series) -> str | None:
+def _shown(show: str | None, record: dict[str, Any]) -> str | None:
     if not show:
         return None
     if show == "row_text":
