@@ -222,12 +222,59 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.workbooks) if args.workbooks else None, seed=args.seed)
 
 
+def cmd_bench(args) -> int:
+    import runpy
+
+    from .settings import REPO_ROOT
+
+    script = REPO_ROOT / "bench" / "run.py"
+    if not script.exists():
+        raise ActionplanError("The benchmarks live in the source checkout (bench/run.py); run this from a clone.")
+    sys.argv = [str(script), *(["--quick"] if args.quick else [])]
+    runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
 def cmd_layouts(args) -> int:
     from .check import available_layouts
 
-    for name, layout in sorted(available_layouts(_settings()).items()):
-        print(f"{name:<20} {layout.description}  [{layout.path}]")
+    layouts = available_layouts(_settings())
+    if not args.file:
+        width = max(len(n) for n in layouts) + 2
+        for name, layout in sorted(layouts.items()):
+            print(f"{name:<{width}}{layout.description}\n{'':<{width}}{layout.path}")
+        return 0
+    from .layouts import layout_report
+    from .read import book_from_xlsx
+
+    report = layout_report(book_from_xlsx(_read_file(args.file), Path(args.file).name), layouts, forced=args.layout)
+    print(f"{args.file}: read with layout '{report['layout']}'"
+          + (f" (matches {', '.join(report['ambiguous_with'])} equally well)" if report["ambiguous_with"] else ""))
+    print("  Scores: " + ", ".join(f"{n} {s[0]}" for n, s in report["scores"].items()))
+    for t in report["tables"]:
+        print(f"  {t['sheet']}: {t['kind']} table, header in row {t['header_row']}, {t['items']} rows")
+        for letter, heading, title in t["mapped"]:
+            print(f"    {letter}  {heading:<40} → {title}")
+        for letter, name in t["extra"]:
+            print(f"    {letter}  {name:<40}   kept as an extra column")
+        for letter, name in t["unrecognised"]:
+            print(f"    {letter}  {name:<40}   not recognised: kept as an extra column")
+    for message in report["messages"]:
+        print(f"  {message}")
     return 0
+
+
+def cmd_convert(args) -> int:
+    from .convert import convert_workbook
+
+    out = Path(args.output)
+    sub = convert_workbook(_read_file(args.file), Path(args.file).name, out, layout=args.layout,
+                           department=args.department, period=args.period, settings=_settings())
+    report = sub.report()
+    report["file"] = args.file
+    _print_report(report)
+    print(f"Template written: {out}" + ("" if sub.accepted else " (correct the errors above in it before submitting)"))
+    return 0 if sub.accepted else EXIT_REJECTED
 
 
 def cmd_deploy(args) -> int:
@@ -301,8 +348,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=42)
     c.set_defaults(func=cmd_demo)
 
-    c = sub.add_parser("layouts", help="List the layouts workbooks can be read with.")
+    c = sub.add_parser("layouts", help="List the layouts workbooks can be read with, or show how one workbook is read.")
+    c.add_argument("file", nargs="?", metavar="FILE", help="a workbook: show each layout's score and its columns")
+    c.add_argument("--layout", help="show how this layout reads FILE instead of the one chosen")
     c.set_defaults(func=cmd_layouts)
+
+    c = sub.add_parser("convert", help="Write the canonical template filled with the plan of a workbook in "
+                                       "another layout.")
+    c.add_argument("file", metavar="FILE", help="the department's own workbook, .xlsx or .xlsm")
+    c.add_argument("-o", "--output", required=True, metavar="OUT", help="the template to write (.xlsx)")
+    c.add_argument("--layout", help="read FILE with this layout instead of choosing one (see `actionplan layouts`)")
+    c.add_argument("--department", help="department, when the workbook does not say")
+    c.add_argument("--period", help="reporting period (e.g. 2024/25 Q2), when the workbook does not say")
+    c.set_defaults(func=cmd_convert)
 
     c = sub.add_parser("deploy", help="Register the ingest and consolidate flows with the Prefect server at "
                                       "PREFECT_API_URL, run by a work pool's workers.")

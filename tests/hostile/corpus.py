@@ -1,0 +1,140 @@
+"""Hostile and odd workbooks, made by code (no binary blobs in the repo): one function per case."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from tests.conftest import action, canonical_workbook
+
+
+def good_bytes(tmp: Path, rows: int = 3) -> bytes:
+    return canonical_workbook(tmp / "base.xlsx", actions=[action(f"A{i}") for i in range(1, rows + 1)]).read_bytes()
+
+
+def rewrite(data: bytes, change: dict[str, bytes | None], add: dict[str, bytes] | None = None,
+            compress: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A copy of an xlsx with some parts replaced (None removes a part) and others added."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", compress) as dst:
+        for info in src.infolist():
+            if info.filename in change:
+                if change[info.filename] is not None:
+                    dst.writestr(info.filename, change[info.filename])
+            else:
+                dst.writestr(info, src.read(info.filename))
+        for name, body in (add or {}).items():
+            dst.writestr(name, body)
+    return out.getvalue()
+
+
+def sheet_xml(data: bytes, sheet: str = "xl/worksheets/sheet2.xml") -> str:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return z.read(sheet).decode("utf-8")
+
+
+def _actions_sheet_with(rows_xml: str, prolog: str = "", dimension: str = "A1:I2") -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>{prolog}'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f'<dimension ref="{dimension}"/><sheetData>{rows_xml}</sheetData></worksheet>').encode()
+
+
+def _inline_row(r: int, values: list[str]) -> str:
+    cells = "".join(f'<c r="{chr(65 + i)}{r}" t="inlineStr"><is><t>{v}</t></is></c>' for i, v in enumerate(values))
+    return f'<row r="{r}">{cells}</row>'
+
+
+HEADER = ["Ref", "Objective", "Theme", "Action", "Lead officer", "Due date", "Revised due date", "Status",
+          "Progress update"]
+
+
+def billion_laughs(tmp: Path) -> bytes:
+    lol = "".join(f'<!ENTITY lol{i} "{"&lol%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    prolog = f'<!DOCTYPE worksheet [<!ENTITY lol0 "lol">{lol}]>'
+    rows = _inline_row(1, HEADER) + _inline_row(2, ["A1", "x", "x", "&lol9;", "R Khan", "31/03/2025", "", "G", ""])
+    return rewrite(good_bytes(tmp), {"xl/worksheets/sheet2.xml": _actions_sheet_with(rows, prolog)})
+
+
+def quadratic_entity(tmp: Path) -> bytes:
+    prolog = f'<!DOCTYPE worksheet [<!ENTITY a "{"x" * 50_000}">]>'
+    rows = _inline_row(1, HEADER) + _inline_row(2, ["A1", "x", "x", "&a;" * 5_000, "R Khan", "31/03/2025", "", "G", ""])
+    return rewrite(good_bytes(tmp), {"xl/worksheets/sheet2.xml": _actions_sheet_with(rows, prolog)})
+
+
+def xxe(tmp: Path, target: Path) -> bytes:
+    prolog = f'<!DOCTYPE worksheet [<!ENTITY x SYSTEM "{target.as_uri()}">]>'
+    rows = _inline_row(1, HEADER) + _inline_row(2, ["A1", "x", "x", "&x;", "R Khan", "31/03/2025", "", "G", ""])
+    return rewrite(good_bytes(tmp), {"xl/worksheets/sheet2.xml": _actions_sheet_with(rows, prolog)})
+
+
+def zip_bomb(tmp: Path, megabytes: int = 120) -> bytes:
+    """A small file whose Actions sheet unpacks to hundreds of MB of XML."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good_bytes(tmp))) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != "xl/worksheets/sheet2.xml":
+                dst.writestr(info, src.read(info.filename))
+        with dst.open("xl/worksheets/sheet2.xml", "w", force_zip64=True) as f:
+            f.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+            chunk = b"<!-- " + b"padding " * 131_072 + b"-->"
+            for _ in range(megabytes):
+                f.write(chunk)
+            f.write(b"</sheetData></worksheet>")
+    return out.getvalue()
+
+
+def lying_dimension(tmp: Path, rows: int = 40) -> bytes:
+    """The <dimension> says two rows; the sheet has many more (openpyxl read-only would drop them)."""
+    body = _inline_row(1, HEADER) + "".join(
+        _inline_row(r, [f"A{r}", "x", "x", f"Action {r}", "R Khan", "31/03/2025", "", "G", "ok"])
+        for r in range(2, rows + 2))
+    return rewrite(good_bytes(tmp), {"xl/worksheets/sheet2.xml": _actions_sheet_with(body, dimension="A1:B2")})
+
+
+def far_row(tmp: Path, row: int) -> bytes:
+    """A real header and one action, then a stray value at a very distant row."""
+    body = (_inline_row(1, HEADER) + _inline_row(2, ["A1", "x", "x", "Do it", "R Khan", "31/03/2025", "", "G", ""])
+            + f'<row r="{row}"><c r="A{row}" t="inlineStr"><is><t>stray</t></is></c></row>')
+    return rewrite(good_bytes(tmp), {"xl/worksheets/sheet2.xml": _actions_sheet_with(body)})
+
+
+def with_macros(tmp: Path) -> bytes:
+    return rewrite(good_bytes(tmp), {}, add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0MACRO" + b"\0" * 512})
+
+
+def with_links_and_objects(tmp: Path) -> bytes:
+    return rewrite(good_bytes(tmp), {}, add={
+        "xl/externalLinks/externalLink1.xml": b"<externalLink/>",
+        "xl/connections.xml": b"<connections/>",
+        "xl/embeddings/oleObject1.bin": b"\0" * 64})
+
+
+def hidden_rows_and_sheet(tmp: Path) -> bytes:
+    import openpyxl
+
+    path = canonical_workbook(tmp / "hidden.xlsx", actions=[action("A1"), action("A2"), action("A3")])
+    wb = openpyxl.load_workbook(path)
+    wb["Actions"].row_dimensions[3].hidden = True
+    secret = wb.create_sheet("Old figures")
+    secret["A1"] = "kept out of sight"
+    secret.sheet_state = "hidden"
+    wb.save(path)
+    return path.read_bytes()
+
+
+def merged_status(tmp: Path) -> bytes:
+    import openpyxl
+
+    path = canonical_workbook(tmp / "merged.xlsx", actions=[action("A1"), action("A2", status=None),
+                                                            action("A3", status=None)])
+    wb = openpyxl.load_workbook(path)
+    wb["Actions"].merge_cells("H2:H4")
+    wb.save(path)
+    return path.read_bytes()
+
+
+def unicode_oddities(tmp: Path) -> bytes:
+    odd = "\u200bBudget\u200f review \U0001F4CA \u202eevil\u202c"
+    row = [f"A1\u200b", odd, odd, odd, "\u200fPatel, Anita", "31/03/2025", None, "G\u200b", odd]
+    return canonical_workbook(tmp / "odd.xlsx", actions=[row]).read_bytes()
