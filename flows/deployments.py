@@ -2,23 +2,59 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from prefect.client.schemas.schedules import CronSchedule
+from prefect.deployments.runner import EntrypointType
 
 from actionplan.settings import Settings, load_settings
 
 from .consolidate import consolidate
 from .ingest import ingest
 
+DEFAULT_POOL = "actionplan"
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
 
 def deployments(settings: Settings | None = None, work_pool: str | None = None) -> list:
     """The RunnerDeployments to serve locally (`actionplan deploy --serve`) or register with a work pool."""
     s = settings or load_settings()
-    extra = {"work_pool_name": work_pool} if work_pool else {}
+    # Entrypoints by module path (flows.ingest.ingest): a worker imports the installed package, wherever it runs.
+    extra = {"work_pool_name": work_pool, "entrypoint_type": EntrypointType.MODULE_PATH} if work_pool else {}
+    # DuckDB has one writer, so ingest runs take turns; on PostgreSQL they may overlap (each submission still
+    # loads once). Consolidation always runs alone: two runs would write the same workbook.
+    ingest_limit = None if is_postgres(s.warehouse_url) else 1
     return [
-        ingest.to_deployment(name="ingest", cron="*/10 * * * *", concurrency_limit=1,
+        ingest.to_deployment(name="ingest", cron="*/10 * * * *", concurrency_limit=ingest_limit,
                              description="Load accepted submissions from the inbox into the warehouse.", **extra),
         consolidate.to_deployment(
             name="consolidate", schedule=CronSchedule(cron=s.schedule, timezone=s.timezone),
             concurrency_limit=1,
             description="Rebuild the council rollup workbook for the latest period.", **extra),
     ]
+
+
+def ensure_work_pool(name: str) -> bool:
+    """Create the work pool as a process pool unless it exists; True when it was created."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(name)
+            return False
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(
+                name=name, type=ProcessWorker.type, base_job_template=ProcessWorker.get_default_base_job_template()))
+            return True
+
+
+def register(work_pool: str = DEFAULT_POOL, settings: Settings | None = None) -> dict[str, UUID]:
+    """Register ingest and consolidate with the Prefect server at PREFECT_API_URL, run by the pool's workers."""
+    ensure_work_pool(work_pool)
+    return {f"{d.flow_name}/{d.name}": d.apply(work_pool_name=work_pool) for d in deployments(settings, work_pool)}

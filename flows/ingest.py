@@ -22,7 +22,7 @@ def load_pending(warehouse_url: str, inbox_dir: str, archive_dir: str) -> LoadRe
         wh.close()
 
 
-@flow(name="ingest", log_prints=True)
+@flow(name="ingest", log_prints=True, timeout_seconds=30 * 60)
 def ingest() -> dict:
     """Load accepted submissions waiting in the inbox into the warehouse."""
     s = load_settings()

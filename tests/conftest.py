@@ -14,6 +14,8 @@ _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="actionplan-prefect-"))
 os.environ.setdefault("PREFECT_HOME", str(_PREFECT_HOME))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Two test workers each start a temporary Prefect server; on a loaded 2-core machine 20 s is not enough.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.pop("PREFECT_API_URL", None)
 
 ACTION_HEADER = ["Ref", "Objective", "Theme", "Action", "Lead officer", "Due date", "Revised due date", "Status",

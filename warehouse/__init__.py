@@ -10,7 +10,7 @@ def open_warehouse(url: str, *, read_only: bool = False, wait_seconds: float = 0
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresWarehouse
 
-        wh: Warehouse = PostgresWarehouse(url)
+        wh: Warehouse = PostgresWarehouse(url, read_only=read_only)
     else:
         from .duckdb import DuckDBWarehouse
 

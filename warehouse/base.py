@@ -146,23 +146,32 @@ class Warehouse(ABC):
         with self.transaction():
             if self.has_submission(rid):
                 return False
-            if not self.scalar("SELECT count(*) FROM departments WHERE name = ?", (record["department"],)):
-                self.execute("INSERT INTO departments VALUES (?, ?)", (record["department"], submitted_at))
-            if not self.scalar("SELECT count(*) FROM periods WHERE period = ?", (period.label,)):
-                self.execute("INSERT INTO periods VALUES (?, ?, ?)", (period.label, period.start, period.end))
+            # ON CONFLICT: with many ingest workers (PostgreSQL) another may insert the same key meanwhile; the
+            # database then makes this one wait for that commit, and the submission insert below is the guard.
+            self.execute("INSERT INTO departments VALUES (?, ?) ON CONFLICT DO NOTHING",
+                         (record["department"], submitted_at))
+            self.execute("INSERT INTO periods VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                         (period.label, period.start, period.end))
             warnings = sum(1 for m in record["messages"] if m["level"] == "warning")
             as_at = dt.date.fromisoformat(record["as_at"][:10]) if record.get("as_at") else None
-            self.execute(
-                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inserted = self.query(
+                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING RETURNING id",
                 (rid, record["sha256"], record["department"], period.label, record.get("file"),
                  record.get("layout"), record.get("plan_title"), as_at, record.get("contact"),
                  record.get("submitted_by"), submitted_at, now, "accepted", warnings,
                  json.dumps(record.get("columns") or {}, ensure_ascii=False)))
+            if inserted.empty:  # another worker loaded it between the check above and here
+                return False
             for table in ("objectives", "actions", "kpis", "messages"):
                 rows = record.get(table) or []
                 if rows:
-                    self.insert_frame(table, frame_for_table(table, rows, rid))
+                    self.insert_rows(table, rows, rid)
         return True
+
+    def insert_rows(self, table: str, rows: list[dict[str, Any]], submission_id: str) -> None:
+        """Insert a record's rows into a table; a backend with a faster path than a frame overrides this."""
+        self.insert_frame(table, frame_for_table(table, rows, submission_id))
 
     # -- reading ------------------------------------------------------------------------------------
     def departments(self) -> list[str]:
