@@ -128,3 +128,16 @@ def test_warehouse_locked_by_another_writer_says_so(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_every_attempt_is_audited(tmp_path, inbox):
+    good = canonical_workbook(tmp_path / "f.xlsx", actions=[action()])
+    bad = canonical_workbook(tmp_path / "b.xlsx", actions=[action(status="Greenish")])
+    submit(inbox, good, by="anita")
+    submit(inbox, good, by="anita")
+    submit(inbox, bad, by="raj")
+    log = inbox.audit_log()
+    assert [(e["who"], e["outcome"], e["errors"]) for e in log] == [
+        ("anita", "accepted", 0), ("anita", "duplicate", 0), ("raj", "rejected", 1)]
+    assert log[0]["submission_id"] == log[1]["submission_id"] and log[2]["submission_id"] is None
+    assert log[0]["sha256"] == log[1]["sha256"] != log[2]["sha256"]

@@ -73,6 +73,31 @@ def record_from_submission(sub: Submission, data: bytes, *, submitted_by: str, s
     }
 
 
+_MACRO_PARTS = ("xl/vbaProject.bin", "xl/vbaProjectSignature.bin", "xl/vbaProjectSignatureAgile.bin")
+
+
+def without_macros(data: bytes) -> bytes:
+    """The workbook's bytes with any VBA project removed (an .xlsm's macros are never run or kept)."""
+    import io
+    import zipfile
+
+    if not data.startswith(b"PK"):
+        return data
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as src:
+            names = src.namelist()
+            if not any(n in _MACRO_PARTS for n in names):
+                return data
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+                for info in src.infolist():
+                    if info.filename not in _MACRO_PARTS:
+                        dst.writestr(info, src.read(info.filename))
+            return out.getvalue()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return data
+
+
 @dataclass
 class Receipt:
     """What putting a submission in the inbox did."""
@@ -89,13 +114,14 @@ class Inbox:
         self.loaded_dir = inbox_dir / "loaded"
         self.archive_dir = archive_dir
         self.rejected_dir = archive_dir / "rejected"
+        self.audit_path = archive_dir / "audit.jsonl"
         for d in (self.pending_dir, self.loaded_dir, self.archive_dir, self.rejected_dir):
             d.mkdir(parents=True, exist_ok=True)
 
     def archive_raw(self, data: bytes, ext: str) -> Path:
-        """Keep the submitted bytes under their SHA-256, once."""
+        """Keep the submitted bytes under their SHA-256, once; macros are stripped, never kept."""
         path = self.archive_dir / f"{content_sha256(data)}.{ext}"
-        create_atomic(path, data)
+        create_atomic(path, without_macros(data))
         return path
 
     def put(self, record: dict[str, Any], data: bytes) -> Receipt:
@@ -108,8 +134,11 @@ class Inbox:
         return Receipt(rid, new=create_atomic(self.pending_dir / f"{rid}.json", body))
 
     def submit(self, sub: Submission, data: bytes, *, submitted_by: str, ext: str = "xlsx",
-               now: dt.datetime | None = None) -> dict[str, Any]:
-        """Queue an accepted submission (or archive a rejected one); its report, with the receipt when accepted."""
+               now: dt.datetime | None = None, channel: str = "cli") -> dict[str, Any]:
+        """Queue an accepted submission (or archive a rejected one); its report, with the receipt when accepted.
+
+        Every attempt, whatever its outcome, leaves one line in the audit log (who, when, what, outcome).
+        """
         now = now or dt.datetime.now(dt.UTC)
         report = sub.report()
         if sub.accepted:
@@ -117,9 +146,30 @@ class Inbox:
             receipt = self.put(record, data)
             report["submission_id"] = receipt.id
             report["new"] = receipt.new
+            outcome = "accepted" if receipt.new else "duplicate"
         else:
             self.reject(report, data, submitted_by=submitted_by, submitted_at=now, ext=ext)
+            outcome = "rejected"
+        self.audit({"at": now.isoformat(), "who": submitted_by, "channel": channel, "outcome": outcome,
+                    "department": sub.department, "period": sub.period, "file": sub.file,
+                    "sha256": content_sha256(data), "submission_id": report.get("submission_id"),
+                    "errors": len(report["errors"]), "warnings": len(report["warnings"])})
         return report
+
+    def audit(self, entry: dict[str, Any]) -> None:
+        """Append one line to the audit log; O_APPEND keeps concurrent writers' lines whole."""
+        line = (json.dumps(entry, default=_json_default, ensure_ascii=False) + "\n").encode("utf-8")
+        fd = os.open(self.audit_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def audit_log(self) -> list[dict[str, Any]]:
+        """Every audited attempt, oldest first."""
+        if not self.audit_path.exists():
+            return []
+        return [json.loads(line) for line in self.audit_path.read_text(encoding="utf-8").splitlines() if line]
 
     def reject(self, report: dict[str, Any], data: bytes, *, submitted_by: str, submitted_at: dt.datetime,
                ext: str = "xlsx") -> Path:
