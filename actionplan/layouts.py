@@ -1,17 +1,26 @@
-"""Layouts: declarative files saying how to find a plan's tables in a workbook and map their headers."""
+"""Layouts: declarative files saying how to find a plan's tables in a workbook, map their headers and read their rows.
+
+A layout (templates/layouts/*.toml, or the council's own folder) names the sheets to look in, the
+header words of each column beyond the synonyms every layout understands, and the rules of its
+shape: which columns identify an item (so a row without them continues the item above), a column
+holding an officer and a date, judgement marks in sub-columns, statuses shown as cell colours.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 from .errors import LayoutFileInvalid, UnknownLayout
 from .model import ERROR, WARNING, Message
-from .read import Book, Sheet, column_letter
+from .read import Book, Sheet, add_cell_styles, column_letter
+from .values import date_from_value, text_from_value
 
 # Canonical columns of each table kind: field id → the header printed in the template.
 FIELDS: dict[str, dict[str, str]] = {
@@ -30,6 +39,13 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "actions": ("action", "status"),
     "kpis": ("measure", "target", "actual"),
 }
+# The cells that make a row an item of its own; a row with none of them but text elsewhere continues the
+# item above (a cell split at a printed page break). A layout may name others.
+IDENTIFY: dict[str, tuple[str, ...]] = {
+    "objectives": ("ref", "objective"), "actions": ("ref", "action"), "kpis": ("ref", "measure")}
+# Fields whose text may run on into the next row when a cell is split at a printed page break.
+TEXT_FIELDS = frozenset({"objective", "theme", "action", "lead_officer", "progress_update", "delivered_by",
+                         "commentary", "measure", "comment"})
 
 # Header synonyms every layout understands (the contract's table), per table kind because the same
 # word means different things: "Target" is the objective in a plan but the number in a KPI table.
@@ -62,32 +78,99 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# A first-cell-only row that looks like a ref ("A1", "1.3.5", "114.07") is an item with nothing else
+# filled in (an error the department should see), not a heading.
+_REF_LIKE = re.compile(r"^[A-Za-z]{0,4}[\s\-]?\d[\w.\-/]*$")
+_BOLD_MARKUP = re.compile(r"<(?:b|strong)\b", re.IGNORECASE)
 
+
+_SPACES = re.compile(r"\s+")
+_LONGEST_HEADING = 80  # longer cells are data, never headings: not worth normalising when looking for headers
+
+
+@lru_cache(maxsize=8192)
 def header_key(text: Any) -> str:
     """A header compared case-, space- and trailing-punctuation-insensitively."""
-    return re.sub(r"\s+", " ", str(text)).strip().strip(":").strip().lower()
+    return _SPACES.sub(" ", str(text)).strip().strip(":").strip().lower()
+
+
+def _present(value: Any) -> bool:
+    return value is not None and (not isinstance(value, str) or bool(value.strip()))
+
+
+def _base_names(kind: str) -> dict[str, str]:
+    """The headers every layout understands for a table kind (titles and the contract's synonyms) → field."""
+    names: dict[str, str] = {}
+    for fid, title in FIELDS[kind].items():
+        names[header_key(title)] = fid
+        for syn in SYNONYMS[kind].get(fid, ()):
+            names.setdefault(header_key(syn), fid)
+    return names
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """Where one table kind lives and how its header is found."""
+    """Where one table kind lives, how its header is found and how its rows are read."""
 
     kind: str
-    sheets: tuple[str, ...]
+    sheets: tuple[str, ...] = ("*",)
     header_search_rows: int = 15
-    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # extra synonyms per field
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the layout's own words per field
+    keep: tuple[str, ...] = ()  # headings the layout knows and keeps as they are (extra columns)
+    ratings: dict[str, str] = field(default_factory=dict)  # heading → name of a second status kept in extra
+    split: dict[str, tuple[str, str]] = field(default_factory=dict)  # heading → (text field, date field)
+    beside: dict[str, str] = field(default_factory=dict)  # field → name for the unheaded column right of it
+    required: tuple[str, ...] | None = None  # None: the contract's required columns
+    identify: tuple[str, ...] | None = None  # all empty, text elsewhere: a continuation row (None: IDENTIFY)
+    sections: str = "theme"  # what a section heading names: "theme" or "team"
+    section_above_first_table: bool = False  # the heading right above the first header is a section too
+    fill_down: tuple[str, ...] = ()  # fields left blank under a vertically merged cell take the value above
+    judgement: str | None = None  # heading above mark sub-columns; the marked sub-column's heading is the status
 
-    def header_names(self) -> dict[str, str]:
-        """Every header this table understands → its field id."""
-        names: dict[str, str] = {}
-        for fid, title in FIELDS[self.kind].items():
-            names[header_key(title)] = fid
-            for syn in SYNONYMS[self.kind].get(fid, ()):
-                names.setdefault(header_key(syn), fid)
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Every header this table maps to a field → its field id."""
+        names = _base_names(self.kind)
         for fid, extra in self.columns.items():
             for syn in extra:
                 names[header_key(syn)] = fid  # a layout's own words win over the base synonyms
+        if self.judgement:
+            names[header_key(self.judgement)] = "status"
         return names
+
+    @cached_property
+    def own_names(self) -> frozenset[str]:
+        """Headers this layout reads differently from the base: the evidence that a workbook has its shape."""
+        base = _base_names(self.kind)
+        own = {header_key(s) for fid, syns in self.columns.items() for s in syns if base.get(header_key(s)) != fid}
+        own |= {header_key(s) for s in (*self.keep, *self.ratings, *self.split)}
+        return frozenset(own)
+
+    @cached_property
+    def known_headings(self) -> dict[str, str]:
+        """Every heading this table knows (header key → the heading as written), for spelling suggestions."""
+        known = {header_key(t): t for t in FIELDS[self.kind].values()}
+        for syns in SYNONYMS[self.kind].values():
+            known.update({header_key(s): s for s in syns})
+        for syns in self.columns.values():
+            known.update({header_key(s): s for s in syns})
+        known.update({header_key(s): s for s in (*self.keep, *self.ratings, *self.split)})
+        return known
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        return REQUIRED[self.kind] if self.required is None else self.required
+
+    @property
+    def identify_fields(self) -> tuple[str, ...]:
+        return IDENTIFY[self.kind] if self.identify is None else self.identify
+
+    def names_sheet(self, sheet: Sheet) -> bool:
+        """Whether this table names the sheet explicitly (not only through "*")."""
+        return any(_sheet_key(name) == _sheet_key(sheet.name) for name in self.sheets if name != "*")
+
+    def looks_in(self, sheet: Sheet) -> bool:
+        return self.names_sheet(sheet) or ("*" in self.sheets and not sheet.hidden)
 
 
 @dataclass(frozen=True)
@@ -98,20 +181,39 @@ class Layout:
     description: str
     tables: tuple[TableSpec, ...]
     plan_sheet: str | None = "Plan"
+    titles: tuple[str, ...] = ()  # title-row patterns with {department} and {period}
     status_words: dict[str, str] = field(default_factory=dict)
+    fills: bool = False  # the Status column's cell colour is the status
+    bold: str = "font"  # group headings are bold by cell "font" (read on demand) or by "markup" only
     path: Path | None = None
+    ambiguous_with: tuple[str, ...] = ()  # layouts that matched the workbook just as well
+
+    @cached_property
+    def title_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(_title_regex(t) for t in self.titles)
+
+
+@dataclass
+class Item:
+    """One item (action, objective or KPI) read from one or more rows: raw field values and extra columns."""
+
+    row: int  # 1-based Excel row of its first row
+    values: dict[str, Any]
+    extra: dict[str, Any]
 
 
 @dataclass
 class Table:
-    """One table found in a sheet: its header row, mapped columns and the data rows under it."""
+    """One table found in a sheet: its header row, mapped columns and the items under it."""
 
     kind: str
     sheet: str
     header_row: int  # 1-based Excel row
     columns: dict[str, int]  # field id → 0-based column
-    extras: dict[int, str]  # 0-based column → header text of columns kept as they are
-    rows: list[tuple[int, list[Any]]]  # (1-based Excel row, the row's values)
+    extras: dict[int, str]  # 0-based column → name of columns kept as they are
+    items: list[Item] = field(default_factory=list)
+    unrecognised: dict[int, str] = field(default_factory=dict)  # 0-based column → heading nobody knows
+    ratings: dict[str, int] = field(default_factory=dict)  # extra name of a second status → its column
 
     def letter(self, fid: str) -> str | None:
         col = self.columns.get(fid)
@@ -122,6 +224,73 @@ class Table:
         return {fid: column_letter(col) for fid, col in self.columns.items()}
 
 
+# --- Layout files ----------------------------------------------------------------------------------
+
+_LAYOUT_KEYS = {"name", "description", "plan", "status_words", "tables", "fills", "bold"}
+_PLAN_KEYS = {"sheet", "titles"}
+_TABLE_KEYS = {"kind", "sheets", "header_search_rows", "columns", "keep", "ratings", "split", "beside", "required",
+               "identify", "sections", "section_above_first_table", "fill_down", "judgement"}
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise LayoutFileInvalid(f"{where} should be a text or a list of texts.")
+
+
+def _unknown_keys(given: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise LayoutFileInvalid(f"{where}: '{unknown[0]}' is not a layout setting. Settings here: "
+                                f"{', '.join(sorted(allowed))}.")
+
+
+def _fields_of(kind: str, names: Any, where: str) -> tuple[str, ...]:
+    fids = _strings(names, where)
+    for fid in fids:
+        if fid not in FIELDS[kind]:
+            raise LayoutFileInvalid(f"{where}: '{fid}' is not a column of {kind} ({', '.join(FIELDS[kind])}).")
+    return fids
+
+
+def _table_from_toml(t: dict[str, Any], path: Path, n: int) -> TableSpec:
+    where = f"Layout file {path}, table {n}"
+    _unknown_keys(t, _TABLE_KEYS, where)
+    kind = t["kind"]
+    if kind not in FIELDS:
+        raise LayoutFileInvalid(f"{where}: table kind '{kind}' is not one of {', '.join(FIELDS)}.")
+    columns = {}
+    for fid, names in t.get("columns", {}).items():
+        _fields_of(kind, fid, f"{where}, columns")
+        columns[fid] = _strings(names, f"{where}, columns.{fid}")
+    split = {}
+    for heading, into in t.get("split", {}).items():
+        fids = _fields_of(kind, into, f"{where}, split")
+        if len(fids) != 2:
+            raise LayoutFileInvalid(f"{where}, split: '{heading}' should name two columns, the text before the "
+                                    "date and the date, e.g. [\"lead_officer\", \"due_date\"].")
+        split[heading] = (fids[0], fids[1])
+    beside = {}
+    for fid, name in t.get("beside", {}).items():
+        _fields_of(kind, fid, f"{where}, beside")
+        beside[fid] = str(name)
+    sections = str(t.get("sections", "theme"))
+    if sections not in ("theme", "team"):
+        raise LayoutFileInvalid(f"{where}: sections should be \"theme\" or \"team\", not '{sections}'.")
+    return TableSpec(
+        kind=kind, sheets=_strings(t.get("sheets", ["*"]), f"{where}, sheets"),
+        header_search_rows=int(t.get("header_search_rows", 15)), columns=columns,
+        keep=_strings(t.get("keep", []), f"{where}, keep"),
+        ratings={str(k): str(v) for k, v in t.get("ratings", {}).items()}, split=split, beside=beside,
+        required=_fields_of(kind, t["required"], f"{where}, required") if "required" in t else None,
+        identify=_fields_of(kind, t["identify"], f"{where}, identify") if "identify" in t else None,
+        sections=sections, section_above_first_table=bool(t.get("section_above_first_table", False)),
+        fill_down=_fields_of(kind, t.get("fill_down", []), f"{where}, fill_down"),
+        judgement=str(t["judgement"]) if t.get("judgement") else None)
+
+
 def layout_from_file(path: Path) -> Layout:
     """Read a layout file (TOML), checking every key so a council's typo is caught with a clear message."""
     try:
@@ -129,29 +298,27 @@ def layout_from_file(path: Path) -> Layout:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise LayoutFileInvalid(f"Layout file {path} cannot be read: {exc}") from None
     try:
-        tables = []
-        for t in data.get("tables", []):
-            kind = t["kind"]
-            if kind not in FIELDS:
-                raise LayoutFileInvalid(f"Layout file {path}: table kind '{kind}' is not one of "
-                                        f"{', '.join(FIELDS)}.")
-            columns = {}
-            for fid, names in t.get("columns", {}).items():
-                if fid not in FIELDS[kind]:
-                    raise LayoutFileInvalid(f"Layout file {path}: '{fid}' is not a column of {kind} "
-                                            f"({', '.join(FIELDS[kind])}).")
-                columns[fid] = tuple([names] if isinstance(names, str) else names)
-            tables.append(TableSpec(kind=kind, sheets=tuple(t.get("sheets", ["*"])),
-                                    header_search_rows=int(t.get("header_search_rows", 15)), columns=columns))
+        _unknown_keys(data, _LAYOUT_KEYS, f"Layout file {path}")
+        plan = data.get("plan", {})
+        _unknown_keys(plan, _PLAN_KEYS, f"Layout file {path}, [plan]")
+        tables = [_table_from_toml(t, path, n) for n, t in enumerate(data.get("tables", []), start=1)]
         if not tables:
             raise LayoutFileInvalid(f"Layout file {path} names no [[tables]].")
         words = {str(k): str(v).upper() for k, v in data.get("status_words", {}).items()}
         bad = [v for v in words.values() if v not in ("B", "G", "A", "R", "-")]
         if bad:
             raise LayoutFileInvalid(f"Layout file {path}: status_words must map to B, G, A, R or -, not {bad[0]}.")
+        bold = str(data.get("bold", "font"))
+        if bold not in ("font", "markup"):
+            raise LayoutFileInvalid(f"Layout file {path}: bold should be \"font\" or \"markup\", not '{bold}'.")
+        titles = _strings(plan.get("titles", []), f"Layout file {path}, [plan] titles")
+        for title in titles:
+            if "{department}" not in title and "{period}" not in title:
+                raise LayoutFileInvalid(f"Layout file {path}: the title pattern '{title}' names neither "
+                                        "{department} nor {period}.")
         return Layout(name=str(data.get("name") or path.stem), description=str(data.get("description", "")),
-                      tables=tuple(tables), plan_sheet=data.get("plan", {}).get("sheet", "Plan"),
-                      status_words=words, path=path)
+                      tables=tuple(tables), plan_sheet=plan.get("sheet", "Plan"), titles=titles,
+                      status_words=words, fills=bool(data.get("fills", False)), bold=bold, path=path)
     except KeyError as exc:
         raise LayoutFileInvalid(f"Layout file {path} is missing '{exc.args[0]}'.") from None
 
@@ -176,98 +343,646 @@ def layout_named(name: str, layouts: dict[str, Layout]) -> Layout:
         raise UnknownLayout(f"There is no layout called '{name}'. Layouts: {', '.join(sorted(layouts))}.") from None
 
 
-def choose_layout(book: Book, layouts: dict[str, Layout]) -> Layout:
-    """The layout whose tables' headers match the workbook best (canonical wins ties)."""
-    def score(layout: Layout) -> tuple[int, int]:
-        total = 0
-        for spec in layout.tables:
-            for sheet in _sheets_for(book, spec):
-                found = _find_header(sheet, spec)
-                if found:
-                    total += found[1]
-        return total, layout.name == "canonical"
-
-    return max(layouts.values(), key=score)
+def _sheet_key(text: str) -> str:
+    return "".join(str(text).split()).lower()
 
 
-def _sheets_for(book: Book, spec: TableSpec) -> list[Sheet]:
-    if "*" in spec.sheets:
-        return list(book.sheets)
-    found = []
-    for name in spec.sheets:
-        sheet = book.sheet(name)
-        if sheet is not None and sheet not in found:
-            found.append(sheet)
-    return found
+# --- Titles: department and period written above the header ----------------------------------------
+
+_PERIOD_PATTERN = (r"(?P<period>(?:(?:q|quarter)\s*[1-4]\W*)?(?:19|20)\d\d\s*[/\-–]\s*(?:\d{2}|\d{4})"
+                   r"(?:\W*(?:q|quarter)\s*[1-4])?)")
 
 
-def _find_header(sheet: Sheet, spec: TableSpec) -> tuple[int, int, dict[str, int]] | None:
-    """The 0-based header row, its score and field → column, when the sheet holds this table."""
-    names = spec.header_names()
-    best: tuple[int, int, dict[str, int]] | None = None
-    for r, row in enumerate(sheet.rows[: spec.header_search_rows]):
-        columns: dict[str, int] = {}
-        for c, value in enumerate(row):
-            if value is None or not isinstance(value, str):
+def _title_regex(pattern: str) -> re.Pattern[str]:
+    """A title pattern ("{department} Improvement Plan {period}", * for any words) as a regex.
+
+    Words are matched case-insensitively with any spaces or punctuation between them, so a council
+    writes the pattern as the title reads, without regex syntax.
+    """
+    out = []
+    for part in re.split(r"(\{department\}|\{period\}|\*)", pattern):
+        if part == "{department}":
+            out.append(r"(?P<department>.+?)")
+        elif part == "{period}":
+            out.append(_PERIOD_PATTERN)
+        elif part == "*":
+            out.append(r".*?")
+        else:
+            words = re.findall(r"[\w']+", part)
+            out.append(r"\W*" + r"\W+".join(re.escape(w) for w in words) + r"\W*" if words else r"\W*")
+    return re.compile(r"^\W*" + "".join(out) + r"\W*$", re.IGNORECASE)
+
+
+def title_match(book: Book, layout: Layout, above: dict[str, int]) -> dict[str, Any]:
+    """Department, period and plan title from a title cell above a table's header, matching a title pattern.
+
+    above maps a sheet name to the 0-based row of its first header: only the rows above it are
+    titles (a Plan sheet's "Plan" value is not). Returns {"plan_title": text, "department": text,
+    "period": (text, sheet, cell)} for the first cell that matches, or {} when none does.
+    """
+    if not layout.titles:
+        return {}
+    for sheet in book.sheets:
+        for r, row in enumerate(sheet.rows[:above.get(sheet.name, 0)]):
+            for c, value in enumerate(row):
+                if not isinstance(value, str):
+                    continue
+                text = text_from_value(value)
+                if not text:
+                    continue
+                flat = " ".join(text.split())
+                for pattern in layout.title_patterns:
+                    m = pattern.match(flat)
+                    if m is None:
+                        continue
+                    found: dict[str, Any] = {"plan_title": flat}
+                    groups = m.groupdict()
+                    if groups.get("department"):
+                        found["department"] = groups["department"].strip(" -–—:,")
+                    if groups.get("period"):
+                        found["period"] = (groups["period"].strip(), sheet.name, f"{column_letter(c)}{r + 1}")
+                    return found
+    return {}
+
+
+def _is_title(value: Any, layout: Layout) -> bool:
+    if not layout.titles or not isinstance(value, str):
+        return False
+    flat = " ".join((text_from_value(value) or "").split())
+    return any(p.match(flat) for p in layout.title_patterns)
+
+
+# --- Header rows ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Header:
+    """A row read as one table's header."""
+
+    spec: TableSpec
+    sheet: str
+    row: int  # 0-based
+    columns: dict[str, int]
+    split: dict[int, tuple[str, str]]
+    ratings: dict[int, str]
+    kept: dict[int, str]
+    judgement: dict[int, str]  # 0-based column → its sub-heading (in the row below the header)
+    recognised: int
+    own: int
+    complete: bool  # the required columns are all there
+
+    @property
+    def first_data_row(self) -> int:
+        return self.row + (2 if self.judgement else 1)
+
+    def signature(self) -> tuple:
+        return (id(self.spec), tuple(sorted(self.columns.items())))
+
+
+def _keys(row: list[Any]) -> list[str]:
+    return [header_key(v) if isinstance(v, str) and len(v) <= _LONGEST_HEADING else "" for v in row]
+
+
+def _match_header(sheet: Sheet, r: int, keys: list[str], spec: TableSpec) -> _Header | None:
+    """Row r read as spec's header, when at least two of its cells name spec's columns."""
+    names, own_names = spec.names, spec.own_names
+    split_keys = {header_key(k): v for k, v in spec.split.items()}
+    rating_keys = {header_key(k): v for k, v in spec.ratings.items()}
+    keep_keys = {header_key(k) for k in spec.keep}
+    columns: dict[str, int] = {}
+    split: dict[int, tuple[str, str]] = {}
+    ratings: dict[int, str] = {}
+    kept: dict[int, str] = {}
+    recognised = own = 0
+    for c, key in enumerate(keys):
+        if not key:
+            continue
+        if key in split_keys:
+            split[c] = split_keys[key]
+            for fid in split[c]:
+                columns.setdefault(fid, c)
+        elif key in rating_keys:
+            ratings[c] = rating_keys[key]
+        elif key in keep_keys:
+            kept[c] = str(sheet.rows[r][c]).strip()
+        elif key in names and names[key] not in columns:
+            columns[names[key]] = c
+        else:
+            continue
+        recognised += 1
+        own += key in own_names
+    if len(columns) < 2:
+        return None
+    judgement: dict[int, str] = {}
+    if spec.judgement and "status" in columns and keys[columns["status"]] == header_key(spec.judgement):
+        c = columns["status"]
+        below = sheet.rows[r + 1] if r + 1 < len(sheet.rows) else []
+        # The heading is merged across its sub-columns, so the cells right of it in its own row are empty.
+        while c < len(below) and _present(below[c]) and (c == columns["status"] or not _present(sheet.cell(r, c))):
+            judgement[c] = text_from_value(below[c]) or ""
+            c += 1
+        if len(judgement) >= 2:
+            recognised += 1
+            own += 1
+        else:
+            judgement = {}
+    complete = all(f in columns for f in spec.required_fields)
+    return _Header(spec, sheet.name, r, columns, split, ratings, kept, judgement, recognised, own, complete)
+
+
+def _headers(sheet: Sheet, specs: list[TableSpec], first_only: bool = False) -> tuple[list[_Header], list[_Header]]:
+    """The header rows of a sheet in order (each row given to the table it matches best), and partial ones.
+
+    A table's first header must be within its header_search_rows; once one table is found on a sheet,
+    further headers (a second table, or the header repeated at a page break) are found anywhere below.
+    A partial header lacks a required column: it is kept to say which, when no table is found.
+    """
+    found: list[_Header] = []
+    partial: list[_Header] = []
+    specs = [s for s in specs if s.looks_in(sheet)]
+    if not specs:
+        return found, partial
+    # first_only: only the rows where a first header may be (for scoring), without reading further down.
+    limit = len(sheet.rows) if not first_only else max(s.header_search_rows for s in specs)
+    known = set().union(*(s.known_headings for s in specs), *(s.names for s in specs))
+    skip_to = 0
+    for r in range(min(limit, len(sheet.rows))):
+        if r < skip_to:
+            continue
+        keys = _keys(sheet.rows[r])
+        if sum(1 for k in keys if k in known) < 2:
+            continue
+        best: _Header | None = None
+        for spec in specs:
+            if not (found or partial) and r >= spec.header_search_rows:
                 continue
-            fid = names.get(header_key(value))
-            if fid and fid not in columns:
-                columns[fid] = c
-        if len(columns) >= 2 and (best is None or len(columns) > best[1]):
-            best = (r, len(columns), columns)
-    return best
+            h = _match_header(sheet, r, keys, spec)
+            if h is None:
+                continue
+            if not (h.complete or spec.names_sheet(sheet)):
+                if h.recognised >= 3:
+                    partial.append(h)
+                continue
+            if best is None or (h.recognised, h.own) > (best.recognised, best.own):
+                best = h
+        if best is not None:
+            found.append(best)
+            partial = [p for p in partial if p.row != r]
+            skip_to = best.first_data_row
+    return found, partial
+
+
+# --- Choosing a layout --------------------------------------------------------------------------------
+
+
+def layout_scores(book: Book, layouts: dict[str, Layout]) -> dict[str, tuple[int, int]]:
+    """How well each layout's headers match the workbook: (score, headings only that layout knows)."""
+    return {name: _score(book, layout) for name, layout in layouts.items()}
+
+
+def _score(book: Book, layout: Layout) -> tuple[int, int]:
+    total = own = 0
+    above: dict[str, int] = {}
+    for sheet in book.sheets:
+        found, partial = _headers(sheet, list(layout.tables), first_only=True)
+        counted: set[int] = set()
+        for h in found or sorted(partial, key=lambda p: -p.recognised)[:1]:
+            if id(h.spec) in counted:
+                continue  # the same table's header again (a page break): counted once
+            counted.add(id(h.spec))
+            above[sheet.name] = min(above.get(sheet.name, h.row), h.row)
+            # A sheet called by the table's own name (the template's "Actions") is strong evidence.
+            total += h.recognised + (_NAMED_SHEET if h.spec.names_sheet(sheet) else 0)
+            own += h.own
+            if layout.fills and h.complete:
+                total += _colour_evidence(book, sheet, h)
+    if total and title_match(book, layout, above):
+        total += 2
+    return total, own
+
+
+_NAMED_SHEET = 3
+
+
+def _colour_evidence(book: Book, sheet: Sheet, h: _Header) -> int:
+    """How strongly a table's Status column says "colour only": no text in it, and RAGB fills where readable.
+
+    Fills are read (openpyxl) only here, when every status is blank: a plan with statuses typed in
+    never pays for it.
+    """
+    col = h.columns.get("status")
+    if col is None:
+        return 0
+    rows = [r for r in range(h.first_data_row, len(sheet.rows))
+            if sum(1 for v in sheet.rows[r] if _present(v)) >= 2]
+    if not rows or any(_present(sheet.cell(r, col)) for r in rows):
+        return 0
+    if book.source == "xlwings" or not add_cell_styles(book):
+        return 1  # values only: a blank Status column is all there is to go on
+    filled = sum(1 for r in rows if status_from_fill(sheet.fill(r, col)))
+    return _NAMED_SHEET + 2 if filled else 0
+
+
+def choose_layout(book: Book, layouts: dict[str, Layout]) -> Layout:
+    """The layout whose headers match the workbook best; canonical wins ties, other ties are reported."""
+    scores = layout_scores(book, layouts)
+    ranked = sorted(layouts, key=lambda n: (scores[n], n == "canonical", n), reverse=True)
+    best = ranked[0]
+    if scores[best][0] == 0:
+        return layouts.get("canonical", layouts[best])
+    tied = tuple(n for n in ranked[1:] if scores[n] == scores[best])
+    if tied and best != "canonical":
+        return dataclasses.replace(layouts[best], ambiguous_with=tied)
+    return layouts[best]
+
+
+# --- Reading tables ------------------------------------------------------------------------------------
 
 
 def tables_from_book(book: Book, layout: Layout) -> tuple[list[Table], list[Message]]:
-    """Find each table the layout describes; say which required columns are missing or headers misspelt."""
+    """Find each table the layout describes and read its items; say what is missing, misspelt or unreadable."""
     tables: list[Table] = []
     messages: list[Message] = []
-    for spec in layout.tables:
-        for sheet in _sheets_for(book, spec):
-            found = _find_header(sheet, spec)
-            if found is None:
-                if "*" not in spec.sheets and any(v is not None for row in sheet.rows[:1] for v in row):
-                    messages.append(Message(
-                        ERROR, "missing-header", sheet.name, "A1", None,
-                        f"no {SHEET_TITLES[spec.kind]} header row found. Row 1 should hold the column "
-                        f"headings: {' | '.join(FIELDS[spec.kind].values())}."))
-                continue
-            r, _, columns = found
-            header = sheet.rows[r]
-            for fid in REQUIRED[spec.kind]:
-                if fid not in columns:
-                    messages.append(Message(
-                        ERROR, "missing-column", sheet.name, f"{column_letter(len(header))}{r + 1}", None,
-                        f"the required column '{FIELDS[spec.kind][fid]}' is missing. Add a column headed "
-                        f"'{FIELDS[spec.kind][fid]}' to the header row (row {r + 1})."))
-            extras = {}
-            known = set(spec.header_names())
-            canonical_titles = [t for t in FIELDS[spec.kind].values()]
-            for c, value in enumerate(header):
-                if value is None or c in columns.values():
-                    continue
-                extras[c] = str(value).strip()
-                if header_key(value) not in known:
-                    close = difflib.get_close_matches(str(value).strip(), canonical_titles, n=1, cutoff=0.8)
-                    if close and _field_of(spec.kind, close[0]) not in columns:
-                        messages.append(Message(
-                            WARNING, "unrecognised-column", sheet.name, f"{column_letter(c)}{r + 1}",
-                            str(value), f"this heading was not recognised, so the column is kept as an extra "
-                            f"column and not read as '{close[0]}'. If it is meant to be '{close[0]}', "
-                            f"rename the heading."))
-            header_keys = [header_key(v) if v is not None else "" for v in header]
-            rows = []
-            for i in range(r + 1, len(sheet.rows)):
-                row = sheet.rows[i]
-                if not any(v is not None and (not isinstance(v, str) or v.strip()) for v in row):
-                    continue
-                # The header repeated at a printed page break is not an item.
-                if [header_key(v) if v is not None else "" for v in row[: len(header_keys)]] == header_keys:
-                    continue
-                rows.append((i + 1, row))
-            tables.append(Table(spec.kind, sheet.name, r + 1, columns, extras, rows))
+    if layout.ambiguous_with:
+        others = ", ".join(f"'{n}'" for n in layout.ambiguous_with)
+        messages.append(Message(
+            WARNING, "ambiguous-layout", None, None, None,
+            f"this workbook's headings match the '{layout.name}' layout and {others} equally well; it was read "
+            f"with '{layout.name}'. If that is wrong, submit again choosing the layout (--layout NAME)."))
+    if layout.fills and book.source != "xlwings":
+        add_cell_styles(book)
+    partials: list[_Header] = []
+    for sheet in book.sheets:
+        found, partial = _headers(sheet, list(layout.tables))
+        partials.extend(partial)
+        for spec in layout.tables:
+            if (spec.names_sheet(sheet) and not any(h.spec is spec for h in found)
+                    and not any(h.spec is spec for h in partial)
+                    and any(v is not None for row in sheet.rows[:1] for v in row)):
+                messages.append(Message(
+                    ERROR, "missing-header", sheet.name, "A1", None,
+                    f"no {SHEET_TITLES[spec.kind]} header row found. Row 1 should hold the column "
+                    f"headings: {' | '.join(FIELDS[spec.kind].values())}."))
+        if found:
+            # A near-miss header above the first one read: its rows cannot be read, so say why.
+            for h in partial:
+                if h.row < found[0].row and any(f.spec is h.spec for f in found):
+                    _describe_header(sheet, h, messages)
+                    break
+            tables.extend(_read_sheet(book, sheet, layout, found, messages))
+    if not tables and partials:
+        # No complete table anywhere: read the best near-miss, so the department hears which column is missing.
+        best = max(partials, key=lambda h: (h.recognised, h.own))
+        sheet = next(s for s in book.sheets if s.name == best.sheet)
+        same = [h for h in partials if h.sheet == best.sheet and h.signature() == best.signature()]
+        tables.extend(_read_sheet(book, sheet, layout, same, messages))
     return tables, messages
 
 
-def _field_of(kind: str, title: str) -> str:
-    return next(fid for fid, t in FIELDS[kind].items() if t == title)
+def _describe_header(sheet: Sheet, h: _Header, messages: list[Message]) -> tuple[dict[int, str], dict[int, str]]:
+    """Missing required columns (errors) and unrecognised headings (warnings when they look misspelt)."""
+    spec = h.spec
+    header = sheet.rows[h.row]
+    for fid in spec.required_fields:
+        if fid not in h.columns:
+            title = FIELDS[spec.kind][fid]
+            messages.append(Message(
+                ERROR, "missing-column", sheet.name, f"{column_letter(len(header))}{h.row + 1}", None,
+                f"the required column '{title}' is missing. Add a column headed '{title}' to the header row "
+                f"(row {h.row + 1})."))
+    extras: dict[int, str] = {}
+    unrecognised: dict[int, str] = {}
+    used = set(h.columns.values()) | set(h.split) | set(h.judgement)
+    known = spec.known_headings
+    for c, value in enumerate(header):
+        if not _present(value) or c in used:
+            continue
+        name = h.ratings.get(c) or h.kept.get(c) or str(value).strip()
+        extras[c] = name
+        if c in h.ratings or c in h.kept or header_key(value) in known:
+            continue
+        unrecognised[c] = name
+        close = difflib.get_close_matches(header_key(value), list(known), n=1, cutoff=0.8)
+        if not close:
+            continue
+        meant = known[close[0]]
+        fid = spec.names.get(close[0])
+        if fid is not None and fid in h.columns:
+            continue  # that column is already there; this one is an extra of the department's own
+        if fid is None and close[0] not in {header_key(k) for k in (*spec.keep, *spec.ratings, *spec.split)}:
+            continue
+        what = f"'{FIELDS[spec.kind][fid]}'" if fid else f"'{meant}'"
+        messages.append(Message(
+            WARNING, "unrecognised-column", sheet.name, f"{column_letter(c)}{h.row + 1}", str(value),
+            f"this heading was not recognised, so the column is kept as an extra column and not read as "
+            f"{what}. If it is meant to be '{meant}', rename the heading."))
+    for fid, name in spec.beside.items():
+        col = h.columns.get(fid)
+        if col is not None and not _present(sheet.cell(h.row, col + 1)):
+            extras[col + 1] = name
+    return extras, unrecognised
+
+
+@dataclass
+class _Raw:
+    """An item's cells before they are read: its rows merged, and the headings it sits under."""
+
+    row: int  # 0-based, its first row
+    cells: list[Any]
+    section: str | None
+    group: str | None
+    header: _Header  # the header it was read under
+    extras: dict[int, str]  # that header's extra columns
+
+
+def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header],
+                messages: list[Message]) -> list[Table]:
+    """Read the rows under each header of a sheet: items, continuation rows, headings, repeated headers.
+
+    Every header of the same table on a sheet (the header repeated at a page break, or the next
+    team's table in a service plan) continues one Table; each stretch of rows is read with the
+    columns of the header right above it.
+    """
+    tables: dict[int, tuple[Table, list[_Raw]]] = {}
+    extras_of: dict[tuple, dict[int, str]] = {}
+    header_rows = {h.row for h in headers} | {h.row + 1 for h in headers if h.judgement}
+    section: str | None = None
+    group: str | None = None
+    if headers[0].spec.section_above_first_table:
+        section = _section_above(sheet, headers[0].row, layout)
+    for n, h in enumerate(headers):
+        if h.signature() not in extras_of:
+            # Only a table's first header is described to the department; a later one that differs
+            # (a heading misspelt on one page only) is read as it is.
+            said = messages if id(h.spec) not in tables else []
+            extras, unrecognised = _describe_header(sheet, h, said)
+            extras_of[h.signature()] = extras
+            if id(h.spec) not in tables:
+                tables[id(h.spec)] = (Table(h.spec.kind, sheet.name, h.row + 1, dict(h.columns), extras,
+                                            unrecognised=unrecognised,
+                                            ratings={name: c for c, name in h.ratings.items()}), [])
+        raws = tables[id(h.spec)][1]
+        end = headers[n + 1].row if n + 1 < len(headers) else len(sheet.rows)
+        first_col = min(c for c, v in enumerate(sheet.rows[h.row]) if _present(v))
+        for r in range(h.first_data_row, end):
+            if r in header_rows:
+                continue
+            row = sheet.rows[r]
+            filled = [c for c, v in enumerate(row) if _present(v)]
+            if not filled or _is_title(row[filled[0]], layout):
+                continue
+            if len(filled) == 1 and filled[0] <= first_col and isinstance(row[filled[0]], str) and not (
+                    h.columns.get("ref") == filled[0] and _REF_LIKE.match(row[filled[0]].strip())):
+                # Right above a table it is a section heading, bold or not; inside one, bold makes it a
+                # group heading (the rows' Objective) and plain a section heading (their Theme or team).
+                text = text_from_value(row[filled[0]])
+                if not _above_header(sheet, r, header_rows) and _is_bold(book, sheet, layout, r, filled[0]):
+                    group = text
+                else:
+                    section, group = text, None
+                continue
+            if raws and _continues(h, row, filled):
+                _merge(raws[-1].cells, row)
+                continue
+            raws.append(_Raw(r, list(row), section, group, h, extras_of[h.signature()]))
+    out = []
+    for table, raws in tables.values():
+        table.items = _items(book, sheet, layout, table, raws, messages)
+        out.append(table)
+    return out
+
+
+def _above_header(sheet: Sheet, r: int, header_rows: set[int]) -> bool:
+    """Whether the next non-blank row below r is a header row."""
+    for below in range(r + 1, len(sheet.rows)):
+        if any(_present(v) for v in sheet.rows[below]):
+            return below in header_rows
+    return False
+
+
+def _section_above(sheet: Sheet, header_row: int, layout: Layout) -> str | None:
+    for r in range(header_row - 1, -1, -1):
+        filled = [v for v in sheet.rows[r] if _present(v)]
+        if not filled:
+            continue
+        if len(filled) == 1 and _present(sheet.cell(r, 0)) and not _is_title(filled[0], layout):
+            return text_from_value(filled[0])
+        return None
+    return None
+
+
+def _is_bold(book: Book, sheet: Sheet, layout: Layout, r: int, c: int) -> bool:
+    value = sheet.cell(r, c)
+    if isinstance(value, str) and _BOLD_MARKUP.search(value):
+        return True
+    if layout.bold != "font":
+        return False
+    if sheet.bold is None and book.source != "xlwings":
+        add_cell_styles(book)  # only now, when a heading row is met: most workbooks never pay for openpyxl
+    return sheet.is_bold(r, c)
+
+
+def _continues(h: _Header, row: list[Any], filled: list[int]) -> bool:
+    """A continuation row: no identifying cell, and only text columns filled (a cell split at a page break)."""
+    identify = [h.columns[f] for f in h.spec.identify_fields if f in h.columns and h.columns[f] not in h.split]
+    if not identify or any(c in filled for c in identify):
+        return False
+    text_cols = {c for f, c in h.columns.items() if f in TEXT_FIELDS} | set(h.split) | set(h.kept)
+    mapped = set(h.columns.values()) | set(h.judgement) | set(h.ratings)
+    return all(c in text_cols or (c not in mapped) for c in filled) and any(isinstance(row[c], str) for c in filled)
+
+
+def _merge(cells: list[Any], row: list[Any]) -> None:
+    """Append a continuation row's text to the item above, cell by cell (a new paragraph each)."""
+    if len(cells) < len(row):
+        cells.extend([None] * (len(row) - len(cells)))
+    for c, value in enumerate(row):
+        if not _present(value):
+            continue
+        above = cells[c]
+        if not _present(above):
+            cells[c] = value
+        elif isinstance(above, str) and isinstance(value, str):
+            cells[c] = f"{above}\n{value}"
+
+
+def _items(book: Book, sheet: Sheet, layout: Layout, table: Table, raws: list[_Raw],
+           messages: list[Message]) -> list[Item]:
+    """Raw rows → items: split columns, judgement marks, fill colours, headings and merged cells applied."""
+    fields = FIELDS[table.kind]
+    blank_status: list[int] = []
+    items: list[Item] = []
+    previous: Item | None = None
+    previous_section: str | None = None
+    for raw in raws:
+        cells, h = raw.cells, raw.header
+        spec, status_col = h.spec, h.columns.get("status")
+        values: dict[str, Any] = {}
+        for fid, c in h.columns.items():
+            if c in h.split or (fid == "status" and h.judgement):
+                continue
+            values[fid] = cells[c] if c < len(cells) else None
+        for c, (text_fid, date_fid) in h.split.items():
+            text, date = split_text_and_date(cells[c] if c < len(cells) else None)
+            if h.columns.get(text_fid) == c:
+                values[text_fid] = text
+            if h.columns.get(date_fid) == c:
+                values[date_fid] = date
+        if h.judgement:
+            values["status"] = _judgement(sheet, h, raw, messages)
+        if layout.fills and status_col is not None and not _present(values.get("status")):
+            if sheet.fills is not None:
+                values["status"] = status_from_fill(sheet.fill(raw.row, status_col))
+            else:
+                blank_status.append(raw.row)
+        extra = {name: cells[c] for c, name in raw.extras.items() if c < len(cells) and _present(cells[c])}
+        same_section = previous is not None and raw.section == previous_section
+        for fid in spec.fill_down:
+            if not _present(values.get(fid)) and same_section and previous is not None:
+                values[fid] = previous.values.get(fid)
+        if raw.section:
+            target = "theme" if spec.sections == "theme" else None
+            if spec.sections == "team":
+                extra["Team"] = raw.section
+                target = "theme"
+            if target in fields and not _present(values.get(target)):
+                values[target] = raw.section
+            elif target not in fields and spec.sections == "theme":
+                extra.setdefault("Theme", raw.section)
+        if raw.group and "objective" in fields and not _present(values.get("objective")):
+            values["objective"] = raw.group
+        item = Item(raw.row + 1, values, extra)
+        items.append(item)
+        previous, previous_section = item, raw.section
+    if blank_status:
+        letter = table.letter("status")
+        rows = f"{letter}{blank_status[0] + 1}" + (f":{letter}{blank_status[-1] + 1}" if len(blank_status) > 1 else "")
+        why = ("which the Excel add-in cannot read" if book.source == "xlwings"
+               else "and the colours could not be read from this file")
+        also = (", or upload the .xlsx file on the upload page" if book.source == "xlwings" else "")
+        messages.append(Message(
+            ERROR, "colour-only-status", sheet.name, f"{letter}{blank_status[0] + 1}", None,
+            f"the Status cells ({rows}) hold no text. This plan shows its statuses as cell colours, {why}. "
+            f"Choose B, G, A or R in each Status cell (Blue, Green, Amber or Red) and submit again{also}."))
+    return items
+
+
+def _judgement(sheet: Sheet, h: _Header, raw: _Raw, messages: list[Message]) -> str | None:
+    """The heading of the sub-column holding this row's mark ("*", "●", "▲", "?"), or None when unmarked."""
+    marked = [c for c in h.judgement if c < len(raw.cells) and _present(raw.cells[c])]
+    if len(marked) > 1:
+        cells = ", ".join(f"{column_letter(c)}{raw.row + 1}" for c in marked)
+        heads = " and ".join(h.judgement[c] for c in marked)
+        messages.append(Message(
+            ERROR, "two-judgements", sheet.name, f"{column_letter(marked[0])}{raw.row + 1}", None,
+            f"this row is marked under both {heads} ({cells}). Put one mark per row, under the judgement "
+            "that applies."))
+    return h.judgement[marked[0]] if marked else None
+
+
+# --- Cell rules --------------------------------------------------------------------------------------
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?"
+# Words that may lead into a date: "by end of June 2018", "w/c 6 Nov 17", "28th - 31st March 2017".
+_DATE_LEAD = re.compile(rf"^(?:by|end|of|the|w/c|week|commencing|from|to|and|before|until|[-–—]|\d{{1,2}}"
+                        rf"(?:st|nd|rd|th)?,?|{_MONTH})$", re.IGNORECASE)
+_NO_DATE_WORDS = re.compile(r"(?:tbc|tba|ongoing|on-going|on going|n/a)\W*$", re.IGNORECASE)
+
+
+def split_text_and_date(value: Any) -> tuple[str | None, str | None]:
+    """Split "Director of Children's Services  March 2018" into the officer and the date as written.
+
+    The date is the shortest tail of the text that holds one, extended left over words that lead
+    into a date ("by end of", "w/c", the start of a range); everything before it is the text.
+    Without a date, a trailing TBC or Ongoing is the date part; otherwise it is all text.
+    """
+    text = text_from_value(value)
+    if not text:
+        return None, None
+    starts = [m.start() for m in re.finditer(r"\S+", text)]
+    tail_at = None
+    for i in range(len(starts) - 1, -1, -1):
+        found = date_from_value(text[starts[i]:])
+        if found.date is not None or found.problem:
+            tail_at = i
+            break
+    if tail_at is None:
+        m = _NO_DATE_WORDS.search(text)
+        if m is None or m.start() == 0:
+            return (text, None) if m is None else (None, text)
+        return text[:m.start()].rstrip(" -–—,;:\n") or None, text[m.start():].strip()
+    while tail_at > 0 and _DATE_LEAD.match(text[starts[tail_at - 1]:].split(None, 1)[0]):
+        tail_at -= 1
+    lead = text[:starts[tail_at]].rstrip(" -–—,;:\n") or None
+    date = text[starts[tail_at]:].strip().lstrip("-–— ").strip()
+    return lead, date or None
+
+
+# Hue bands of the RAGB colours, in degrees; near shades (light or dark) fall in the same band.
+_FILL_HUES = ((0, 15, "Red"), (15, 70, "Amber"), (70, 170, "Green"), (170, 260, "Blue"), (330, 361, "Red"))
+
+
+def status_from_fill(rgb: str | None) -> str | None:
+    """The status a cell's fill colour shows: Red, Amber (yellow to orange), Green or Blue; None when unfilled.
+
+    White and greys (no colour to speak of) are no status; any other colour (purple, pink) is
+    described, so validation names it as a status that is not recognised.
+    """
+    if not rgb or len(rgb) != 6:
+        return None
+    import colorsys
+
+    try:
+        r, g, b = (int(rgb[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    except ValueError:
+        return None
+    hue, saturation, value = colorsys.rgb_to_hsv(r, g, b)
+    if saturation < 0.15 or value < 0.25:
+        return None
+    degrees = hue * 360
+    for low, high, name in _FILL_HUES:
+        if low <= degrees < high:
+            return name
+    return f"a purple or pink fill (#{rgb})"
+
+
+# --- Reports -------------------------------------------------------------------------------------------
+
+
+def columns_report(tables: list[Table]) -> dict[str, dict[str, list[str]]]:
+    """Per sheet, which columns were mapped to which field, which were kept as extras, and which nobody knew.
+
+    Validation reads the letters of each field from "mapped"; where a sheet holds two tables (a
+    service plan's tasks and KPIs) the actions table is listed last, so its letters win.
+    """
+    report: dict[str, dict[str, list[str]]] = {}
+    for table in sorted(tables, key=lambda t: t.kind == "actions"):
+        entry = report.setdefault(table.sheet, {"mapped": [], "extra": [], "unrecognised": []})
+        entry["mapped"] += [f"{column_letter(c)}: {table.kind}.{fid}" for fid, c in sorted(
+            table.columns.items(), key=lambda kv: kv[1])]
+        entry["extra"] += [f"{column_letter(c)}: {name}" for c, name in sorted(table.extras.items())]
+        entry["unrecognised"] += [f"{column_letter(c)}: {name}" for c, name in sorted(table.unrecognised.items())]
+    return report
+
+
+def layout_report(book: Book, layouts: dict[str, Layout], forced: str | None = None) -> dict[str, Any]:
+    """Which layout reads a workbook, how every layout scored, and each table's columns: mapped, kept, unknown."""
+    scores = layout_scores(book, layouts)
+    chosen = layout_named(forced, layouts) if forced else choose_layout(book, layouts)
+    tables, messages = tables_from_book(book, chosen)
+    described = []
+    for table in tables:
+        sheet = next(s for s in book.sheets if s.name == table.sheet)
+        header = sheet.rows[table.header_row - 1]
+        described.append({
+            "sheet": table.sheet, "kind": table.kind, "header_row": table.header_row, "items": len(table.items),
+            "mapped": [(column_letter(c), str(sheet.cell(table.header_row - 1, c) or ""), FIELDS[table.kind][fid])
+                       for fid, c in sorted(table.columns.items(), key=lambda kv: kv[1])],
+            "extra": [(column_letter(c), name) for c, name in sorted(table.extras.items())
+                      if c not in table.unrecognised],
+            "unrecognised": [(column_letter(c), name) for c, name in sorted(table.unrecognised.items())
+                             if c < len(header)],
+        })
+    return {"layout": chosen.name, "ambiguous_with": list(chosen.ambiguous_with),
+            "scores": dict(sorted(scores.items(), key=lambda kv: kv[1], reverse=True)),
+            "tables": described, "messages": [str(m) for m in messages]}

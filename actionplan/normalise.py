@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pandas as pd
 
-from .layouts import SHEET_TITLES, Layout, Table
+from .layouts import SHEET_TITLES, Item, Layout, Table, columns_report, title_match
 from .model import ERROR, WARNING, Message, Submission
 from .read import Book, column_letter
-from .values import date_from_value, number_from_value, text_from_value
+from .values import DateValue, date_from_value, number_from_value, text_from_value
 from .vocabulary import (
     DEFAULT_TOLERANCE,
     Period,
+    accepted_status_words,
     kpi_performance,
     period_from_text,
     polarity_from_text,
@@ -33,8 +35,13 @@ _PLAN_LABELS = {
 def submission_from_tables(book: Book, layout: Layout, tables: list[Table], messages: list[Message], *,
                            department: str | None = None, period: str | None = None,
                            tolerance: float = DEFAULT_TOLERANCE) -> Submission:
-    """Build the typed submission of one workbook: plan details from its Plan sheet (or the submitter)."""
+    """Build the typed submission of one workbook: plan details from its Plan sheet, its title row or the submitter."""
     meta, meta_messages = _plan_meta(book, layout)
+    above: dict[str, int] = {}
+    for table in tables:
+        above[table.sheet] = min(above.get(table.sheet, table.header_row - 1), table.header_row - 1)
+    for key, value in title_match(book, layout, above).items():
+        meta.setdefault("period_raw" if key == "period" else key, value)
     messages = list(messages) + meta_messages
     dept = meta.get("department") or (text_from_value(department) if department else None)
     period_obj = _period(meta, period, messages, layout)
@@ -54,11 +61,7 @@ def submission_from_tables(book: Book, layout: Layout, tables: list[Table], mess
             sub.objectives = _concat(sub.objectives, _objectives_frame(table, layout, messages))
         else:
             sub.kpis = _concat(sub.kpis, _kpis_frame(table, tolerance, messages))
-        sub.columns[table.sheet] = {
-            "mapped": [f"{column_letter(c)}: {table.kind}.{fid}" for fid, c in sorted(
-                table.columns.items(), key=lambda kv: kv[1])],
-            "extra": [f"{column_letter(c)}: {name}" for c, name in table.extras.items()],
-        }
+    sub.columns = columns_report(tables)
     sub.messages = messages
     return sub
 
@@ -117,21 +120,39 @@ def _period(meta: dict[str, Any], given: str | None, messages: list[Message], la
     return None
 
 
-def _cell(row: list[Any], col: int | None) -> Any:
-    if col is None or col >= len(row):
-        return None
-    return row[col]
-
-
-def _extras(table: Table, row: list[Any]) -> dict[str, Any] | None:
-    if not table.extras:
-        return None
-    out = {}
-    for c, name in table.extras.items():
-        v = _cell(row, c)
-        if v is not None:
-            out[name] = v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v
+def _extras(item: Item) -> dict[str, Any] | None:
+    out = {name: v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v
+           for name, v in item.extra.items() if v is not None}
     return out or None
+
+
+def _ratings(table: Table, item: Item, words: dict[str, str], messages: list[Message]) -> dict[str, Any] | None:
+    """Extra columns plus each second status (a layout's "ratings") as its RAGB letter; an unknown word is an error."""
+    extra = _extras(item)
+    for name, col in table.ratings.items():
+        if not extra or name not in extra:
+            continue
+        letter = status_from_text(extra[name], words)
+        if letter is None:
+            messages.append(Message(ERROR, "unknown-status", table.sheet, f"{column_letter(col)}{item.row}",
+                                    text_from_value(extra[name]), f"not a status word we recognise in "
+                                    f"'{name}'. Use {accepted_status_words()}."))
+            continue
+        extra[name] = letter
+    return extra
+
+
+def _due_date(value: Any) -> DateValue:
+    """A due date; a cell listing several dated milestones (one a line, or split by ;) means the latest."""
+    if isinstance(value, str) and (";" in value or "\n" in value.strip()):
+        parts = [date_from_value(p) for p in re.split(r"[;\n]", value) if p.strip()]
+        problems = [p for p in parts if p.problem]
+        if problems:
+            return DateValue(None, value.strip(), problems[0].problem)
+        dates = [p.date for p in parts if p.date is not None]
+        if len(dates) > 1:
+            return DateValue(max(dates), value.strip())
+    return date_from_value(value)
 
 
 def _refs(table: Table, raw_refs: list[Any], messages: list[Message]) -> list[str]:
@@ -163,29 +184,27 @@ def _status(value: Any, words: dict[str, str]) -> tuple[str, str | None]:
 
 def _actions_frame(table: Table, layout: Layout, period_end: dt.date | None,
                    messages: list[Message]) -> pd.DataFrame:
-    cols = table.columns
-    rows = table.rows
     data: dict[str, list[Any]] = {k: [] for k in (
         "row", "objective", "theme", "action", "lead_officer", "due_date", "due_date_text", "due_date_problem",
         "due_date_words", "revised_due_date", "revised_due_date_text", "revised_due_date_problem",
         "revised_due_date_words", "status", "status_text", "progress_update", "extra")}
-    for excel_row, row in rows:
-        data["row"].append(excel_row)
+    for item in table.items:
+        values = item.values
+        data["row"].append(item.row)
         for fid in ("objective", "theme", "action", "lead_officer", "progress_update"):
-            data[fid].append(text_from_value(_cell(row, cols.get(fid))))
+            data[fid].append(text_from_value(values.get(fid)))
         for fid in ("due_date", "revised_due_date"):
-            raw = _cell(row, cols.get(fid))
-            parsed = date_from_value(raw)
+            parsed = _due_date(values.get(fid))
             data[fid].append(parsed.date)
             data[f"{fid}_text"].append(parsed.text or None)
             data[f"{fid}_problem"].append(parsed.problem)
             data[f"{fid}_words"].append(parsed.text if parsed.date is None and parsed.text and not parsed.problem
                                         else None)
-        status, status_text = _status(_cell(row, cols.get("status")), layout.status_words)
+        status, status_text = _status(values.get("status"), layout.status_words)
         data["status"].append(status)
         data["status_text"].append(status_text)
-        data["extra"].append(_extras(table, row))
-    data["ref"] = _refs(table, [_cell(r, cols.get("ref")) for _, r in rows], messages)
+        data["extra"].append(_ratings(table, item, layout.status_words, messages))
+    data["ref"] = _refs(table, [item.values.get("ref") for item in table.items], messages)
     _derive_action_facts(data, period_end)
     frame = pd.DataFrame(data)
     frame.insert(0, "sheet", table.sheet)
@@ -218,51 +237,50 @@ def _derive_action_facts(data: dict[str, list[Any]], period_end: dt.date | None)
 
 
 def _objectives_frame(table: Table, layout: Layout, messages: list[Message]) -> pd.DataFrame:
-    cols = table.columns
     data: dict[str, list[Any]] = {k: [] for k in (
         "row", "objective", "theme", "delivered_by", "lead_officer", "status", "status_text", "commentary",
         "extra")}
-    for excel_row, row in table.rows:
-        data["row"].append(excel_row)
+    for item in table.items:
+        data["row"].append(item.row)
         for fid in ("objective", "theme", "delivered_by", "lead_officer", "commentary"):
-            data[fid].append(text_from_value(_cell(row, cols.get(fid))))
-        status, status_text = _status(_cell(row, cols.get("status")), layout.status_words)
+            data[fid].append(text_from_value(item.values.get(fid)))
+        status, status_text = _status(item.values.get("status"), layout.status_words)
         data["status"].append(status)
         data["status_text"].append(status_text)
-        data["extra"].append(_extras(table, row))
-    data["ref"] = _refs(table, [_cell(r, cols.get("ref")) for _, r in table.rows], messages)
+        data["extra"].append(_ratings(table, item, layout.status_words, messages))
+    data["ref"] = _refs(table, [item.values.get("ref") for item in table.items], messages)
     frame = pd.DataFrame(data)
     frame.insert(0, "sheet", table.sheet)
     return frame
 
 
 def _kpis_frame(table: Table, default_tolerance: float, messages: list[Message]) -> pd.DataFrame:
-    cols = table.columns
     data: dict[str, list[Any]] = {k: [] for k in (
         "row", "measure", "polarity", "polarity_text", "unit", "lead_officer", "target", "target_text",
         "actual", "actual_text", "tolerance", "comment", "performance", "extra")}
-    for excel_row, row in table.rows:
-        data["row"].append(excel_row)
+    for item in table.items:
+        values = item.values
+        data["row"].append(item.row)
         for fid in ("measure", "lead_officer", "comment"):
-            data[fid].append(text_from_value(_cell(row, cols.get(fid))))
-        polarity_raw = _cell(row, cols.get("polarity"))
+            data[fid].append(text_from_value(values.get(fid)))
+        polarity_raw = values.get("polarity")
         polarity = polarity_from_text(polarity_raw)
         data["polarity_text"].append(text_from_value(polarity_raw))
         data["polarity"].append(polarity)
-        target = number_from_value(_cell(row, cols.get("target")))
-        actual = number_from_value(_cell(row, cols.get("actual")))
+        target = number_from_value(values.get("target"))
+        actual = number_from_value(values.get("actual"))
         data["target"].append(target.number)
         data["target_text"].append(target.text or None)
         data["actual"].append(actual.number)
         data["actual_text"].append(actual.text or None)
-        unit = text_from_value(_cell(row, cols.get("unit"))) or target.unit or actual.unit
+        unit = text_from_value(values.get("unit")) or target.unit or actual.unit
         data["unit"].append(unit)
-        tolerance = tolerance_from_value(_cell(row, cols.get("tolerance")))
+        tolerance = tolerance_from_value(values.get("tolerance"))
         data["tolerance"].append(tolerance if tolerance is not None else default_tolerance)
         data["performance"].append(kpi_performance(target.number, actual.number,
                                                    polarity or "Higher is better", data["tolerance"][-1]))
-        data["extra"].append(_extras(table, row))
-    data["ref"] = _refs(table, [_cell(r, cols.get("ref")) for _, r in table.rows], messages)
+        data["extra"].append(_extras(item))
+    data["ref"] = _refs(table, [item.values.get("ref") for item in table.items], messages)
     frame = pd.DataFrame(data)
     frame.insert(0, "sheet", table.sheet)
     return frame

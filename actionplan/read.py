@@ -22,12 +22,27 @@ class Sheet:
     rows: list[list[Any]]
     hidden: bool = False
     fills: list[list[str | None]] | None = None  # RGB hex per cell, only when a layout asks for colours
+    bold: list[list[bool]] | None = None  # cell font bold, read with the fills
 
     def cell(self, row: int, col: int) -> Any:
         """The value at a 0-based row and column, None outside the sheet."""
         if row < len(self.rows) and col < len(self.rows[row]):
             return self.rows[row][col]
         return None
+
+    def fill(self, row: int, col: int) -> str | None:
+        """The solid fill colour (RRGGBB) of a 0-based cell, None when unfilled or not read."""
+        return _at(self.fills, row, col)
+
+    def is_bold(self, row: int, col: int) -> bool:
+        """Whether a 0-based cell's font is bold (False when styles were not read)."""
+        return bool(_at(self.bold, row, col))
+
+
+def _at(grid: list[list[Any]] | None, row: int, col: int) -> Any:
+    if grid is not None and row < len(grid) and col < len(grid[row]):
+        return grid[row][col]
+    return None
 
 
 @dataclass
@@ -38,6 +53,12 @@ class Book:
     sheets: list[Sheet]
     notes: list[str] = field(default_factory=list)
     source: str = "xlsx"  # or "xlwings" (values only: no fills)
+    data: bytes | None = field(default=None, repr=False)  # the file, kept so cell styles can be read on demand
+
+    @property
+    def has_styles(self) -> bool:
+        """Whether cell fills and fonts have been read (see add_cell_styles)."""
+        return bool(self.sheets) and all(s.fills is not None for s in self.sheets)
 
     def sheet(self, name: str) -> Sheet | None:
         """The sheet whose name matches case- and space-insensitively, or None."""
@@ -83,7 +104,7 @@ def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
     except Exception as exc:  # calamine raises several types for damaged files
         raise UnreadableWorkbook(f"{name} could not be read as an Excel workbook ({_short(exc)}). "
                                  "Open it in Excel, save it as .xlsx and submit it again.") from None
-    return Book(name, sheets)
+    return Book(name, sheets, data=data)
 
 
 def book_from_xlwings(payload: dict[str, Any]) -> Book:
@@ -99,6 +120,99 @@ def book_from_xlwings(payload: dict[str, Any]) -> Book:
         raise UnreadableWorkbook("The add-in sent a payload without sheets and values; "
                                  "update the add-in and try again.") from None
     return Book(book_name, sheets, source="xlwings")
+
+
+def add_cell_styles(book: Book) -> bool:
+    """Read every cell's solid fill colour and bold font into the book's sheets; False when the book has none.
+
+    calamine reads values only, so this opens the file again with openpyxl, which is several times
+    slower: it runs only when the chosen layout needs colours or bold headings, never for the template.
+    """
+    if book.has_styles:
+        return True
+    if book.data is None:
+        return False  # the add-in sends values only
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(book.data), read_only=True, data_only=True)
+    except Exception:  # calamine read it, so a failure here only costs the colours
+        return False
+    try:
+        theme = _theme_colours(wb.loaded_theme)
+        for sheet in book.sheets:
+            if sheet.name not in wb.sheetnames:
+                sheet.fills, sheet.bold = [], []
+                continue
+            fills: list[list[str | None]] = []
+            bold: list[list[bool]] = []
+            for row in wb[sheet.name].iter_rows(min_row=1, min_col=1, max_row=len(sheet.rows) or 1):
+                fills.append([_fill_rgb(cell, theme) for cell in row])
+                bold.append([bool(getattr(getattr(cell, "font", None), "b", False)) for cell in row])
+            sheet.fills, sheet.bold = fills, bold
+    finally:
+        wb.close()
+    return True
+
+
+# Excel numbers theme colours lt1, dk1, lt2, dk2, accent1-6, hlink, folHlink (light before dark).
+_THEME_ORDER = ("lt1", "dk1", "lt2", "dk2", "accent1", "accent2", "accent3", "accent4", "accent5", "accent6",
+                "hlink", "folHlink")
+
+
+def _theme_colours(theme_xml: bytes | None) -> list[str]:
+    """The workbook theme's colours as RRGGBB, in the order cell styles index them."""
+    if not theme_xml:
+        return []
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+    try:
+        root = ET.fromstring(theme_xml)
+    except ET.ParseError:
+        return []
+    scheme = root.find(f".//{ns}clrScheme")
+    if scheme is None:
+        return []
+    colours = {}
+    for child in scheme:
+        name = child.tag.removeprefix(ns)
+        for spec in child:
+            value = spec.get("lastClr") if spec.tag == f"{ns}sysClr" else spec.get("val")
+            if value:
+                colours[name] = value.upper()[-6:]
+    return [colours.get(name, "000000") for name in _THEME_ORDER]
+
+
+def _fill_rgb(cell: Any, theme: list[str]) -> str | None:
+    """A cell's solid fill as RRGGBB (theme and indexed colours resolved, tints applied), or None."""
+    fill = getattr(cell, "fill", None)
+    if fill is None or fill.fill_type != "solid":
+        return None
+    colour = fill.fgColor
+    if colour.type == "rgb" and isinstance(colour.value, str):
+        return colour.value.upper()[-6:]
+    if colour.type == "indexed":
+        from openpyxl.styles.colors import COLOR_INDEX
+
+        index = colour.value
+        return COLOR_INDEX[index][-6:] if isinstance(index, int) and index < len(COLOR_INDEX) - 2 else None
+    if colour.type == "theme" and isinstance(colour.value, int) and colour.value < len(theme):
+        return _tinted(theme[colour.value], float(colour.tint or 0.0))
+    return None
+
+
+def _tinted(rgb: str, tint: float) -> str:
+    """Excel's tint: lighten (tint > 0) or darken (tint < 0) a colour's lightness."""
+    import colorsys
+
+    if not tint:
+        return rgb
+    r, g, b = (int(rgb[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    h, lightness, s = colorsys.rgb_to_hls(r, g, b)
+    lightness = lightness * (1 + tint) if tint < 0 else lightness * (1 - tint) + tint
+    r, g, b = colorsys.hls_to_rgb(h, lightness, s)
+    return "".join(f"{round(v * 255):02X}" for v in (r, g, b))
 
 
 def _short(exc: Exception) -> str:

@@ -1,7 +1,89 @@
-"""CLI commands of the service: `serve` and `token` (filled in by the add-in work)."""
+"""CLI commands of the service: `serve` and `token` (no web framework is imported until a command runs)."""
 
 from __future__ import annotations
+
+import sys
+
+
+def _settings():
+    from actionplan.settings import load_settings
+
+    return load_settings()
+
+
+def _store():
+    from .tokens import TokenStore
+
+    return TokenStore.for_home(_settings().home_path)
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    s = _settings()
+    host = args.host or s.host
+    port = args.port if args.port is not None else s.port
+    app = create_app(s)
+    print(f"actionplan service on http://{host}:{port} (add-in manifest: {s.service_url}/manifest.xml)",
+          file=sys.stderr)
+    uvicorn.run(app, host=host, port=port, log_level=args.log_level, server_header=False)
+    return 0
+
+
+def cmd_token_add(args) -> int:
+    token, secret = _store().add(department=args.department, admin=args.admin, label=args.label)
+    who = "corporate performance (admin)" if token.admin else token.department
+    print("Give this access key to the person who submits; it is shown only now and cannot be shown again.")
+    # The key is the last word printed, so scripts can take it with `| tail -1 | awk '{print $NF}'`.
+    print(f"Token for {who} (id {token.id}): {secret}")
+    return 0
+
+
+def cmd_token_list(args) -> int:
+    tokens = _store().all()
+    if not tokens:
+        print("No access keys yet. Issue one with `actionplan token add --department NAME`.")
+        return 0
+    print(f"{'id':<9} {'for':<36} {'created (UTC)':<26} {'state':<30} label")
+    for t in tokens:
+        who = "corporate performance (admin)" if t.admin else (t.department or "")
+        state = f"revoked {t.revoked}" if t.revoked else "active"
+        print(f"{t.id:<9} {who:<36} {t.created:<26} {state:<30} {t.label or ''}")
+    return 0
+
+
+def cmd_token_revoke(args) -> int:
+    token = _store().revoke(args.id)
+    who = "corporate performance (admin)" if token.admin else token.department
+    print(f"Access key {token.id} for {who} revoked at {token.revoked}; it no longer works.")
+    return 0
 
 
 def add_commands(sub) -> None:
     """Register the service's subcommands on the `actionplan` parser."""
+    c = sub.add_parser("serve", help="Run the web service: Excel add-in endpoints, upload page, status, rollup.",
+                       description="Run the web service the Excel add-in and the upload page talk to.")
+    c.add_argument("--host", help="address to listen on (default: the host setting, 127.0.0.1)")
+    c.add_argument("--port", type=int, help="port to listen on (default: the port setting, 8000)")
+    c.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"],
+                   help="server log level (default: warning)")
+    c.set_defaults(func=cmd_serve)
+
+    t = sub.add_parser("token", help="Issue, list and revoke access keys for the add-in and the service.",
+                       description="Access keys for the Excel add-in and the service. A department key submits "
+                                   "for its own department only; an admin key (corporate performance) may "
+                                   "do everything.")
+    tsub = t.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    a = tsub.add_parser("add", help="Issue a new key and print it (once).")
+    who = a.add_mutually_exclusive_group(required=True)
+    who.add_argument("--department", help="the department the key submits for")
+    who.add_argument("--admin", action="store_true", help="a key for corporate performance: every department")
+    a.add_argument("--label", help="who holds the key, recorded as the submitter (e.g. 'Anita Patel')")
+    a.set_defaults(func=cmd_token_add)
+    v = tsub.add_parser("list", help="List keys: ids, departments, created, revoked (never the keys).")
+    v.set_defaults(func=cmd_token_list)
+    r = tsub.add_parser("revoke", help="Revoke a key by its id; it stops working at once.")
+    r.add_argument("id", help="the key's id (see `actionplan token list`)")
+    r.set_defaults(func=cmd_token_revoke)

@@ -1,0 +1,398 @@
+"""The web service: the Excel add-in's xlwings endpoints, the upload page, status, the rollup download, auth.
+
+Endpoints are shells: read the request, call one function of the core, the inbox or `council`, and turn what
+goes wrong into a JSON {"detail": "..."} a council officer can act on. A user never sees a traceback.
+Access rules (see README.md beside this file):
+
+| endpoint                         | no/wrong/revoked key | department key             | admin key        |
+|----------------------------------|----------------------|----------------------------|------------------|
+| GET /healthz, /, /static, icons, /manifest.xml | 200    | 200                        | 200              |
+| POST /xlwings/check, /xlwings/submit, /api/submissions | 401 | 200, own department only | 200, any department |
+| POST /xlwings/rollup             | 401                  | 200: council tables + own actions | 200: all actions |
+| GET /api/status, /rollup/latest.xlsx | 401              | 200 (every department)     | 200              |
+| GET /api/tokens                  | 401                  | 403                        | 200              |
+"""
+
+
+import datetime as dt
+import json
+import logging
+import secrets
+import string
+import threading
+import xml.sax.saxutils
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from actionplan.check import check_workbook, check_xlwings
+from actionplan.errors import ActionplanError
+from actionplan.read import book_from_xlwings
+from actionplan.settings import Settings, load_settings
+from actionplan.vocabulary import period_from_text
+from warehouse.inbox import Inbox
+
+from . import council, xlbook
+from .icons import KINDS, SIZES, icon_png
+from .tokens import Token, TokenStore, token_from_header
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+log = logging.getLogger("actionplan.service")
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit with 413: by Content-Length at once, else by counting what arrives."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        try:
+            declared = int(length) if length is not None else None
+        except ValueError:
+            await self._refuse(send, 400, "The Content-Length header is not a number.")
+            return
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(send, 413, self._too_big())
+            return
+        # Read the whole body here (it is at most max_bytes), then hand it on: a chunked upload that grows past
+        # the limit is refused before any endpoint sees it.
+        chunks, total = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > self.max_bytes:
+                await self._refuse(send, 413, self._too_big())
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _too_big(self) -> str:
+        mb = self.max_bytes / (1024 * 1024)
+        return (f"The workbook is larger than the {mb:g} MB this service accepts. Remove unused sheets, rows or "
+                "pictures and try again, or ask corporate performance to raise max_upload_mb.")
+
+    @staticmethod
+    async def _refuse(send, status: int, detail: str) -> None:
+        body = json.dumps({"detail": detail}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _warm(settings: Settings) -> None:
+    """Pay the one-off costs (Great Expectations, xlwings, Prefect's import for rollup paths) before the first user."""
+    payload = {"book": {"name": "warm-up.xlsx"}, "sheets": [
+        {"name": "Plan", "values": [["Department", "Warm-up"], ["Plan", "Warm-up"], ["Period", "2024/25 Q2"]]},
+        {"name": "Actions", "values": [["Ref", "Objective", "Theme", "Action", "Lead officer", "Due date",
+                                        "Revised due date", "Status", "Progress update"],
+                                       ["W1", "o", "t", "Warm up", "Someone", "31/07/2024", "", "G", "ok"]]}]}
+    check_xlwings(payload, settings=settings)
+    xlbook.warm()
+    # Prefect's import (~3 s, for the rollup file's path rule) need not hold up start-up: finish it meanwhile.
+    threading.Thread(target=council.rollup_file, args=(settings, "2024/25 Q2"), daemon=True).start()
+
+
+def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
+    """The service for these settings (read from the environment when not given)."""
+    settings = settings or load_settings()
+    tokens = TokenStore.for_home(settings.home_path)
+    records = council.InboxRecords()
+    # One check at a time: the core's Great Expectations runner is shared and not documented as thread-safe, and
+    # under the GIL parallel checks would not finish sooner anyway. Storing (file I/O) happens outside the lock.
+    checking = threading.Lock()
+    inbox_holder: dict[str, Inbox] = {}
+    try:
+        zone: dt.tzinfo | None = ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):  # no tz database: the machine's own clock time
+        zone = None
+
+    def local_now() -> dt.datetime:
+        """Now in the council's time zone (the timezone setting), as reports print it."""
+        return dt.datetime.now(zone) if zone else dt.datetime.now()
+
+    def inbox() -> Inbox:
+        if "inbox" not in inbox_holder:
+            inbox_holder["inbox"] = Inbox(settings.inbox_path, settings.archive_path)
+        return inbox_holder["inbox"]
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if warm:
+            try:
+                await run_in_threadpool(_warm, settings)
+            except Exception:  # a slower first request is better than no service: say so in the log
+                log.warning("warm-up check failed; the first request will be slower", exc_info=True)
+        yield
+
+    app = FastAPI(title="actionplan", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.settings = settings
+    app.state.tokens = tokens
+
+    # -- errors: always JSON {"detail": ...}, never a traceback ------------------------------------------------
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
+                             for e in exc.errors())
+        return JSONResponse({"detail": f"The request is not valid: {problems}."}, status_code=400)
+
+    @app.exception_handler(ActionplanError)
+    async def user_error(request: Request, exc: ActionplanError):
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        ref = secrets.token_hex(4)
+        log.exception("unexpected error %s on %s %s", ref, request.method, request.url.path)
+        return JSONResponse({"detail": f"Something went wrong on the server (reference {ref}). Try again; if it "
+                                       "happens again, tell corporate performance the reference."}, status_code=500)
+
+    app.add_middleware(BodyLimit, max_bytes=int(settings.max_upload_mb * 1024 * 1024))
+
+    # -- auth -----------------------------------------------------------------------------------------------------
+    def signed_in(request: Request) -> Token:
+        try:
+            token, why = tokens.verify(token_from_header(request.headers.get("authorization")))
+        except ActionplanError as exc:  # tokens.json damaged: the service's fault, not the user's
+            log.error("%s", exc)
+            raise HTTPException(503, "Access keys cannot be checked just now. Tell corporate performance.") from None
+        if token is None:
+            raise HTTPException(401, why, headers={"WWW-Authenticate": "Bearer"})
+        return token
+
+    SignedIn = Annotated[Token, Depends(signed_in)]
+
+    def admin_only(token: SignedIn) -> Token:
+        if not token.admin:
+            raise HTTPException(403, "This needs corporate performance's (admin) access key; a department's key "
+                                     "cannot do it.")
+        return token
+
+    Admin = Annotated[Token, Depends(admin_only)]
+    Period = Annotated[str | None, Query(description="reporting period, e.g. 2024/25 Q2")]
+
+    # -- request bodies ---------------------------------------------------------------------------------------------
+    async def xlwings_json(request: Request) -> dict[str, Any]:
+        body = await request.body()
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
+            raise HTTPException(400, f"The request body is not valid JSON{where}. The actionplan add-in sends "
+                                     "the workbook as JSON: update it, or check the request.") from None
+        try:
+            return xlbook.checked_payload(payload)
+        except xlbook.BadPayload as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    # -- xlwings endpoints (Excel add-in) ---------------------------------------------------------------------------
+    def _xlwings_report(payload: dict[str, Any], token: Token, period: str | None, store: bool) -> dict[str, Any]:
+        plan = xlbook.plan_payload(payload)
+        with checking:
+            sub = check_xlwings(plan, period=period, expected_department=token.department, settings=settings)
+        if store:
+            # The same workbook content twice is one submission: hash the sheets, not the request.
+            data = json.dumps(plan["sheets"], sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                              default=str).encode("utf-8")
+            report = inbox().submit(sub, data, submitted_by=token.who, ext="json")
+        else:
+            report = sub.report()
+        return xlbook.report_actions(payload, report, stored=store, now=local_now())
+
+    @app.post("/xlwings/check")
+    async def xlwings_check(request: Request, token: SignedIn,
+                            period: Period = None):
+        payload = await xlwings_json(request)
+        return await run_in_threadpool(_xlwings_report, payload, token, council.period_label(period), False)
+
+    @app.post("/xlwings/submit")
+    async def xlwings_submit(request: Request, token: SignedIn,
+                             period: Period = None):
+        payload = await xlwings_json(request)
+        return await run_in_threadpool(_xlwings_report, payload, token, council.period_label(period), True)
+
+    def _xlwings_rollup(payload: dict[str, Any], token: Token, period: str | None) -> dict[str, Any]:
+        try:
+            period = period or _period_in_workbook(payload) or _latest_published(settings)
+            tables = council.council_tables(settings, period)
+        except council.NoRollupYet as exc:
+            return xlbook.alert_actions(payload, str(exc))
+        own = council.own_rows(tables.actions, token.department)
+        actions_sheet = xlbook.OWN_ACTIONS_SHEET if token.department else xlbook.ALL_ACTIONS_SHEET
+        whose = f"{token.department}'s actions" if token.department else "Every department's actions"
+        dates = ("Due date", "Revised due date")
+        sheets = [
+            xlbook.CouncilSheet(xlbook.SUMMARY_SHEET, f"Council summary, {period} (from {tables.source})",
+                                tables.summary, percent_columns=("% complete", "% on track")),
+            xlbook.CouncilSheet(xlbook.EXCEPTIONS_SHEET, f"Council exceptions, {period}: red, overdue, or amber/red "
+                                "with no update", tables.exceptions, date_columns=dates),
+            xlbook.CouncilSheet(actions_sheet, f"{whose}, {period}", own, date_columns=dates),
+        ]
+        alert = (f"Council rollup for {period} written to the sheets '{xlbook.SUMMARY_SHEET}', "
+                 f"'{xlbook.EXCEPTIONS_SHEET}' and '{actions_sheet}' (from {tables.source}).")
+        return xlbook.rollup_actions(payload, sheets, alert)
+
+    @app.post("/xlwings/rollup")
+    async def xlwings_rollup(request: Request, token: SignedIn,
+                             period: Period = None):
+        payload = await xlwings_json(request)
+        return await run_in_threadpool(_xlwings_rollup, payload, token, council.period_label(period))
+
+    # -- upload, status, rollup download ------------------------------------------------------------------------------
+    def _upload(data: bytes, name: str, token: Token, period: str | None, check_only: bool) -> dict[str, Any]:
+        with checking:
+            sub = check_workbook(data, name, period=period, expected_department=token.department,
+                                 settings=settings)
+        if check_only:
+            report = sub.report()
+        else:
+            ext = "xlsm" if name.lower().endswith(".xlsm") else "xlsx"
+            report = inbox().submit(sub, data, submitted_by=token.who, ext=ext)
+        outcome = xlbook.outcome_of(report, stored=not check_only, in_excel=False)
+        return {**report, "stored": bool(not check_only and report["accepted"] and report.get("new")),
+                "outcome": outcome.title, "message": outcome.alert}
+
+    @app.post("/api/submissions")
+    async def upload(request: Request, token: SignedIn, check_only: Annotated[str | None, Query()] = None,
+                     period: Period = None):
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise HTTPException(400, "Send the workbook as a multipart/form-data upload in a field named 'file'.")
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except Exception:
+            raise HTTPException(400, "The upload could not be read as a form with one file in a field named "
+                                     "'file'.") from None
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise HTTPException(400, "No workbook was uploaded: send it in a field named 'file'.")
+        data = await upload.read()
+        name = Path(upload.filename or "workbook.xlsx").name or "workbook.xlsx"
+        flag = check_only if check_only is not None else form.get("check_only")
+        only = str(flag or "").strip().lower() in ("1", "true", "yes", "on")
+        chosen = period if period is not None else form.get("period")
+        return await run_in_threadpool(_upload, data, name, token, council.period_label(
+            chosen if isinstance(chosen, str) else None), only)
+
+    @app.get("/api/status")
+    def status(token: SignedIn, period: Period = None):
+        # Any valid key sees every department: who has reported is what committee papers publish anyway,
+        # and it lets departments see the council's progress (documented in README.md).
+        result = council.status_for_period(settings, records, council.period_label(period), tokens.departments())
+        body = result.as_dict()
+        body["you"] = {"department": token.department, "admin": token.admin, "key_id": token.id}
+        body["rollup_published"] = council.rollup_file(settings, result.period).exists()
+        return body
+
+    @app.get("/api/tokens")
+    def token_list(token: Admin):
+        return {"tokens": [t.public() for t in tokens.all()]}
+
+    @app.get("/rollup/latest.xlsx")
+    def rollup_download(token: SignedIn, period: Period = None):
+        try:
+            label = council.period_label(period) or _latest_published(settings)
+        except council.NoRollupYet as exc:
+            raise HTTPException(404, str(exc)) from None
+        path = council.rollup_file(settings, label)
+        try:
+            data = path.read_bytes()  # one read: a rollup republished meanwhile is never sent half old, half new
+        except FileNotFoundError:
+            raise HTTPException(404, f"No council rollup has been published for {label} yet. Corporate "
+                                     "performance publishes it with `actionplan consolidate`.") from None
+        safe = label.replace("/", "-").replace(" ", "-")
+        return Response(data, media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="council-rollup-{safe}.xlsx"',
+                                 "Cache-Control": "no-store"})
+
+    # -- pages, add-in files, health ----------------------------------------------------------------------------------
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False)
+    def home():
+        return FileResponse(STATIC / "index.html", media_type="text/html", headers={
+            "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+            # The page uses only its own files; workbook text is shown with textContent, and this is the backstop.
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+                                       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"})
+
+    manifest = string.Template((HERE / "manifest.xml").read_text(encoding="utf-8"))
+
+    @app.get("/manifest.xml", include_in_schema=False)
+    def manifest_xml():
+        base = settings.service_url.rstrip("/")
+        return Response(manifest.substitute(base=xml.sax.saxutils.escape(base, {'"': "&quot;"})),
+                        media_type="application/xml")
+
+    @app.get("/icons/{name}.png", include_in_schema=False)
+    def icon(name: str):
+        kind, _, size = name.rpartition("-")
+        if kind not in KINDS or not size.isdigit() or int(size) not in SIZES:
+            raise HTTPException(404, "No such icon.")
+        return Response(icon_png(kind, int(size)), media_type="image/png",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _period_in_workbook(payload: dict[str, Any]) -> str | None:
+    """The period named on the workbook's Plan sheet, if any (label in column A, value in column B)."""
+    try:
+        plan = book_from_xlwings(xlbook.plan_payload(payload)).sheet("Plan")
+    except ActionplanError:
+        return None
+    for row in (plan.rows if plan else [])[:30]:
+        if len(row) > 1 and isinstance(row[0], str) and row[0].strip().casefold() == "period":
+            parsed = period_from_text(row[1])
+            return parsed.label if parsed else None
+    return None
+
+
+def _latest_published(settings: Settings) -> str:
+    """The latest period with a published rollup; NoRollupYet when none has been published at all."""
+    published = council.published_periods(settings)
+    if not published:
+        raise council.NoRollupYet("No council rollup has been published yet. Corporate performance publishes it "
+                                  "with `actionplan consolidate` once departments have submitted.")
+    return published[-1]
+
+
+__all__ = ["create_app", "BodyLimit"]

@@ -1,0 +1,327 @@
+"""What the service tells departments about the council: who has submitted, and the published rollup's tables.
+
+The service never writes the warehouse (DuckDB allows one writing process, and that is the ingest flow). It reads it
+read-only when it can; when the warehouse is busy or absent, status comes from the inbox's records and the rollup
+tables from the latest published rollup workbook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from actionplan.errors import ActionplanError, UnknownPeriod
+from actionplan.settings import Settings
+from actionplan.vocabulary import Period, period_from_text
+
+
+class NoRollupYet(ActionplanError):
+    """No rollup workbook has been published for this period yet."""
+
+
+# -- periods --------------------------------------------------------------------------------------------------
+
+def period_label(text: str | None) -> str | None:
+    """The canonical label of a period the user typed; UnknownPeriod with an example when it is not one."""
+    if text is None or not text.strip():
+        return None
+    parsed = period_from_text(text)
+    if parsed is None:
+        raise UnknownPeriod(f"'{text}' is not a period actionplan recognises. Use e.g. 2024/25 Q2 "
+                            "(or 2024/25 for the whole year).")
+    return parsed.label
+
+
+def last_completed_quarter(today: dt.date | None = None) -> str:
+    """The quarter departments report on now: the last one that has ended."""
+    today = today or dt.date.today()
+    start_year = today.year if today.month >= 4 else today.year - 1
+    quarter = (today.month - 4) % 12 // 3 + 1
+    current = Period(start_year, quarter)
+    return current.previous().label
+
+
+def rollup_file(settings: Settings, period: str) -> Path:
+    """Where the period's published rollup workbook lives (the consolidate flow's own rule)."""
+    from flows.consolidate import rollup_path  # imports Prefect: done once, at start-up (see app.lifespan)
+
+    return rollup_path(settings.rollups_path, period)
+
+
+def published_periods(settings: Settings) -> list[str]:
+    """Periods with a published rollup workbook, oldest first."""
+    found = []
+    for path in settings.rollups_path.glob("rollup-*.xlsx"):
+        parsed = period_from_text(path.stem.removeprefix("rollup-").replace("-", "/", 1).replace("-", " "))
+        if parsed and rollup_file(settings, parsed.label).name == path.name:
+            found.append(parsed)
+    return [p.label for p in sorted(set(found))]
+
+
+# -- the warehouse, read-only ---------------------------------------------------------------------------------
+
+def open_read_only(settings: Settings):
+    """The warehouse opened read-only, or None and why (absent, or busy with a load)."""
+    url = settings.warehouse_url
+    if "://" not in url and not Path(url).exists():
+        return None, "no warehouse yet"  # opening would create it: never from here
+    from warehouse import open_warehouse
+
+    try:
+        return open_warehouse(url, read_only=True, wait_seconds=0), ""
+    except Exception as exc:  # locked by the ingest flow, or a server down: answer from the files instead
+        return None, str(exc).splitlines()[0][:200] or type(exc).__name__
+
+
+# -- the inbox's records ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Attempt:
+    """One submission as the inbox (or the warehouse) records it."""
+
+    department: str
+    period: str
+    submitted_at: dt.datetime
+    submitted_by: str | None
+    file: str | None
+    accepted: bool
+    state: str  # "loaded", "waiting to load", "rejected"
+    warnings: int
+    errors: int
+    submission_id: str | None = None
+
+
+def _when(value: Any) -> dt.datetime:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.to_pydatetime()
+
+
+class InboxRecords:
+    """Summaries of the inbox's records; each file is read once (records never change once written)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, Attempt | None] = {}
+        self._lock = threading.Lock()
+
+    def _summary(self, path: Path, state: str) -> Attempt | None:
+        key = path
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if state == "rejected":
+                report = data.get("report") or {}
+                codes = {e.get("code") for e in report.get("errors", [])}
+                # A workbook for another department says nothing about this department's own status.
+                attempt = None if "wrong-department" in codes or not report.get("department") or not \
+                    period_from_text(report.get("period")) else Attempt(
+                        report["department"], period_from_text(report["period"]).label,
+                        _when(data["submitted_at"]), data.get("submitted_by"), report.get("file"), False,
+                        state, len(report.get("warnings", [])), len(report.get("errors", [])))
+            else:
+                messages = data.get("messages") or []
+                attempt = Attempt(data["department"], data["period"], _when(data["submitted_at"]),
+                                  data.get("submitted_by"), data.get("file"), True, state,
+                                  sum(1 for m in messages if m.get("level") == "warning"), 0, data.get("id"))
+        except FileNotFoundError:
+            return None  # moved from pending to loaded meanwhile: found there next time
+        except (ValueError, KeyError, TypeError, AttributeError):
+            attempt = None  # a damaged record is the ingest flow's to report, not the status page's
+        with self._lock:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[key] = attempt
+        return attempt
+
+    def attempts(self, settings: Settings) -> list[Attempt]:
+        """Every accepted (pending or loaded) and rejected submission on file."""
+        inbox, archive = settings.inbox_path, settings.archive_path
+        out = []
+        for folder, state in ((inbox / "loaded", "loaded"), (inbox / "pending", "waiting to load"),
+                              (archive / "rejected", "rejected")):
+            if folder.is_dir():
+                for path in folder.glob("*.json"):
+                    if not path.name.startswith("."):
+                        attempt = self._summary(path, state)
+                        if attempt is not None:
+                            out.append(attempt)
+        return out
+
+
+# -- status ----------------------------------------------------------------------------------------------------
+
+@dataclass
+class Status:
+    """Every known department's standing for one period."""
+
+    period: str
+    departments: list[dict[str, Any]]
+    missing: list[str]
+    source: str
+    periods: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "source": self.source, "periods": self.periods,
+                "departments": self.departments, "missing": self.missing}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _latest(periods: set[str]) -> str:
+    parsed = [p for p in (period_from_text(x) for x in periods) if p is not None]
+    return max(parsed).label if parsed else last_completed_quarter()
+
+
+def status_for_period(settings: Settings, records: InboxRecords, period: str | None,
+                      expected: list[str]) -> Status:
+    """Each known department's last submission for the period (time, who, outcome, warnings), or missing."""
+    attempts = records.attempts(settings)
+    known = {d.casefold(): d for d in expected}
+    periods = {a.period for a in attempts if a.accepted}
+    wh, why = open_read_only(settings)
+    source = "warehouse and inbox"
+    subs = pd.DataFrame()
+    if wh is None:
+        source = "inbox only (warehouse " + ("not created yet)" if why == "no warehouse yet" else "busy)")
+    else:
+        try:
+            from warehouse.base import CURRENT_SUBMISSIONS
+
+            periods.update(wh.periods())
+            for name in wh.departments():
+                known.setdefault(name.casefold(), name)
+            label = period or _latest(periods)
+            subs = wh.query(CURRENT_SUBMISSIONS, (label,))
+        except Exception:  # a read failing half way: the files still answer
+            source = "inbox only (warehouse unreadable)"
+        finally:
+            wh.close()
+    label = period or _latest(periods)
+    seen = {a.submission_id for a in attempts if a.submission_id}
+    for row in subs.to_dict("records"):
+        if row["id"] not in seen:  # loaded, and its inbox record is no longer on this machine
+            attempts.append(Attempt(row["department"], label, _when(row["submitted_at"]),
+                                    row.get("submitted_by"), row.get("file_name"), True, "loaded",
+                                    int(row.get("warnings") or 0), 0, row["id"]))
+    for a in attempts:
+        if a.accepted:
+            known.setdefault(a.department.casefold(), a.department)
+    latest: dict[str, Attempt] = {}
+    current: dict[str, Attempt] = {}
+    for a in attempts:
+        key = a.department.casefold()
+        if a.period != label or key not in known:
+            continue
+        if key not in latest or a.submitted_at > latest[key].submitted_at:
+            latest[key] = a
+        if a.accepted and (key not in current or a.submitted_at > current[key].submitted_at):
+            current[key] = a
+    rows, missing = [], []
+    for key, name in sorted(known.items(), key=lambda kv: kv[1].casefold()):
+        last, cur = latest.get(key), current.get(key)
+        status = "submitted" if cur else ("rejected" if last else "missing")
+        if cur is None:  # a rejected workbook is not a return: the rollup counts this department as missing too
+            missing.append(name)
+        rows.append({
+            "department": name,
+            "status": status,
+            "submitted_at": _iso(last.submitted_at) if last else None,
+            "submitted_by": last.submitted_by if last else None,
+            "file": last.file if last else None,
+            "outcome": ("accepted" if last.accepted else "rejected") if last else None,
+            "warnings": last.warnings if last else None,
+            "errors": last.errors if last else None,
+            "current": None if cur is None else {
+                "submission_id": cur.submission_id, "submitted_at": _iso(cur.submitted_at),
+                "state": cur.state, "warnings": cur.warnings},
+        })
+    return Status(label, rows, missing, source,
+                  [p.label for p in sorted({period_from_text(p) for p in periods | {label}} - {None})])
+
+
+# -- the council rollup's tables --------------------------------------------------------------------------------
+
+@dataclass
+class CouncilTables:
+    """The Summary, Exceptions and Actions tables of a period, and where they were read from."""
+
+    period: str
+    source: str
+    summary: pd.DataFrame
+    exceptions: pd.DataFrame
+    actions: pd.DataFrame
+
+
+def _table_from_rows(rows: list[list[Any]]) -> pd.DataFrame:
+    """The first table on a sheet: from the row starting 'Department' to the first empty row."""
+    for i, row in enumerate(rows):
+        if row and str(row[0]).strip().casefold() == "department":
+            header = [str(c).strip() for c in row]
+            while header and not header[-1]:
+                header.pop()
+            body = []
+            for r in rows[i + 1:]:
+                if not r or all(v in (None, "") for v in r):
+                    break
+                body.append([None if v == "" else v for v in (list(r) + [None] * len(header))[:len(header)]])
+            return pd.DataFrame(body, columns=header)
+    return pd.DataFrame(columns=["Department"])
+
+
+def tables_from_published(settings: Settings, period: str) -> CouncilTables:
+    """The tables as published in the period's rollup workbook (NoRollupYet when there is none)."""
+    import python_calamine as pc
+
+    path = rollup_file(settings, period)
+    if not path.exists():
+        raise NoRollupYet(f"No council rollup has been published for {period} yet. Corporate performance "
+                          "publishes it with `actionplan consolidate`; try again later.")
+    wb = pc.CalamineWorkbook.from_path(str(path))
+    names = {n.casefold(): n for n in wb.sheet_names}
+    frames = {}
+    for wanted in ("Summary", "Exceptions", "Actions"):
+        name = names.get(wanted.casefold())
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False) if name else []
+        frames[wanted] = _table_from_rows(rows)
+    stamp = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%d/%m/%Y %H:%M")
+    return CouncilTables(period, f"the rollup workbook published {stamp}", frames["Summary"],
+                         frames["Exceptions"], frames["Actions"])
+
+
+def council_tables(settings: Settings, period: str) -> CouncilTables:
+    """The period's council tables from the warehouse (read-only), or from the published rollup when it is busy."""
+    wh, why = open_read_only(settings)
+    if wh is not None:
+        try:
+            from warehouse.consolidate import facts_from_warehouse
+
+            if period in wh.periods():
+                facts = facts_from_warehouse(wh, period, tolerance=settings.tolerance)
+                now = dt.datetime.now().strftime("%d/%m/%Y %H:%M")
+                return CouncilTables(period, f"the warehouse at {now}", facts.summary, facts.exceptions,
+                                     facts.actions)
+        except Exception:  # busy or half-migrated: the published workbook still answers
+            pass
+        finally:
+            wh.close()
+    return tables_from_published(settings, period)
+
+
+def own_rows(frame: pd.DataFrame, department: str | None) -> pd.DataFrame:
+    """The rows of one department (all rows when department is None: an admin key)."""
+    if department is None or frame.empty or "Department" not in frame.columns:
+        return frame
+    wanted = " ".join(department.split()).casefold()
+    mask = frame["Department"].map(lambda d: " ".join(str(d).split()).casefold() == wanted)
+    return frame[mask.astype(bool)]
