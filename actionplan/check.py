@@ -35,7 +35,8 @@ def check_workbook(data: bytes, name: str, *, department: str | None = None, per
         book = book_from_xlsx(data, name)
     except UnreadableWorkbook as exc:
         return Submission(file=name, department=expected_department or department, period=period, layout="",
-                          messages=[Message(ERROR, "unreadable-file", None, None, None, str(exc))])
+                          messages=[Message(ERROR, getattr(exc, "code", "unreadable-file"), None, None, None,
+                                            str(exc))])
     return check_book(book, department=department, period=period, layout=layout,
                       expected_department=expected_department, previous_actions=previous_actions,
                       settings=settings)
@@ -59,6 +60,7 @@ def check_book(book: Book, *, department: str | None = None, period: str | None 
     layouts = available_layouts(settings)
     chosen = layout_named(layout, layouts) if layout else choose_layout(book, layouts)
     tables, messages = tables_from_book(book, chosen)
+    messages = list(book.notes) + list(messages)
     if not tables and not any(m.level == ERROR for m in messages):
         sheets = ", ".join(f"'{s.name}'" for s in book.sheets) or "none"
         return Submission(file=book.name, department=expected_department or department, period=period,

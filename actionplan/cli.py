@@ -379,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in ("validate", "submit", "serve", "convert", "demo"):
+            from .read import assert_safe_xml
+
+            assert_safe_xml()
         return args.func(args)
     except ActionplanError as exc:
         print(f"actionplan: {exc}", file=sys.stderr)

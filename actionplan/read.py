@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import UnreadableWorkbook
+from .model import WARNING, Message
 
 # A workbook's XML rarely compresses better than 1:100; zip bombs do far better.
 _MAX_UNCOMPRESSED = 400 * 1024 * 1024
 _MAX_RATIO = 200
+EXCEL_LAST_ROW = 1_048_576
+MAX_ROWS = 100_000  # far beyond any action plan; a sheet reaching further is stray content, not items
+
+
+class TooManyRows(UnreadableWorkbook):
+    """A sheet reaches further down than any action plan, usually because of stray content far below it."""
+
+    code = "too-many-rows"
+
+
+def assert_safe_xml() -> None:
+    """Refuse to start unless openpyxl parses XML through defusedxml (entity and XXE attacks)."""
+    import openpyxl.xml
+
+    if not openpyxl.xml.DEFUSEDXML:
+        raise RuntimeError("defusedxml is not installed, so openpyxl would parse workbooks unsafely: "
+                           "pip install defusedxml")
 
 
 @dataclass
@@ -51,7 +70,7 @@ class Book:
 
     name: str
     sheets: list[Sheet]
-    notes: list[str] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)  # warnings noticed while reading (hidden rows, links…)
     source: str = "xlsx"  # or "xlwings" (values only: no fills)
     data: bytes | None = field(default=None, repr=False)  # the file, kept so cell styles can be read on demand
 
@@ -86,6 +105,7 @@ def column_letter(index: int) -> str:
 def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
     """Read an .xlsx or .xlsm workbook's values with calamine; macros are never run or kept."""
     _refuse_non_workbooks(data, name)
+    notes, hidden_rows = _inspect_parts(data, name)
     import python_calamine as pc
 
     try:
@@ -96,15 +116,136 @@ def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
                 continue  # chart and macro sheets hold no plan cells
             ws = wb.get_sheet_by_name(meta.name)
             rows = ws.to_python(skip_empty_area=False)
-            sheets.append(Sheet(meta.name, [[None if v == "" else v for v in row] for row in rows],
-                                hidden=meta.visible != pc.SheetVisibleEnum.Visible))
+            hidden = meta.visible != pc.SheetVisibleEnum.Visible
+            sheets.append(Sheet(meta.name, [[None if v == "" else v for v in row] for row in rows], hidden=hidden))
+            if hidden and any(any(v not in ("", None) for v in row) for row in rows):
+                notes.append(Message(WARNING, "hidden-content", meta.name, None, None,
+                                     "this sheet is hidden; it was read like the others. Unhide it (right-click a "
+                                     "sheet tab > Unhide) to check what it holds, or delete it."))
+            for r in hidden_rows.get(meta.name, [])[:20]:
+                notes.append(Message(WARNING, "hidden-content", meta.name, f"A{r}", None,
+                                     f"row {r} is hidden; it was read like the others. Unhide it to check it."))
+            notes.extend(_merge_notes(meta.name, ws.merged_cell_ranges or []))
+    except UnreadableWorkbook:
+        raise
     except pc.PasswordError:
         raise UnreadableWorkbook(f"{name} is password-protected. Remove the password (File > Info > "
                                  "Protect Workbook) and submit it again.") from None
     except Exception as exc:  # calamine raises several types for damaged files
         raise UnreadableWorkbook(f"{name} could not be read as an Excel workbook ({_short(exc)}). "
                                  "Open it in Excel, save it as .xlsx and submit it again.") from None
-    return Book(name, sheets, data=data)
+    return Book(name, sheets, notes=notes, data=data)
+
+
+def _merge_notes(sheet: str, merged: list[tuple[tuple[int, int], tuple[int, int]]]) -> list[Message]:
+    """Cells merged down several rows: only the first row holds the value."""
+    found = []
+    for (r0, c0), (r1, c1) in merged:
+        if r1 > r0 and r0 >= 1:  # below the header row, across rows
+            first, last = f"{column_letter(c0)}{r0 + 1}", f"{column_letter(c1)}{r1 + 1}"
+            found.append(Message(WARNING, "merged-cells", sheet, first, None,
+                                 f"cells {first}:{last} are merged, so only row {r0 + 1} holds the value and rows "
+                                 f"{r0 + 2} to {r1 + 1} read as blank in this column (unless the layout copies it "
+                                 "down). Unmerge the cells and fill in each row."))
+    return found
+
+
+_ROW_TAG = re.compile(rb"<row\b[^>]*>")
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+_HIDDEN = re.compile(rb'\shidden="(?:1|true)"')
+_SHEET_ENTRY = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
+_REL_ENTRY = re.compile(rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|'
+                        rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
+_EXTERNAL = (("xl/externalLinks/", "links to other workbooks (they were not followed)"),
+             ("xl/connections.xml", "data connections (they were not refreshed)"),
+             ("xl/embeddings/", "embedded objects (they were not opened)"),
+             ("xl/activeX/", "ActiveX controls (they were not run)"))
+
+
+def _inspect_parts(data: bytes, name: str) -> tuple[list[Message], dict[str, list[int]]]:
+    """Look at the raw parts before any parser: refuse DTDs and impossible rows; note macros, links, hidden rows."""
+    import html
+
+    notes: list[Message] = []
+    hidden: dict[str, list[int]] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = zf.namelist()
+        if "xl/vbaProject.bin" in names:
+            notes.append(Message(WARNING, "macros", None, None, None,
+                                 "this workbook contains macros; they were not run and are not kept."))
+        external = [what for prefix, what in _EXTERNAL if any(n.startswith(prefix) for n in names)]
+        if external:
+            notes.append(Message(WARNING, "external-content", None, None, None,
+                                 f"this workbook has {', '.join(external)}. Only the values typed in its cells "
+                                 "were read."))
+        part_to_sheet = _sheet_parts(zf)
+        for part in names:
+            if not part.endswith(".xml") and not part.endswith(".rels"):
+                continue
+            with zf.open(part) as fh:
+                head = fh.read(4096)
+                # Excel never writes a DTD; one in a workbook part is an entity attack (billion laughs, XXE).
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                    raise UnreadableWorkbook(
+                        f"{name} contains XML entity declarations (a DTD), which Excel never writes; the file "
+                        "was not opened. Open it in Excel, save it as a new .xlsx and submit that.")
+                sheet = part_to_sheet.get(part)
+                if sheet is None:
+                    continue
+                last_row, rows_hidden = _scan_rows(head, fh)
+            sheet_name = html.unescape(sheet)
+            if last_row > EXCEL_LAST_ROW:
+                raise UnreadableWorkbook(
+                    f"{name}: sheet '{sheet_name}' claims a row {last_row:,}, beyond Excel's last row "
+                    f"({EXCEL_LAST_ROW:,}); the file was not made by Excel and was not opened.")
+            if last_row > MAX_ROWS:
+                raise TooManyRows(
+                    f"sheet '{sheet_name}' has content down to row {last_row:,}, far below any action plan "
+                    f"(at most {MAX_ROWS:,} rows are read). Delete the rows below your plan (select them, "
+                    "right-click > Delete) and save; in Excel, Ctrl+End shows the last used cell.")
+            if rows_hidden:
+                hidden[sheet_name] = rows_hidden
+    return notes, hidden
+
+
+def _scan_rows(head: bytes, fh: Any) -> tuple[int, list[int]]:
+    """The last row number a sheet part names, and its hidden rows (streamed: a sheet is never held whole)."""
+    last, hidden = 0, []
+    carry = head
+    while True:
+        cut = carry.rfind(b"<")
+        chunk, carry = (carry[:cut], carry[cut:]) if cut > 0 else (carry, b"")
+        for tag in _ROW_TAG.findall(chunk):
+            m = _ROW_NUMBER.search(tag)
+            if m:
+                last = max(last, int(m.group(1)))
+                if _HIDDEN.search(tag):
+                    hidden.append(int(m.group(1)))
+        more = fh.read(1 << 20)
+        if not more:
+            if carry:
+                for tag in _ROW_TAG.findall(carry):
+                    m = _ROW_NUMBER.search(tag)
+                    if m:
+                        last = max(last, int(m.group(1)))
+            return last, hidden
+        carry += more
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part path → sheet name, from workbook.xml and its relationships."""
+    try:
+        workbook = zf.read("xl/workbook.xml")
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = {}
+    for m in _REL_ENTRY.finditer(rels):
+        rid, target = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        target = target.decode()
+        targets[rid.decode()] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return {targets[rid.decode()]: sheet_name.decode("utf-8") for sheet_name, rid in _SHEET_ENTRY.findall(workbook)
+            if rid.decode() in targets}
 
 
 def book_from_xlwings(payload: dict[str, Any]) -> Book:

@@ -126,6 +126,9 @@ def _warm(settings: Settings) -> None:
 
 def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
     """The service for these settings (read from the environment when not given)."""
+    from actionplan.read import assert_safe_xml
+
+    assert_safe_xml()  # workbooks are parsed by openpyxl only through defusedxml
     settings = settings or load_settings()
     tokens = TokenStore.for_home(settings.home_path)
     records = council.InboxRecords()
