@@ -110,16 +110,14 @@ def bench_consolidate(work: Path, departments: int, actions_per_dept: int, repea
 
     import xlsxwriter
 
-    from actionplan.sample import plan_for
+    from actionplan.check import check_book
+    from actionplan.read import Book, Sheet
+    from actionplan.sample import ACTION_COLUMNS, KPI_COLUMNS, OBJECTIVE_COLUMNS, plan_for
+    from actionplan.workbooks import write_rollup
     from warehouse import open_warehouse
     from warehouse.consolidate import facts_from_warehouse
     from warehouse.inbox import Inbox
     from warehouse.load import load_inbox
-
-    from actionplan.check import check_book
-    from actionplan.read import Book, Sheet
-    from actionplan.sample import ACTION_COLUMNS, KPI_COLUMNS, OBJECTIVE_COLUMNS
-    from actionplan.workbooks import write_rollup
 
     home = work / "consolidate-home"
     inbox = Inbox(home / "inbox", home / "archive")

@@ -50,7 +50,7 @@ HEADER = ["Ref", "Objective", "Theme", "Action", "Lead officer", "Due date", "Re
 
 
 def billion_laughs(tmp: Path) -> bytes:
-    lol = "".join(f'<!ENTITY lol{i} "{"&lol%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    lol = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
     prolog = f'<!DOCTYPE worksheet [<!ENTITY lol0 "lol">{lol}]>'
     rows = _inline_row(1, HEADER) + _inline_row(2, ["A1", "x", "x", "&lol9;", "R Khan", "31/03/2025", "", "G", ""])
     return rewrite(good_bytes(tmp), {"xl/worksheets/sheet2.xml": _actions_sheet_with(rows, prolog)})
@@ -136,5 +136,5 @@ def merged_status(tmp: Path) -> bytes:
 
 def unicode_oddities(tmp: Path) -> bytes:
     odd = "\u200bBudget\u200f review \U0001F4CA \u202eevil\u202c"
-    row = [f"A1\u200b", odd, odd, odd, "\u200fPatel, Anita", "31/03/2025", None, "G\u200b", odd]
+    row = ["A1\u200b", odd, odd, odd, "\u200fPatel, Anita", "31/03/2025", None, "G\u200b", odd]
     return canonical_workbook(tmp / "odd.xlsx", actions=[row]).read_bytes()

@@ -13,8 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.hostile import corpus
 
 MEMORY_CAP = 3 * 1024**3
