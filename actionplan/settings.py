@@ -72,6 +72,10 @@ class Settings:
     def rollups_path(self) -> Path:
         return self.home_path / "rollups"
 
+    def rollup_file(self, period_label: str) -> Path:
+        """Where a period's published rollup lives: rollups/rollup-2024-25-Q2.xlsx (label canonical)."""
+        return self.rollups_path / f"rollup-{period_label.replace('/', '-').replace(' ', '-')}.xlsx"
+
     @property
     def warehouse_url(self) -> str:
         return self.values["warehouse"] or str(self.home_path / "warehouse.duckdb")

@@ -120,8 +120,6 @@ def _warm(settings: Settings) -> None:
                                        ["W1", "o", "t", "Warm up", "Someone", "31/07/2024", "", "G", "ok"]]}]}
     check_xlwings(payload, settings=settings)
     xlbook.warm()
-    # Prefect's import (~3 s, for the rollup file's path rule) need not hold up start-up: finish it meanwhile.
-    threading.Thread(target=council.rollup_file, args=(settings, "2024/25 Q2"), daemon=True).start()
 
 
 def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:

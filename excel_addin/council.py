@@ -48,10 +48,9 @@ def last_completed_quarter(today: dt.date | None = None) -> str:
 
 
 def rollup_file(settings: Settings, period: str) -> Path:
-    """Where the period's published rollup workbook lives (the consolidate flow's own rule)."""
-    from flows.consolidate import rollup_path  # imports Prefect: done once, at start-up (see app.lifespan)
-
-    return rollup_path(settings.rollups_path, period)
+    """Where the period's published rollup lives (the same rule the consolidate flow writes by)."""
+    parsed = period_from_text(period)
+    return settings.rollup_file(parsed.label if parsed else period)
 
 
 def published_periods(settings: Settings) -> list[str]:

@@ -42,10 +42,9 @@ def publish(facts: RollupFacts, out: str) -> str:
     return str(write_rollup(facts, Path(out)))
 
 
-def rollup_path(rollups_dir: Path, period: str) -> Path:
-    """Where a period's published rollup lives: rollups/rollup-2024-25-Q2.xlsx."""
-    label = period_from_text(period).label
-    return rollups_dir / f"rollup-{label.replace('/', '-').replace(' ', '-')}.xlsx"
+def rollup_path(settings, period: str) -> Path:
+    """Where a period's published rollup lives (the settings' rule)."""
+    return settings.rollup_file(period_from_text(period).label)
 
 
 @task(name="print-pdf", retries=1, retry_delay_seconds=5)
@@ -65,7 +64,7 @@ def consolidate(period: str | None = None, as_at: dt.date | None = None, out: st
     if period is None or period_from_text(period) is None:
         raise ValueError(f"unrecognised period {period!r}" if period else "no period on record yet")
     facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance)
-    path = publish(facts, out or str(rollup_path(s.rollups_path, period)))
+    path = publish(facts, out or str(rollup_path(s, period)))
     result = {"path": path, "loaded": len(loaded.loaded), "facts": facts.export(), "pdf": None}
     if pdf:
         from actionplan.pdf import PdfUnavailable, libreoffice

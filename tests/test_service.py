@@ -360,9 +360,8 @@ MATRIX = [
 @pytest.fixture(scope="module")
 def published(srv, books):
     """Any workbook where the PUBLISHED period's rollup lives, so downloads have something to send."""
-    from flows.consolidate import rollup_path
 
-    target = rollup_path(srv.settings.rollups_path, PUBLISHED)
+    target = srv.settings.rollup_file(PUBLISHED)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(books["good"], target)
     return target
@@ -590,7 +589,6 @@ def council(tmp_path_factory):
 def _load_and_publish(server: LiveServer) -> Path:
     """What the ingest and consolidate flows do, called as plain functions: inbox → warehouse → rollup workbook."""
     from actionplan.workbooks import write_rollup
-    from flows.consolidate import rollup_path
     from warehouse import open_warehouse
     from warehouse.consolidate import facts_from_warehouse
     from warehouse.inbox import Inbox
@@ -603,7 +601,7 @@ def _load_and_publish(server: LiveServer) -> Path:
         facts = facts_from_warehouse(wh, PERIOD)
     finally:
         wh.close()
-    return write_rollup(facts, rollup_path(s.rollups_path, PERIOD))
+    return write_rollup(facts, s.rollup_file(PERIOD))
 
 
 @pytest.fixture(scope="module")
