@@ -91,6 +91,7 @@ class Submission:
             "counts": self.counts(),
             "errors": [m.as_dict() for m in self.errors],
             "warnings": [m.as_dict() for m in self.warnings],
+            "columns": self.columns,
         }
 
 

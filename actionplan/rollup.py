@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pandas as pd
@@ -71,6 +72,26 @@ def ragb_table(frame: pd.DataFrame, departments: list[str]) -> pd.DataFrame:
         row["% complete"] = round(row["Blue"] / row["Total"], 4) if row["Total"] else 0.0
         row["% on track"] = round((row["Blue"] + row["Green"]) / row["Total"], 4) if row["Total"] else 0.0
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def _with_kept_ratings(actions: pd.DataFrame, columns: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Show what familiar layouts keep beside the status (a second rating, the team of a service plan)."""
+    if actions.empty or "extra_json" not in actions:
+        return actions, columns
+    extras = [json.loads(x) if isinstance(x, str) and x else {} for x in actions["extra_json"]]
+    keys = [k for k in dict.fromkeys(k for e in extras for k in e) if k.lower().endswith("rating") or k == "Team"]
+    if not keys:
+        return actions, columns
+    out = actions.copy()
+    shown = dict(columns)
+    for key in keys:
+        out[f"extra:{key}"] = [e.get(key) for e in extras]
+    ordered: dict[str, str] = {}
+    for field, title in shown.items():
+        ordered[field] = title
+        if field == "status":
+            ordered.update({f"extra:{k}": k for k in keys})
+    return out, ordered
 
 
 def _renamed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
@@ -430,7 +451,8 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
         objectives_summary=ragb_table(objectives, submitted),
         objectives=_renamed(objectives, OBJECTIVE_COLUMNS),
         exceptions=exceptions_table(actions),
-        actions=_dates(_renamed(actions, ACTION_COLUMNS), "Due date", "Revised due date", "Original due date"),
+        actions=_dates(_renamed(*_with_kept_ratings(actions, ACTION_COLUMNS)), "Due date", "Revised due date",
+                       "Original due date"),
         kpis=kpi_list,
         kpi_counts=kpi_counts,
         submissions=submissions,

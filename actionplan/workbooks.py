@@ -309,7 +309,7 @@ def _cells(name: str, series: pd.Series, sheet: str) -> tuple[list[Any], list[An
     if name == "Status" and sheet == "Submissions":
         values = [_typed(v)[0] for v in raw]
         return values, ["missing" if isinstance(v, str) and v.lower() == "missing" else "text" for v in values]
-    if name == "Status" or (sheet == "Changes" and name in {"From", "To"}):
+    if name == "Status" or name.lower().endswith(" rating") or (sheet == "Changes" and name in {"From", "To"}):
         # Changes name statuses in words ("Green → Red"); the Status columns hold the letters.
         letters = _STATUS_LETTER_BY_NAME if sheet == "Changes" else {}
         values, keys = [], []

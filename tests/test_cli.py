@@ -40,7 +40,9 @@ def test_cli_validate_json_shape_and_exit_codes(books, home):
     p = run("validate", bad, "--json", check=False)
     assert p.returncode == 1
     report = json.loads(p.stdout)
-    assert set(report) == {"file", "accepted", "department", "period", "layout", "counts", "errors", "warnings"}
+    assert set(report) == {"file", "accepted", "department", "period", "layout", "counts", "errors", "warnings",
+                           "columns"}
+    assert report["columns"]["Actions"]["mapped"][0] == "A: actions.ref"
     assert [e["code"] for e in report["errors"]] == ["impossible-date", "unknown-status"]
     both = json.loads(run("validate", good, legal, "--json").stdout)
     assert [r["accepted"] for r in both] == [True, True]

@@ -586,4 +586,9 @@ def test_layouts_five_shapes_roll_up_like_the_template(tmp_path, settings):
     governance = stored[stored["department"] == "Chief Executive's Department"]
     assert [json.loads(x)["Arrangements rating"] for x in governance["extra_json"]] == [
         i.rating for i in plans[1].items]
+    # The rollup shows the second rating beside the status, and the service plan's teams.
+    columns = list(facts.actions.columns)
+    assert columns[columns.index("Status") + 1:columns.index("Status") + 3] == ["Arrangements rating", "Team"]
+    shown = facts.actions[facts.actions["Department"] == "Chief Executive's Department"]
+    assert list(shown["Arrangements rating"]) == [i.rating for i in plans[1].items]
     assert facts.submissions.set_index("Department").loc["Finance", "Status"] == "submitted"
