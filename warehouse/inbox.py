@@ -124,6 +124,10 @@ class Inbox:
         create_atomic(path, without_macros(data))
         return path
 
+    def known(self, rid: str) -> bool:
+        """Whether a submission with this id is already waiting or loaded."""
+        return (self.pending_dir / f"{rid}.json").exists() or (self.loaded_dir / f"{rid}.json").exists()
+
     def put(self, record: dict[str, Any], data: bytes) -> Receipt:
         """Archive the raw bytes and queue the record; identical resubmissions are recognised, not queued twice."""
         self.archive_raw(data, record.get("file_ext", "xlsx"))
@@ -142,8 +146,13 @@ class Inbox:
         now = now or dt.datetime.now(dt.UTC)
         report = sub.report()
         if sub.accepted:
-            record = record_from_submission(sub, data, submitted_by=submitted_by, submitted_at=now, file_ext=ext)
-            receipt = self.put(record, data)
+            rid = submission_id(data, sub.department or "", sub.period or "")
+            if self.known(rid):  # the same bytes again: answer at once, without building the record
+                receipt = Receipt(rid, new=False)
+            else:
+                record = record_from_submission(sub, data, submitted_by=submitted_by, submitted_at=now,
+                                                file_ext=ext)
+                receipt = self.put(record, data)
             report["submission_id"] = receipt.id
             report["new"] = receipt.new
             outcome = "accepted" if receipt.new else "duplicate"
