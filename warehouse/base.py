@@ -48,22 +48,26 @@ JOIN (SELECT id, row_number() OVER (PARTITION BY department ORDER BY submitted_a
 """
 
 
+def column_value(name: str, row: dict[str, Any], submission_id: str, seq: int) -> Any:
+    """The value of a table column for one row of a submission record (the record's field names are kept)."""
+    if name == "submission_id":
+        return submission_id
+    if name == "row_number":
+        return row.get("row")
+    if name == "seq":
+        return seq
+    if name == "extra_json":
+        return json.dumps(row["extra"], ensure_ascii=False) if row.get("extra") else None
+    return row.get(name)
+
+
 def frame_for_table(table: str, rows: list[dict[str, Any]], submission_id: str) -> pd.DataFrame:
     """A record's rows as a frame with exactly the table's columns, in order, typed for loading."""
     columns = TABLES[table]
     data: dict[str, list[Any]] = {name: [] for name, _ in columns}
     for seq, row in enumerate(rows, start=1):
         for name, sql_type in columns:
-            if name == "submission_id":
-                value = submission_id
-            elif name == "row_number":
-                value = row.get("row")
-            elif name == "seq":
-                value = seq
-            elif name == "extra_json":
-                value = json.dumps(row["extra"], ensure_ascii=False) if row.get("extra") else None
-            else:
-                value = row.get(name)
+            value = column_value(name, row, submission_id, seq)
             if sql_type == "DATE" and isinstance(value, str):
                 value = dt.date.fromisoformat(value[:10])
             data[name].append(value)

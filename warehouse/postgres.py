@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 import zlib
@@ -17,7 +16,7 @@ import psycopg
 
 from actionplan.errors import WarehouseUnavailable
 
-from .base import TABLES, Warehouse
+from .base import TABLES, Warehouse, column_value
 
 # PostgreSQL type OIDs → how DuckDB hands the same column to pandas, so both backends give equal frames.
 _DATES = {1082, 1114}  # date, timestamp (the schema has no timestamptz: times are stored in UTC, naive)
@@ -102,17 +101,7 @@ def copy_rows_from_record(table: str, rows: list[dict[str, Any]], submission_id:
     for seq, row in enumerate(rows, start=1):
         values = []
         for name, sql_type in columns:
-            if name == "submission_id":
-                value: Any = submission_id
-            elif name == "row_number":
-                value = row.get("row")
-            elif name == "seq":
-                value = seq
-            elif name == "extra_json":
-                value = json.dumps(row["extra"], ensure_ascii=False) if row.get("extra") else None
-            else:
-                value = row.get(name)
-            values.append(_typed(value, sql_type))
+            values.append(_typed(column_value(name, row, submission_id, seq), sql_type))
         yield tuple(values)
 
 
