@@ -438,6 +438,15 @@ class _Header:
     def signature(self) -> tuple:
         return (id(self.spec), tuple(sorted(self.columns.items())))
 
+    @cached_property
+    def continuation_columns(self) -> tuple[list[int], set[int], set[int]]:
+        """(identifying columns, text columns, mapped columns): asked once per row, computed once per table."""
+        identify = [self.columns[f] for f in self.spec.identify_fields
+                    if f in self.columns and self.columns[f] not in self.split]
+        text_cols = {c for f, c in self.columns.items() if f in TEXT_FIELDS} | set(self.split) | set(self.kept)
+        mapped = set(self.columns.values()) | set(self.judgement) | set(self.ratings)
+        return identify, text_cols, mapped
+
 
 def _keys(row: list[Any]) -> list[str]:
     return [header_key(v) if isinstance(v, str) and len(v) <= _LONGEST_HEADING else "" for v in row]
@@ -573,6 +582,8 @@ def _colour_evidence(book: Book, sheet: Sheet, h: _Header) -> int:
     col = h.columns.get("status")
     if col is None:
         return 0
+    if any(_present(sheet.cell(r, col)) for r in range(h.first_data_row, len(sheet.rows))):
+        return 0  # a status is typed somewhere: not a colour-only plan (and the usual case stops here at once)
     rows = [r for r in range(h.first_data_row, len(sheet.rows))
             if sum(1 for v in sheet.rows[r] if _present(v)) >= 2]
     if not rows or any(_present(sheet.cell(r, col)) for r in rows):
@@ -784,11 +795,9 @@ def _is_bold(book: Book, sheet: Sheet, layout: Layout, r: int, c: int) -> bool:
 
 def _continues(h: _Header, row: list[Any], filled: list[int]) -> bool:
     """A continuation row: no identifying cell, and only text columns filled (a cell split at a page break)."""
-    identify = [h.columns[f] for f in h.spec.identify_fields if f in h.columns and h.columns[f] not in h.split]
+    identify, text_cols, mapped = h.continuation_columns
     if not identify or any(c in filled for c in identify):
         return False
-    text_cols = {c for f, c in h.columns.items() if f in TEXT_FIELDS} | set(h.split) | set(h.kept)
-    mapped = set(h.columns.values()) | set(h.judgement) | set(h.ratings)
     return all(c in text_cols or (c not in mapped) for c in filled) and any(isinstance(row[c], str) for c in filled)
 
 

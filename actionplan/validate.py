@@ -194,14 +194,16 @@ def rag_checks(actions: pd.DataFrame, letters: dict[str, dict[str, str]]) -> lis
     from .rollup import rag_check
 
     found = []
-    for record in actions.itertuples(index=False):
-        if record.status not in ("G", "B"):
+    # Plain lists: iterating pandas' string arrays value by value costs more than the check itself.
+    columns = [actions[c].tolist() for c in ("status", "overdue", "progress_update", "sheet", "row", "status_text")]
+    for status, overdue, update, sheet, row, status_text in zip(*columns, strict=True):
+        if status not in ("G", "B"):
             continue
-        reason = rag_check(record.status, bool(record.overdue), record.progress_update, None)
+        reason = rag_check(status, bool(overdue), update, None)
         if reason:
-            letter = (letters.get(record.sheet) or {}).get("status", "")
-            found.append(Message(WARNING, "rag-check", record.sheet, f"{letter}{record.row}" if letter else None,
-                                 record.status_text or record.status,
+            letter = (letters.get(sheet) or {}).get("status", "")
+            found.append(Message(WARNING, "rag-check", sheet, f"{letter}{row}" if letter else None,
+                                 status_text if present(status_text) else status,
                                  f"{reason[0].lower()}{reason[1:]}. Check the status: the rollup shows it as "
                                  "you gave it, with this flag beside it."))
     return found
