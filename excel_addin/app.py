@@ -11,16 +11,21 @@ Access rules (see README.md beside this file):
 | POST /xlwings/rollup             | 401                  | 200: council tables + own actions | 200: all actions |
 | GET /api/status, /rollup/latest.xlsx | 401              | 200 (every department)     | 200              |
 | GET /api/tokens                  | 401                  | 403                        | 200              |
+
+The POST endpoints allow each key 60 requests at once, then 60 a minute (429 with Retry-After beyond that). Every
+attempt is audited in <archive>/audit.jsonl: submissions by the inbox, refusals and server errors by `audit.py`.
 """
 
 
 import datetime as dt
 import json
 import logging
+import math
 import secrets
 import string
 import threading
 import xml.sax.saxutils
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,7 +46,9 @@ from actionplan.vocabulary import period_from_text
 from warehouse.inbox import Inbox
 
 from . import council, xlbook
+from .audit import AUDITED, Refusals
 from .icons import KINDS, SIZES, icon_png
+from .limits import BURST, REQUESTS_PER_MINUTE, PayloadTooLarge, RateLimit, payload_from_body
 from .tokens import Token, TokenStore, token_from_header
 
 HERE = Path(__file__).resolve().parent
@@ -53,9 +60,10 @@ log = logging.getLogger("actionplan.service")
 class BodyLimit:
     """Refuse request bodies over the limit with 413: by Content-Length at once, else by counting what arrives."""
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app, max_bytes: int, on_refuse: Callable[[dict, int, str], None] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.on_refuse = on_refuse  # told (scope, status, detail) of each refusal, for the audit log
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -65,10 +73,10 @@ class BodyLimit:
         try:
             declared = int(length) if length is not None else None
         except ValueError:
-            await self._refuse(send, 400, "The Content-Length header is not a number.")
+            await self._refuse(scope, send, 400, "The Content-Length header is not a number.")
             return
         if declared is not None and declared > self.max_bytes:
-            await self._refuse(send, 413, self._too_big())
+            await self._refuse(scope, send, 413, self._too_big())
             return
         # Read the whole body here (it is at most max_bytes), then hand it on: a chunked upload that grows past
         # the limit is refused before any endpoint sees it.
@@ -80,7 +88,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             total += len(chunk)
             if total > self.max_bytes:
-                await self._refuse(send, 413, self._too_big())
+                await self._refuse(scope, send, 413, self._too_big())
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -102,8 +110,9 @@ class BodyLimit:
         return (f"The workbook is larger than the {mb:g} MB this service accepts. Remove unused sheets, rows or "
                 "pictures and try again, or ask corporate performance to raise max_upload_mb.")
 
-    @staticmethod
-    async def _refuse(send, status: int, detail: str) -> None:
+    async def _refuse(self, scope, send, status: int, detail: str) -> None:
+        if self.on_refuse is not None:
+            self.on_refuse(scope, status, detail)
         body = json.dumps({"detail": detail}).encode()
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
@@ -148,6 +157,35 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             inbox_holder["inbox"] = Inbox(settings.inbox_path, settings.archive_path)
         return inbox_holder["inbox"]
 
+    # Every attempt is audited: submissions by the inbox, refusals (401, 403, 413, 400, 429) and 500s here.
+    refusals = Refusals(lambda entry: inbox().audit(entry))
+    # Per access key, on the endpoints that run a check or build sheets (constants in limits.py, not settings).
+    rate = RateLimit(per_minute=REQUESTS_PER_MINUTE, burst=BURST)
+
+    def audit_refusal(headers: Any, path: str, method: str, client: Any, status: int, reason: str) -> None:
+        if status not in AUDITED:
+            return
+        host = client[0] if client else None
+        try:
+            token = tokens.sender(token_from_header(headers.get("authorization")))
+            if token is not None:
+                who = token.who + (" (revoked key)" if token.revoked else "")
+                caller, department = token.id, token.department
+            else:
+                who = "no key" if not headers.get("authorization") else "an unrecognised key"
+                caller, department = f"{who} from {host}", None
+            refusals.record(caller=caller, who=who, path=path, method=method, status=status, reason=str(reason),
+                            department=department, client=host)
+        except Exception:  # the audit must never turn a refusal into a server error
+            log.warning("could not audit a refused %s %s", method, path, exc_info=True)
+
+    def audit_request(request: Request, status: int, reason: str) -> None:
+        audit_refusal(request.headers, request.url.path, request.method, request.client, status, reason)
+
+    def audit_scope(scope: dict, status: int, reason: str) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        audit_refusal(headers, scope.get("path", ""), scope.get("method", ""), scope.get("client"), status, reason)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if warm:
@@ -156,6 +194,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             except Exception:  # a slower first request is better than no service: say so in the log
                 log.warning("warm-up check failed; the first request will be slower", exc_info=True)
         yield
+        refusals.flush()
 
     app = FastAPI(title="actionplan", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
@@ -165,26 +204,31 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     # -- errors: always JSON {"detail": ...}, never a traceback ------------------------------------------------
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        audit_request(request, exc.status_code, exc.detail)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
         problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
                              for e in exc.errors())
-        return JSONResponse({"detail": f"The request is not valid: {problems}."}, status_code=400)
+        detail = f"The request is not valid: {problems}."
+        audit_request(request, 400, detail)
+        return JSONResponse({"detail": detail}, status_code=400)
 
     @app.exception_handler(ActionplanError)
     async def user_error(request: Request, exc: ActionplanError):
+        audit_request(request, 400, str(exc))
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         ref = secrets.token_hex(4)
         log.exception("unexpected error %s on %s %s", ref, request.method, request.url.path)
+        audit_request(request, 500, f"unexpected error, reference {ref} (traceback in the server log)")
         return JSONResponse({"detail": f"Something went wrong on the server (reference {ref}). Try again; if it "
                                        "happens again, tell corporate performance the reference."}, status_code=500)
 
-    app.add_middleware(BodyLimit, max_bytes=int(settings.max_upload_mb * 1024 * 1024))
+    app.add_middleware(BodyLimit, max_bytes=int(settings.max_upload_mb * 1024 * 1024), on_refuse=audit_scope)
 
     # -- auth -----------------------------------------------------------------------------------------------------
     def signed_in(request: Request) -> Token:
@@ -206,21 +250,28 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return token
 
     Admin = Annotated[Token, Depends(admin_only)]
+
+    def within_rate(token: SignedIn) -> Token:
+        wait = rate.take(token.id)
+        if wait:
+            seconds = max(1, math.ceil(wait))
+            raise HTTPException(429, f"Too many requests with this access key: at most {BURST} at once and "
+                                     f"{REQUESTS_PER_MINUTE} a minute. Try again in {seconds} second"
+                                     f"{'s' if seconds > 1 else ''}.", headers={"Retry-After": str(seconds)})
+        return token
+
+    Limited = Annotated[Token, Depends(within_rate)]
     Period = Annotated[str | None, Query(description="reporting period, e.g. 2024/25 Q2")]
 
     # -- request bodies ---------------------------------------------------------------------------------------------
     async def xlwings_json(request: Request) -> dict[str, Any]:
         body = await request.body()
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
-            raise HTTPException(400, f"The request body is not valid JSON{where}. The actionplan add-in sends "
-                                     "the workbook as JSON: update it, or check the request.") from None
-        try:
-            return xlbook.checked_payload(payload)
+        try:  # in a worker thread: parsing megabytes of JSON must not stall every other request
+            return await run_in_threadpool(payload_from_body, body)
         except xlbook.BadPayload as exc:
             raise HTTPException(400, str(exc)) from None
+        except PayloadTooLarge as exc:
+            raise HTTPException(413, str(exc)) from None
 
     # -- xlwings endpoints (Excel add-in) ---------------------------------------------------------------------------
     def _xlwings_report(payload: dict[str, Any], token: Token, period: str | None, store: bool) -> dict[str, Any]:
@@ -231,19 +282,19 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             # The same workbook content twice is one submission: hash the sheets, not the request.
             data = json.dumps(plan["sheets"], sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                               default=str).encode("utf-8")
-            report = inbox().submit(sub, data, submitted_by=token.who, ext="json")
+            report = inbox().submit(sub, data, submitted_by=token.who, ext="json", channel="xlwings")
         else:
             report = sub.report()
         return xlbook.report_actions(payload, report, stored=store, now=local_now())
 
     @app.post("/xlwings/check")
-    async def xlwings_check(request: Request, token: SignedIn,
+    async def xlwings_check(request: Request, token: Limited,
                             period: Period = None):
         payload = await xlwings_json(request)
         return await run_in_threadpool(_xlwings_report, payload, token, council.period_label(period), False)
 
     @app.post("/xlwings/submit")
-    async def xlwings_submit(request: Request, token: SignedIn,
+    async def xlwings_submit(request: Request, token: Limited,
                              period: Period = None):
         payload = await xlwings_json(request)
         return await run_in_threadpool(_xlwings_report, payload, token, council.period_label(period), True)
@@ -270,7 +321,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return xlbook.rollup_actions(payload, sheets, alert)
 
     @app.post("/xlwings/rollup")
-    async def xlwings_rollup(request: Request, token: SignedIn,
+    async def xlwings_rollup(request: Request, token: Limited,
                              period: Period = None):
         payload = await xlwings_json(request)
         return await run_in_threadpool(_xlwings_rollup, payload, token, council.period_label(period))
@@ -284,13 +335,13 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             report = sub.report()
         else:
             ext = "xlsm" if name.lower().endswith(".xlsm") else "xlsx"
-            report = inbox().submit(sub, data, submitted_by=token.who, ext=ext)
+            report = inbox().submit(sub, data, submitted_by=token.who, ext=ext, channel="upload")
         outcome = xlbook.outcome_of(report, stored=not check_only, in_excel=False)
         return {**report, "stored": bool(not check_only and report["accepted"] and report.get("new")),
                 "outcome": outcome.title, "message": outcome.alert}
 
     @app.post("/api/submissions")
-    async def upload(request: Request, token: SignedIn, check_only: Annotated[str | None, Query()] = None,
+    async def upload(request: Request, token: Limited, check_only: Annotated[str | None, Query()] = None,
                      period: Period = None):
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise HTTPException(400, "Send the workbook as a multipart/form-data upload in a field named 'file'.")

@@ -147,18 +147,34 @@ class TokenStore:
             self._save(tokens)
             return tokens[old.id]
 
-    def verify(self, secret: str | None) -> tuple[Token | None, str]:
-        """The key's entry when the secret is valid; else None and why, in words for the user."""
-        if not secret:
-            return None, "No access key was sent. Type your department's access key into the actionplan pane."
+    def _match(self, secret: str) -> Token | None:
+        """The entry this whole key belongs to (revoked or not), compared in constant time; None if none."""
         tid = secret.partition(".")[0]
         with self._lock:
             token = self._load().get(tid)
         # Compare against a dummy when the id is unknown so timing says nothing about which ids exist.
         expected = token.sha256 if token else _digest("")
         if not hmac.compare_digest(_digest(secret), expected) or token is None:
+            return None
+        return token
+
+    def verify(self, secret: str | None) -> tuple[Token | None, str]:
+        """The key's entry when the secret is valid; else None and why, in words for the user."""
+        if not secret:
+            return None, "No access key was sent. Type your department's access key into the actionplan pane."
+        token = self._match(secret)
+        if token is None:
             return None, "This access key is not recognised. Check it was copied whole, or ask corporate " \
                          "performance for a new one."
         if token.revoked:
             return None, "This access key has been revoked. Ask corporate performance for a new one."
         return token, ""
+
+    def sender(self, secret: str | None) -> Token | None:
+        """Whose key this is, revoked or not, for the audit log; None when none was sent or it is not one of ours."""
+        if not secret:
+            return None
+        try:
+            return self._match(secret)
+        except ActionplanError:
+            return None
