@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -1484,3 +1485,31 @@ def write_council(
             write_plan(plan, folder / f"{_slug(plan.department)}.xlsx", write_only) for plan in plans
         ]
     return written
+
+
+def _as_sent(value: Any) -> Any:
+    """A cell value as the add-in's client sends it (xlwings.ts): "" for empty, dates as ISO strings."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    if isinstance(value, datetime.date):
+        return value.strftime("%Y-%m-%dT00:00:00.000Z")
+    return value
+
+
+def xlwings_payload(path: Path) -> dict[str, Any]:
+    """The JSON the Excel add-in's xlwings client sends for a workbook (each sheet's values from A1)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        sheets = [{"name": ws.title, "values": [[_as_sent(v) for v in row] for row in ws.iter_rows(values_only=True)]
+                   or [[]], "pictures": [], "tables": []} for ws in wb.worksheets]
+    finally:
+        wb.close()
+    for s in sheets:  # a used range is rectangular
+        width = max((len(r) for r in s["values"]), default=0)
+        s["values"] = [list(r) + [""] * (width - len(r)) for r in s["values"]]
+    return {"client": "Office.js", "version": "0.37.8",
+            "book": {"name": path.name, "active_sheet_index": 0, "selection": "A1"}, "names": [], "sheets": sheets}

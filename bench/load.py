@@ -77,36 +77,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _js(value: Any) -> Any:
-    """A cell value as the add-in's client sends it: "" for empty, dates as ISO strings."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%dT00:00:00.000Z")
-    return value
-
-
-def _xlwings_payload(path: Path) -> dict[str, Any]:
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path, read_only=True)
-    try:
-        sheets = [{"name": ws.title, "values": [[_js(v) for v in row] for row in ws.iter_rows(values_only=True)]
-                   or [[]], "pictures": [], "tables": []} for ws in wb.worksheets]
-    finally:
-        wb.close()
-    width = {s["name"]: max((len(r) for r in s["values"]), default=0) for s in sheets}
-    for s in sheets:  # a used range is rectangular
-        s["values"] = [list(r) + [""] * (width[s["name"]] - len(r)) for r in s["values"]]
-    return {"client": "Office.js", "version": "0.37.8", "book": {"name": path.name, "active_sheet_index": 0,
-            "selection": "A1"}, "names": [], "sheets": sheets}
-
-
 def make_clients(home: Path, folder: Path, n: int, rows: int, seed: int = 7) -> list[Client]:
     """n departments, each with a key and a seeded plan of `rows` actions (as .xlsx and as the add-in's JSON)."""
-    from actionplan.sample import DEPARTMENTS, plan_for, write_plan
+    from actionplan.sample import DEPARTMENTS, plan_for, write_plan, xlwings_payload
     from excel_addin.tokens import TokenStore
 
     store = TokenStore.for_home(home)
@@ -116,7 +89,7 @@ def make_clients(home: Path, folder: Path, n: int, rows: int, seed: int = 7) -> 
         plan = plan_for(name, PERIOD, rows, random.Random(seed * 1000 + i))
         plan.department = name
         path = write_plan(plan, folder / f"dept-{i:03d}.xlsx", write_only=True)
-        clients.append(Client(name, store.add(department=name)[1], path.read_bytes(), _xlwings_payload(path)))
+        clients.append(Client(name, store.add(department=name)[1], path.read_bytes(), xlwings_payload(path)))
     return clients
 
 

@@ -232,8 +232,7 @@ def bench_submit(work: Path, requests: int) -> dict:
 
     import httpx
 
-    from actionplan.sample import plan_for, write_plan
-    from tests.test_service import xlwings_payload
+    from actionplan.sample import plan_for, write_plan, xlwings_payload
 
     home = work / "submit-home"
     env = {**os.environ, "ACTIONPLAN_HOME": str(home)}

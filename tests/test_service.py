@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import openpyxl
 import pytest
 
+from actionplan.sample import xlwings_payload
 from actionplan.settings import load_settings
 from tests.conftest import GOOD_KPI, action, canonical_workbook
 
@@ -79,26 +79,6 @@ class LiveServer:
 
     def rejected(self) -> list[Path]:
         return sorted((self.settings.archive_path / "rejected").glob("*.json"))
-
-
-def _js(value: Any) -> Any:
-    """A cell value as xlwings.ts sends it: "" for empty, dates as ISO strings, the rest as is."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%dT00:00:00.000Z")
-    return value
-
-
-def xlwings_payload(path: Path) -> dict[str, Any]:
-    """The JSON xlwings' Office.js client sends for a workbook (values of each sheet's used range from A1)."""
-    wb = openpyxl.load_workbook(path)
-    sheets = [{"name": ws.title, "values": [[_js(v) for v in row] for row in ws.iter_rows(values_only=True)]
-               or [[]], "pictures": [], "tables": []} for ws in wb.worksheets]
-    return {"client": "Office.js", "version": "0.37.8",
-            "book": {"name": path.name, "active_sheet_index": 0, "selection": "A1"}, "names": [], "sheets": sheets}
 
 
 class FakeExcel:

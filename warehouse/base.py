@@ -101,8 +101,27 @@ class Warehouse(ABC):
     def insert_frame(self, table: str, frame: pd.DataFrame) -> None: ...
 
     @abstractmethod
+    def _outer_transaction(self) -> Any:
+        """A context manager: begin; commit on success, roll back on any exception."""
+
+    _depth = 0
+
     @contextmanager
-    def transaction(self) -> Iterator[None]: ...
+    def transaction(self) -> Iterator[None]:
+        """One transaction; nested calls join the outer one (a load inside a caller's transaction)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            with self._outer_transaction():
+                yield
+        finally:
+            self._depth = 0
 
     @abstractmethod
     def close(self) -> None: ...

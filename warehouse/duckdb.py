@@ -34,7 +34,6 @@ class DuckDBWarehouse(Warehouse):
                         f"The warehouse {self.path} is in use by another process (an ingest or consolidation "
                         f"is running). Try again in a minute. ({str(exc).splitlines()[0][:160]})") from None
                 time.sleep(0.2)
-        self._depth = 0
 
     def execute(self, sql: str, params: tuple | list = ()) -> None:
         self.con.execute(sql, list(params))
@@ -51,16 +50,8 @@ class DuckDBWarehouse(Warehouse):
             self.con.unregister("_incoming")
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+    def _outer_transaction(self) -> Iterator[None]:
         self.con.execute("BEGIN TRANSACTION")
-        self._depth = 1
         try:
             yield
         except BaseException:
@@ -68,8 +59,6 @@ class DuckDBWarehouse(Warehouse):
             raise
         else:
             self.con.execute("COMMIT")
-        finally:
-            self._depth = 0
 
     def close(self) -> None:
         self.con.close()

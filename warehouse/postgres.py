@@ -134,7 +134,6 @@ class PostgresWarehouse(Warehouse):
                 "is running and that ACTIONPLAN_WAREHOUSE names the right host, port, database and user.") from None
         if read_only:
             self.con.execute("SET default_transaction_read_only = on")
-        self._depth = 0
 
     def _sql(self, sql: str) -> str:
         return _placeholders(sql)
@@ -160,20 +159,9 @@ class PostgresWarehouse(Warehouse):
                 copy.write_row(row)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self._depth = 1
-        try:
-            with self.con.transaction():  # commits, or rolls back on any exception (a dying worker too)
-                yield
-        finally:
-            self._depth = 0
+    def _outer_transaction(self) -> Iterator[None]:
+        with self.con.transaction():  # commits, or rolls back on any exception (a dying worker too)
+            yield
 
     def migrate(self) -> list[int]:
         """Apply pending migrations; workers starting together wait for each other instead of racing."""
