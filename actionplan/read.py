@@ -192,8 +192,9 @@ def _inspect_parts(data: bytes, name: str) -> tuple[list[Message], dict[str, lis
                 sheet = part_to_sheet.get(part)
                 if sheet is None:
                     continue
-                last_row, rows_hidden = _scan_rows(head, fh)
+                scan = _scan_rows(head, fh)
             sheet_name = html.unescape(sheet)
+            last_row = scan.last_row
             if last_row > EXCEL_LAST_ROW:
                 raise UnreadableWorkbook(
                     f"{name}: sheet '{sheet_name}' claims a row {last_row:,}, beyond Excel's last row "
@@ -203,33 +204,69 @@ def _inspect_parts(data: bytes, name: str) -> tuple[list[Message], dict[str, lis
                     f"sheet '{sheet_name}' has content down to row {last_row:,}, far below any action plan "
                     f"(at most {MAX_ROWS:,} rows are read). Delete the rows below your plan (select them, "
                     "right-click > Delete) and save; in Excel, Ctrl+End shows the last used cell.")
-            if rows_hidden:
-                hidden[sheet_name] = rows_hidden
+            if scan.hidden:
+                hidden[sheet_name] = scan.hidden
+            notes.extend(_formula_notes(sheet_name, scan.formulas))
     return notes, hidden
 
 
-def _scan_rows(head: bytes, fh: Any) -> tuple[int, list[int]]:
-    """The last row number a sheet part names, and its hidden rows (streamed: a sheet is never held whole)."""
-    last, hidden = 0, []
+_FORMULA_CELL = re.compile(rb'<c\b[^>]*?\sr="([A-Z]+[0-9]+)"[^>]*>\s*<f\b[^>]*?(?:/>|>(.*?)</f>)\s*(<v>.*?</v>|<v/>)?',
+                           re.S)
+
+
+@dataclass
+class _SheetScan:
+    last_row: int = 0
+    hidden: list[int] = field(default_factory=list)
+    formulas: list[tuple[str, str, bool]] = field(default_factory=list)  # (cell, formula, has a saved value)
+
+
+def _scan_rows(head: bytes, fh: Any) -> _SheetScan:
+    """Row numbers, hidden rows and formula cells of a sheet part, streamed: a sheet is never held whole."""
+    scan = _SheetScan()
     carry = head
     while True:
-        cut = carry.rfind(b"<")
-        chunk, carry = (carry[:cut], carry[cut:]) if cut > 0 else (carry, b"")
+        more = fh.read(1 << 20)
+        if more:
+            # Cut after the last complete row, so no row (or formula cell) straddles two chunks.
+            end = carry.rfind(b"</row>")
+            cut = end + 6 if end >= 0 else carry.rfind(b"<")
+            chunk, carry = (carry[:cut], carry[cut:]) if cut > 0 else (b"", carry)
+        else:
+            chunk, carry = carry, b""
         for tag in _ROW_TAG.findall(chunk):
             m = _ROW_NUMBER.search(tag)
             if m:
-                last = max(last, int(m.group(1)))
+                scan.last_row = max(scan.last_row, int(m.group(1)))
                 if _HIDDEN.search(tag):
-                    hidden.append(int(m.group(1)))
-        more = fh.read(1 << 20)
+                    scan.hidden.append(int(m.group(1)))
+        if b"<f" in chunk and len(scan.formulas) < 1000:
+            for cell, formula, value in _FORMULA_CELL.findall(chunk):
+                saved = bool(value) and value not in (b"<v/>", b"<v></v>")
+                scan.formulas.append((cell.decode(), (formula or b"").decode("utf-8", "replace"), saved))
         if not more:
-            if carry:
-                for tag in _ROW_TAG.findall(carry):
-                    m = _ROW_NUMBER.search(tag)
-                    if m:
-                        last = max(last, int(m.group(1)))
-            return last, hidden
+            return scan
         carry += more
+
+
+def _formula_notes(sheet: str, formulas: list[tuple[str, str, bool]]) -> list[Message]:
+    """Formula cells: their last calculated values are read; one with no saved value reads as blank."""
+    import html
+
+    notes = []
+    unsaved = [(c, f) for c, f, saved in formulas if not saved]
+    for cell, formula in unsaved[:20]:
+        shown = f" (={html.unescape(formula)[:60]})" if formula else ""
+        notes.append(Message(WARNING, "formula-without-value", sheet, cell, None,
+                             f"this cell holds a formula{shown} but no calculated value was saved with it, so it "
+                             "reads as blank. Open the workbook in Excel, let it calculate, save, and submit again."))
+    saved = [c for c, _, ok in formulas if ok]
+    if saved:
+        notes.append(Message(WARNING, "formula-cells", sheet, saved[0], None,
+                             f"{len(saved)} cell{'s' if len(saved) > 1 else ''} on this sheet hold formulas; the value "
+                             "Excel last calculated was read (formulas are never run here). Type the values in if the "
+                             "formulas refer to other files."))
+    return notes
 
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:

@@ -39,6 +39,9 @@ def latest_period(warehouse_url: str) -> str | None:
 
 @task(name="write-rollup")
 def publish(facts: RollupFacts, out: str) -> str:
+    from actionplan.workbooks import sweep_orphans
+
+    sweep_orphans(Path(out).parent)  # temp files a killed earlier publish left behind
     return str(write_rollup(facts, Path(out)))
 
 

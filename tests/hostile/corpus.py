@@ -138,3 +138,14 @@ def unicode_oddities(tmp: Path) -> bytes:
     odd = "\u200bBudget\u200f review \U0001F4CA \u202eevil\u202c"
     row = ["A1\u200b", odd, odd, odd, "\u200fPatel, Anita", "31/03/2025", None, "G\u200b", odd]
     return canonical_workbook(tmp / "odd.xlsx", actions=[row]).read_bytes()
+
+
+def formulas(tmp: Path) -> bytes:
+    """A lead officer looked up by formula (a saved value) and a due date computed but never calculated."""
+    body = (_inline_row(1, HEADER)
+            + '<row r="2"><c r="A2" t="inlineStr"><is><t>A1</t></is></c>'
+              '<c r="D2" t="inlineStr"><is><t>Do it</t></is></c>'
+              '<c r="E2" t="str"><f>VLOOKUP(A2,Staff!A:B,2,FALSE)</f><v>R Khan</v></c>'
+              '<c r="F2"><f>DATE(2025,3,31)</f></c>'
+              '<c r="H2" t="inlineStr"><is><t>G</t></is></c></row>')
+    return rewrite(good_bytes(tmp), {"xl/worksheets/sheet2.xml": _actions_sheet_with(body)})

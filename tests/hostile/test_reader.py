@@ -140,3 +140,13 @@ def test_defusedxml_is_installed_and_used_by_openpyxl():
 
     assert openpyxl.xml.DEFUSEDXML is True
     assert_safe_xml()  # the start-up check itself passes
+
+
+def test_formula_cells_are_read_by_their_saved_value_and_flagged(tmp_path):
+    report = validate(tmp_path, corpus.formulas(tmp_path))
+    assert report["accepted"]
+    by_code = {m["code"]: m for m in report["warnings"]}
+    assert by_code["formula-cells"]["cell"] == "E2"
+    assert "value Excel last calculated was read" in by_code["formula-cells"]["message"]
+    unsaved = by_code["formula-without-value"]
+    assert unsaved["cell"] == "F2" and "=DATE(2025,3,31)" in unsaved["message"]
