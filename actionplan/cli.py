@@ -110,6 +110,8 @@ def _quiet_prefect(settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     # The temporary server's telemetry writes race its own SQLite file and print tracebacks.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The very first run creates Prefect's database; on a busy machine that outlasts the 20 s default wait.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def run_flow(flow_name: str, **params):
