@@ -9,9 +9,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-# One Prefect home for the whole session: its first use migrates a SQLite database (~15 s), once.
-_PREFECT_HOME = Path(tempfile.mkdtemp(prefix="actionplan-prefect-"))
-os.environ.setdefault("PREFECT_HOME", str(_PREFECT_HOME))
+# One Prefect home per test process: its first use migrates a SQLite database (~15 s), once. Each xdist
+# worker needs its own (workers inherit the controller's environment): two temporary servers migrating one
+# SQLite file at the same time fail with "duplicate column".
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix=f"actionplan-prefect-{_WORKER}-")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # Two test workers each start a temporary Prefect server; on a loaded 2-core machine 20 s is not enough.
