@@ -139,15 +139,9 @@ def cmd_ingest(args) -> int:
 
 
 def _period(text: str | None) -> str | None:
-    from .vocabulary import period_from_text
+    from .vocabulary import period_label
 
-    if text is None:
-        return None
-    parsed = period_from_text(text)
-    if parsed is None:
-        raise ActionplanError(f"'{text}' is not a period actionplan recognises. Use e.g. 2024/25 Q2 "
-                              "(or 2024/25 for the whole year).")
-    return parsed.label
+    return period_label(text)
 
 
 def _date(text: str | None) -> dt.date | None:

@@ -282,3 +282,16 @@ def kpi_performance(
     if deviation < -limit:
         return "worse"
     return "within"
+
+
+def period_label(text: object) -> str | None:
+    """The canonical label of a period a user typed (None for blank); UnknownPeriod, with an example, if not one."""
+    if text is None or not str(text).strip():
+        return None
+    parsed = period_from_text(text)
+    if parsed is None:
+        from .errors import UnknownPeriod
+
+        raise UnknownPeriod(f"'{text}' is not a period actionplan recognises. Use e.g. 2024/25 Q2 "
+                            "(or 2024/25 for the whole year).")
+    return parsed.label

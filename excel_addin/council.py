@@ -16,9 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from actionplan.errors import ActionplanError, UnknownPeriod
+from actionplan.errors import ActionplanError
 from actionplan.settings import Settings
 from actionplan.vocabulary import Period, period_from_text
+from actionplan.vocabulary import period_label as vocabulary_period_label
 
 
 class NoRollupYet(ActionplanError):
@@ -29,13 +30,7 @@ class NoRollupYet(ActionplanError):
 
 def period_label(text: str | None) -> str | None:
     """The canonical label of a period the user typed; UnknownPeriod with an example when it is not one."""
-    if text is None or not text.strip():
-        return None
-    parsed = period_from_text(text)
-    if parsed is None:
-        raise UnknownPeriod(f"'{text}' is not a period actionplan recognises. Use e.g. 2024/25 Q2 "
-                            "(or 2024/25 for the whole year).")
-    return parsed.label
+    return vocabulary_period_label(text)
 
 
 def last_completed_quarter(today: dt.date | None = None) -> str:
