@@ -344,6 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=42)
     c.set_defaults(func=cmd_demo)
 
+    c = sub.add_parser("bench", help="Measure the speed targets against their baselines (bench/run.py).")
+    c.add_argument("--quick", action="store_true", help="small data, about a minute")
+    c.set_defaults(func=cmd_bench)
+
     c = sub.add_parser("layouts", help="List the layouts workbooks can be read with, or show how one workbook is read.")
     c.add_argument("file", nargs="?", metavar="FILE", help="a workbook: show each layout's score and its columns")
     c.add_argument("--layout", help="show how this layout reads FILE instead of the one chosen")

@@ -33,5 +33,6 @@ def test_readme_commands_are_real_cli_commands():
 
     parser = build_parser()
     commands = set(parser._subparsers._group_actions[0].choices)
-    for cmd in ("template", "validate", "submit", "ingest", "consolidate", "export", "demo", "layouts"):
+    for cmd in ("template", "validate", "submit", "ingest", "consolidate", "export", "demo", "layouts", "convert",
+                "serve", "token", "deploy", "bench"):
         assert cmd in commands and f"actionplan {cmd}" in README
