@@ -5,8 +5,6 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import UnreadableWorkbook
 from .layouts import SHEET_TITLES, Layout, choose_layout, layout_named, load_layouts, tables_from_book
 from .model import ERROR, Message, Submission
@@ -29,7 +27,7 @@ def available_layouts(settings: Settings | None = None) -> dict[str, Layout]:
 
 def check_workbook(data: bytes, name: str, *, department: str | None = None, period: str | None = None,
                    layout: str | None = None, expected_department: str | None = None,
-                   previous_actions: pd.DataFrame | None = None, settings: Settings | None = None) -> Submission:
+                   settings: Settings | None = None) -> Submission:
     """Check one .xlsx/.xlsm file's bytes; an unreadable file becomes a rejected Submission, not an exception."""
     try:
         book = book_from_xlsx(data, name)
@@ -38,7 +36,7 @@ def check_workbook(data: bytes, name: str, *, department: str | None = None, per
                           messages=[Message(ERROR, getattr(exc, "code", "unreadable-file"), None, None, None,
                                             str(exc))])
     return check_book(book, department=department, period=period, layout=layout,
-                      expected_department=expected_department, previous_actions=previous_actions,
+                      expected_department=expected_department,
                       settings=settings)
 
 
@@ -53,7 +51,7 @@ def check_xlwings(payload: dict, **kwargs) -> Submission:
 
 
 def check_book(book: Book, *, department: str | None = None, period: str | None = None, layout: str | None = None,
-               expected_department: str | None = None, previous_actions: pd.DataFrame | None = None,
+               expected_department: str | None = None,
                settings: Settings | None = None) -> Submission:
     """Map, normalise and validate a read workbook."""
     settings = settings or load_settings()
@@ -78,7 +76,7 @@ def check_book(book: Book, *, department: str | None = None, period: str | None 
             "Submit your own department's plan, or ask corporate performance for the right access."))
     if sub.accepted or not any(m.code in ("unreadable-file", "no-usable-sheet", "missing-column")
                                for m in sub.errors):
-        validate_submission(sub, previous_actions=previous_actions)
+        validate_submission(sub)
     return sub
 
 

@@ -226,10 +226,8 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
         for m in msgs[msgs["level"] == "warning"].to_dict("records"):
             rows.append({"Department": m["department"], "Sheet": m["sheet"], "Cell": m["cell"],
                          "Value": m["value"], "Code": m["code"], "Message": m["message"]})
-    seen = {(r["Department"], r["Sheet"], r["Cell"]) for r in rows if r["Code"] == "stale-commentary"}
-    for r in stale_rows(current["actions"], previous["actions"] if previous else None):
-        if (r["Department"], r["Sheet"], r["Cell"]) not in seen:
-            rows.append(r)
+    # Stale commentary needs the previous period, which only consolidation has: it is found here, never at submit.
+    rows.extend(stale_rows(current["actions"], previous["actions"] if previous else None))
     if checked is not None and not checked.empty:
         for r in checked[checked["rag_history"].map(present)].to_dict("records"):
             rows.append({"Department": r["department"], "Sheet": r["sheet"], "Cell": f"row {r['row_number']}",

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .model import ERROR, WARNING, Message, Submission
 from .settings import REPO_ROOT
-from .values import present, same_text
+from .values import present
 from .vocabulary import STATUS_NAMES, accepted_status_words
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
@@ -99,7 +99,7 @@ def _get_runner() -> _Runner:
         return _runner
 
 
-def validate_submission(sub: Submission, previous_actions: pd.DataFrame | None = None) -> Submission:
+def validate_submission(sub: Submission) -> Submission:
     """Run each sheet kind's suite once over its frame and add the findings, in sheet and row order."""
     letters = {sheet: _letters(info) for sheet, info in sub.columns.items()}
     found: list[Message] = []
@@ -116,8 +116,6 @@ def validate_submission(sub: Submission, previous_actions: pd.DataFrame | None =
                 found.extend(_messages(meta, rows, values, by_row, sheet, letters.get(sheet, {})))
     if not sub.actions.empty and "status" in sub.actions:
         found.extend(rag_checks(sub.actions, letters))
-    if previous_actions is not None and not sub.actions.empty:
-        found.extend(stale_commentary(sub.actions, previous_actions, letters))
     order = {name: i for i, name in enumerate(sub.columns)}
     found.sort(key=lambda m: (order.get(m.sheet, 99), _row_of(m.cell), _col_of(m.cell)))
     sub.messages = list(sub.messages) + found
@@ -206,24 +204,6 @@ def rag_checks(actions: pd.DataFrame, letters: dict[str, dict[str, str]]) -> lis
                                  status_text if present(status_text) else status,
                                  f"{reason[0].lower()}{reason[1:]}. Check the status: the rollup shows it as "
                                  "you gave it, with this flag beside it."))
-    return found
-
-
-def stale_commentary(actions: pd.DataFrame, previous: pd.DataFrame,
-                     letters: dict[str, dict[str, str]] | None = None) -> list[Message]:
-    """Warn where a not-complete action's progress update is word for word last period's."""
-    before = {str(r): u for r, u in zip(previous["ref"], previous["progress_update"], strict=True) if present(u)}
-    found = []
-    for record in actions.itertuples(index=False):
-        if record.status == "B" or not present(record.progress_update):
-            continue
-        old = before.get(str(record.ref))
-        if old and same_text(old, record.progress_update):
-            letter = ((letters or {}).get(record.sheet) or {}).get("progress_update", "")
-            found.append(Message(WARNING, "stale-commentary", record.sheet, f"{letter}{record.row}" if letter else None,
-                                 record.progress_update[:80],
-                                 "this progress update is the same as last period's. Say what has happened "
-                                 "since then."))
     return found
 
 
