@@ -180,9 +180,10 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], Built]] = {
 }
 
 
-# -- row conditions: the query text GX's pandas engine builds, run the same way -------------------------------
+# -- row conditions: what GX's pandas engine selects with DataFrame.query, as pandas masks ----------------------
 
-_OPERATORS = {"==", "!=", "<", "<=", ">", ">=", "IN", "NOT_IN"}
+_COMPARE = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+Mask = Callable[[pd.DataFrame], pd.Series]
 
 
 def _condition(condition: Any, parser: Any) -> Callable[[pd.DataFrame], pd.DataFrame] | None | bool:
@@ -192,43 +193,54 @@ def _condition(condition: Any, parser: Any) -> Callable[[pd.DataFrame], pd.DataF
     if isinstance(condition, str):
         if parser != "pandas":
             return False
-        query = condition
-    elif isinstance(condition, dict):
-        query = _clause(condition)
-        if query is None:
-            return False
-    else:
+        return lambda frame: frame.query(condition)
+    if not isinstance(condition, dict):
         return False
-    return lambda frame: frame.query(query)
+    if condition.get("type") == "pass_through":
+        text = condition.get("pass_through_filter")
+        return (lambda frame: frame.query(text)) if isinstance(text, str) else False
+    mask = _mask(condition)
+    if mask is None:
+        return False
+    return lambda frame: frame[mask(frame).to_numpy(dtype=bool)]
 
 
-def _clause(condition: dict[str, Any]) -> str | None:
+def _mask(condition: dict[str, Any]) -> Mask | None:
+    """The rows a structured condition selects (GX renders it as query text; query runs these same operations)."""
     kind = condition.get("type")
     if kind == "comparison":
         column, op, value = _column_name(condition), condition.get("operator"), condition.get("parameter")
-        if column is None or op not in _OPERATORS:
+        if column is None:
             return None
         if op in ("IN", "NOT_IN"):
             if not isinstance(value, list | tuple):
                 return None
-            return f"`{column}` {'in' if op == 'IN' else 'not in'} [{', '.join(map(repr, value))}]"
-        return f"`{column}` {op} {value!r}"
+            values = list(value)
+            return (lambda f: f[column].isin(values)) if op == "IN" else (lambda f: ~f[column].isin(values))
+        if op not in _COMPARE or not isinstance(value, str | int | float | bool):
+            return None
+        method = _COMPARE[op]
+        return lambda f: getattr(f[column], method)(value).fillna(False)
     if kind == "nullity":
         column = _column_name(condition)
         if column is None:
             return None
-        return f"`{column}`.isnull()" if condition.get("is_null") else f"~`{column}`.isnull()"
+        return (lambda f: f[column].isna()) if condition.get("is_null") else (lambda f: f[column].notna())
     if kind in ("and", "or"):
-        parts = [_clause(c) for c in condition.get("conditions") or []]
+        parts = [_mask(c) for c in condition.get("conditions") or []]
         if not parts or any(p is None for p in parts):
             return None
-        return "(" + f" {kind} ".join(parts) + ")"   # type: ignore[arg-type]
-    if kind == "pass_through" and isinstance(condition.get("pass_through_filter"), str):
-        return condition["pass_through_filter"]
+
+        def combined(f: pd.DataFrame) -> pd.Series:
+            result = parts[0](f)   # type: ignore[misc]
+            for part in parts[1:]:
+                result = (result & part(f)) if kind == "and" else (result | part(f))   # type: ignore[misc]
+            return result
+        return combined
     return None
 
 
 def _column_name(condition: dict[str, Any]) -> str | None:
     column = condition.get("column")
     name = column.get("name") if isinstance(column, dict) else column
-    return name if isinstance(name, str) and "`" not in name else None
+    return name if isinstance(name, str) else None

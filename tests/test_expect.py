@@ -192,6 +192,15 @@ CONSTRUCTS = {
         "type": "and", "conditions": [
             {"type": "comparison", "column": {"name": "s"}, "operator": "!=", "parameter": "A"},
             {"type": "nullity", "column": {"name": "x"}, "is_null": False}]}}},
+    "not null, or": {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x", "row_condition": {
+        "type": "or", "conditions": [
+            {"type": "comparison", "column": {"name": "n"}, "operator": "<", "parameter": 2.5},
+            {"type": "comparison", "column": {"name": "s"}, "operator": "==", "parameter": "B"}]}}},
+    "not null, == on a column with nulls": {"type": "expect_column_values_to_not_be_null", "kwargs": {
+        "column": "n", "row_condition": {"type": "comparison", "column": {"name": "x"}, "operator": "==",
+                                         "parameter": "a"}}},
+    "not null, pass-through": {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x",
+        "row_condition": {"type": "pass_through", "pass_through_filter": "n > 1"}}},
     "pair, either missing": {"type": "expect_column_pair_values_a_to_be_greater_than_b", "kwargs": {
         "column_A": "d1", "column_B": "d2", "or_equal": True, "ignore_row_if": "either_value_is_missing"}},
     "pair, strict, both missing": {"type": "expect_column_pair_values_a_to_be_greater_than_b", "kwargs": {
