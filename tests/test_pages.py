@@ -87,9 +87,22 @@ def test_page_upload_shows_the_report_and_status_shows_who_is_missing(page, site
     assert "Accepted" in finance.inner_text() and "Finance (key" in finance.inner_text()
     assert len(site.pending()) == 1
 
-    page.get_by_role("button", name="Download the council rollup for 2024/25 Q2").click()
+    button = page.get_by_role("button", name="Download the council rollup for 2024/25 Q2")
+    assert button.is_disabled()  # nothing to download yet, and the page says why
     page.get_by_text("No council rollup has been published for 2024/25 Q2 yet.", exact=False).wait_for()
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # Once corporate performance has published one (any workbook at the rollup's place will do for the page),
+    # the button downloads it.
+    published = site.settings.rollup_file("2024/25 Q2")
+    published.parent.mkdir(parents=True, exist_ok=True)
+    published.write_bytes(good.read_bytes())
+    page.locator("#status-form").get_by_role("button", name="Show").click()
+    page.wait_for_function("!document.getElementById('rollup').disabled")
+    with page.expect_download() as download:
+        button.click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    page.get_by_text("Downloaded ", exact=False).wait_for()
 
 
 def test_page_with_a_wrong_key_says_so(page):

@@ -152,6 +152,11 @@
       ]));
       $("rollup").textContent = "Download the council rollup for " + s.period;
       $("rollup").setAttribute("data-period", s.period);
+      // Offer the download only when there is something to download.
+      $("rollup").disabled = !s.rollup_published;
+      $("rollup-message").textContent = s.rollup_published ? "" :
+        "No council rollup has been published for " + s.period + " yet. Corporate performance publishes it " +
+        "when the period's returns are consolidated.";
     } catch (e) {
       clear(box);
       box.appendChild(el("p", { "class": "notice", role: "alert" }, [e.message]));
