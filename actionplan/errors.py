@@ -31,3 +31,7 @@ class WarehouseUnavailable(ActionplanError):
 
 class NothingToRollUp(ActionplanError):
     """No accepted submission and no known department for this period."""
+
+
+class UnknownCouncil(ActionplanError):
+    """No council by that name is on record."""
