@@ -35,3 +35,7 @@ class NothingToRollUp(ActionplanError):
 
 class UnknownCouncil(ActionplanError):
     """No council by that name is on record."""
+
+
+class WarehouseNeedsUpgrade(ActionplanError):
+    """The warehouse was made by an earlier version of actionplan; the next ingest upgrades it."""
