@@ -76,7 +76,7 @@ def check_book(book: Book, *, department: str | None = None, period: str | None 
             "Submit your own department's plan, or ask corporate performance for the right access."))
     if sub.accepted or not any(m.code in ("unreadable-file", "no-usable-sheet", "missing-column")
                                for m in sub.errors):
-        validate_submission(sub)
+        validate_submission(sub, settings.validator)
     return sub
 
 

@@ -739,7 +739,8 @@ def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header]
             if r in header_rows:
                 continue
             row = sheet.rows[r]
-            filled = [c for c, v in enumerate(row) if _present(v)]
+            # _present inlined: this runs for every cell of every sheet.
+            filled = [c for c, v in enumerate(row) if v is not None and (v.__class__ is not str or v.strip())]
             if not filled or _is_title(row[filled[0]], layout):
                 continue
             if len(filled) == 1 and filled[0] <= first_col and isinstance(row[filled[0]], str) and not (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -142,6 +143,23 @@ def _ratings(table: Table, item: Item, words: dict[str, str], messages: list[Mes
     return extra
 
 
+def _memo(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """fn with its answers kept for the length of one sheet: a plan repeats its dates, statuses, officers and
+    objectives row after row, and each is parsed once. Keyed by type as well (1, 1.0 and True are equal keys)."""
+    seen: dict[tuple[type, Any], Any] = {}
+
+    def call(value: Any) -> Any:
+        try:
+            key = (value.__class__, value)
+            return seen[key]
+        except KeyError:
+            answer = seen[key] = fn(value)
+            return answer
+        except TypeError:  # unhashable: never from a cell, but never worth failing over
+            return fn(value)
+    return call
+
+
 def _due_date(value: Any) -> DateValue:
     """A due date; a cell listing several dated milestones (one a line, or split by ;) means the latest."""
     if isinstance(value, str) and (";" in value or "\n" in value.strip()):
@@ -188,22 +206,24 @@ def _actions_frame(table: Table, layout: Layout, period_end: dt.date | None,
         "row", "objective", "theme", "action", "lead_officer", "due_date", "due_date_text", "due_date_problem",
         "due_date_words", "revised_due_date", "revised_due_date_text", "revised_due_date_problem",
         "revised_due_date_words", "status", "status_text", "progress_update", "extra")}
+    text, due_date = _memo(text_from_value), _memo(_due_date)
+    status_of = _memo(lambda value: _status(value, layout.status_words))
     for item in table.items:
         values = item.values
         data["row"].append(item.row)
         for fid in ("objective", "theme", "action", "lead_officer", "progress_update"):
-            data[fid].append(text_from_value(values.get(fid)))
+            data[fid].append(text(values.get(fid)))
         for fid in ("due_date", "revised_due_date"):
-            parsed = _due_date(values.get(fid))
+            parsed = due_date(values.get(fid))
             data[fid].append(parsed.date)
             data[f"{fid}_text"].append(parsed.text or None)
             data[f"{fid}_problem"].append(parsed.problem)
             data[f"{fid}_words"].append(parsed.text if parsed.date is None and parsed.text and not parsed.problem
                                         else None)
-        status, status_text = _status(values.get("status"), layout.status_words)
+        status, status_text = status_of(values.get("status"))
         data["status"].append(status)
         data["status_text"].append(status_text)
-        data["extra"].append(_ratings(table, item, layout.status_words, messages))
+        data["extra"].append(_ratings(table, item, layout.status_words, messages) if item.extra else None)
     data["ref"] = _refs(table, [item.values.get("ref") for item in table.items], messages)
     _derive_action_facts(data, period_end)
     frame = pd.DataFrame(data)

@@ -104,8 +104,15 @@ def _renamed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
 def _dates(frame: pd.DataFrame, *names: str) -> pd.DataFrame:
     for name in names:
         if name in frame:
-            frame[name] = [None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[name]]
+            frame[name] = _days(frame[name])
     return frame
+
+
+def _days(values: pd.Series) -> list[dt.date | None]:
+    """A column of dates, timestamps or blanks as dates and None, converted in one go (not value by value)."""
+    if values.empty:
+        return []
+    return [None if day is pd.NaT else day for day in pd.to_datetime(values).dt.date.tolist()]
 
 
 def exceptions_table(actions: pd.DataFrame) -> pd.DataFrame:
@@ -221,11 +228,11 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
                   checked: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every warning of every current submission, plus stale commentary and RAG checks found at consolidation."""
     msgs = current["messages"]
-    rows = []
+    warned = pd.DataFrame(columns=QUALITY_COLUMNS, dtype=object)
     if not msgs.empty:
-        for m in msgs[msgs["level"] == "warning"].to_dict("records"):
-            rows.append({"Department": m["department"], "Sheet": m["sheet"], "Cell": m["cell"],
-                         "Value": m["value"], "Code": m["code"], "Message": m["message"]})
+        warned = msgs.loc[msgs["level"] == "warning", ["department", "sheet", "cell", "value", "code", "message"]]
+        warned = warned.astype(object).set_axis(QUALITY_COLUMNS, axis=1)
+    rows: list[dict[str, Any]] = []
     # Stale commentary needs the previous period, which only consolidation has: it is found here, never at submit.
     rows.extend(stale_rows(current["actions"], previous["actions"] if previous else None))
     if checked is not None and not checked.empty:
@@ -234,7 +241,10 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
                          "Value": _name(r["status"]), "Code": "rag-check",
                          "Message": f"{r['rag_history']}. The status is shown as the department gave it; "
                                     "check it with the lead officer."})
-    return pd.DataFrame(rows, columns=QUALITY_COLUMNS, dtype=object)
+    if not rows:
+        return warned.reset_index(drop=True)
+    found = pd.DataFrame(rows, columns=QUALITY_COLUMNS, dtype=object)
+    return found if warned.empty else pd.concat([warned, found], ignore_index=True)
 
 
 def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None) -> list[dict[str, Any]]:
@@ -257,7 +267,8 @@ def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None) -> list[dict[
 
 
 def _history_key(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    return list(zip(frame["department"], frame["ref"].astype(str), strict=True))
+    # Plain lists: iterating pandas' string arrays value by value is slower than the work done per value.
+    return list(zip(frame["department"].tolist(), frame["ref"].astype(str).tolist(), strict=True))
 
 
 def slip_history(history: list[tuple[str, pd.DataFrame]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -271,10 +282,9 @@ def slip_history(history: list[tuple[str, pd.DataFrame]]) -> dict[tuple[str, str
     for index, (_, actions) in enumerate(history):
         if actions.empty:
             continue
-        for key, due, revised, effective in zip(_history_key(actions), actions["due_date"],
-                                                actions["revised_due_date"], actions["effective_due_date"],
-                                                strict=True):
-            due, revised, effective = _day(due), _day(revised), _day(effective)
+        for key, due, revised, effective in zip(_history_key(actions), _days(actions["due_date"]),
+                                                _days(actions["revised_due_date"]),
+                                                _days(actions["effective_due_date"]), strict=True):
             entry = seen.get(key)
             if entry is None:
                 changed = revised is not None and revised != due
@@ -316,8 +326,8 @@ def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFram
     out = actions.copy()
     times, original, rag, rag_history, exception, reasons = [], [], [], [], [], []
     for key, status, overdue, update, is_exception, reason in zip(
-            _history_key(out), out["status"], out["overdue"], out["progress_update"], out["exception"],
-            out["exception_reason"], strict=True):
+            _history_key(out), *(out[c].tolist() for c in ("status", "overdue", "progress_update", "exception",
+                                                            "exception_reason")), strict=True):
         entry = slips.get(key)
         times.append(entry["times"] if entry else 0)
         original.append(entry["original"] if entry else None)

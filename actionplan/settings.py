@@ -45,6 +45,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 8000, "Port `actionplan serve` listens on.", int),
     Setting("public_url", "",
             "URL departments reach the service at (goes into the add-in manifest); empty: http://host:port."),
+    Setting("validator", "compiled",
+            "How the expectation suites are run: `compiled` (pandas, the same rules, milliseconds) or `gx` "
+            "(Great Expectations itself, 0.1-0.3 s per sheet)."),
 )
 
 
@@ -135,6 +138,8 @@ def _checked(setting: Setting, value: Any) -> Any:
         except ValueError as exc:
             raise StartupError(f"ACTIONPLAN_COUNCIL={value!r} is not valid: {exc}.") from None
     if setting.kind is str:
+        if setting.name == "validator" and str(value) not in ("compiled", "gx"):
+            raise StartupError(f"ACTIONPLAN_VALIDATOR={value!r} is not valid: use compiled or gx.")
         return str(value)
     try:
         value = setting.kind(value)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from .expect import CompiledSuite, Failure, compile_suite
 from .model import ERROR, WARNING, Message, Submission
 from .settings import REPO_ROOT
 from .values import present
@@ -99,7 +100,23 @@ def _get_runner() -> _Runner:
         return _runner
 
 
-def validate_submission(sub: Submission) -> Submission:
+@cache
+def compiled_suite(kind: str) -> CompiledSuite | None:
+    """The kind's suite evaluated with pandas, or None when it uses something only GX evaluates."""
+    return compile_suite(suite_definition(kind))
+
+
+def run_suite(kind: str, frame: pd.DataFrame, engine: str = "compiled") -> list[Failure]:
+    """(meta, failing rows, values) for each failed expectation of the kind's suite, by the engine asked for.
+
+    ``compiled`` (the default) evaluates the suite with pandas (actionplan.expect), falling back to GX for a
+    suite it cannot compile; ``gx`` runs every suite through Great Expectations itself.
+    """
+    compiled = compiled_suite(kind) if engine != "gx" else None
+    return compiled.run(frame) if compiled is not None else _get_runner().run(kind, frame)
+
+
+def validate_submission(sub: Submission, engine: str = "compiled") -> Submission:
     """Run each sheet kind's suite once over its frame and add the findings, in sheet and row order."""
     letters = {sheet: _letters(info) for sheet, info in sub.columns.items()}
     found: list[Message] = []
@@ -109,7 +126,7 @@ def validate_submission(sub: Submission) -> Submission:
             continue
         for sheet, part in frame.groupby("sheet", sort=False):
             checked = _for_gx(part)
-            failures = _get_runner().run(kind, checked)
+            failures = run_suite(kind, checked, engine)
             records = part.to_dict("records") if failures else []
             by_row = {int(r["row"]): r for r in records}
             for meta, rows, values in failures:

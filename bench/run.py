@@ -144,8 +144,12 @@ def bench_consolidate(work: Path, departments: int, actions_per_dept: int, repea
                                   ("Data quality", facts.data_quality))}
     cells = sum(len(rows) * len(header) for header, rows in tables.values())
 
-    def xlsxwriter_alone() -> None:
+    def xlsxwriter_alone(formatted: bool = False) -> None:
         wb = xlsxwriter.Workbook(str(work / "baseline.xlsx"), {"constant_memory": True})
+        # The second baseline gives every cell one format (wrapped text, a date format), the least a readable
+        # report needs: xlsxwriter itself spends about a quarter longer on a cell with a format.
+        text = wb.add_format({"text_wrap": True, "valign": "top"}) if formatted else None
+        day = wb.add_format({"num_format": "dd/mm/yyyy", "valign": "top"}) if formatted else None
         for name, (header, rows) in tables.items():
             ws = wb.add_worksheet(name)
             ws.write_row(0, 0, header)
@@ -154,13 +158,13 @@ def bench_consolidate(work: Path, departments: int, actions_per_dept: int, repea
                     if v is None:
                         continue
                     if isinstance(v, str):
-                        ws.write_string(r, c, v)
+                        ws.write_string(r, c, v, text)
                     elif isinstance(v, dt.datetime):
-                        ws.write_datetime(r, c, v)
+                        ws.write_datetime(r, c, v, day)
                     elif isinstance(v, dt.date):
-                        ws.write_datetime(r, c, dt.datetime.combine(v, dt.time()))
+                        ws.write_datetime(r, c, dt.datetime.combine(v, dt.time()), day)
                     else:
-                        ws.write(r, c, v)
+                        ws.write(r, c, v, text)
         wb.close()
 
     def ours() -> None:
@@ -168,12 +172,14 @@ def bench_consolidate(work: Path, departments: int, actions_per_dept: int, repea
         write_rollup(f, work / "rollup.xlsx")
 
     base = median(timed(xlsxwriter_alone, repeat))
+    formatted = median(timed(lambda: xlsxwriter_alone(formatted=True), repeat))
     mine = median(timed(ours, repeat))
     wh.close()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"departments": departments, "actions": len(facts.actions), "cells": cells,
-            "xlsxwriter_alone_s": round(base, 3),
-            "consolidate_s": round(mine, 3), "ratio": round(mine / base, 3), "target_ratio": 1.2,
+            "xlsxwriter_alone_s": round(base, 3), "xlsxwriter_formatted_s": round(formatted, 3),
+            "consolidate_s": round(mine, 3), "ratio": round(mine / base, 3),
+            "ratio_to_formatted": round(mine / formatted, 3), "target_ratio": 1.2,
             "met": mine / base <= 1.2, "peak_rss_mb_process": round(peak_mb), "target_rss_mb": 1024,
             "rss_met": peak_mb <= 1024}
 
@@ -237,9 +243,17 @@ def bench_submit(work: Path, requests: int) -> dict:
     home = work / "submit-home"
     env = {**os.environ, "ACTIONPLAN_HOME": str(home)}
     exe = str(Path(sys.executable).parent / "actionplan")
-    out = subprocess.run([exe, "token", "add", "--department", "Finance"], env=env, capture_output=True, text=True,
-                         check=True)
-    token = out.stdout.strip().split()[-1]
+    # The service allows 60 requests a minute per access key; latency is measured here, so spread the
+    # requests over enough keys that none is throttled.
+    tokens = []
+    for _ in range(2 * requests // 50 + 2):
+        out = subprocess.run([exe, "token", "add", "--department", "Finance"], env=env, capture_output=True,
+                             text=True, check=True)
+        tokens.append(out.stdout.strip().split()[-1])
+    turn = iter(range(10**9))
+
+    def key() -> dict[str, str]:
+        return {"Authorization": tokens[next(turn) % len(tokens)]}
     plan = plan_for("Finance", "2024/25 Q2", 2000, random.Random(5), messy=False)
     path = write_plan(plan, work / "finance-2000.xlsx")
     data, payload = path.read_bytes(), xlwings_payload(path)
@@ -250,7 +264,7 @@ def bench_submit(work: Path, requests: int) -> dict:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=base, headers={"Authorization": token}, timeout=60) as client:
+        with httpx.Client(base_url=base, timeout=60) as client:
             for _ in range(240):
                 try:
                     if client.get("/healthz").status_code == 200:
@@ -259,11 +273,11 @@ def bench_submit(work: Path, requests: int) -> dict:
                     time.sleep(0.5)
 
             def post_json() -> None:
-                r = client.post("/xlwings/submit", json=payload)
+                r = client.post("/xlwings/submit", json=payload, headers=key())
                 assert r.status_code == 200, r.text[:300]
 
             def post_file() -> None:
-                r = client.post("/api/submissions", files={"file": (path.name, data)})
+                r = client.post("/api/submissions", files={"file": (path.name, data)}, headers=key())
                 assert r.status_code == 200, r.text[:300]
 
             figures = {}

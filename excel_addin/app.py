@@ -139,8 +139,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     settings = settings or load_settings()
     tokens = TokenStore.for_home(settings.home_path, settings.council)
     records = council.InboxRecords()
-    # One check at a time: the core's Great Expectations runner is shared and not documented as thread-safe, and
-    # under the GIL parallel checks would not finish sooner anyway. Storing (file I/O) happens outside the lock.
+    # One check at a time: under the GIL parallel checks would not finish sooner, and with ACTIONPLAN_VALIDATOR=gx
+    # the shared Great Expectations runner is not documented as thread-safe. Storing (file I/O) is outside the lock.
     checking = threading.Lock()
     inbox_holder: dict[str, Inbox] = {}
     try:

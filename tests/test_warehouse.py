@@ -59,12 +59,36 @@ def test_load_is_one_transaction_and_idempotent(tmp_path, inbox, wh):
     assert wh.submission_counts()["actions"] == 2
 
 
+def test_a_version_1_record_loads_the_same_as_its_version_2(tmp_path, inbox):
+    """Records queued before tables were stored as columns (a dict per row) load to identical rows."""
+    path = canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1"), action("F2", lead=None, status="R")],
+                              kpis=[GOOD_KPI])
+    submit(inbox, path)
+    record = inbox.read(inbox.pending()[0])
+    assert record["version"] == 2 and record["actions"]["rows"] == 2
+    old = {**record, "version": 1}
+    for table in ("objectives", "actions", "kpis"):
+        if record[table]:
+            columns = record[table]["columns"]
+            old[table] = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    loaded = {}
+    for version, rec in (("v2", record), ("v1", old)):
+        w = open_warehouse(str(tmp_path / f"{version}.duckdb"))
+        assert w.load(rec)
+        loaded[version] = {t: f.drop(columns=["loaded_at"], errors="ignore")
+                           for t, f in w.current(record["period"]).items()}
+        w.close()
+    for table, frame in loaded["v2"].items():
+        assert frame.equals(loaded["v1"][table]), table
+    assert list(loaded["v1"]["actions"]["ref"]) == ["F1", "F2"]
+
+
 def test_failed_load_leaves_nothing_half_written(tmp_path, inbox, wh):
     path = canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1"), action("F2")])
     submit(inbox, path)
     pending = inbox.pending()[0]
     record = inbox.read(pending)
-    record["actions"][1]["status"] = None  # violates NOT NULL after the first rows went in
+    record["actions"]["columns"]["status"][1] = None  # violates NOT NULL after the first rows went in
     with pytest.raises(Exception):  # noqa: B017 - any database error will do; what matters is the rollback
         wh.load(record)
     assert wh.submission_counts() == {"submissions": 0, "objectives": 0, "actions": 0, "kpis": 0, "messages": 0}

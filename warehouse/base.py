@@ -58,33 +58,46 @@ def current_submissions(council: str) -> tuple[str, tuple[str, ...]]:
     return CURRENT_SUBMISSIONS + "WHERE s.council = ?\n", (council,)
 
 
-def column_value(name: str, row: dict[str, Any], submission_id: str, seq: int) -> Any:
-    """The value of a table column for one row of a submission record (the record's field names are kept)."""
-    if name == "submission_id":
-        return submission_id
-    if name == "row_number":
-        return row.get("row")
-    if name == "seq":
-        return seq
-    if name == "extra_json":
-        return json.dumps(row["extra"], ensure_ascii=False) if row.get("extra") else None
-    return row.get(name)
+def record_table(value: Any) -> tuple[int, dict[str, list[Any]]]:
+    """A record's table as (row count, field → values), whichever way it was stored: version 2 keeps columns,
+    version 1 a dict per row (a field a row lacks is None)."""
+    if isinstance(value, dict):
+        columns = value.get("columns") or {}
+        return int(value.get("rows", len(next(iter(columns.values()), [])))), columns
+    rows = value or []
+    fields = dict.fromkeys(k for row in rows for k in row)
+    return len(rows), {k: [row.get(k) for row in rows] for k in fields}
 
 
-def frame_for_table(table: str, rows: list[dict[str, Any]], submission_id: str) -> pd.DataFrame:
-    """A record's rows as a frame with exactly the table's columns, in order, typed for loading."""
-    columns = TABLES[table]
-    data: dict[str, list[Any]] = {name: [] for name, _ in columns}
-    for seq, row in enumerate(rows, start=1):
-        for name, sql_type in columns:
-            value = column_value(name, row, submission_id, seq)
-            if sql_type == "DATE" and isinstance(value, str):
-                value = dt.date.fromisoformat(value[:10])
-            data[name].append(value)
-    frame = pd.DataFrame(data)
-    for name, sql_type in columns:
+def table_columns(table: str, value: Any, submission_id: str) -> dict[str, list[Any]]:
+    """The table's columns, in order, with a record's values (not yet typed): the record's field names are
+    the columns' names, except row_number (the record's row), seq, submission_id and extra_json."""
+    n, fields = record_table(value)
+    out: dict[str, list[Any]] = {}
+    for name, _ in TABLES[table]:
+        if name == "submission_id":
+            out[name] = [submission_id] * n
+        elif name == "row_number":
+            out[name] = fields.get("row") or [None] * n
+        elif name == "seq":
+            out[name] = list(range(1, n + 1))
+        elif name == "extra_json":
+            out[name] = [json.dumps(v, ensure_ascii=False) if v else None for v in fields.get("extra") or [None] * n]
+        else:
+            out[name] = fields.get(name) or [None] * n
+    return out
+
+
+def _iso_day(value: Any) -> Any:
+    return value[:10] if isinstance(value, str) else value
+
+
+def frame_for_table(table: str, rows: Any, submission_id: str) -> pd.DataFrame:
+    """A record's table as a frame with exactly the table's columns, in order, typed for loading."""
+    frame = pd.DataFrame(table_columns(table, rows, submission_id), dtype=object)
+    for name, sql_type in TABLES[table]:
         if sql_type == "DATE":
-            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
+            frame[name] = pd.to_datetime(frame[name].map(_iso_day)).astype("datetime64[us]")
         elif sql_type == "BOOLEAN":
             frame[name] = frame[name].fillna(False).astype(bool)
         elif sql_type == "DOUBLE PRECISION":
@@ -92,7 +105,7 @@ def frame_for_table(table: str, rows: list[dict[str, Any]], submission_id: str) 
         elif sql_type == "INTEGER":
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
         else:
-            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+            frame[name] = frame[name].where(frame[name].notna(), None)
     return frame
 
 
@@ -209,11 +222,11 @@ class Warehouse(ABC):
                 return False
             for table in ("objectives", "actions", "kpis", "messages"):
                 rows = record.get(table) or []
-                if rows:
+                if record_table(rows)[0]:
                     self.insert_rows(table, rows, rid)
         return True
 
-    def insert_rows(self, table: str, rows: list[dict[str, Any]], submission_id: str) -> None:
+    def insert_rows(self, table: str, rows: Any, submission_id: str) -> None:
         """Insert a record's rows into a table; a backend with a faster path than a frame overrides this."""
         self.insert_frame(table, frame_for_table(table, rows, submission_id))
 

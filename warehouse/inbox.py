@@ -16,7 +16,7 @@ from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.files import create_atomic, sweep_temp_files, write_atomic
 from actionplan.model import Submission
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: tables as columns; records of version 1 (a dict per row) still load
 
 
 def content_sha256(data: bytes) -> str:
@@ -48,13 +48,21 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__}")
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def _table(frame: pd.DataFrame) -> dict[str, Any] | list:
+    """A sheet's rows as columns (record version 2): a list per field, blanks as None. Building and reading a
+    dict per row cost more than normalising the sheet did."""
     if frame.empty:
         return []
-    out = []
-    for row in frame.to_dict("records"):
-        out.append({k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()})
-    return out
+    return {"rows": len(frame), "columns": {str(name): _plain(frame[name]) for name in frame.columns}}
+
+
+def _plain(column: pd.Series) -> list[Any]:
+    kind = column.dtype.kind
+    if kind in "biu":
+        return column.tolist()
+    if kind == "f":
+        return [None if v != v else v for v in column.tolist()]
+    return column.astype(object).where(column.notna(), None).tolist()
 
 
 def record_from_submission(sub: Submission, data: bytes, *, submitted_by: str, submitted_at: dt.datetime,
@@ -76,9 +84,9 @@ def record_from_submission(sub: Submission, data: bytes, *, submitted_by: str, s
         "submitted_by": submitted_by,
         "submitted_at": submitted_at,
         "columns": sub.columns,
-        "objectives": _records(sub.objectives),
-        "actions": _records(sub.actions),
-        "kpis": _records(sub.kpis),
+        "objectives": _table(sub.objectives),
+        "actions": _table(sub.actions),
+        "kpis": _table(sub.kpis),
         "messages": [{"level": m.level, **m.as_dict()} for m in sub.messages],
     }
 

@@ -17,7 +17,7 @@ import psycopg
 from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.errors import WarehouseUnavailable
 
-from .base import TABLES, Warehouse, column_value
+from .base import TABLES, Warehouse, table_columns
 
 # PostgreSQL type OIDs → how DuckDB hands the same column to pandas, so both backends give equal frames.
 _DATES = {1082, 1114}  # date, timestamp (the schema has no timestamptz: times are stored in UTC, naive)
@@ -96,14 +96,11 @@ def _typed(value: Any, sql_type: str) -> Any:
     return value
 
 
-def copy_rows_from_record(table: str, rows: list[dict[str, Any]], submission_id: str) -> Iterator[tuple]:
+def copy_rows_from_record(table: str, rows: Any, submission_id: str) -> Iterator[tuple]:
     """A record's rows as COPY tuples, straight from the JSON values: no frame, a third of the time."""
-    columns = TABLES[table]
-    for seq, row in enumerate(rows, start=1):
-        values = []
-        for name, sql_type in columns:
-            values.append(_typed(column_value(name, row, submission_id, seq), sql_type))
-        yield tuple(values)
+    columns = table_columns(table, rows, submission_id)
+    typed = [[_typed(v, sql_type) for v in columns[name]] for name, sql_type in TABLES[table]]
+    return zip(*typed, strict=True)
 
 
 def _copy_rows(table: str, frame: pd.DataFrame) -> Iterator[tuple]:
@@ -150,7 +147,7 @@ class PostgresWarehouse(Warehouse):
     def insert_frame(self, table: str, frame: pd.DataFrame) -> None:
         self._copy(table, _copy_rows(table, frame))
 
-    def insert_rows(self, table: str, rows: list[dict[str, Any]], submission_id: str) -> None:
+    def insert_rows(self, table: str, rows: Any, submission_id: str) -> None:
         self._copy(table, copy_rows_from_record(table, rows, submission_id))
 
     def _copy(self, table: str, rows: Iterator[tuple]) -> None:
