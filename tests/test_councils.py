@@ -31,6 +31,7 @@ from tests.councils import (
     warehouse_at_0001,
 )
 from warehouse import open_warehouse
+from warehouse.base import record_table
 from warehouse.consolidate import facts_from_warehouse
 from warehouse.inbox import Inbox, submission_id
 from warehouse.load import load_inbox
@@ -200,7 +201,8 @@ def wh(warehouse_url):
 
 
 def _actions_in(queued: Path, council: str, period: str) -> int:
-    return sum(len(r["actions"]) for r in records(queued) if r["council"] == council and r["period"] == period)
+    return sum(record_table(r["actions"])[0] for r in records(queued)
+               if r["council"] == council and r["period"] == period)
 
 
 def test_warehouse_keeps_two_councils_finance_apart(wh):
