@@ -11,10 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .councils import ALL_COUNCILS, DEFAULT_COUNCIL
 from .errors import ActionplanError
 
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
+COUNCIL_HELP = ("the council to roll up (default: ACTIONPLAN_COUNCIL, this install's council), or `all` for every "
+                "council in one rollup")
 
 
 def _settings():
@@ -92,13 +95,14 @@ def cmd_submit(args) -> int:
     s = _settings()
     inbox = Inbox(s.inbox_path, s.archive_path)
     ok = True
+    whose = "" if s.council == DEFAULT_COUNCIL else f" for {s.council}"
     for path, data, sub in _check_files(args):
-        report = inbox.submit(sub, data, submitted_by=args.by or getpass.getuser())
+        report = inbox.submit(sub, data, submitted_by=args.by or getpass.getuser(), council=s.council)
         report["file"] = path
         _print_report(report)
         if report["accepted"]:
             state = "new submission" if report["new"] else "identical to one already received: not stored twice"
-            print(f"  Submission id {report['submission_id'][:12]} ({state}).")
+            print(f"  Submission id {report['submission_id'][:12]}{whose} ({state}).")
         ok &= report["accepted"]
     return 0 if ok else EXIT_REJECTED
 
@@ -155,28 +159,48 @@ def _date(text: str | None) -> dt.date | None:
     return parsed.date
 
 
+def _council(requested: str | None, settings, *, waiting: bool) -> str:
+    """--council as the command will use it: the configured council when not given, `all`, or a council on record
+    (or, waiting: with plans waiting in the inbox); a message listing the councils on record otherwise."""
+    if requested is None:
+        return settings.council
+    from warehouse.consolidate import councils_known
+    from warehouse.inbox import Inbox
+
+    from .councils import council_on_record
+
+    inbox = Inbox(settings.inbox_path, settings.archive_path) if waiting else None
+    return council_on_record(requested, councils_known(settings.warehouse_url, inbox), settings.council)
+
+
 def cmd_consolidate(args) -> int:
     period = _period(args.period)
     out = str(Path(args.out).resolve()) if args.out else None
+    # Checked before the flow runs (a failed flow run prints a traceback); the flow loads the inbox first, so
+    # a council whose first plans are waiting there is known too.
+    council = _council(args.council, _settings(), waiting=True)
     result = run_flow("consolidate", period=period, as_at=_date(args.as_at), out=out,
-                      against=_period(args.against), pdf=args.pdf)
-    print_summary(result["facts"])
+                      against=_period(args.against), pdf=args.pdf, council=council)
+    print_summary(result["facts"], council=result["council"])
     print(f"Rollup written: {result['path']}")
     if args.pdf:
         print(f"PDF written: {result['pdf']}" if result["pdf"] else f"PDF not written: {result['pdf_problem']}")
     return 0
 
 
-def print_summary(facts: dict[str, Any], out=sys.stdout) -> None:
-    """The Summary table as text: RAGB counts by department and the council total."""
+def print_summary(facts: dict[str, Any], out=sys.stdout, council: str = DEFAULT_COUNCIL) -> None:
+    """The Summary table as text: RAGB counts by department and the council total (combined: by council too)."""
     rows = facts["summary"]
-    width = max([len(r["Department"]) for r in rows] + [10])
+    tables = [("Council", facts["councils"]), ("Department", rows)] if "councils" in facts else [("Department", rows)]
+    width = max([len(r[key]) for key, table in tables for r in table] + [10])
     cols = ("Blue", "Green", "Amber", "Red", "Not rated", "Total")
-    print(f"\n{facts['period']} (period ends {facts['period_end']})", file=out)
-    print(f"{'Department':<{width}}  " + "  ".join(f"{c:>9}" for c in cols) + "  % complete", file=out)
-    for r in rows:
-        print(f"{r['Department']:<{width}}  " + "  ".join(f"{r[c]:>9}" for c in cols)
-              + f"  {r['% complete']:>9.0%}", file=out)
+    whose = {DEFAULT_COUNCIL: "", ALL_COUNCILS: "All councils, "}.get(council, f"{council}, ")
+    print(f"\n{whose}{facts['period']} (period ends {facts['period_end']})", file=out)
+    for key, table in tables:
+        print(f"{key:<{width}}  " + "  ".join(f"{c:>9}" for c in cols) + "  % complete", file=out)
+        for r in table:
+            print(f"{r[key]:<{width}}  " + "  ".join(f"{r[c]:>9}" for c in cols)
+                  + f"  {r['% complete']:>9.0%}", file=out)
     if facts["missing"]:
         print(f"Not submitted: {', '.join(facts['missing'])}", file=out)
     print(f"Exceptions: {facts['exceptions']}   Changes since {facts['previous_period'] or '-'}: "
@@ -187,6 +211,8 @@ def cmd_export(args) -> int:
     from warehouse import open_warehouse
     from warehouse.consolidate import facts_from_warehouse
 
+    from .councils import council_on_record
+
     s = _settings()
     period = _period(args.period)
     url = s.warehouse_url
@@ -194,7 +220,9 @@ def cmd_export(args) -> int:
         raise ActionplanError(f"No warehouse yet at {url}: submit workbooks and run `actionplan ingest` first.")
     wh = open_warehouse(url, read_only=True, wait_seconds=5)
     try:
-        facts = facts_from_warehouse(wh, period, against=_period(args.against), tolerance=s.tolerance)
+        council = council_on_record(args.council, wh.councils(), s.council)
+        facts = facts_from_warehouse(wh, period, council=council, against=_period(args.against),
+                                     tolerance=s.tolerance)
     finally:
         wh.close()
     data = facts.export()
@@ -326,11 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="where to write the workbook (default: <home>/rollups/)")
     c.add_argument("--against", help="compare with this period instead of the previous one")
     c.add_argument("--pdf", action="store_true", help="also print the rollup to PDF (needs LibreOffice)")
+    c.add_argument("--council", help=COUNCIL_HELP)
     c.set_defaults(func=cmd_consolidate)
 
     c = sub.add_parser("export", help="Print the rollup's numbers for a period as JSON.")
     c.add_argument("--period", required=True)
     c.add_argument("--against", help="compare with this period instead of the previous one")
+    c.add_argument("--council", help=COUNCIL_HELP)
     c.set_defaults(func=cmd_export)
 
     c = sub.add_parser("template", help="Write a blank department workbook (the canonical template).")

@@ -31,3 +31,11 @@ class WarehouseUnavailable(ActionplanError):
 
 class NothingToRollUp(ActionplanError):
     """No accepted submission and no known department for this period."""
+
+
+class UnknownCouncil(ActionplanError):
+    """No council by that name is on record."""
+
+
+class WarehouseNeedsUpgrade(ActionplanError):
+    """The warehouse was made by an earlier version of actionplan; the next ingest upgrades it."""

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from .councils import DEFAULT_COUNCIL
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -118,13 +120,15 @@ class RollupFacts:
     tolerance: float = 0.025
     trend_periods: list[str] = field(default_factory=list)  # KPI columns named by period, oldest first
     how_to_read: list[tuple[str, str]] = field(default_factory=list)  # (term, explanation); "" starts a section
+    council: str = DEFAULT_COUNCIL   # whose rollup this is; councils.ALL_COUNCILS for the combined one
+    councils: pd.DataFrame | None = None  # combined only: Council | Blue | … | % on track, one row per council
 
     def export(self) -> dict[str, Any]:
         """The rollup's numbers as JSON-ready data (what `actionplan export` prints)."""
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
-        return {
+        out = {
             "period": self.period,
             "period_end": self.period_end.isoformat(),
             "as_at": self.as_at.isoformat() if self.as_at else None,
@@ -142,6 +146,9 @@ class RollupFacts:
             "warnings": len(self.data_quality),
             "missing": list(self.missing),
         }
+        if self.councils is not None:  # the combined rollup's council totals (a one-council export is unchanged)
+            out["councils"] = records(self.councils)
+        return out
 
 
 def _plain(value: Any) -> Any:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .councils import DEFAULT_COUNCIL, council_in_file_name, council_name
 from .errors import StartupError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,9 @@ SETTINGS: tuple[Setting, ...] = (
             "postgresql://user:password@host/db URL."),
     Setting("inbox", "",
             "Folder for accepted submissions waiting to be loaded (empty: <home>/inbox). May be shared storage."),
+    Setting("council", DEFAULT_COUNCIL,
+            "Council this install serves: its submissions, rollups and status page. Councils sharing one "
+            "warehouse each set their own name; a single council can leave it."),
     Setting("layouts", "",
             "Extra folder of layout files (*.toml) read besides the built-in templates/layouts/."),
     Setting("tolerance", 0.025,
@@ -75,9 +79,12 @@ class Settings:
     def rollups_path(self) -> Path:
         return self.home_path / "rollups"
 
-    def rollup_file(self, period_label: str) -> Path:
-        """Where a period's published rollup lives: rollups/rollup-2024-25-Q2.xlsx (label canonical)."""
-        return self.rollups_path / f"rollup-{period_label.replace('/', '-').replace(' ', '-')}.xlsx"
+    def rollup_file(self, period_label: str, council: str = DEFAULT_COUNCIL) -> Path:
+        """Where a council's rollup for a period lives: rollups/rollup-2024-25-Q2.xlsx for the default council,
+        rollup-Sheffield-2024-25-Q2.xlsx for another, rollup-all-councils-2024-25-Q2.xlsx combined (label canonical)."""
+        period = period_label.replace("/", "-").replace(" ", "-")
+        whose = council_in_file_name(council)
+        return self.rollups_path / f"rollup-{whose + '-' if whose else ''}{period}.xlsx"
 
     @property
     def warehouse_url(self) -> str:
@@ -125,6 +132,11 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
 
 
 def _checked(setting: Setting, value: Any) -> Any:
+    if setting.name == "council":
+        try:
+            return council_name(value)
+        except ValueError as exc:
+            raise StartupError(f"ACTIONPLAN_COUNCIL={value!r} is not valid: {exc}.") from None
     if setting.kind is str:
         if setting.name == "validator" and str(value) not in ("compiled", "gx"):
             raise StartupError(f"ACTIONPLAN_VALIDATOR={value!r} is not valid: use compiled or gx.")

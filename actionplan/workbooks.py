@@ -31,6 +31,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from actionplan.councils import ALL_COUNCILS, ALL_COUNCILS_TOTAL, DEFAULT_COUNCIL
 from actionplan.model import RollupFacts
 from actionplan.vocabulary import (
     DEFAULT_TOLERANCE,
@@ -73,6 +74,7 @@ TEMPLATE_KPI_COLUMNS = ("Ref", "Measure", "Polarity", "Unit", "Lead officer", "T
                         "Comment")
 
 COUNCIL_TOTAL = "Council total"
+_TOTALS = {COUNCIL_TOTAL.lower(), ALL_COUNCILS_TOTAL.lower()}  # the combined rollup's tables end with the latter
 
 # RAGB fill and font colours (the colours councils print their plans in).
 RAGB_COLOURS = {"B": ("#5B9BD5", "#FFFFFF"), "G": ("#70AD47", "#000000"), "A": ("#FFC000", "#000000"),
@@ -505,9 +507,16 @@ def _print_setup(ws: Worksheet, facts: RollupFacts) -> None:
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.set_header(f"&L&\"-,Bold\"Council action plan rollup {_footer_text(facts.period)}&R&A")
+    ws.set_header(f"&L&\"-,Bold\"{_footer_text(_title(facts))} {_footer_text(facts.period)}&R&A")
     ws.set_footer(f"&L{_footer_text(facts.period)}&CPage &P of &N"
                   f"&RGenerated {_footer_text(_when(facts.generated_at))}")
+
+
+def _title(facts: RollupFacts) -> str:
+    """What the rollup is called: the council's, a named council's, or every council's together."""
+    if facts.council == ALL_COUNCILS:
+        return "All councils action plan rollup"
+    return "Council action plan rollup" if facts.council == DEFAULT_COUNCIL else f"{facts.council} action plan rollup"
 
 
 def _footer_text(text: str) -> str:
@@ -537,7 +546,7 @@ def _build_rollup(facts: RollupFacts, target: str, scratch: str) -> None:
     # charts get no cached values from cells, so each chart series carries its own (see _bar_chart).
     workbook = xlsxwriter.Workbook(target, {**SAFE_OPTIONS, "constant_memory": True, "tmpdir": scratch})
     try:
-        workbook.set_properties({"title": f"Council action plan rollup {facts.period}",
+        workbook.set_properties({"title": f"{_title(facts)} {facts.period}",
                                  "subject": f"Period ending {_day(facts.period_end)}",
                                  "comments": f"Generated {_when(facts.generated_at)} by actionplan"})
         styles = _Styles(workbook)
@@ -593,7 +602,7 @@ def _has_total(frame: pd.DataFrame) -> bool:
     if len(frame) == 0 or len(frame.columns) == 0:
         return False
     last = frame.iloc[-1, 0]
-    return isinstance(last, str) and last.strip().lower() == COUNCIL_TOTAL.lower()
+    return isinstance(last, str) and last.strip().lower() in _TOTALS
 
 
 def _summary_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None:
@@ -607,10 +616,12 @@ def _summary_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> N
              f"Changes compared with {facts.previous_period}" if facts.previous_period
              else "Changes: no previous period on record",
              "Not submitted: " + (", ".join(str(d) for d in facts.missing) if facts.missing else "none")]
-    ws.write_string(0, 0, f"Council action plan rollup — {facts.period}", title)
+    ws.write_string(0, 0, f"{_title(facts)} — {facts.period}", title)
     for row, line in enumerate(lines, start=1):
         ws.write_string(row, 0, line)
     header_row = len(lines) + 2
+    if facts.councils is not None:  # the combined rollup: each council's totals above its departments
+        header_row = _status_table(ws, styles, header_row, facts.councils, "Summary") + 2
     frame = _with_columns(facts.summary, SUMMARY_COLUMNS)
     last = _status_table(ws, styles, header_row, frame, "Summary")
     chart = _bar_chart(workbook, "Summary", frame, header_row, len(frame) - _has_total(frame), _SUMMARY_SERIES,

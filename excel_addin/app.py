@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     assert_safe_xml()  # workbooks are parsed by openpyxl only through defusedxml
     settings = settings or load_settings()
-    tokens = TokenStore.for_home(settings.home_path)
+    tokens = TokenStore.for_home(settings.home_path, settings.council)
     records = council.InboxRecords()
     # One check at a time: under the GIL parallel checks would not finish sooner, and with ACTIONPLAN_VALIDATOR=gx
     # the shared Great Expectations runner is not documented as thread-safe. Storing (file I/O) is outside the lock.
@@ -282,7 +282,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             # The same workbook content twice is one submission: hash the sheets, not the request.
             data = json.dumps(plan["sheets"], sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                               default=str).encode("utf-8")
-            report = inbox().submit(sub, data, submitted_by=token.who, ext="json", channel="xlwings")
+            report = inbox().submit(sub, data, submitted_by=token.who, ext="json", channel="xlwings",
+                                    council=settings.council)
         else:
             report = sub.report()
         return xlbook.report_actions(payload, report, stored=store, now=local_now())
@@ -335,7 +336,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             report = sub.report()
         else:
             ext = "xlsm" if name.lower().endswith(".xlsm") else "xlsx"
-            report = inbox().submit(sub, data, submitted_by=token.who, ext=ext, channel="upload")
+            report = inbox().submit(sub, data, submitted_by=token.who, ext=ext, channel="upload",
+                                    council=settings.council)
         outcome = xlbook.outcome_of(report, stored=not check_only, in_excel=False)
         return {**report, "stored": bool(not check_only and report["accepted"] and report.get("new")),
                 "outcome": outcome.title, "message": outcome.alert}

@@ -14,7 +14,8 @@ def _settings():
 def _store():
     from .tokens import TokenStore
 
-    return TokenStore.for_home(_settings().home_path)
+    s = _settings()
+    return TokenStore.for_home(s.home_path, s.council)
 
 
 def cmd_serve(args) -> int:
@@ -49,8 +50,12 @@ def _settle(settings) -> None:
 
 
 def cmd_token_add(args) -> int:
+    from actionplan.councils import DEFAULT_COUNCIL
+
     token, secret = _store().add(department=args.department, admin=args.admin, label=args.label)
     who = "corporate performance (admin)" if token.admin else token.department
+    council = _settings().council
+    who += "" if council == DEFAULT_COUNCIL else f" of {council}"  # keys are per council (ACTIONPLAN_COUNCIL)
     print("Give this access key to the person who submits; it is shown only now and cannot be shown again.")
     # The key is the last word printed, so scripts can take it with `| tail -1 | awk '{print $NF}'`.
     print(f"Token for {who} (id {token.id}): {secret}")

@@ -2,7 +2,8 @@
 
 The service never writes the warehouse (DuckDB allows one writing process, and that is the ingest flow). It reads it
 read-only when it can; when the warehouse is busy or absent, status comes from the inbox's records and the rollup
-tables from the latest published rollup workbook.
+tables from the latest published rollup workbook. Everything here is about the service's own council (the council
+setting), even when the warehouse and the inbox hold other councils' plans too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.errors import ActionplanError
 from actionplan.settings import Settings
 from actionplan.vocabulary import Period, period_from_text
@@ -43,18 +45,21 @@ def last_completed_quarter(today: dt.date | None = None) -> str:
 
 
 def rollup_file(settings: Settings, period: str) -> Path:
-    """Where the period's published rollup lives (the same rule the consolidate flow writes by)."""
+    """Where the council's published rollup for the period lives (the same rule the consolidate flow writes by)."""
     parsed = period_from_text(period)
-    return settings.rollup_file(parsed.label if parsed else period)
+    return settings.rollup_file(parsed.label if parsed else period, settings.council)
 
 
 def published_periods(settings: Settings) -> list[str]:
-    """Periods with a published rollup workbook, oldest first."""
+    """Periods with a published rollup workbook of the council, oldest first."""
     found = []
     for path in settings.rollups_path.glob("rollup-*.xlsx"):
-        parsed = period_from_text(path.stem.removeprefix("rollup-").replace("-", "/", 1).replace("-", " "))
-        if parsed and rollup_file(settings, parsed.label).name == path.name:
-            found.append(parsed)
+        # The period ends the name: rollup-[council-]2024-25-Q2 for a quarter, rollup-[council-]2024-25 for a year.
+        parts = path.stem.split("-")
+        for tail in (parts[-3:], parts[-2:]):
+            parsed = period_from_text(f"{tail[0]}/{' '.join(tail[1:])}") if len(tail) >= 2 else None
+            if parsed and rollup_file(settings, parsed.label).name == path.name:
+                found.append(parsed)
     return [p.label for p in sorted(set(found))]
 
 
@@ -89,6 +94,7 @@ class Attempt:
     warnings: int
     errors: int
     submission_id: str | None = None
+    council: str = DEFAULT_COUNCIL  # records from before councils are the default council's
 
 
 def _when(value: Any) -> dt.datetime:
@@ -120,12 +126,14 @@ class InboxRecords:
                     period_from_text(report.get("period")) else Attempt(
                         report["department"], period_from_text(report["period"]).label,
                         _when(data["submitted_at"]), data.get("submitted_by"), report.get("file"), False,
-                        state, len(report.get("warnings", [])), len(report.get("errors", [])))
+                        state, len(report.get("warnings", [])), len(report.get("errors", [])),
+                        council=data.get("council") or DEFAULT_COUNCIL)
             else:
                 messages = data.get("messages") or []
                 attempt = Attempt(data["department"], data["period"], _when(data["submitted_at"]),
                                   data.get("submitted_by"), data.get("file"), True, state,
-                                  sum(1 for m in messages if m.get("level") == "warning"), 0, data.get("id"))
+                                  sum(1 for m in messages if m.get("level") == "warning"), 0, data.get("id"),
+                                  data.get("council") or DEFAULT_COUNCIL)
         except FileNotFoundError:
             return None  # moved from pending to loaded meanwhile: found there next time
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -137,7 +145,7 @@ class InboxRecords:
         return attempt
 
     def attempts(self, settings: Settings) -> list[Attempt]:
-        """Every accepted (pending or loaded) and rejected submission on file."""
+        """Every accepted (pending or loaded) and rejected submission on file for the service's council."""
         inbox, archive = settings.inbox_path, settings.archive_path
         out = []
         for folder, state in ((inbox / "loaded", "loaded"), (inbox / "pending", "waiting to load"),
@@ -146,7 +154,7 @@ class InboxRecords:
                 for path in folder.glob("*.json"):
                     if not path.name.startswith("."):
                         attempt = self._summary(path, state)
-                        if attempt is not None:
+                        if attempt is not None and attempt.council == settings.council:
                             out.append(attempt)
         return out
 
@@ -190,13 +198,11 @@ def status_for_period(settings: Settings, records: InboxRecords, period: str | N
         source = "inbox only (warehouse " + ("not created yet)" if why == "no warehouse yet" else "busy)")
     else:
         try:
-            from warehouse.base import CURRENT_SUBMISSIONS
-
-            periods.update(wh.periods())
-            for name in wh.departments():
+            periods.update(wh.periods(settings.council))
+            for name in wh.departments(settings.council):
                 known.setdefault(name.casefold(), name)
             label = period or _latest(periods)
-            subs = wh.query(CURRENT_SUBMISSIONS, (label,))
+            subs = wh.current_submissions(label, settings.council)
         except Exception:  # a read failing half way: the files still answer
             source = "inbox only (warehouse unreadable)"
         finally:
@@ -207,7 +213,7 @@ def status_for_period(settings: Settings, records: InboxRecords, period: str | N
         if row["id"] not in seen:  # loaded, and its inbox record is no longer on this machine
             attempts.append(Attempt(row["department"], label, _when(row["submitted_at"]),
                                     row.get("submitted_by"), row.get("file_name"), True, "loaded",
-                                    int(row.get("warnings") or 0), 0, row["id"]))
+                                    int(row.get("warnings") or 0), 0, row["id"], row["council"]))
     for a in attempts:
         if a.accepted:
             known.setdefault(a.department.casefold(), a.department)
@@ -300,8 +306,8 @@ def council_tables(settings: Settings, period: str) -> CouncilTables:
         try:
             from warehouse.consolidate import facts_from_warehouse
 
-            if period in wh.periods():
-                facts = facts_from_warehouse(wh, period, tolerance=settings.tolerance)
+            if period in wh.periods(settings.council):
+                facts = facts_from_warehouse(wh, period, council=settings.council, tolerance=settings.tolerance)
                 now = dt.datetime.now().strftime("%d/%m/%Y %H:%M")
                 return CouncilTables(period, f"the warehouse at {now}", facts.summary, facts.exceptions,
                                      facts.actions)

@@ -1,5 +1,8 @@
 """Access keys (tokens): one per department or for corporate performance (admin), stored hashed in <home>/tokens.json.
 
+Each council has its own keys: councils sharing a home keep them in tokens-<council>.json (the default council in
+tokens.json), so a key issued for one council's service never opens another's.
+
 A token is `<id>.<secret>`: the id finds the stored entry, the secret is 256 random bits. Only the SHA-256 of the
 whole token is kept. A slow hash (scrypt) would add tens of milliseconds to every Submit for no gain: it protects
 guessable passwords, and these tokens cannot be guessed.
@@ -17,6 +20,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from actionplan.councils import DEFAULT_COUNCIL, council_in_file_name
 from actionplan.errors import ActionplanError
 from actionplan.files import write_atomic
 
@@ -78,8 +82,10 @@ class TokenStore:
         self._tokens: dict[str, Token] = {}
 
     @classmethod
-    def for_home(cls, home: Path) -> TokenStore:
-        return cls(home / TOKENS_FILE)
+    def for_home(cls, home: Path, council: str = DEFAULT_COUNCIL) -> TokenStore:
+        """The keys of one council's service in a home folder."""
+        whose = council_in_file_name(council)
+        return cls(home / (f"tokens-{whose}.json" if whose else TOKENS_FILE))
 
     def _load(self) -> dict[str, Token]:
         try:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from prefect import flow, task
 
+from actionplan.councils import DEFAULT_COUNCIL, council_on_record
 from actionplan.model import RollupFacts
 from actionplan.settings import load_settings
 from actionplan.vocabulary import period_from_text
@@ -19,22 +20,32 @@ from .ingest import load_pending
 
 @task(name="read-facts", retries=2, retry_delay_seconds=[5, 20])
 def read_facts(warehouse_url: str, period: str, as_at: dt.date | None, against: str | None,
-               tolerance: float) -> RollupFacts:
+               tolerance: float, council: str) -> RollupFacts:
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
-        return facts_from_warehouse(wh, period, as_at=as_at, against=against, tolerance=tolerance)
+        return facts_from_warehouse(wh, period, council=council, as_at=as_at, against=against, tolerance=tolerance)
     finally:
         wh.close()
 
 
-def latest_period(warehouse_url: str) -> str | None:
-    """The most recent period with a submission (what a scheduled run rebuilds)."""
+def council_and_period(warehouse_url: str, requested: str | None, configured: str,
+                       period: str | None) -> tuple[str, str | None]:
+    """The council a run rolls up (the configured one, `all`, or one on record: UnknownCouncil names them), and
+    the period: the one asked for, or the council's most recent (what a scheduled run rebuilds)."""
+    if requested is None and period:
+        return configured, period  # nothing to look up
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
-        periods = wh.periods()
+        council = council_on_record(requested, wh.councils(), configured)
+        periods = [] if period else wh.periods(council)
     finally:
         wh.close()
-    return periods[-1] if periods else None
+    return council, period or (periods[-1] if periods else None)
+
+
+def latest_period(warehouse_url: str, council: str = DEFAULT_COUNCIL) -> str | None:
+    """The most recent period with a submission of the council."""
+    return council_and_period(warehouse_url, council, council, None)[1]
 
 
 @task(name="write-rollup")
@@ -45,9 +56,9 @@ def publish(facts: RollupFacts, out: str) -> str:
     return str(write_rollup(facts, Path(out)))
 
 
-def rollup_path(settings, period: str) -> Path:
-    """Where a period's published rollup lives (the settings' rule)."""
-    return settings.rollup_file(period_from_text(period).label)
+def rollup_path(settings, period: str, council: str | None = None) -> Path:
+    """Where a council's published rollup for a period lives (the settings' rule)."""
+    return settings.rollup_file(period_from_text(period).label, council or settings.council)
 
 
 @task(name="print-pdf", retries=1, retry_delay_seconds=5)
@@ -59,16 +70,17 @@ def print_pdf(workbook: str) -> str:
 
 @flow(name="consolidate", log_prints=True, timeout_seconds=60 * 60)
 def consolidate(period: str | None = None, as_at: dt.date | None = None, out: str | None = None,
-                against: str | None = None, pdf: bool = False) -> dict:
-    """Load the inbox, then write the period's rollup workbook atomically; returns its path and numbers."""
+                against: str | None = None, pdf: bool = False, council: str | None = None) -> dict:
+    """Load the inbox, then write a council's rollup workbook for the period atomically; returns its path and
+    numbers. council: the configured council when not given, or `all` for every council in one workbook."""
     s = load_settings()
     loaded = load_pending(s.warehouse_url, str(s.inbox_path), str(s.archive_path))
-    period = period or latest_period(s.warehouse_url)
+    council, period = council_and_period(s.warehouse_url, council, s.council, period)
     if period is None or period_from_text(period) is None:
         raise ValueError(f"unrecognised period {period!r}" if period else "no period on record yet")
-    facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance)
-    path = publish(facts, out or str(rollup_path(s, period)))
-    result = {"path": path, "loaded": len(loaded.loaded), "facts": facts.export(), "pdf": None}
+    facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council)
+    path = publish(facts, out or str(rollup_path(s, period, council)))
+    result = {"path": path, "loaded": len(loaded.loaded), "council": council, "facts": facts.export(), "pdf": None}
     if pdf:
         from actionplan.pdf import PdfUnavailable, libreoffice
 

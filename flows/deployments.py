@@ -7,6 +7,7 @@ from uuid import UUID
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import EntrypointType
 
+from actionplan.councils import DEFAULT_COUNCIL, council_slug
 from actionplan.settings import Settings, load_settings
 
 from .consolidate import consolidate
@@ -19,9 +20,17 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
+def consolidate_name(council: str) -> str:
+    """The consolidate deployment of a council: `consolidate`, or `consolidate-sheffield` when councils share a
+    Prefect server (each council deploys its own, scheduled for it; ingest is one for all)."""
+    return "consolidate" if council == DEFAULT_COUNCIL else f"consolidate-{council_slug(council)}"
+
+
 def deployments(settings: Settings | None = None, work_pool: str | None = None) -> list:
     """The RunnerDeployments to serve locally (`actionplan deploy --serve`) or register with a work pool."""
     s = settings or load_settings()
+    # The council is a parameter, not the worker's setting: one pool of workers serves every council.
+    council = {"parameters": {"council": s.council}}
     # Entrypoints by module path (flows.ingest.ingest): a worker imports the installed package, wherever it runs.
     extra = {"work_pool_name": work_pool, "entrypoint_type": EntrypointType.MODULE_PATH} if work_pool else {}
     # DuckDB has one writer, so ingest runs take turns; on PostgreSQL they may overlap (each submission still
@@ -31,9 +40,9 @@ def deployments(settings: Settings | None = None, work_pool: str | None = None) 
         ingest.to_deployment(name="ingest", cron="*/10 * * * *", concurrency_limit=ingest_limit,
                              description="Load accepted submissions from the inbox into the warehouse.", **extra),
         consolidate.to_deployment(
-            name="consolidate", schedule=CronSchedule(cron=s.schedule, timezone=s.timezone),
+            name=consolidate_name(s.council), schedule=CronSchedule(cron=s.schedule, timezone=s.timezone),
             concurrency_limit=1,
-            description="Rebuild the council rollup workbook for the latest period.", **extra),
+            description="Rebuild the council rollup workbook for the latest period.", **council, **extra),
     ]
 
 

@@ -73,7 +73,8 @@ def home(tmp_path, monkeypatch) -> Path:
     """A fresh ACTIONPLAN_HOME for one test."""
     h = tmp_path / "home"
     monkeypatch.setenv("ACTIONPLAN_HOME", str(h))
-    for name in ("ACTIONPLAN_WAREHOUSE", "ACTIONPLAN_INBOX", "ACTIONPLAN_LAYOUTS", "ACTIONPLAN_SETTINGS"):
+    for name in ("ACTIONPLAN_WAREHOUSE", "ACTIONPLAN_INBOX", "ACTIONPLAN_LAYOUTS", "ACTIONPLAN_SETTINGS",
+                 "ACTIONPLAN_COUNCIL"):
         monkeypatch.delenv(name, raising=False)
     return h
 

@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 
 from actionplan.check import check_workbook
-from actionplan.errors import WarehouseUnavailable
+from actionplan.councils import DEFAULT_COUNCIL
+from actionplan.errors import WarehouseNeedsUpgrade, WarehouseUnavailable
 from actionplan.sample import write_council
-from tests import pgserver
+from tests import councils, pgserver
 from warehouse import open_warehouse
 from warehouse.base import record_table
 from warehouse.inbox import Inbox
@@ -287,11 +288,11 @@ def test_postgres_query_types_equal_duckdb(pg, tmp_path):
     duck.close()
 
 
-def _export(monkeypatch, capsys, warehouse_url: str, period: str) -> str:
+def _export(monkeypatch, capsys, warehouse_url: str, period: str, *options: str) -> str:
     from actionplan.cli import main
 
     monkeypatch.setenv("ACTIONPLAN_WAREHOUSE", warehouse_url)
-    assert main(["export", "--period", period]) == 0
+    assert main(["export", "--period", period, *options]) == 0
     return capsys.readouterr().out
 
 
@@ -307,3 +308,54 @@ def test_postgres_export_json_equals_duckdb(council_inbox, tmp_path, pg_url, hom
         assert from_postgres == from_duckdb
         facts = json.loads(from_postgres)
         assert facts["period"] == period and facts["summary"][-1]["Total"] > 0
+
+
+# -- several councils ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def two_councils(tmp_path_factory) -> Path:
+    """Two councils' plans (both with a Finance), queued in one inbox with their council."""
+    root = tmp_path_factory.mktemp("two-councils")
+    councils.queue_councils(root)
+    return root
+
+
+def test_postgres_two_councils_export_json_equals_duckdb(two_councils, tmp_path, pg_url, home, monkeypatch, capsys):
+    duck_url = councils.loaded_warehouse(two_councils, str(tmp_path / "warehouse.duckdb"), tmp_path / "duck")
+    councils.loaded_warehouse(two_councils, pg_url, tmp_path / "pg")
+    pg = open_warehouse(pg_url, read_only=True)
+    try:
+        assert pg.councils() == [councils.EAST, councils.NORTH]
+        assert pg.departments(councils.EAST) == sorted(councils.SHARED)
+    finally:
+        pg.close()
+    for period in councils.PERIODS:
+        for council in (councils.NORTH, councils.EAST, "all"):
+            from_duckdb = _export(monkeypatch, capsys, duck_url, period, "--council", council)
+            from_postgres = _export(monkeypatch, capsys, pg_url, period, "--council", council)
+            assert from_postgres == from_duckdb, (period, council)
+    combined = json.loads(from_postgres)
+    assert [r["Council"] for r in combined["councils"]] == [councils.EAST, councils.NORTH, "All councils total"]
+    assert combined["missing"] == [f"{councils.EAST} — Chief Executive's Department",
+                                   f"{councils.NORTH} — Adult Social Services"]
+
+
+def test_postgres_warehouse_from_0001_upgrades_in_place(tmp_path, pg_url, home, monkeypatch, capsys):
+    root = tmp_path / "single"
+    councils.queue_councils(root, {DEFAULT_COUNCIL: {"departments": 3, "actions_total": 90, "seed": 5}})
+    old = councils.warehouse_at_0001(pg_url)
+    for record in councils.records(root):
+        councils.load_as_0001(old, {k: v for k, v in record.items() if k != "council"})
+    before = old.submission_counts()
+    old.close()
+    with pytest.raises(WarehouseNeedsUpgrade):
+        open_warehouse(pg_url, read_only=True)
+    wh = open_warehouse(pg_url, migrate=False)
+    try:
+        assert wh.migrate() == [2] and wh.submission_counts() == before
+        assert wh.councils() == [DEFAULT_COUNCIL]
+        assert sorted(wh.query("SELECT id FROM submissions")["id"]) == sorted(r["id"] for r in councils.records(root))
+    finally:
+        wh.close()
+    duck_url = councils.loaded_warehouse(root, str(tmp_path / "fresh.duckdb"), tmp_path / "fresh")
+    for period in councils.PERIODS:
+        assert _export(monkeypatch, capsys, pg_url, period) == _export(monkeypatch, capsys, duck_url, period)

@@ -71,7 +71,8 @@ class LiveServer:
         """A new access key (id, key) issued the way `actionplan token add` issues it."""
         from excel_addin.tokens import TokenStore
 
-        token, secret = TokenStore.for_home(self.settings.home_path).add(department=department, admin=admin)
+        token, secret = TokenStore.for_home(self.settings.home_path, self.settings.council).add(
+            department=department, admin=admin)
         return token.id, secret
 
     def pending(self) -> list[Path]:

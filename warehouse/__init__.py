@@ -17,6 +17,15 @@ def open_warehouse(url: str, *, read_only: bool = False, wait_seconds: float = 0
         wh = DuckDBWarehouse(url, read_only=read_only, wait_seconds=wait_seconds)
     if migrate and not read_only:
         wh.migrate()
+    elif read_only and (behind := wh.pending_migrations()):
+        # Reading never writes, so it cannot upgrade: the next ingest or consolidation does (they migrate).
+        wh.close()
+        from actionplan.errors import WarehouseNeedsUpgrade
+
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in behind)
+        raise WarehouseNeedsUpgrade(f"The warehouse was made by an earlier version of actionplan and needs upgrading "
+                                    f"({names}). Run `actionplan ingest` once (it upgrades the warehouse, keeping "
+                                    "everything in it), then try again.")
     return wh
 
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_name
 from actionplan.vocabulary import period_from_text
 
-from .migrations import migrations, statements
+from .migrations import Migration, migrations, statements
 
 # Table → (column, SQL type) in insert order; the record's field is the column name except row_number.
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -39,13 +40,22 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("cell", "TEXT"), ("value", "TEXT"), ("message", "TEXT")),
 }
 
-# The current data of a department and period is its latest accepted submission; earlier ones stay for audit.
+# The current data of a council's department for a period is its latest accepted submission; earlier ones stay for
+# audit. Partitioned by council too: two councils' Finance are two departments, each with its own latest return.
 CURRENT_SUBMISSIONS = """
 SELECT s.* FROM submissions s
-JOIN (SELECT id, row_number() OVER (PARTITION BY department ORDER BY submitted_at DESC, loaded_at DESC, id) AS rn
+JOIN (SELECT id, row_number() OVER (PARTITION BY council, department
+                                    ORDER BY submitted_at DESC, loaded_at DESC, id) AS rn
       FROM submissions WHERE period = ?) latest
   ON latest.id = s.id AND latest.rn = 1
 """
+
+
+def current_submissions(council: str) -> tuple[str, tuple[str, ...]]:
+    """CURRENT_SUBMISSIONS for one council (or ALL_COUNCILS) and the parameters it takes after the period."""
+    if council == ALL_COUNCILS:
+        return CURRENT_SUBMISSIONS, ()
+    return CURRENT_SUBMISSIONS + "WHERE s.council = ?\n", (council,)
 
 
 def record_table(value: Any) -> tuple[int, dict[str, list[Any]]]:
@@ -152,6 +162,14 @@ class Warehouse(ABC):
                      "name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)")
         return [int(v) for v in self.query("SELECT version FROM schema_migrations ORDER BY version")["version"]]
 
+    def pending_migrations(self) -> list[Migration]:
+        """The migrations not applied yet, found without writing (a read-only connection can ask)."""
+        try:
+            done = {int(v) for v in self.query("SELECT version FROM schema_migrations")["version"]}
+        except Exception:  # no schema_migrations table: nothing applied (the driver's error type differs)
+            done = set()
+        return [m for m in migrations() if m.version not in done]
+
     def migrate(self) -> list[int]:
         """Apply every migration not yet applied, each in its own transaction; returns the versions applied."""
         done = set(self.applied_migrations())
@@ -177,6 +195,8 @@ class Warehouse(ABC):
         period = period_from_text(record["period"])
         if period is None:
             raise ValueError(f"submission {rid} has an unrecognised period {record['period']!r}")
+        # A record written before councils existed has none: it is the default council's (its id says so too).
+        council = council_name(record.get("council") or DEFAULT_COUNCIL)
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         submitted_at = dt.datetime.fromisoformat(record["submitted_at"]).replace(tzinfo=None)
         with self.transaction():
@@ -184,16 +204,17 @@ class Warehouse(ABC):
                 return False
             # ON CONFLICT: with many ingest workers (PostgreSQL) another may insert the same key meanwhile; the
             # database then makes this one wait for that commit, and the submission insert below is the guard.
-            self.execute("INSERT INTO departments VALUES (?, ?) ON CONFLICT DO NOTHING",
-                         (record["department"], submitted_at))
+            self.execute("INSERT INTO departments (council, name, first_seen) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                         (council, record["department"], submitted_at))
             self.execute("INSERT INTO periods VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                          (period.label, period.start, period.end))
             warnings = sum(1 for m in record["messages"] if m["level"] == "warning")
             as_at = dt.date.fromisoformat(record["as_at"][:10]) if record.get("as_at") else None
             inserted = self.query(
-                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO NOTHING RETURNING id",
-                (rid, record["sha256"], record["department"], period.label, record.get("file"),
+                "INSERT INTO submissions (id, sha256, council, department, period, file_name, layout, plan_title, "
+                "as_at, contact, submitted_by, submitted_at, loaded_at, outcome, warnings, columns_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id",
+                (rid, record["sha256"], council, record["department"], period.label, record.get("file"),
                  record.get("layout"), record.get("plan_title"), as_at, record.get("contact"),
                  record.get("submitted_by"), submitted_at, now, "accepted", warnings,
                  json.dumps(record.get("columns") or {}, ensure_ascii=False)))
@@ -210,22 +231,43 @@ class Warehouse(ABC):
         self.insert_frame(table, frame_for_table(table, rows, submission_id))
 
     # -- reading ------------------------------------------------------------------------------------
-    def departments(self) -> list[str]:
-        return list(self.query("SELECT name FROM departments ORDER BY name")["name"])
+    def councils(self) -> list[str]:
+        """Every council on record (one with a department that has submitted), A–Z."""
+        names = self.query("SELECT DISTINCT council FROM departments")["council"]
+        return sorted(names, key=lambda n: (n.casefold(), n))
 
-    def periods(self) -> list[str]:
-        frame = self.query("SELECT period FROM periods ORDER BY end_date, start_date DESC")
+    def departments(self, council: str = DEFAULT_COUNCIL) -> list[str]:
+        """The departments a council expects: every one that has ever submitted for it."""
+        return list(self.query("SELECT name FROM departments WHERE council = ? ORDER BY name", (council,))["name"])
+
+    def departments_by_council(self) -> dict[str, list[str]]:
+        """Every council on record and its departments."""
+        return {council: self.departments(council) for council in self.councils()}
+
+    def periods(self, council: str = DEFAULT_COUNCIL) -> list[str]:
+        """The periods a council (or ALL_COUNCILS) has submissions for, oldest first."""
+        if council == ALL_COUNCILS:
+            frame = self.query("SELECT period FROM periods ORDER BY end_date, start_date DESC")
+        else:
+            frame = self.query("SELECT period FROM periods WHERE period IN (SELECT period FROM submissions "
+                               "WHERE council = ?) ORDER BY end_date, start_date DESC", (council,))
         return list(frame["period"])
 
-    def current(self, period: str) -> dict[str, pd.DataFrame]:
-        """The latest accepted submission of each department for the period, with its rows and messages."""
-        subs = self.query(CURRENT_SUBMISSIONS + " ORDER BY s.department", (period,))
-        out = {"submissions": subs}
+    def current_submissions(self, period: str, council: str = DEFAULT_COUNCIL) -> pd.DataFrame:
+        """The current submission of each of a council's departments (every council's: ALL_COUNCILS) for a period."""
+        sql, params = current_submissions(council)
+        return self.query(sql + "ORDER BY s.council, s.department", (period, *params))
+
+    def current(self, period: str, council: str = DEFAULT_COUNCIL) -> dict[str, pd.DataFrame]:
+        """The latest accepted submission of each department of a council (or ALL_COUNCILS) for the period, with
+        its rows and messages."""
+        out = {"submissions": self.current_submissions(period, council)}
+        sql, params = current_submissions(council)
         for table in ("objectives", "actions", "kpis", "messages"):
             order = "t.seq" if table == "messages" else "t.sheet, t.row_number"
             out[table] = self.query(
-                f"SELECT c.department, t.* FROM {table} t JOIN ({CURRENT_SUBMISSIONS}) c "
-                f"ON c.id = t.submission_id ORDER BY c.department, {order}", (period,))
+                f"SELECT c.council, c.department, t.* FROM {table} t JOIN ({sql}) c "
+                f"ON c.id = t.submission_id ORDER BY c.council, c.department, {order}", (period, *params))
         return out
 
     def submission_counts(self) -> dict[str, int]:

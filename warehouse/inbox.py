@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.files import create_atomic, sweep_temp_files, write_atomic
 from actionplan.model import Submission
 
@@ -22,10 +23,18 @@ def content_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def submission_id(data: bytes, department: str, period: str) -> str:
-    """The submission's identity: SHA-256 of its content + department + period (same bytes twice is one)."""
+def submission_id(data: bytes, department: str, period: str, council: str = DEFAULT_COUNCIL) -> str:
+    """The submission's identity: SHA-256 of its content + department + period + council (same bytes twice for
+    the same council is one submission; for two councils, two).
+
+    The default council is left out of the hash, so every id made before councils existed is still the id of
+    the same submission. Another council's name goes after one more NUL, where a default-council id ends with its
+    period: no council may be named like a period (councils.council_name), so the two never hash the same text.
+    """
     h = hashlib.sha256(data)
     h.update(b"\0" + department.encode("utf-8") + b"\0" + period.encode("utf-8"))
+    if council != DEFAULT_COUNCIL:
+        h.update(b"\0" + council.encode("utf-8"))
     return h.hexdigest()
 
 
@@ -57,12 +66,13 @@ def _plain(column: pd.Series) -> list[Any]:
 
 
 def record_from_submission(sub: Submission, data: bytes, *, submitted_by: str, submitted_at: dt.datetime,
-                           file_ext: str = "xlsx") -> dict[str, Any]:
+                           file_ext: str = "xlsx", council: str = DEFAULT_COUNCIL) -> dict[str, Any]:
     """Everything the warehouse needs to load an accepted submission, as JSON-ready data."""
     return {
         "version": RECORD_VERSION,
-        "id": submission_id(data, sub.department or "", sub.period or ""),
+        "id": submission_id(data, sub.department or "", sub.period or "", council),
         "sha256": content_sha256(data),
+        "council": council,  # near the top: councils_waiting() reads only the head of each record
         "file": sub.file,
         "file_ext": file_ext,
         "department": sub.department,
@@ -111,7 +121,7 @@ class Receipt:
     """What putting a submission in the inbox did."""
 
     id: str
-    new: bool  # False when the same bytes for the same department and period were already received
+    new: bool  # False when the same bytes for the same council, department and period were already received
 
 
 class Inbox:
@@ -146,29 +156,30 @@ class Inbox:
         return Receipt(rid, new=create_atomic(self.pending_dir / f"{rid}.json", body))
 
     def submit(self, sub: Submission, data: bytes, *, submitted_by: str, ext: str = "xlsx",
-               now: dt.datetime | None = None, channel: str = "cli") -> dict[str, Any]:
-        """Queue an accepted submission (or archive a rejected one); its report, with the receipt when accepted.
+               now: dt.datetime | None = None, channel: str = "cli", council: str = DEFAULT_COUNCIL) -> dict[str, Any]:
+        """Queue an accepted submission for a council (or archive a rejected one); its report, with the receipt
+        when accepted.
 
         Every attempt, whatever its outcome, leaves one line in the audit log (who, when, what, outcome).
         """
         now = now or dt.datetime.now(dt.UTC)
         report = sub.report()
         if sub.accepted:
-            rid = submission_id(data, sub.department or "", sub.period or "")
+            rid = submission_id(data, sub.department or "", sub.period or "", council)
             if self.known(rid):  # the same bytes again: answer at once, without building the record
                 receipt = Receipt(rid, new=False)
             else:
                 record = record_from_submission(sub, data, submitted_by=submitted_by, submitted_at=now,
-                                                file_ext=ext)
+                                                file_ext=ext, council=council)
                 receipt = self.put(record, data)
             report["submission_id"] = receipt.id
             report["new"] = receipt.new
             outcome = "accepted" if receipt.new else "duplicate"
         else:
-            self.reject(report, data, submitted_by=submitted_by, submitted_at=now, ext=ext)
+            self.reject(report, data, submitted_by=submitted_by, submitted_at=now, ext=ext, council=council)
             outcome = "rejected"
         self.audit({"at": now.isoformat(), "who": submitted_by, "channel": channel, "outcome": outcome,
-                    "department": sub.department, "period": sub.period, "file": sub.file,
+                    "council": council, "department": sub.department, "period": sub.period, "file": sub.file,
                     "sha256": content_sha256(data), "submission_id": report.get("submission_id"),
                     "errors": len(report["errors"]), "warnings": len(report["warnings"])})
         return report
@@ -189,11 +200,11 @@ class Inbox:
         return [json.loads(line) for line in self.audit_path.read_text(encoding="utf-8").splitlines() if line]
 
     def reject(self, report: dict[str, Any], data: bytes, *, submitted_by: str, submitted_at: dt.datetime,
-               ext: str = "xlsx") -> Path:
+               ext: str = "xlsx", council: str = DEFAULT_COUNCIL) -> Path:
         """Archive a rejected file with its report (it never reaches the warehouse)."""
         raw = self.archive_raw(data, ext)
         stamp = submitted_at.strftime("%Y%m%dT%H%M%S%f")
-        body = {"report": report, "raw": raw.name, "submitted_by": submitted_by,
+        body = {"report": report, "raw": raw.name, "council": council, "submitted_by": submitted_by,
                 "submitted_at": submitted_at.isoformat()}
         path = self.rejected_dir / f"{stamp}-{raw.stem[:12]}.json"
         write_atomic(path, json.dumps(body, default=_json_default, ensure_ascii=False, indent=1).encode())
@@ -204,6 +215,10 @@ class Inbox:
         sweep_temp_files(self.pending_dir)
         paths = list(self.pending_dir.glob("*.json"))
         return sorted(paths, key=lambda p: (_submitted_at(p), p.name))
+
+    def councils_waiting(self) -> set[str]:
+        """The councils of the records waiting to load (a record from before councils: the default council)."""
+        return {_field_in_head(path, "council") or DEFAULT_COUNCIL for path in self.pending()}
 
     def read(self, path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -229,3 +244,18 @@ def _submitted_at(path: Path) -> str:
         return head[i + len(marker): i + len(marker) + 32] if i >= 0 else ""
     except OSError:
         return ""
+
+
+def _field_in_head(path: Path, name: str) -> str | None:
+    """A string field near the top of a record, read from its first 4 KB (None when absent or unreadable)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(4096)
+        marker = f'"{name}": '
+        i = head.find(marker)
+        if i < 0:
+            return None
+        value, _ = json.JSONDecoder().raw_decode(head, i + len(marker))
+        return value if isinstance(value, str) else None
+    except (OSError, ValueError):
+        return None

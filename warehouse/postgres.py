@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 import psycopg
 
+from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.errors import WarehouseUnavailable
 
 from .base import TABLES, Warehouse, table_columns
@@ -170,14 +171,14 @@ class PostgresWarehouse(Warehouse):
 
     # PostgreSQL sorts text by the database's collation (en_GB ignores punctuation); DuckDB and Python by
     # code point. Sorting again here keeps the rollup's row order the same on both backends.
-    def departments(self) -> list[str]:
-        return sorted(super().departments())
+    def departments(self, council: str = DEFAULT_COUNCIL) -> list[str]:
+        return sorted(super().departments(council))
 
-    def current(self, period: str) -> dict[str, pd.DataFrame]:
-        out = super().current(period)
+    def current(self, period: str, council: str = DEFAULT_COUNCIL) -> dict[str, pd.DataFrame]:
+        out = super().current(period, council)
         for table, frame in out.items():
-            keys = (["department"] if table == "submissions" else
-                    ["department", "seq"] if table == "messages" else ["department", "sheet", "row_number"])
+            keys = ["council", "department"] + ([] if table == "submissions" else
+                                                ["seq"] if table == "messages" else ["sheet", "row_number"])
             out[table] = frame.sort_values(keys, kind="stable").reset_index(drop=True) if len(frame) else frame
         return out
 
