@@ -203,8 +203,9 @@ def print_summary(facts: dict[str, Any], out=sys.stdout, council: str = DEFAULT_
                   + f"  {r['% complete']:>9.0%}", file=out)
     if facts["missing"]:
         print(f"Not submitted: {', '.join(facts['missing'])}", file=out)
-    print(f"Exceptions: {facts['exceptions']}   Changes since {facts['previous_period'] or '-'}: "
-          f"{facts['changes']}   Warnings: {facts['warnings']}", file=out)
+    changes = (f"Changes since {facts['previous_period']}: {facts['changes']}" if facts["previous_period"]
+               else "Changes: none (no earlier period on record)")
+    print(f"Exceptions: {facts['exceptions']}   {changes}   Warnings: {facts['warnings']}", file=out)
 
 
 def cmd_export(args) -> int:

@@ -82,6 +82,7 @@ def test_cli_whole_path_submit_consolidate_export(books, home, tmp_path):
             env={"PATH": str(Path(sys.executable).parent)})
     assert f"Rollup written: {out}" in p.stdout
     assert "PDF not written: LibreOffice is not installed" in p.stdout
+    assert "Changes: none (no earlier period on record)" in p.stdout  # the first period on record
     exported = json.loads(run("export", "--period", "2024/25 Q2").stdout)
     assert [r["Department"] for r in exported["summary"]] == ["Finance", "Legal, HR & Property", "Council total"]
     assert exported["summary"][-1]["Total"] == 3 and exported["summary"][-1]["Blue"] == 1

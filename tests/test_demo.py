@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -49,6 +50,7 @@ def test_demo_numbers_equal_independent_counts(tmp_path):
     assert "Traceback" not in p.stdout + p.stderr
     assert "was rejected (2 errors, nothing stored)" in p.stdout
     assert "Not submitted: Housing & Communities" in p.stdout
+    assert re.search(r"Changes since 2024/25 Q1: \d+ ", p.stdout)
     rollup = Path(p.stdout.split("Rollup workbook: ")[1].splitlines()[0])
     assert rollup.exists()
 
