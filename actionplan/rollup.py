@@ -331,9 +331,12 @@ def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFram
         entry = slips.get(key)
         times.append(entry["times"] if entry else 0)
         original.append(entry["original"] if entry else None)
-        rag.append(rag_check(status, bool(overdue), update, entry))
+        repeated = bool(entry and entry["last_three"])
+        # rag_check can only find something for Green, for Blue, or for Amber revised three times running.
+        rag.append(rag_check(status, bool(overdue), update, entry)
+                   if status in ("G", "B") or (status == "A" and repeated) else None)
         # What only the history shows (the rest was already warned about when the plan was submitted).
-        rag_history.append(rag_check(status, False, None, entry))
+        rag_history.append(rag_check(status, False, None, entry) if repeated else None)
         why = [r for r in str(reason).split(", ") if r] if present(reason) else []
         if status == "R" and len(str(update).split() if present(update) else []) < CORRECTIVE_MIN_WORDS:
             why.append("Red without corrective action")

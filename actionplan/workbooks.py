@@ -351,6 +351,15 @@ def _cells(name: str, series: pd.Series, sheet: str) -> tuple[list[Any], list[An
     values, keys = [], []
     forced = "date" if name in _DATE_COLUMNS else "datetime" if name in _DATETIME_COLUMNS else None
     for value in raw:
+        # Text and blanks first, inline: they are most cells of the big sheets.
+        if value.__class__ is str:
+            values.append(value or None)
+            keys.append("text")
+            continue
+        if value is None or (value.__class__ is float and value != value):
+            values.append(None)
+            keys.append("text")
+            continue
         typed, kind = _typed(value)
         if forced and kind in {"date", "datetime"}:
             kind = forced
