@@ -93,13 +93,14 @@ def make_clients(home: Path, folder: Path, n: int, rows: int, seed: int = 7) -> 
     return clients
 
 
-def start_server(home: Path, port: int, log: Path) -> subprocess.Popen:
+def start_server(home: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "ACTIONPLAN_HOME": str(home)}
     for name in ("ACTIONPLAN_SETTINGS", "ACTIONPLAN_WAREHOUSE", "ACTIONPLAN_INBOX"):
         env.pop(name, None)
     with open(log, "wb") as fh:
         proc = subprocess.Popen([sys.executable, "-m", "actionplan", "serve", "--host", "127.0.0.1", "--port",
-                                 str(port)], cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+                                 str(port), "--workers", str(workers)], cwd=ROOT, env=env, stdout=fh,
+                                stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while True:
         if proc.poll() is not None:
@@ -115,22 +116,42 @@ def start_server(home: Path, port: int, log: Path) -> subprocess.Popen:
         time.sleep(0.25)
 
 
+def _family(pid: int) -> list[int]:
+    """The server process and every process under it (`serve --workers N` answers from child processes)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo.extend(int(c) for c in task.read_text().split())
+            except (OSError, ValueError):
+                pass
+    return found
+
+
 def _proc_kb(pid: int, field_name: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    """A /proc status figure summed over the server's processes (for VmHWM: the sum of each one's peak)."""
+    total = 0
+    for p in _family(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith(field_name + ":"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
 
 
 def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
+    total = 0.0
+    for p in _family(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 # -- the clients --------------------------------------------------------------------------------------------------
@@ -270,7 +291,8 @@ def nothing_lost(home: Path, answers: list[Answer]) -> dict[str, Any]:
 
 def report(result: dict[str, Any]) -> str:
     lines = [f"load: {result['clients']} clients, {result['seconds']} s, {result['rows']:,}-row plans, "
-             f"{result['elapsed_s']} s wall (server pid {result['server_pid']})",
+             f"{result['elapsed_s']} s wall (server pid {result['server_pid']}, "
+             f"{result.get('workers', 1)} worker process{'es' if result.get('workers', 1) > 1 else ''})",
              f"{'':<18} {'requests':>8} {'200':>5} {'4xx':>5} {'5xx':>5} {'no answer':>9} {'p50 s':>7} {'p95 s':>7} "
              f"{'p99 s':>7}"]
     for name, s in [*result["by_kind"].items(), ("all", result["all"])]:
@@ -302,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=20_000, help="stop after this many requests in all")
     parser.add_argument("--timeout", type=float, default=300, help="seconds one request may take (default 300)")
     parser.add_argument("--quick", action="store_true", help="a short run with fewer, smaller plans")
+    parser.add_argument("--workers", type=int, default=1, help="`actionplan serve --workers N` (default 1)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "load-results.json",
                         help="JSON results file; the run is stored under 'full' or 'quick'")
     args = parser.parse_args(argv)
@@ -317,13 +340,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated {clients_n} plans of {rows:,} actions in {time.monotonic() - t:.0f} s", file=sys.stderr,
               flush=True)
         port = _free_port()
-        server = start_server(home, port, work / "server.log")
+        server = start_server(home, port, work / "server.log", args.workers)
         try:
             before_kb = _proc_kb(server.pid, "VmRSS")
             cpu_before = _cpu_seconds(server.pid)
             run, elapsed = asyncio.run(drive(f"http://127.0.0.1:{port}", server.pid, clients, seconds,
                                              args.max_requests, args.timeout))
             peak_kb = max(_proc_kb(server.pid, "VmHWM"), *run.rss_kb, 0)
+            processes = len(_family(server.pid))
             cpu = _cpu_seconds(server.pid) - cpu_before
         finally:
             server.send_signal(signal.SIGTERM)  # graceful: the service writes its last audit counts
@@ -338,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "mode": "quick" if args.quick else "full",
             "clients": clients_n, "seconds": seconds, "rows": rows, "elapsed_s": round(elapsed, 1),
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-            "server_pid": server.pid, "requests": len(answers),
+            "server_pid": server.pid, "workers": args.workers, "server_processes": processes,
+            "requests": len(answers),
             "throughput_rps": round(sum(a.status == 200 for a in answers) / elapsed, 2) if elapsed else 0,
             "by_kind": {k: _stats([a for a in answers if a.kind == k]) for k in KINDS},
             "all": _stats(answers),

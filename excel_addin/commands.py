@@ -26,27 +26,20 @@ def cmd_serve(args) -> int:
     s = _settings()
     host = args.host or s.host
     port = args.port if args.port is not None else s.port
-    app = create_app(s)
-    _settle(s)
-    print(f"actionplan service on http://{host}:{port} (add-in manifest: {s.service_url}/manifest.xml)",
-          file=sys.stderr)
-    uvicorn.run(app, host=host, port=port, log_level=args.log_level, server_header=False)
+    workers = args.workers
+    if workers < 1:
+        print("actionplan: --workers must be 1 or more.", file=sys.stderr)
+        return 2
+    print(f"actionplan service on http://{host}:{port} (add-in manifest: {s.service_url}/manifest.xml)"
+          + (f", {workers} worker processes" if workers > 1 else ""), file=sys.stderr)
+    if workers == 1:
+        uvicorn.run(create_app(s), host=host, port=port, log_level=args.log_level, server_header=False)
+    else:
+        # Each worker process builds its own app from the same settings (the environment it inherits). The
+        # inbox is safe for many writers; the rate limit applies per worker process.
+        uvicorn.run("excel_addin.app:create_app", factory=True, workers=workers, host=host, port=port,
+                    log_level=args.log_level, server_header=False)
     return 0
-
-
-def _settle(settings) -> None:
-    """Load what every Submit uses, then take it out of the garbage collector's sight: otherwise its full
-    collections walk every object the service has loaded and add tens of milliseconds to one Submit in ten."""
-    import gc
-
-    from actionplan.check import available_layouts
-    from actionplan.validate import KINDS, compiled_suite
-
-    available_layouts(settings)
-    for kind in KINDS:
-        compiled_suite(kind)
-    gc.collect()
-    gc.freeze()
 
 
 def cmd_token_add(args) -> int:
@@ -88,6 +81,8 @@ def add_commands(sub) -> None:
                        description="Run the web service the Excel add-in and the upload page talk to.")
     c.add_argument("--host", help="address to listen on (default: the host setting, 127.0.0.1)")
     c.add_argument("--port", type=int, help="port to listen on (default: the port setting, 8000)")
+    c.add_argument("--workers", type=int, default=1,
+                   help="worker processes answering requests (default 1; one per core spreads checks over the cores)")
     c.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"],
                    help="server log level (default: warning)")
     c.set_defaults(func=cmd_serve)

@@ -236,13 +236,20 @@ def test_ingest_flow_retries_with_back_off_until_the_warehouse_is_free(tmp_path,
     assert inbox.pending() == []
 
 
-def test_load_script_quick_run_loses_nothing(tmp_path):
-    """`bench/load.py --quick`: a short bounded run against its own server; no 5xx, nothing lost."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_load_script_quick_run_loses_nothing(tmp_path, workers):
+    """`bench/load.py --quick` against its own `actionplan serve --workers N`: no 5xx, nothing lost or stored
+    twice, however many processes answer."""
     out = tmp_path / "load.json"
     root = Path(__file__).resolve().parents[2]
     p = subprocess.run([sys.executable, str(root / "bench" / "load.py"), "--quick", "--clients", "6", "--seconds",
-                        "8", "--out", str(out)], cwd=root, capture_output=True, text=True, timeout=600)
+                        "8", "--workers", str(workers), "--out", str(out)], cwd=root, capture_output=True,
+                       text=True, timeout=600)
     assert p.returncode == 0, p.stdout + p.stderr
     result = json.loads(out.read_text())["quick"]
     assert result["server_errors"] == 0 and result["lost"] == [] and result["requests"] > 0
-    assert result["nothing_lost"] is True
+    assert result["nothing_lost"] is True and result["workers"] == workers
+    # One process, or a supervisor with a process per worker (each answers from its own copy of the app; Python's
+    # multiprocessing may add its resource tracker).
+    processes = result["server_processes"]
+    assert processes == 1 if workers == 1 else processes >= workers + 1, processes
