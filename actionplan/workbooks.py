@@ -348,6 +348,12 @@ def _cells(name: str, series: pd.Series, sheet: str) -> tuple[list[Any], list[An
         return values, [kind if v.__class__ is not str else "text" for v in values]
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return _datetime_cells(name, series)
+    if name in _DATE_COLUMNS and all(v is None or v.__class__ is dt.date for v in raw):
+        # A column of dates (the facts hold them as Python dates): convert it at once, not cell by cell.
+        try:
+            return _datetime_cells(name, pd.Series(pd.to_datetime(series), index=series.index))
+        except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+            pass  # a date pandas cannot hold (before 1677): the cell-by-cell path below writes it as text
     values, keys = [], []
     forced = "date" if name in _DATE_COLUMNS else "datetime" if name in _DATETIME_COLUMNS else None
     for value in raw:

@@ -374,3 +374,19 @@ def test_write_template_filled_in_is_accepted(tmp_path):
     report = check_workbook(path.read_bytes(), path.name).report()
     assert (report["accepted"], report["department"], report["period"]) == (True, "Finance", "2024/25 Q2")
     assert report["counts"] == {"objectives": 0, "actions": 1, "kpis": 1}
+
+
+@pytest.mark.parametrize("days", [
+    [dt.date(2024, 7, 31), None, dt.date(2025, 3, 31)],
+    [dt.date(1899, 12, 31), dt.date(1900, 3, 1), None],   # before Excel's first reliable serial: written as text
+    [dt.date(1066, 10, 14), dt.date(2024, 1, 1)],        # before what pandas can hold: the cell-by-cell path
+    [None, None],
+])
+def test_date_columns_converted_at_once_match_cell_by_cell(days):
+    from actionplan.workbooks import _cells, _typed
+
+    values, keys = _cells("Due date", pd.Series(days, dtype=object), "Actions")
+    expected = [_typed(d) for d in days]
+    assert values == [v for v, _ in expected]
+    assert [k for v, k in zip(values, keys, strict=True) if v is not None] == [
+        k for v, k in expected if v is not None]
