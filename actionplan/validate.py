@@ -125,7 +125,7 @@ def validate_submission(sub: Submission, engine: str = "compiled") -> Submission
         if frame.empty:
             continue
         for sheet, part in frame.groupby("sheet", sort=False):
-            checked = _for_gx(part)
+            checked = suite_frame(part)
             failures = run_suite(kind, checked, engine)
             records = part.to_dict("records") if failures else []
             by_row = {int(r["row"]): r for r in records}
@@ -139,8 +139,9 @@ def validate_submission(sub: Submission, engine: str = "compiled") -> Submission
     return sub
 
 
-def _for_gx(part: pd.DataFrame) -> pd.DataFrame:
-    # GX compares dates pairwise and filters with pandas; datetime64 columns make both reliable.
+def suite_frame(part: pd.DataFrame) -> pd.DataFrame:
+    """One sheet's rows as the suites see them, whichever engine runs them: dates as datetime64 (compared
+    pairwise and filtered reliably), the extra-columns dicts left out."""
     frame = part.drop(columns=["extra"], errors="ignore").reset_index(drop=True)
     for col in ("due_date", "revised_due_date"):
         if col in frame:

@@ -134,7 +134,7 @@ def _frames_of(path: Path) -> list[tuple[str, pd.DataFrame]]:
     for kind in validate.KINDS:
         frame = getattr(sub, kind)
         for _, part in ([] if frame.empty else frame.groupby("sheet", sort=False)):
-            out.append((kind, validate._for_gx(part)))
+            out.append((kind, validate.suite_frame(part)))
     return out
 
 
