@@ -312,6 +312,10 @@ def report(result: dict[str, Any]) -> str:
               f"accepted, {lost['in_pending']} in inbox/pending, stored twice {len(lost['stored_twice'])}, "
               f"lost {len(lost['lost'])}; {lost['audit_lines']} audit lines for {lost['submit_answers']} submit "
               f"answers; callers told 'stored' {lost['told_stored']} times"]
+    throttled = {d: k for d, k in result.get("per_key", {}).items() if k["throttled"]}
+    if throttled:
+        lines.append("throttled (429) keys: " + ", ".join(f"{d} {k['throttled']} of {k['requests']} requests"
+                                                         for d, k in throttled.items()))
     return "\n".join(lines)
 
 
@@ -366,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
             "requests": len(answers),
             "throughput_rps": round(sum(a.status == 200 for a in answers) / elapsed, 2) if elapsed else 0,
             "by_kind": {k: _stats([a for a in answers if a.kind == k]) for k in KINDS},
+            # Per key (one a client): a key is allowed 60 requests at once, then one a second (in each worker).
+            "per_key": {d: {"requests": sum(a.department == d for a in answers),
+                            "throttled": sum(a.department == d and a.status == 429 for a in answers)}
+                        for d in sorted({a.department for a in answers})},
             "all": _stats(answers),
             "server_errors": sum(isinstance(a.status, int) and a.status >= 500 for a in answers),
             "no_answer": sum(not isinstance(a.status, int) for a in answers),
