@@ -24,7 +24,6 @@ Failure = tuple[dict[str, Any], list[int], list[Any]]
 
 # Keywords that change nothing GX computes about rows (result_format is ours to choose; meta is carried).
 _HARMLESS = {"result_format", "catch_exceptions", "meta", "notes", "description", "severity"}
-_CONDITION_KEYS = {"row_condition", "condition_parser"}
 
 
 @dataclass(frozen=True)

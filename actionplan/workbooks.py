@@ -351,7 +351,7 @@ def _cells(name: str, series: pd.Series, sheet: str) -> tuple[list[Any], list[An
     if name in _DATE_COLUMNS and all(v is None or v.__class__ is dt.date for v in raw):
         # A column of dates (the facts hold them as Python dates): convert it at once, not cell by cell.
         try:
-            return _datetime_cells(name, pd.Series(pd.to_datetime(series), index=series.index))
+            return _datetime_cells(name, pd.to_datetime(series))
         except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
             pass  # a date pandas cannot hold (before 1677): the cell-by-cell path below writes it as text
     values, keys = [], []

@@ -93,8 +93,9 @@ def _iso_day(value: Any) -> Any:
     return value[:10] if isinstance(value, str) else value
 
 
-def _blank(value: Any) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (value.__class__ is float and value != value)
+def is_blank(value: Any) -> bool:
+    """None, NA, NaT or NaN: no value, however a record or a frame spells it."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def frame_for_table(table: str, rows: Any, submission_id: str) -> pd.DataFrame:
@@ -111,13 +112,13 @@ def frame_for_table(table: str, rows: Any, submission_id: str) -> pd.DataFrame:
             typed[name] = pd.to_datetime(pd.Series([_iso_day(v) for v in values], dtype=object)
                                          ).astype("datetime64[us]").to_numpy()
         elif sql_type == "BOOLEAN":
-            typed[name] = np.array([False if _blank(v) else bool(v) for v in values], dtype=bool)
+            typed[name] = np.array([False if is_blank(v) else bool(v) for v in values], dtype=bool)
         elif sql_type == "DOUBLE PRECISION":
             typed[name] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype("float64").to_numpy()
         elif sql_type == "INTEGER":
             typed[name] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype("Int64").array
         else:
-            # _blank inlined (text from JSON is a string or None; a version-1 record may carry NaN).
+            # is_blank inlined (text from JSON is a string or None; a version-1 record may carry NaN).
             typed[name] = np.array([None if v is None or (v.__class__ is float and v != v) or v is pd.NA else v
                                     for v in values], dtype=object)
     return pd.DataFrame(typed, copy=False)

@@ -17,7 +17,7 @@ import psycopg
 from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.errors import WarehouseUnavailable
 
-from .base import TABLES, Warehouse, table_columns
+from .base import TABLES, Warehouse, is_blank, table_columns
 
 # PostgreSQL type OIDs → how DuckDB hands the same column to pandas, so both backends give equal frames.
 _DATES = {1082, 1114}  # date, timestamp (the schema has no timestamptz: times are stored in UTC, naive)
@@ -73,15 +73,11 @@ def frame_from_cursor(cur: psycopg.Cursor) -> pd.DataFrame:
     return frame
 
 
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
-
-
 def _typed(value: Any, sql_type: str) -> Any:
     """One value typed as frame_for_table types it (a test holds the two paths to the same values)."""
     if sql_type == "BOOLEAN":
-        return False if _missing(value) else bool(value)
-    if _missing(value):
+        return False if is_blank(value) else bool(value)
+    if is_blank(value):
         return None
     if sql_type == "DATE":
         return dt.date.fromisoformat(value[:10]) if isinstance(value, str) else pd.Timestamp(value).date()
