@@ -90,7 +90,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_submit(args) -> int:
-    from warehouse.inbox import Inbox
+    from actionplan.warehouse.inbox import Inbox
 
     s = _settings()
     inbox = Inbox(s.inbox_path, s.archive_path)
@@ -125,9 +125,9 @@ def run_flow(flow_name: str, **params):
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     if flow_name == "ingest":
-        from flows.ingest import ingest as flow
+        from actionplan.flows.ingest import ingest as flow
     else:
-        from flows.consolidate import consolidate as flow
+        from actionplan.flows.consolidate import consolidate as flow
     # The heartbeat thread's join costs ~1 s per run and tells a local run nothing.
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         return flow(**params)
@@ -164,8 +164,8 @@ def _council(requested: str | None, settings, *, waiting: bool) -> str:
     (or, waiting: with plans waiting in the inbox); a message listing the councils on record otherwise."""
     if requested is None:
         return settings.council
-    from warehouse.consolidate import councils_known
-    from warehouse.inbox import Inbox
+    from actionplan.warehouse.consolidate import councils_known
+    from actionplan.warehouse.inbox import Inbox
 
     from .councils import council_on_record
 
@@ -209,8 +209,8 @@ def print_summary(facts: dict[str, Any], out=sys.stdout, council: str = DEFAULT_
 
 
 def cmd_export(args) -> int:
-    from warehouse import open_warehouse
-    from warehouse.consolidate import facts_from_warehouse
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.consolidate import facts_from_warehouse
 
     from .councils import council_on_record
 
@@ -250,9 +250,9 @@ def cmd_demo(args) -> int:
 def cmd_bench(args) -> int:
     import runpy
 
-    from .settings import REPO_ROOT
+    from .settings import SOURCE_ROOT
 
-    script = REPO_ROOT / "bench" / "run.py"
+    script = SOURCE_ROOT / "bench" / "run.py"
     if not script.exists():
         raise ActionplanError("The benchmarks live in the source checkout (bench/run.py); run this from a clone.")
     sys.argv = [str(script), *(["--quick"] if args.quick else [])]
@@ -308,7 +308,7 @@ def cmd_deploy(args) -> int:
     if not PREFECT_API_URL.value():
         raise ActionplanError("No Prefect server to deploy to: set PREFECT_API_URL, e.g. "
                               "export PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Running at scale).")
-    from flows.deployments import deployments, register
+    from actionplan.flows.deployments import deployments, register
 
     s = _settings()
     if args.serve:
@@ -400,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_deploy)
 
     # The service's commands (serve, token) live with the service; importing them loads no web framework.
-    from excel_addin.commands import add_commands
+    from actionplan.excel_addin.commands import add_commands
 
     add_commands(sub)
     return p

@@ -25,7 +25,7 @@ def spoil_workbook(good: Path, bad: Path) -> Path:
 
 def run_demo(workbooks: Path | None = None, seed: int = 42) -> int:
     """Generate, submit, ingest and consolidate a demo council; print what a performance officer would see."""
-    from warehouse.inbox import Inbox
+    from actionplan.warehouse.inbox import Inbox
 
     from .check import check_workbook
     from .cli import print_summary, run_flow

@@ -5,13 +5,18 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .councils import DEFAULT_COUNCIL, council_in_file_name, council_name
 from .errors import StartupError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# The package's data folders: top-level folders in the checkout, actionplan.* packages in the wheel.
+LAYOUTS_DIR = Path(str(resources.files("actionplan.templates"))) / "layouts"
+EXPECTATIONS_DIR = Path(str(resources.files("actionplan.expectations")))
+# bench/ lives only in a source checkout, beside the package folder.
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class Settings:
 
     @property
     def layout_dirs(self) -> list[Path]:
-        dirs = [REPO_ROOT / "templates" / "layouts"]
+        dirs = [LAYOUTS_DIR]
         if self.values["layouts"]:
             dirs.append(Path(self.values["layouts"]).expanduser())
         return dirs

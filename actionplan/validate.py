@@ -13,11 +13,10 @@ import pandas as pd
 
 from .expect import CompiledSuite, Failure, compile_suite
 from .model import ERROR, WARNING, Message, Submission
-from .settings import REPO_ROOT
+from .settings import EXPECTATIONS_DIR
 from .values import present
 from .vocabulary import STATUS_NAMES, accepted_status_words
 
-EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 KINDS = ("objectives", "actions", "kpis")
 _TEXT_COLUMNS = ("ref", "objective", "theme", "action", "measure", "lead_officer", "progress_update", "commentary",
                  "comment", "status_text", "due_date_text")

@@ -79,8 +79,9 @@ def _free_port() -> int:
 
 def make_clients(home: Path, folder: Path, n: int, rows: int, seed: int = 7) -> list[Client]:
     """n departments, each with a key and a seeded plan of `rows` actions (as .xlsx and as the add-in's JSON)."""
+    from actionplan.excel_addin.tokens import TokenStore
+
     from actionplan.sample import DEPARTMENTS, plan_for, write_plan, xlwings_payload
-    from excel_addin.tokens import TokenStore
 
     store = TokenStore.for_home(home)
     clients = []
@@ -262,8 +263,9 @@ def _stats(answers: list[Answer]) -> dict[str, Any]:
 
 def nothing_lost(home: Path, answers: list[Answer]) -> dict[str, Any]:
     """Compare what callers were told with the inbox and the audit log."""
+    from actionplan.warehouse.inbox import Inbox
+
     from actionplan.settings import load_settings
-    from warehouse.inbox import Inbox
 
     settings = load_settings(environ={"ACTIONPLAN_HOME": str(home)})
     inbox = Inbox(settings.inbox_path, settings.archive_path)

@@ -62,11 +62,11 @@ def generate(folder: Path, departments: int, actions_per_dept: int, seed: int = 
 def bench_ingest(work: Path, departments: int, actions_per_dept: int, repeat: int) -> dict:
     """Read + normalise + validate + load against reading the same files with python-calamine alone."""
     import python_calamine as pc
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.load import load_inbox
 
     from actionplan.check import check_workbook
-    from warehouse import open_warehouse
-    from warehouse.inbox import Inbox
-    from warehouse.load import load_inbox
 
     paths = generate(work / "ingest", departments, actions_per_dept)
     blobs = [(p.name, p.read_bytes()) for p in paths]
@@ -121,15 +121,15 @@ def bench_consolidate(work: Path, departments: int, actions_per_dept: int, repea
     import random
 
     import xlsxwriter
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.consolidate import facts_from_warehouse
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.load import load_inbox
 
     from actionplan.check import check_book
     from actionplan.read import Book, Sheet
     from actionplan.sample import ACTION_COLUMNS, KPI_COLUMNS, OBJECTIVE_COLUMNS, plan_for
     from actionplan.workbooks import write_rollup
-    from warehouse import open_warehouse
-    from warehouse.consolidate import facts_from_warehouse
-    from warehouse.inbox import Inbox
-    from warehouse.load import load_inbox
 
     home = work / "consolidate-home"
     inbox = Inbox(home / "inbox", home / "archive")
@@ -206,7 +206,7 @@ sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
 from actionplan.check import check_workbook
 from actionplan.settings import load_settings
-from warehouse.inbox import Inbox
+from actionplan.warehouse.inbox import Inbox
 from tests.conftest import canonical_workbook, action
 s = load_settings()
 inbox = Inbox(s.inbox_path, s.archive_path)
@@ -214,10 +214,10 @@ for i in range(3):
     p = canonical_workbook(Path({str(work)!r}) / f"o{{i}}.xlsx", f"Dept {{i}}", [action(f"A{{j}}") for j in range(200)])
     d = p.read_bytes(); inbox.submit(check_workbook(d, p.name), d, submitted_by="bench")
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from flows.consolidate import consolidate, latest_period
-from flows.ingest import load_pending
-from warehouse import open_warehouse
-from warehouse.consolidate import facts_from_warehouse
+from actionplan.flows.consolidate import consolidate, latest_period
+from actionplan.flows.ingest import load_pending
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.consolidate import facts_from_warehouse
 from actionplan.workbooks import write_rollup
 with temporary_settings({{PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}}):
     t = time.perf_counter(); consolidate(period="2024/25 Q2"); first = time.perf_counter() - t

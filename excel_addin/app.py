@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from actionplan.warehouse.inbox import Inbox
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -44,7 +45,6 @@ from actionplan.errors import ActionplanError
 from actionplan.read import book_from_xlwings
 from actionplan.settings import Settings, load_settings
 from actionplan.vocabulary import period_from_text
-from warehouse.inbox import Inbox
 
 from . import council, xlbook
 from .audit import AUDITED, Refusals

@@ -37,7 +37,7 @@ def cmd_serve(args) -> int:
     else:
         # Each worker process builds its own app from the same settings (the environment it inherits). The
         # inbox is safe for many writers; the rate limit applies per worker process.
-        uvicorn.run("excel_addin.app:create_app", factory=True, workers=workers, host=host, port=port,
+        uvicorn.run("actionplan.excel_addin.app:create_app", factory=True, workers=workers, host=host, port=port,
                     log_level=args.log_level, server_header=False)
     return 0
 

@@ -70,7 +70,7 @@ def open_read_only(settings: Settings):
     url = settings.warehouse_url
     if "://" not in url and not Path(url).exists():
         return None, "no warehouse yet"  # opening would create it: never from here
-    from warehouse import open_warehouse
+    from actionplan.warehouse import open_warehouse
 
     try:
         return open_warehouse(url, read_only=True, wait_seconds=0), ""
@@ -304,7 +304,7 @@ def council_tables(settings: Settings, period: str) -> CouncilTables:
     wh, why = open_read_only(settings)
     if wh is not None:
         try:
-            from warehouse.consolidate import facts_from_warehouse
+            from actionplan.warehouse.consolidate import facts_from_warehouse
 
             if period in wh.periods(settings.council):
                 facts = facts_from_warehouse(wh, period, council=settings.council, tolerance=settings.tolerance)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.consolidate import facts_from_warehouse
 from prefect import flow, task
 
 from actionplan.councils import DEFAULT_COUNCIL, council_on_record
@@ -12,8 +14,6 @@ from actionplan.model import RollupFacts
 from actionplan.settings import load_settings
 from actionplan.vocabulary import period_from_text
 from actionplan.workbooks import write_rollup
-from warehouse import open_warehouse
-from warehouse.consolidate import facts_from_warehouse
 
 from .ingest import load_pending
 

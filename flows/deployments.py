@@ -31,7 +31,7 @@ def deployments(settings: Settings | None = None, work_pool: str | None = None) 
     s = settings or load_settings()
     # The council is a parameter, not the worker's setting: one pool of workers serves every council.
     council = {"parameters": {"council": s.council}}
-    # Entrypoints by module path (flows.ingest.ingest): a worker imports the installed package, wherever it runs.
+    # Entrypoints by module path (actionplan.flows.ingest.ingest): a worker imports the installed package, wherever it runs.
     extra = {"work_pool_name": work_pool, "entrypoint_type": EntrypointType.MODULE_PATH} if work_pool else {}
     # DuckDB has one writer, so ingest runs take turns; on PostgreSQL they may overlap (each submission still
     # loads once). Consolidation always runs alone: two runs would write the same workbook.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.inbox import Inbox
+from actionplan.warehouse.load import LoadResult, load_inbox
 from prefect import flow, task
 
 from actionplan.settings import load_settings
-from warehouse import open_warehouse
-from warehouse.inbox import Inbox
-from warehouse.load import LoadResult, load_inbox
 
 
 @task(name="load-inbox", retries=3, retry_delay_seconds=[2, 10, 30])

@@ -14,14 +14,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.base import Warehouse
+from actionplan.warehouse.inbox import Inbox
+from actionplan.warehouse.load import load_inbox
+from actionplan.warehouse.migrations import migrations, statements
+
 from actionplan.check import check_workbook
 from actionplan.sample import write_council
 from actionplan.vocabulary import period_from_text
-from warehouse import open_warehouse
-from warehouse.base import Warehouse
-from warehouse.inbox import Inbox
-from warehouse.load import load_inbox
-from warehouse.migrations import migrations, statements
 
 PERIODS = ("2024/25 Q1", "2024/25 Q2")
 NORTH = "Northfield Borough Council"

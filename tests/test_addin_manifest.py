@@ -7,9 +7,9 @@ import struct
 import uuid
 
 import pytest
+from actionplan.excel_addin.app import HERE
 from defusedxml import ElementTree
 
-from excel_addin.app import HERE
 from tests.conftest import action, canonical_workbook
 from tests.test_service import LiveServer, actions_of, post_json, xlwings_payload
 

@@ -8,14 +8,14 @@ import zipfile
 
 import openpyxl
 import pytest
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.consolidate import facts_from_warehouse
+from actionplan.warehouse.inbox import Inbox
+from actionplan.warehouse.load import load_inbox
 
 from actionplan.check import check_workbook
 from actionplan.rollup import CORRECTIVE_MIN_WORDS, STEADY_SHARE
 from tests.conftest import action, canonical_workbook
-from warehouse import open_warehouse
-from warehouse.consolidate import facts_from_warehouse
-from warehouse.inbox import Inbox
-from warehouse.load import load_inbox
 
 PERIODS = ("2024/25 Q1", "2024/25 Q2", "2024/25 Q3", "2024/25 Q4")
 

@@ -11,6 +11,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.base import record_table
+from actionplan.warehouse.consolidate import facts_from_warehouse
+from actionplan.warehouse.inbox import Inbox, submission_id
+from actionplan.warehouse.load import load_inbox
 
 from actionplan.check import check_workbook
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_name, council_on_record
@@ -30,11 +35,6 @@ from tests.councils import (
     records,
     warehouse_at_0001,
 )
-from warehouse import open_warehouse
-from warehouse.base import record_table
-from warehouse.consolidate import facts_from_warehouse
-from warehouse.inbox import Inbox, submission_id
-from warehouse.load import load_inbox
 
 Q2 = PERIODS[-1]
 COUNTS = ("Blue", "Green", "Amber", "Red", "Not rated", "Total")
@@ -366,7 +366,8 @@ def test_cli_export_and_consolidate_by_council(warehouse_url, home, tmp_path):
 
 # -- the service -----------------------------------------------------------------------------------------------
 def test_service_stamps_its_council_and_shows_only_its_status_and_rollup(warehouse_url, tmp_path):
-    from excel_addin.tokens import TokenStore
+    from actionplan.excel_addin.tokens import TokenStore
+
     from tests.test_service import LiveServer
 
     shared_inbox = tmp_path / "shared-inbox"
@@ -415,7 +416,7 @@ def test_service_stamps_its_council_and_shows_only_its_status_and_rollup(warehou
 
 
 def test_consolidate_deployment_of_each_council(settings):
-    from flows.deployments import deployments
+    from actionplan.flows.deployments import deployments
 
     _, default = deployments(settings)
     _, north = deployments(load_settings(environ={"ACTIONPLAN_COUNCIL": NORTH}))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import openpyxl
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.inbox import Inbox
 
 from actionplan.check import check_workbook
 from tests.conftest import action, canonical_workbook
-from warehouse import open_warehouse
-from warehouse.inbox import Inbox
 
 
 def _submit(settings, path):
@@ -17,7 +17,7 @@ def _submit(settings, path):
 
 
 def test_ingest_flow_loads_the_inbox(tmp_path, settings):
-    from flows.ingest import ingest
+    from actionplan.flows.ingest import ingest
 
     _submit(settings, canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1"), action("F2")]))
     result = ingest()
@@ -29,7 +29,7 @@ def test_ingest_flow_loads_the_inbox(tmp_path, settings):
 
 
 def test_consolidate_flow_writes_the_rollup(tmp_path, settings):
-    from flows.consolidate import consolidate
+    from actionplan.flows.consolidate import consolidate
 
     _submit(settings, canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1", status="R", update="Late")]))
     out = tmp_path / "rollup.xlsx"
@@ -44,7 +44,7 @@ def test_consolidate_flow_writes_the_rollup(tmp_path, settings):
 
 
 def test_deployments_wire_up(settings):
-    from flows.deployments import deployments
+    from actionplan.flows.deployments import deployments
 
     ingest, consolidate = deployments(settings)
     assert (ingest.name, consolidate.name) == ("ingest", "consolidate")

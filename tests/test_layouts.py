@@ -552,10 +552,10 @@ def test_cli_convert_and_layouts(tmp_path, home, capsys):
 
 
 def test_layouts_five_shapes_roll_up_like_the_template(tmp_path, settings):
-    from warehouse import open_warehouse
-    from warehouse.consolidate import facts_from_warehouse
-    from warehouse.inbox import Inbox
-    from warehouse.load import load_inbox
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.consolidate import facts_from_warehouse
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.load import load_inbox
 
     inbox = Inbox(settings.inbox_path, settings.archive_path)
     plans = [plan_for(shape) for shape in SHAPES]

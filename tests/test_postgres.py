@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.base import record_table
+from actionplan.warehouse.inbox import Inbox
+from actionplan.warehouse.load import load_inbox
+from actionplan.warehouse.migrations import migrations
 
 from actionplan.check import check_workbook
 from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.errors import WarehouseNeedsUpgrade, WarehouseUnavailable
 from actionplan.sample import write_council
 from tests import councils, pgserver
-from warehouse import open_warehouse
-from warehouse.base import record_table
-from warehouse.inbox import Inbox
-from warehouse.load import load_inbox
-from warehouse.migrations import migrations
 
 PERIODS = ("2024/25 Q1", "2024/25 Q2")
 EMPTY = {"submissions": 0, "objectives": 0, "actions": 0, "kpis": 0, "messages": 0}
@@ -89,7 +89,7 @@ def without_load_time(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame
     ("SELECT 100 % 7 + ?", "SELECT 100 %% 7 + %s"),                  # modulo must be escaped for psycopg
 ])
 def test_placeholders_portable_to_psycopg(portable, psycopg_style):
-    from warehouse.postgres import _placeholders
+    from actionplan.warehouse.postgres import _placeholders
 
     assert _placeholders(portable) == psycopg_style
 
@@ -103,8 +103,8 @@ ODD_ROWS = {  # values a record could carry that the typing must treat the same 
 
 
 def test_copy_rows_from_record_match_the_frame_path(council_inbox):
-    from warehouse.base import TABLES, frame_for_table
-    from warehouse.postgres import _copy_rows, copy_rows_from_record
+    from actionplan.warehouse.base import TABLES, frame_for_table
+    from actionplan.warehouse.postgres import _copy_rows, copy_rows_from_record
 
     for record in [*records(council_inbox), {"id": "odd", **ODD_ROWS}]:
         for table in TABLES:
@@ -212,7 +212,7 @@ def test_postgres_workers_loading_one_inbox_load_each_submission_once(council_in
 
 def _load_then_hang(url: str, record: dict, started) -> None:
     """Load a record but stop dead after the first rows are written, as a worker killed mid-load would."""
-    from warehouse.postgres import PostgresWarehouse
+    from actionplan.warehouse.postgres import PostgresWarehouse
 
     original = PostgresWarehouse.insert_rows
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.consolidate import facts_from_warehouse
+from actionplan.warehouse.inbox import Inbox
+from actionplan.warehouse.load import load_inbox
 
 from actionplan.check import check_workbook
 from tests.conftest import action, canonical_workbook
-from warehouse import open_warehouse
-from warehouse.consolidate import facts_from_warehouse
-from warehouse.inbox import Inbox
-from warehouse.load import load_inbox
 
 KPIS = [
     ["K1", "% invoices paid in 30 days", "Higher is better", "%", "R Khan", "95%", "91%", None, None],  # worse

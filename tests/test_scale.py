@@ -15,14 +15,14 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.base import record_table
+from actionplan.warehouse.inbox import Inbox
+from actionplan.warehouse.load import load_inbox
 
 from actionplan.check import check_workbook
 from actionplan.sample import write_council
 from tests import pgserver
-from warehouse import open_warehouse
-from warehouse.base import record_table
-from warehouse.inbox import Inbox
-from warehouse.load import load_inbox
 
 BIN = Path(sys.executable).parent
 PERIODS = ("2024/25 Q1", "2024/25 Q2")

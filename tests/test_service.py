@@ -43,8 +43,7 @@ class LiveServer:
 
     def __init__(self, home: Path, **overrides: Any) -> None:
         import uvicorn
-
-        from excel_addin.app import create_app
+        from actionplan.excel_addin.app import create_app
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -69,7 +68,7 @@ class LiveServer:
 
     def token(self, department: str | None = None, admin: bool = False) -> tuple[str, str]:
         """A new access key (id, key) issued the way `actionplan token add` issues it."""
-        from excel_addin.tokens import TokenStore
+        from actionplan.excel_addin.tokens import TokenStore
 
         token, secret = TokenStore.for_home(self.settings.home_path, self.settings.council).add(
             department=department, admin=admin)
@@ -168,7 +167,7 @@ def srv(tmp_path_factory):
 @pytest.fixture(scope="module")
 def keys(srv):
     """Access keys: Finance and Legal departments, an admin, and a revoked Finance key."""
-    from excel_addin.tokens import TokenStore
+    from actionplan.excel_addin.tokens import TokenStore
 
     out = {"finance": srv.token("Finance")[1], "legal": srv.token("Legal, HR & Property")[1],
            "admin": srv.token(admin=True)[1]}
@@ -569,11 +568,12 @@ def council(tmp_path_factory):
 
 def _load_and_publish(server: LiveServer) -> Path:
     """What the ingest and consolidate flows do, called as plain functions: inbox → warehouse → rollup workbook."""
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.consolidate import facts_from_warehouse
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.load import load_inbox
+
     from actionplan.workbooks import write_rollup
-    from warehouse import open_warehouse
-    from warehouse.consolidate import facts_from_warehouse
-    from warehouse.inbox import Inbox
-    from warehouse.load import load_inbox
 
     s = server.settings
     wh = open_warehouse(s.warehouse_url)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.inbox import Inbox, submission_id
+from actionplan.warehouse.load import load_inbox
+from actionplan.warehouse.migrations import migrations, statements
 
 from actionplan.check import check_workbook
 from tests.conftest import GOOD_KPI, action, canonical_workbook
-from warehouse import open_warehouse
-from warehouse.inbox import Inbox, submission_id
-from warehouse.load import load_inbox
-from warehouse.migrations import migrations, statements
 
 
 @pytest.fixture

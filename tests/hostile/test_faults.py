@@ -12,12 +12,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.inbox import Inbox
+from actionplan.warehouse.load import load_inbox
 
 from actionplan.check import check_workbook
 from tests.conftest import action, canonical_workbook
-from warehouse import open_warehouse
-from warehouse.inbox import Inbox
-from warehouse.load import load_inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,8 +46,8 @@ def test_kill_during_ingest_leaves_each_submission_whole_or_absent(tmp_path, que
     db = tmp_path / "warehouse.duckdb"
     child = _child(f"""
         from pathlib import Path
-        from warehouse import open_warehouse
-        from warehouse.inbox import Inbox
+        from actionplan.warehouse import open_warehouse
+        from actionplan.warehouse.inbox import Inbox
         inbox = Inbox(Path({str(tmp_path / 'inbox')!r}), Path({str(tmp_path / 'archive')!r}))
         wh = open_warehouse({str(db)!r})
         for path in inbox.pending():

@@ -84,9 +84,10 @@ def test_sheet_reaching_the_last_row_is_refused_clearly(tmp_path):
 
 
 def test_macros_are_accepted_but_never_kept(tmp_path, home):
+    from actionplan.warehouse.inbox import Inbox
+
     from actionplan.check import check_workbook
     from actionplan.settings import load_settings
-    from warehouse.inbox import Inbox
 
     data = corpus.with_macros(tmp_path)
     sub = check_workbook(data, "plan.xlsm")

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from actionplan.excel_addin.limits import BURST, MAX_CELLS, MAX_SHEETS, REQUESTS_PER_MINUTE, RateLimit
+from actionplan.excel_addin.tokens import TokenStore
+from actionplan.warehouse.inbox import Inbox
 
-from excel_addin.limits import BURST, MAX_CELLS, MAX_SHEETS, REQUESTS_PER_MINUTE, RateLimit
-from excel_addin.tokens import TokenStore
 from tests.conftest import action, canonical_workbook
 from tests.test_service import ENDPOINTS, MATRIX, LiveServer, _free_port, post_json, xlwings_payload
-from warehouse.inbox import Inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = {"/", "/healthz", "/manifest.xml", "/icons/{name}.png", "/static"}

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.inbox import Inbox
+from actionplan.warehouse.load import load_inbox
 
 from actionplan.check import check_workbook
 from actionplan.errors import WarehouseUnavailable
 from tests.conftest import action, canonical_workbook
 from tests.test_service import LiveServer, post_json, xlwings_payload
-from warehouse import open_warehouse
-from warehouse.inbox import Inbox
-from warehouse.load import load_inbox
 
 PERIOD = "2024/25 Q2"
 DEPARTMENTS = ["Finance", "Legal, HR & Property", "Registrars", "Print Section", "Customer Services",
@@ -194,11 +194,10 @@ def _release_on_first_retry(holder: Holder, done: threading.Event, timeout: floa
 
 
 def test_ingest_flow_retries_with_back_off_until_the_warehouse_is_free(tmp_path, settings, hold):
+    from actionplan.flows.ingest import ingest
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.client.schemas.sorting import TaskRunSort
-
-    from flows.ingest import ingest
 
     open_warehouse(settings.warehouse_url).close()
     assert ingest()["loaded"] == []  # Prefect's temporary server is up before the clock matters

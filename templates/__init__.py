@@ -1,0 +1,1 @@
+"""Data files: layout files under layouts/ (read with importlib.resources)."""
