@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .check import check_workbook
+from .columns import BY_HEADING
 from .errors import ActionplanError
 from .model import Submission
 from .settings import Settings, load_settings
@@ -33,7 +34,7 @@ from .workbooks import (
 )
 
 _PLAN_ROWS = {"department": 1, "plan_title": 2, "period": 3, "as_at": 4, "contact": 5}  # rows of the Plan sheet
-_WRAPPED = {"Objective", "Theme", "Action", "Progress update", "Commentary", "Measure", "Comment"}
+_WRAPPED = {h for h, c in BY_HEADING.items() if c.template and c.wraps_in_template}
 
 
 class NothingToConvert(ActionplanError):

@@ -13,17 +13,6 @@ from .councils import DEFAULT_COUNCIL
 ERROR = "error"
 WARNING = "warning"
 
-OBJECTIVE_FIELDS = ("ref", "objective", "theme", "delivered_by", "lead_officer", "status", "status_text", "commentary")
-ACTION_FIELDS = (
-    "ref", "objective", "theme", "action", "lead_officer", "due_date", "due_date_text", "revised_due_date",
-    "revised_due_date_text", "status", "status_text", "progress_update", "effective_due_date", "overdue",
-    "slipped", "exception", "exception_reason",
-)
-KPI_FIELDS = (
-    "ref", "measure", "polarity", "unit", "lead_officer", "target", "target_text", "actual", "actual_text",
-    "tolerance", "comment", "performance",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Message:

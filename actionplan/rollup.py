@@ -8,36 +8,22 @@ from typing import Any
 
 import pandas as pd
 
+from .columns import rollup_headings, rollup_renames
 from .model import RollupFacts
 from .values import present, same_text
 from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text
 
 RAGB_COLUMNS = ("Blue", "Green", "Amber", "Red", "Not rated")
 _LETTER_TO_COLUMN = {"B": "Blue", "G": "Green", "A": "Amber", "R": "Red", "-": "Not rated"}
-SUMMARY_COLUMNS = ["Department", *RAGB_COLUMNS, "Total", "% complete", "% on track"]
+SUMMARY_COLUMNS = list(rollup_headings("summary"))
 PERFORMANCE_COLUMNS = ("better", "within", "worse", "no data")
 # Worse statuses rank higher: a move to Red is read before a move to Green.
 _SEVERITY = {"R": 4, "A": 3, "-": 2, "G": 1, "B": 0}
 
-ACTION_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "theme": "Theme", "action": "Action",
-    "lead_officer": "Lead officer", "due_date": "Due date", "revised_due_date": "Revised due date",
-    "status": "Status", "progress_update": "Progress update", "overdue": "Overdue", "slipped": "Slipped",
-    "due_date_text": "Due date as written", "revised_due_date_text": "Revised due date as written",
-    "exception": "Exception", "times_revised": "Times revised", "original_due_date": "Original due date",
-    "rag_check": "RAG check",
-}
-EXCEPTION_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "action": "Action",
-    "lead_officer": "Lead officer", "due_date": "Due date", "revised_due_date": "Revised due date",
-    "status": "Status", "progress_update": "Progress update", "exception_reason": "Reason",
-}
-OBJECTIVE_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "theme": "Theme",
-    "delivered_by": "Delivered by", "lead_officer": "Lead officer", "status": "Status", "commentary": "Commentary",
-}
-KPI_COLUMNS = ["Department", "Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
-               "Performance", "Previous actual", "Direction", "Comment"]
+ACTION_COLUMNS = rollup_renames("actions")
+EXCEPTION_COLUMNS = rollup_renames("exceptions")
+OBJECTIVE_COLUMNS = rollup_renames("objectives")
+KPI_COLUMNS = list(rollup_headings("kpis"))
 DIRECTIONS = {"improving": "↑ improving", "steady": "→ steady", "worsening": "↓ worsening"}
 # A KPI whose actual moved by no more than this share of the previous actual is steady, not a trend.
 STEADY_SHARE = 0.005
@@ -46,9 +32,9 @@ NOT_DONE_WORDS = ("not started", "not yet", "delayed", "behind", "not complete",
 # A Red item's update must say what happens next; fewer words than this cannot.
 CORRECTIVE_MIN_WORDS = 5
 REPEATED_SLIP = 2  # due date revised this many times or more: an exception
-SUBMISSION_COLUMNS = ["Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id"]
-CHANGE_COLUMNS = ["Department", "Kind", "Ref", "Title", "Change", "From", "To"]
-QUALITY_COLUMNS = ["Department", "Sheet", "Cell", "Value", "Code", "Message"]
+SUBMISSION_COLUMNS = list(rollup_headings("submissions"))
+CHANGE_COLUMNS = list(rollup_headings("changes"))
+QUALITY_COLUMNS = list(rollup_headings("data_quality"))
 
 
 def _sorted_departments(names: Any) -> list[str]:

@@ -31,6 +31,10 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from actionplan.columns import BY_HEADING, kind_of, rollup_headings, template_headings
+from actionplan.columns import (
+    ROLLUP_SHEETS as ROLLUP_SHEETS,  # re-exported: the rollup writer names its sheets
+)
 from actionplan.councils import ALL_COUNCILS, ALL_COUNCILS_TOTAL, DEFAULT_COUNCIL
 from actionplan.model import RollupFacts
 from actionplan.vocabulary import (
@@ -47,31 +51,22 @@ TEMPLATE_VERSION = 1
 # Every workbook is opened with these: text is data, never a formula, a number or a link.
 SAFE_OPTIONS: dict[str, Any] = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
 
-ROLLUP_SHEETS = ("Summary", "Objectives", "Exceptions", "Actions", "KPIs", "Submissions", "Changes", "Data quality",
-                 "How to read this report")
 TEMPLATE_SHEETS = ("Instructions", "Plan", "Objectives", "Actions", "KPIs")
 
-# Columns of each rollup table, used when a frame arrives with no columns at all (pd.DataFrame()).
-SUMMARY_COLUMNS = ("Department", "Blue", "Green", "Amber", "Red", "Not rated", "Total", "% complete", "% on track")
-OBJECTIVE_COLUMNS = ("Department", "Ref", "Objective", "Theme", "Delivered by", "Lead officer", "Status",
-                     "Commentary")
-EXCEPTION_COLUMNS = ("Department", "Ref", "Objective", "Action", "Lead officer", "Due date", "Revised due date",
-                     "Status", "Progress update", "Reason")
-ACTION_COLUMNS = ("Department", "Ref", "Objective", "Theme", "Action", "Lead officer", "Due date",
-                  "Revised due date", "Status", "Progress update", "Overdue", "Slipped", "Due date as written",
-                  "Revised due date as written", "Exception")
-KPI_COLUMNS = ("Department", "Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
-               "Performance", "Comment")
-KPI_COUNT_COLUMNS = ("Department", "better", "within", "worse", "no data", "Total")
-SUBMISSION_COLUMNS = ("Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id")
-CHANGE_COLUMNS = ("Department", "Kind", "Ref", "Title", "Change", "From", "To")
-DATA_QUALITY_COLUMNS = ("Department", "Sheet", "Cell", "Value", "Code", "Message")
+# Columns of each rollup table (actionplan/columns.py), used when a frame arrives with no columns at all.
+SUMMARY_COLUMNS = rollup_headings("summary")
+OBJECTIVE_COLUMNS = rollup_headings("objectives")
+EXCEPTION_COLUMNS = rollup_headings("exceptions")
+ACTION_COLUMNS = rollup_headings("actions")
+KPI_COLUMNS = rollup_headings("kpis")
+KPI_COUNT_COLUMNS = rollup_headings("kpi_counts")
+SUBMISSION_COLUMNS = rollup_headings("submissions")
+CHANGE_COLUMNS = rollup_headings("changes")
+DATA_QUALITY_COLUMNS = rollup_headings("data_quality")
 
-TEMPLATE_OBJECTIVE_COLUMNS = ("Ref", "Objective", "Theme", "Delivered by", "Lead officer", "Status", "Commentary")
-TEMPLATE_ACTION_COLUMNS = ("Ref", "Objective", "Theme", "Action", "Lead officer", "Due date", "Revised due date",
-                           "Status", "Progress update")
-TEMPLATE_KPI_COLUMNS = ("Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
-                        "Comment")
+TEMPLATE_OBJECTIVE_COLUMNS = template_headings("objectives")
+TEMPLATE_ACTION_COLUMNS = template_headings("actions")
+TEMPLATE_KPI_COLUMNS = template_headings("kpis")
 
 COUNCIL_TOTAL = "Council total"
 _TOTALS = {COUNCIL_TOTAL.lower(), ALL_COUNCILS_TOTAL.lower()}  # the combined rollup's tables end with the latter
@@ -94,27 +89,13 @@ _SUMMARY_SERIES = (("Blue", RAGB_COLOURS["B"][0]), ("Green", RAGB_COLOURS["G"][0
 _HEADER_COLOURS = {"Blue": RAGB_COLOURS["B"], "Green": RAGB_COLOURS["G"], "Amber": RAGB_COLOURS["A"],
                    "Red": RAGB_COLOURS["R"]}
 
-# How a column's cells are written, by display name (anything else: by the value's own type).
-_DATE_COLUMNS = {"Due date", "Revised due date", "Original due date"}
-_DATETIME_COLUMNS = {"Submitted at"}
-_FLAG_COLUMNS = {"Overdue", "Slipped", "Exception"}
-_PERCENT_COLUMNS = {"% complete": "0%", "% on track": "0%", "Tolerance": "0.0%"}
-_WRAPPED_COLUMNS = {"Objective", "Action", "Progress update", "Commentary", "Reason", "Measure", "Comment", "Title",
-                    "RAG check",
-                    "Message", "Value", "Change", "File", "Delivered by"}
-_WIDTHS = {
-    "Department": 24, "Ref": 9, "Objective": 30, "Theme": 18, "Delivered by": 22, "Lead officer": 20,
-    "Status": 8, "Commentary": 55, "Action": 45, "Due date": 12, "Revised due date": 12,
-    "Progress update": 55, "Overdue": 9, "Slipped": 9, "Due date as written": 16,
-    "Revised due date as written": 16, "Exception": 10, "Reason": 34, "Measure": 40, "Polarity": 16,
-    "Unit": 8, "Target": 11, "Actual": 11, "Tolerance": 10, "Performance": 12, "Comment": 40,
-    "Submitted at": 17, "Submitted by": 22, "File": 30, "Warnings": 10, "Submission id": 24, "Kind": 12,
-    "Title": 40, "Change": 28, "From": 14, "To": 14, "Sheet": 12, "Cell": 8, "Value": 26, "Code": 20,
-    "Message": 70, "Blue": 9, "Green": 9, "Amber": 9, "Red": 9, "Not rated": 10, "Total": 9,
-    "% complete": 11, "% on track": 11, "better": 9, "within": 9, "worse": 9, "no data": 9,
-    "Times revised": 9, "Original due date": 12, "RAG check": 34, "Previous actual": 11, "Direction": 13,
-    "Trend": 16,
-}
+# How a column's cells are written, by its declared kind (anything undeclared: by the value's own type).
+_DATE_COLUMNS = {h for h, c in BY_HEADING.items() if c.kind == "date"}
+_DATETIME_COLUMNS = {h for h, c in BY_HEADING.items() if c.kind == "datetime"}
+_FLAG_COLUMNS = {h for h, c in BY_HEADING.items() if c.kind == "flag"}
+_PERCENT_COLUMNS = {h: c.number_format or "0%" for h, c in BY_HEADING.items() if c.kind == "percent"}
+_WRAPPED_COLUMNS = {h for h, c in BY_HEADING.items() if c.wrap}
+_WIDTHS = {h: c.width for h, c in BY_HEADING.items() if c.width is not None}
 
 _EXCEL_EPOCH_ORDINAL = dt.date(1899, 12, 30).toordinal()  # serial 0; right for dates from 1 Mar 1900
 _FIRST_SERIAL_DATE = dt.date(1900, 3, 1)  # before this Excel's phantom 29 Feb 1900 shifts serials
@@ -308,12 +289,13 @@ def _flag(value: Any) -> str | None:
 def _cells(name: str, series: pd.Series, sheet: str) -> tuple[list[Any], list[Any]]:
     """Return a column's cell values and, for each, a key naming its look (see _format_for)."""
     raw = series.tolist()
-    if name == "Status" and sheet == "Submissions":
+    kind = kind_of(name, sheet)
+    if kind == "submission_status":
         values = [_typed(v)[0] for v in raw]
         return values, ["missing" if isinstance(v, str) and v.lower() == "missing" else "text" for v in values]
-    if name == "Status" or name.lower().endswith(" rating") or (sheet == "Changes" and name in {"From", "To"}):
+    if kind in ("status", "status_name") or name.lower().endswith(" rating"):
         # Changes name statuses in words ("Green → Red"); the Status columns hold the letters.
-        letters = _STATUS_LETTER_BY_NAME if sheet == "Changes" else {}
+        letters = _STATUS_LETTER_BY_NAME if kind == "status_name" else {}
         values, keys = [], []
         for value in raw:
             if isinstance(value, str) and value in RAGB_COLOURS:
@@ -330,10 +312,10 @@ def _cells(name: str, series: pd.Series, sheet: str) -> tuple[list[Any], list[An
                 values.append(typed)
                 keys.append(kind)
         return values, keys
-    if name == "Performance":
+    if kind == "performance":
         values = [_typed(v)[0] for v in raw]
         return values, [v if v in PERFORMANCE_COLOURS else "text" for v in values]
-    if name in _FLAG_COLUMNS:
+    if kind == "flag":
         return [_flag(v) for v in raw], ["centre"] * len(raw)
     # Plain numpy columns in one go; nullable and object columns cell by cell below.
     dtype = series.dtype
@@ -819,12 +801,8 @@ def _template_print_setup(ws: Worksheet) -> None:
     ws.set_footer("&L&A&CPage &P of &N")
 
 
-_TEMPLATE_WRAPPED = {"Objective", "Action", "Progress update", "Commentary", "Measure", "Comment", "Theme",
-                     "Delivered by"}
-_TEMPLATE_WIDTHS = {"Ref": 8, "Objective": 35, "Theme": 20, "Delivered by": 22, "Lead officer": 20, "Status": 9,
-                    "Commentary": 55, "Action": 45, "Due date": 13, "Revised due date": 13,
-                    "Progress update": 60, "Measure": 40, "Polarity": 17, "Unit": 8, "Target": 11,
-                    "Actual": 11, "Tolerance": 11, "Comment": 50}
+_TEMPLATE_WRAPPED = {h for h, c in BY_HEADING.items() if c.template and c.wraps_in_template}
+_TEMPLATE_WIDTHS = {h: c.template_width for h, c in BY_HEADING.items() if c.template}
 
 
 def _entry_sheet(workbook: Workbook, styles: _Styles, name: str, columns: Sequence[str]) -> Worksheet:
