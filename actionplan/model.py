@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from .clock import DEFAULT_TIMEZONE
 from .councils import DEFAULT_COUNCIL
 
 ERROR = "error"
@@ -111,6 +112,7 @@ class RollupFacts:
     how_to_read: list[tuple[str, str]] = field(default_factory=list)  # (term, explanation); "" starts a section
     council: str = DEFAULT_COUNCIL   # whose rollup this is; councils.ALL_COUNCILS for the combined one
     councils: pd.DataFrame | None = None  # combined only: Council | Blue | … | % on track, one row per council
+    timezone: str = DEFAULT_TIMEZONE  # the zone every time in the rollup is shown in (the timezone setting)
 
     def export(self) -> dict[str, Any]:
         """The rollup's numbers as JSON-ready data (what `actionplan export` prints)."""

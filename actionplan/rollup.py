@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from .clock import DEFAULT_TIMEZONE, local, now_in
 from .columns import rollup_headings, rollup_renames
 from .model import RollupFacts
 from .values import present, same_text
@@ -152,10 +153,16 @@ def submissions_table(subs: pd.DataFrame, known: list[str]) -> tuple[pd.DataFram
                          "File": None, "Warnings": None, "Submission id": None})
         else:
             rows.append({"Department": dept, "Status": "submitted",
-                         "Submitted at": pd.Timestamp(sub["submitted_at"]).to_pydatetime(),
+                         "Submitted at": stored_time(sub["submitted_at"]),
                          "Submitted by": sub["submitted_by"], "File": sub["file_name"],
                          "Warnings": int(sub["warnings"]), "Submission id": sub["id"][:12]})
     return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS, dtype=object), missing
+
+
+def stored_time(value: Any) -> dt.datetime:
+    """A time as the warehouse keeps it (UTC, without a zone) as an aware time; writers show it in local time."""
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
 
 
 def _day(value: Any) -> dt.date | None:
@@ -419,7 +426,8 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
                      known_departments: list[str], as_at: dt.date | None = None,
                      generated_at: dt.datetime | None = None, tolerance: float = DEFAULT_TOLERANCE,
                      previous_period: str | None = None,
-                     history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None) -> RollupFacts:
+                     history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None,
+                     timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
     """All the rollup's tables for a period from the warehouse's current (and previous) submissions.
 
     history: every period on record up to and including this one, oldest first (for slips and trends).
@@ -438,11 +446,12 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
     kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
         as_at = _day(subs["as_at"].dropna().max())
+    generated_at = local(generated_at, timezone) if generated_at else now_in(timezone)
     return RollupFacts(
         period=parsed.label,
         period_end=parsed.end,
         as_at=as_at,
-        generated_at=generated_at or dt.datetime.now().replace(microsecond=0),
+        generated_at=generated_at,
         previous_period=previous_period,
         summary=ragb_table(actions, submitted),
         objectives_summary=ragb_table(objectives, submitted),
@@ -458,7 +467,7 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
         missing=missing,
         tolerance=tolerance,
         trend_periods=trend_periods,
-        how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at,
-                                generated_at=generated_at or dt.datetime.now().replace(microsecond=0),
+        how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at, generated_at=generated_at,
                                 missing=missing, previous_period=previous_period),
+        timezone=timezone,
     )

@@ -17,11 +17,11 @@ import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from decimal import Decimal
 from itertools import count, repeat
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from actionplan.clock import DEFAULT_TIMEZONE, zone_named
 from actionplan.columns import BY_HEADING, kind_of, rollup_headings, template_headings
 from actionplan.columns import (
     ROLLUP_SHEETS as ROLLUP_SHEETS,  # re-exported: the rollup writer names its sheets
@@ -104,10 +105,8 @@ _ORPHAN_AGE_SECONDS = 60.0
 _STATUS_LETTER_BY_NAME = {STATUS_NAMES[letter]: letter for letter in RAGB_COLOURS}
 _BLANK = object()  # a cell with a format but no value (a highlighted empty cell)
 
-try:
-    _LOCAL_ZONE: dt.tzinfo | None = ZoneInfo("Europe/London")
-except ZoneInfoNotFoundError:  # no tz database: aware times are shown in the machine's zone
-    _LOCAL_ZONE = None
+# The zone aware times are shown in: the council's (RollupFacts.timezone), set while a rollup is written.
+_ZONE: ContextVar[str] = ContextVar("zone", default=DEFAULT_TIMEZONE)
 
 
 # --- Atomic files --------------------------------------------------------------------------------
@@ -115,7 +114,11 @@ except ZoneInfoNotFoundError:  # no tz database: aware times are shown in the ma
 
 def write_rollup(facts: RollupFacts, path: Path) -> Path:
     """Write the council-wide rollup workbook for facts to path, atomically, and return path."""
-    return _write_atomically(Path(path), lambda target, scratch: _build_rollup(facts, target, scratch))
+    token = _ZONE.set(facts.timezone)
+    try:
+        return _write_atomically(Path(path), lambda target, scratch: _build_rollup(facts, target, scratch))
+    finally:
+        _ZONE.reset(token)
 
 
 def write_template(path: Path, department: str | None = None, period: str | None = None) -> Path:
@@ -221,7 +224,7 @@ def _excel_serial(value: dt.date) -> float | None:
     """Return an Excel date serial for a date or datetime, or None when Excel cannot show it."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(_LOCAL_ZONE).replace(tzinfo=None)
+            value = value.astimezone(zone_named(_ZONE.get())).replace(tzinfo=None)
         day = value.date()
         if day < _FIRST_SERIAL_DATE:
             return None
@@ -362,7 +365,7 @@ def _datetime_cells(name: str, series: pd.Series) -> tuple[list[Any], list[Any]]
     """Return datetime64 cells as Excel serials, computed for the whole column at once."""
     stamps = series
     if getattr(series.dt, "tz", None) is not None:
-        stamps = series.dt.tz_convert(_LOCAL_ZONE or "UTC").dt.tz_localize(None)
+        stamps = series.dt.tz_convert(zone_named(_ZONE.get())).dt.tz_localize(None)
     serials = (stamps - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
     early = stamps < pd.Timestamp(_FIRST_SERIAL_DATE)
     values: list[Any] = [None if math.isnan(s) else s for s in serials.tolist()]
@@ -527,9 +530,9 @@ def _day(value: dt.date) -> str:
 
 
 def _when(value: dt.datetime) -> str:
-    """Return a date and time as "15 Oct 2024 09:30", aware times in UK time."""
+    """Return a date and time as "15 Oct 2024 09:30", aware times in the council's zone."""
     if value.tzinfo is not None:
-        value = value.astimezone(_LOCAL_ZONE)
+        value = value.astimezone(zone_named(_ZONE.get()))
     return f"{_day(value)} {value:%H:%M}"
 
 
