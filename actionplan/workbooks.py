@@ -38,6 +38,7 @@ from actionplan.columns import (
 )
 from actionplan.councils import ALL_COUNCILS, ALL_COUNCILS_TOTAL, DEFAULT_COUNCIL
 from actionplan.model import RollupFacts
+from actionplan.values import is_blank
 from actionplan.vocabulary import (
     DEFAULT_TOLERANCE,
     HIGHER_IS_BETTER,
@@ -240,20 +241,12 @@ def _dmy(value: dt.date) -> str:
     return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
-def _is_missing(value: Any) -> bool:
-    """Return True for None, NaN and NaT (pandas' three ways of saying "no value")."""
-    if value is None or value is pd.NaT or value is pd.NA:
-        return True
-    if isinstance(value, float | np.floating):
-        return bool(np.isnan(value))
-    return False
-
 
 def _typed(value: Any) -> tuple[Any, str]:
     """Return a cell value as Excel will hold it (text or number, None for empty) and its kind."""
     if value.__class__ is str:
         return (value or None), "text"
-    if _is_missing(value):
+    if is_blank(value):
         return None, "text"
     if isinstance(value, str):
         return (str(value) or None), "text"
@@ -284,7 +277,7 @@ def _flag(value: Any) -> str | None:
     """Return "Yes" for a true flag and None (an empty cell) for false or missing."""
     if isinstance(value, str):
         return "Yes" if value.strip().lower() in {"yes", "y", "true", "1"} else None
-    if _is_missing(value):
+    if is_blank(value):
         return None
     return "Yes" if bool(value) else None
 
@@ -642,7 +635,7 @@ def _bar_chart(workbook: Workbook, sheet: str, frame: pd.DataFrame, header_row: 
     categories = [str(v) for v in frame.iloc[:rows, 0].tolist()]
     for name, colour in wanted:
         col = columns.index(name)
-        numbers = [0 if _is_missing(v) else v for v in frame.iloc[:rows, col].tolist()]
+        numbers = [0 if is_blank(v) else v for v in frame.iloc[:rows, col].tolist()]
         chart.add_series({
             "name": [sheet, header_row, col],
             "categories": [sheet, first, 0, last, 0],

@@ -14,6 +14,7 @@ import pandas as pd
 
 from actionplan.columns import ITEM_KINDS, stored_columns
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_name
+from actionplan.values import is_blank
 from actionplan.vocabulary import period_from_text
 
 from .migrations import Migration, migrations, statements
@@ -76,11 +77,6 @@ def table_columns(table: str, value: Any, submission_id: str) -> dict[str, list[
 
 def _iso_day(value: Any) -> Any:
     return value[:10] if isinstance(value, str) else value
-
-
-def is_blank(value: Any) -> bool:
-    """None, NA, NaT or NaN: no value, however a record or a frame spells it."""
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def frame_for_table(table: str, rows: Any, submission_id: str) -> pd.DataFrame:
