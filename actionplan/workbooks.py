@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import secrets
-import stat
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from decimal import Decimal
@@ -37,6 +33,7 @@ from actionplan.columns import (
     ROLLUP_SHEETS as ROLLUP_SHEETS,  # re-exported: the rollup writer names its sheets
 )
 from actionplan.councils import ALL_COUNCILS, ALL_COUNCILS_TOTAL, DEFAULT_COUNCIL
+from actionplan.files import sweep_temp_files, write_built
 from actionplan.model import RollupFacts
 from actionplan.values import is_blank
 from actionplan.vocabulary import (
@@ -102,7 +99,6 @@ _WIDTHS = {h: c.width for h, c in BY_HEADING.items() if c.width is not None}
 _EXCEL_EPOCH_ORDINAL = dt.date(1899, 12, 30).toordinal()  # serial 0; right for dates from 1 Mar 1900
 _FIRST_SERIAL_DATE = dt.date(1900, 3, 1)  # before this Excel's phantom 29 Feb 1900 shifts serials
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_ORPHAN_AGE_SECONDS = 60.0
 _STATUS_LETTER_BY_NAME = {STATUS_NAMES[letter]: letter for letter in RAGB_COLOURS}
 _BLANK = object()  # a cell with a format but no value (a highlighted empty cell)
 
@@ -111,6 +107,9 @@ _ZONE: ContextVar[str] = ContextVar("zone", default=DEFAULT_TIMEZONE)
 
 
 # --- Atomic files --------------------------------------------------------------------------------
+
+
+sweep_orphans = sweep_temp_files  # temp files of interrupted rollup writes
 
 
 def write_rollup(facts: RollupFacts, path: Path) -> Path:
@@ -127,74 +126,15 @@ def write_template(path: Path, department: str | None = None, period: str | None
     return _write_atomically(Path(path), lambda target, _: _build_template(target, department, period))
 
 
-def sweep_orphans(directory: Path, older_than: float = _ORPHAN_AGE_SECONDS) -> int:
-    """Remove temp files (".*.tmp") left in directory by interrupted writes; return how many."""
-    removed = 0
-    cutoff = time.time() - older_than
-    for candidate in Path(directory).glob(".*.tmp"):
-        try:
-            info = candidate.lstat()
-            # Younger ones may belong to a write still running in another process.
-            if not stat.S_ISREG(info.st_mode) or info.st_mtime > cutoff:
-                continue
-            candidate.unlink()
-            removed += 1
-        except FileNotFoundError:  # another sweeper or the writer itself got there first
-            continue
-    return removed
-
-
 def _write_atomically(path: Path, build: Callable[[str, str], None]) -> Path:
     """Build a workbook into a temp file beside path, then move it over path in one step."""
-    directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    temp_name = _reserve_temp_file(directory, path.name)
-    try:
-        # constant_memory keeps each sheet's rows in a scratch file; ours, so a failure leaves none.
+
+    def into(tmp: Path) -> None:
+        # constant_memory keeps each sheet's rows in a scratch folder; ours, so a failure leaves none.
         with tempfile.TemporaryDirectory(prefix="actionplan-xlsx-", ignore_cleanup_errors=True) as scratch:
-            build(temp_name, scratch)
-        # xlsxwriter opens temp_name by name only when the workbook closes, so a sweep that took the
-        # reserved (still empty, older than a minute) file during a long build does no harm.
-        # Make the bytes durable before the rename, or a crash could leave path naming an empty file.
-        with open(temp_name, "rb+") as written:
-            written.flush()
-            os.fsync(written.fileno())
-        if path.exists():  # a rewrite keeps the permissions the old file had
-            os.chmod(temp_name, stat.S_IMODE(path.stat().st_mode))
-        os.replace(temp_name, path)
-    except BaseException:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
-    return path
+            build(str(tmp), scratch)
 
-
-def _reserve_temp_file(directory: Path, name: str) -> str:
-    """Create an empty, uniquely named ".NAME.xxxx.tmp" file in directory and return its path."""
-    for _ in range(100):
-        candidate = directory / f".{name}.{secrets.token_hex(6)}.tmp"
-        try:
-            # Mode 0o666 less the umask, like any new file (mkstemp would make it owner-only).
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        return str(candidate)
-    raise FileExistsError(f"could not create a temp file for {name} in {directory}")
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows cannot open a directory and needs no fsync."""
-    if os.name == "nt":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return write_built(path, into)
 
 
 # --- Formats -------------------------------------------------------------------------------------
