@@ -32,8 +32,9 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 
-bench: install
+bench: install  # the stage targets, then the whole quarter end to end beside a naive pipeline and the floor
 	$(BIN)/actionplan bench
+	$(BIN)/python bench/e2e.py
 
 clean:
 	rm -rf $(VENV) actionplan-data .pytest_cache .ruff_cache *.egg-info
