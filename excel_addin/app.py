@@ -12,7 +12,9 @@ Access rules (see README.md beside this file):
 | GET /api/status, /rollup/latest.xlsx | 401              | 200 (every department)     | 200              |
 | GET /api/tokens                  | 401                  | 403                        | 200              |
 
-The POST endpoints allow each key 60 requests at once, then 60 a minute (429 with Retry-After beyond that). Every
+Before any request body is read, the gate (gate.py) checks the key and the size and gives the request a fair turn:
+one in progress per key, up to 30 waiting, 4 in all. The POST endpoints allow each key 60 requests at once, then 60
+a minute (429 with Retry-After beyond either). Every
 attempt is audited in <archive>/audit.jsonl: submissions by the inbox, refusals and server errors by `audit.py`.
 """
 
@@ -24,9 +26,7 @@ import logging
 import math
 import secrets
 import string
-import threading
 import xml.sax.saxutils
-from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,6 +48,7 @@ from actionplan.vocabulary import period_from_text
 
 from . import council, xlbook
 from .audit import AUDITED, Refusals
+from .gate import FairLock, FairQueue, KeysUnavailable, RequestGate
 from .icons import KINDS, SIZES, icon_png
 from .limits import BURST, REQUESTS_PER_MINUTE, PayloadTooLarge, RateLimit, payload_from_body
 from .tokens import Token, TokenStore, token_from_header
@@ -56,69 +57,6 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 log = logging.getLogger("actionplan.service")
-
-
-class BodyLimit:
-    """Refuse request bodies over the limit with 413: by Content-Length at once, else by counting what arrives."""
-
-    def __init__(self, app, max_bytes: int, on_refuse: Callable[[dict, int, str], None] | None = None) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.on_refuse = on_refuse  # told (scope, status, detail) of each refusal, for the audit log
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope["headers"]).get(b"content-length")
-        try:
-            declared = int(length) if length is not None else None
-        except ValueError:
-            await self._refuse(scope, send, 400, "The Content-Length header is not a number.")
-            return
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, send, 413, self._too_big())
-            return
-        # Read the whole body here (it is at most max_bytes), then hand it on: a chunked upload that grows past
-        # the limit is refused before any endpoint sees it.
-        chunks, total = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > self.max_bytes:
-                await self._refuse(scope, send, 413, self._too_big())
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay():
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    def _too_big(self) -> str:
-        mb = self.max_bytes / (1024 * 1024)
-        return (f"The workbook is larger than the {mb:g} MB this service accepts. Remove unused sheets, rows or "
-                "pictures and try again, or ask corporate performance to raise max_upload_mb.")
-
-    async def _refuse(self, scope, send, status: int, detail: str) -> None:
-        if self.on_refuse is not None:
-            self.on_refuse(scope, status, detail)
-        body = json.dumps({"detail": detail}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
 
 
 def _warm(settings: Settings) -> None:
@@ -142,7 +80,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     records = council.InboxRecords()
     # One check at a time: under the GIL parallel checks would not finish sooner, and with ACTIONPLAN_VALIDATOR=gx
     # the shared Great Expectations runner is not documented as thread-safe. Storing (file I/O) is outside the lock.
-    checking = threading.Lock()
+    # Taken in turn (the gate lets each key one request at a time), so no department waits behind another's flood.
+    checking = FairLock()
     inbox_holder: dict[str, Inbox] = {}
     try:
         zone: dt.tzinfo | None = ZoneInfo(settings.timezone)
@@ -233,7 +172,17 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return JSONResponse({"detail": f"Something went wrong on the server (reference {ref}). Try again; if it "
                                        "happens again, tell corporate performance the reference."}, status_code=500)
 
-    app.add_middleware(BodyLimit, max_bytes=int(settings.max_upload_mb * 1024 * 1024), on_refuse=audit_scope)
+    def key_of(headers: dict[str, str]) -> tuple[str | None, str]:
+        try:
+            token, why = tokens.verify(token_from_header(headers.get("authorization")))
+        except ActionplanError as exc:  # tokens.json damaged: the service's fault, not the user's
+            log.error("%s", exc)
+            raise KeysUnavailable("Access keys cannot be checked just now. Tell corporate performance.") from None
+        return (token.id if token else None), why
+
+    # Key, size and a fair turn before any body is read (gate.py); the endpoints check the key again for its rights.
+    app.add_middleware(RequestGate, max_bytes=int(settings.max_upload_mb * 1024 * 1024), authenticate=key_of,
+                       on_refuse=audit_scope, queue=FairQueue())
 
     # -- auth -----------------------------------------------------------------------------------------------------
     def signed_in(request: Request) -> Token:
@@ -401,7 +350,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     # -- pages, add-in files, health ----------------------------------------------------------------------------------
     @app.get("/healthz")
-    def healthz():
+    async def healthz():  # on the event loop, not a worker thread: it answers however busy the checks are
         return {"status": "ok"}
 
     @app.get("/", include_in_schema=False)
@@ -454,4 +403,4 @@ def _latest_published(settings: Settings) -> str:
     return published[-1]
 
 
-__all__ = ["create_app", "BodyLimit"]
+__all__ = ["create_app"]
