@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,40 @@ class TooManyRows(UnreadableWorkbook):
     """A sheet reaches further down than any action plan, usually because of stray content far below it."""
 
     code = "too-many-rows"
+
+
+class DamagedWorkbook(UnreadableWorkbook):
+    """Part of the file cannot be unpacked: its bytes were damaged on disk, in an email or in transit."""
+
+    code = "damaged-file"
+
+
+# Everything the zip layer raises for a damaged part: wrong checksum, garbled compressed data, a size or a
+# compression method that lies, a zip password (Excel never sets one), a file cut short.
+_ZIP_FAULTS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError, ValueError,
+               KeyError, UnicodeDecodeError)
+
+
+def _zip_fault_in_words(exc: Exception) -> str:
+    """What went wrong with a damaged zip part, in words (never the zip library's own)."""
+    text = str(exc)
+    if isinstance(exc, zipfile.BadZipFile) and "CRC" in text:
+        return "its stored checksum does not match its contents"
+    if isinstance(exc, zlib.error):
+        return "its compressed data is garbled"
+    if isinstance(exc, NotImplementedError):
+        return "it is packed in a way Excel never uses"
+    if isinstance(exc, RuntimeError) and "encrypted" in text:
+        return "it is locked with a zip password, which Excel never sets"
+    if isinstance(exc, EOFError):
+        return "it is shorter than its header says"
+    return "it cannot be unpacked"
+
+
+def _damaged(name: str, where: str | None, exc: Exception) -> DamagedWorkbook:
+    where = f" ({where}: {_zip_fault_in_words(exc)})" if where else ""
+    return DamagedWorkbook(f"{name} is a damaged workbook{where}, so it was not read. If Excel opens it, save it "
+                           "again as a new .xlsx (File > Save As) and submit that; if not, submit an earlier copy.")
 
 
 def assert_safe_xml() -> None:
@@ -105,7 +140,7 @@ def column_letter(index: int) -> str:
 def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
     """Read an .xlsx or .xlsm workbook's values with calamine; macros are never run or kept."""
     _refuse_non_workbooks(data, name)
-    notes, hidden_rows = _inspect_parts(data, name)
+    notes, hidden_rows = _inspect_parts(data, name)  # reads every part to its end: damage is found here
     import python_calamine as pc
 
     try:
@@ -131,9 +166,10 @@ def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
     except pc.PasswordError:
         raise UnreadableWorkbook(f"{name} is password-protected. Remove the password (File > Info > "
                                  "Protect Workbook) and submit it again.") from None
-    except Exception as exc:  # calamine raises several types for damaged files
-        raise UnreadableWorkbook(f"{name} could not be read as an Excel workbook ({_short(exc)}). "
-                                 "Open it in Excel, save it as .xlsx and submit it again.") from None
+    except Exception:  # calamine raises several types for damaged files, in its own words: never show those
+        raise UnreadableWorkbook(f"{name} could not be read as an Excel workbook: parts of it are damaged or not "
+                                 "as Excel writes them. Open it in Excel, save it as .xlsx and submit it "
+                                 "again.") from None
     return Book(name, sheets, notes=notes, data=data)
 
 
@@ -150,7 +186,7 @@ def _merge_notes(sheet: str, merged: list[tuple[tuple[int, int], tuple[int, int]
     return found
 
 
-_ROW_TAG = re.compile(rb"<row\b[^>]*>")
+_ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 _ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
 _HIDDEN = re.compile(rb'\shidden="(?:1|true)"')
 _SHEET_ENTRY = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
@@ -163,14 +199,24 @@ _EXTERNAL = (("xl/externalLinks/", "links to other workbooks (they were not foll
 
 
 def _inspect_parts(data: bytes, name: str) -> tuple[list[Message], dict[str, list[int]]]:
-    """Look at the raw parts before any parser: refuse DTDs and impossible rows; note macros, links, hidden rows."""
+    """Look at the raw parts before any parser: refuse DTDs, damage and impossible rows; note macros, links, hidden
+    rows."""
+    try:
+        return _inspect_zip(data, name)
+    except _ZIP_FAULTS as exc:  # in the package's directory, before any one part is read
+        raise _damaged(name, None, exc) from None
+
+
+def _inspect_zip(data: bytes, name: str) -> tuple[list[Message], dict[str, list[int]]]:
     import html
+
+    from .macros import macro_parts
 
     notes: list[Message] = []
     hidden: dict[str, list[int]] = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         names = zf.namelist()
-        if "xl/vbaProject.bin" in names:
+        if macro_parts(zf):
             notes.append(Message(WARNING, "macros", None, None, None,
                                  "this workbook contains macros; they were not run and are not kept."))
         external = [what for prefix, what in _EXTERNAL if any(n.startswith(prefix) for n in names)]
@@ -180,34 +226,45 @@ def _inspect_parts(data: bytes, name: str) -> tuple[list[Message], dict[str, lis
                                  "were read."))
         part_to_sheet = _sheet_parts(zf)
         for part in names:
-            if not part.endswith(".xml") and not part.endswith(".rels"):
-                continue
-            with zf.open(part) as fh:
-                head = fh.read(4096)
-                # Excel never writes a DTD; one in a workbook part is an entity attack (billion laughs, XXE).
-                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise UnreadableWorkbook(
-                        f"{name} contains XML entity declarations (a DTD), which Excel never writes; the file "
-                        "was not opened. Open it in Excel, save it as a new .xlsx and submit that.")
+            try:
+                scan = _inspect_part(zf, part, part_to_sheet.get(part), name)
+            except _ZIP_FAULTS as exc:
                 sheet = part_to_sheet.get(part)
-                if sheet is None:
-                    continue
-                scan = _scan_rows(head, fh)
-            sheet_name = html.unescape(sheet)
+                raise _damaged(name, f"sheet '{html.unescape(sheet)}'" if sheet else f"part {part}", exc) from None
+            if scan is None:
+                continue
+            sheet_name = html.unescape(part_to_sheet[part])
             last_row = scan.last_row
             if last_row > EXCEL_LAST_ROW:
                 raise UnreadableWorkbook(
                     f"{name}: sheet '{sheet_name}' claims a row {last_row:,}, beyond Excel's last row "
                     f"({EXCEL_LAST_ROW:,}); the file was not made by Excel and was not opened.")
-            if last_row > MAX_ROWS:
+            if scan.last_value_row > MAX_ROWS:
                 raise TooManyRows(
-                    f"sheet '{sheet_name}' has content down to row {last_row:,}, far below any action plan "
-                    f"(at most {MAX_ROWS:,} rows are read). Delete the rows below your plan (select them, "
+                    f"sheet '{sheet_name}' has content down to row {scan.last_value_row:,}, far below any action "
+                    f"plan (at most {MAX_ROWS:,} rows are read). Delete the rows below your plan (select them, "
                     "right-click > Delete) and save; in Excel, Ctrl+End shows the last used cell.")
             if scan.hidden:
                 hidden[sheet_name] = scan.hidden
             notes.extend(_formula_notes(sheet_name, scan.formulas))
     return notes, hidden
+
+
+def _inspect_part(zf: zipfile.ZipFile, part: str, sheet: str | None, name: str) -> _SheetScan | None:
+    """Read one part to its end (so a damaged one is found before any parser); a sheet part's rows are scanned."""
+    with zf.open(part) as fh:
+        head = fh.read(4096)
+        if part.endswith((".xml", ".rels")):
+            # Excel never writes a DTD; one in a workbook part is an entity attack (billion laughs, XXE).
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise UnreadableWorkbook(
+                    f"{name} contains XML entity declarations (a DTD), which Excel never writes; the file "
+                    "was not opened. Open it in Excel, save it as a new .xlsx and submit that.")
+            if sheet is not None:
+                return _scan_rows(head, fh)
+        while fh.read(1 << 20):  # the checksum is checked only at a part's end
+            pass
+    return None
 
 
 _FORMULA_CELL = re.compile(rb'<c\b[^>]*?\sr="([A-Z]+[0-9]+)"[^>]*>\s*<f\b[^>]*?(?:/>|>(.*?)</f>)\s*(<v>.*?</v>|<v/>)?',
@@ -217,6 +274,7 @@ _FORMULA_CELL = re.compile(rb'<c\b[^>]*?\sr="([A-Z]+[0-9]+)"[^>]*>\s*<f\b[^>]*?(
 @dataclass
 class _SheetScan:
     last_row: int = 0
+    last_value_row: int = 0  # the last row with a value, formula or inline text in any cell
     hidden: list[int] = field(default_factory=list)
     formulas: list[tuple[str, str, bool]] = field(default_factory=list)  # (cell, formula, has a saved value)
 
@@ -234,12 +292,17 @@ def _scan_rows(head: bytes, fh: Any) -> _SheetScan:
             chunk, carry = (carry[:cut], carry[cut:]) if cut > 0 else (b"", carry)
         else:
             chunk, carry = carry, b""
-        for tag in _ROW_TAG.findall(chunk):
-            m = _ROW_NUMBER.search(tag)
+        for row in _ROW.finditer(chunk):
+            m = _ROW_NUMBER.search(row.group(1))
             if m:
-                scan.last_row = max(scan.last_row, int(m.group(1)))
-                if _HIDDEN.search(tag):
-                    scan.hidden.append(int(m.group(1)))
+                number = int(m.group(1))
+                scan.last_row = max(scan.last_row, number)
+                if _HIDDEN.search(row.group(1)):
+                    scan.hidden.append(number)
+                # Excel writes rows that only carry a height or a style, even at row 1,048,576: they hold nothing.
+                body = row.group(2)
+                if body and (b"<v>" in body or b"<is>" in body or b"<f" in body):
+                    scan.last_value_row = max(scan.last_value_row, number)
         if b"<f" in chunk and len(scan.formulas) < 1000:
             for cell, formula, value in _FORMULA_CELL.findall(chunk):
                 saved = bool(value) and value not in (b"<v/>", b"<v></v>")
