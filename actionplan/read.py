@@ -467,7 +467,9 @@ def _refuse_non_workbooks(data: bytes, name: str) -> None:
     if not data:
         raise UnreadableWorkbook(f"{name} is empty (0 bytes).")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        if "EncryptedPackage".encode("utf-16-le") in data[:200_000] or b"EncryptedPackage" in data[:200_000]:
+        # An encrypted .xlsx is a compound file holding an EncryptedPackage stream; the directory naming it may sit
+        # anywhere in the file (at the end of a large one), so look through all of it.
+        if any(marker in data for marker in (_ENCRYPTED_UTF16, _ENCRYPTION_INFO_UTF16, b"EncryptedPackage")):
             raise UnreadableWorkbook(f"{name} is password-protected. Remove the password (File > Info > "
                                      "Protect Workbook) and submit it again.")
         raise UnreadableWorkbook(f"{name} is an old-style Excel 97-2003 (.xls) file. Open it in Excel and "
@@ -484,12 +486,17 @@ def _refuse_non_workbooks(data: bytes, name: str) -> None:
             names = {i.filename for i in infos}
             total = sum(i.file_size for i in infos)
             packed = sum(i.compress_size for i in infos) or 1
-    except (zipfile.BadZipFile, OSError, ValueError):
+            main = _main_part(zf, names)
+    except _ZIP_FAULTS:
         raise UnreadableWorkbook(f"{name} is damaged or incomplete (the file was cut short). Save it "
                                  "again in Excel and submit the new copy.") from None
     if "xl/workbook.bin" in names:
         raise UnreadableWorkbook(f"{name} is a binary workbook (.xlsb). Save it as an Excel Workbook "
                                  "(.xlsx) and submit it again.")
+    if "xl/workbook.xml" not in names and main is not None:
+        raise UnreadableWorkbook(f"{name} is a spreadsheet whose parts are not where Excel puts them (its workbook "
+                                 f"is stored as {main}), so it cannot be read here. Open it in Excel, save it as an "
+                                 "Excel Workbook (.xlsx) and submit that.")
     if "xl/workbook.xml" not in names:
         what = "a Word document" if "word/document.xml" in names else (
             "a PowerPoint file" if "ppt/presentation.xml" in names else "a zip file, not an Excel workbook")
@@ -497,6 +504,30 @@ def _refuse_non_workbooks(data: bytes, name: str) -> None:
     if total > _MAX_UNCOMPRESSED or (total > 20 * 1024 * 1024 and total / packed > _MAX_RATIO):
         raise UnreadableWorkbook(f"{name} unpacks to {total // (1024 * 1024)} MB, far more than any action plan; "
                                  "it was not opened. Remove unused sheets or rows and submit it again.")
+
+
+_ENCRYPTED_UTF16 = "EncryptedPackage".encode("utf-16-le")
+_ENCRYPTION_INFO_UTF16 = "EncryptionInfo".encode("utf-16-le")
+_OFFICE_DOCUMENT = re.compile(rb'<Relationship\b[^>]*?Type="[^"]*/officeDocument"[^>]*?/>', re.S)
+_TARGET = re.compile(rb'Target="([^"]*)"')
+
+
+def _main_part(zf: zipfile.ZipFile, names: set[str]) -> str | None:
+    """The package's main part when it is a spreadsheet stored away from xl/workbook.xml, else None."""
+    if "_rels/.rels" not in names:
+        return None
+    found = _OFFICE_DOCUMENT.search(zf.read("_rels/.rels"))
+    target = _TARGET.search(found.group(0)) if found else None
+    if target is None:
+        return None
+    part = target.group(1).decode("utf-8", "replace").lstrip("/")
+    by_lower = {n.casefold(): n for n in names}
+    actual = by_lower.get(part.casefold())
+    if actual is None or actual == "xl/workbook.xml":
+        return None
+    types = zf.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+    sheet_like = b"spreadsheetml" in types or any("worksheets/" in n.casefold() for n in names)
+    return actual if sheet_like else None
 
 
 def _looks_like_text(data: bytes) -> bool:

@@ -50,6 +50,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 8000, "Port `actionplan serve` listens on.", int),
     Setting("public_url", "",
             "URL departments reach the service at (goes into the add-in manifest); empty: http://host:port."),
+    Setting("publish_rollup", False,
+            "Whether every department's key may download the full council rollup (every department's actions). "
+            "Off (the default): only the admin key may, until the committee has seen it; departments get the "
+            "council summary and their own rows from Get council rollup.", bool),
     Setting("validator", "compiled",
             "How the expectation suites are run: `compiled` (pandas, the same rules, milliseconds) or `gx` "
             "(Great Expectations itself, 0.1-0.3 s per sheet)."),
@@ -142,6 +146,16 @@ def _checked(setting: Setting, value: Any) -> Any:
             return council_name(value)
         except ValueError as exc:
             raise StartupError(f"ACTIONPLAN_COUNCIL={value!r} is not valid: {exc}.") from None
+    if setting.kind is bool:
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off", ""):
+            return False
+        raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value!r} is not valid: use true or false. "
+                           f"{setting.help}")
     if setting.kind is str:
         if setting.name == "validator" and str(value) not in ("compiled", "gx"):
             raise StartupError(f"ACTIONPLAN_VALIDATOR={value!r} is not valid: use compiled or gx.")

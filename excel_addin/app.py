@@ -8,8 +8,9 @@ Access rules (see README.md beside this file):
 |----------------------------------|----------------------|----------------------------|------------------|
 | GET /healthz, /, /static, icons, /manifest.xml | 200    | 200                        | 200              |
 | POST /xlwings/check, /xlwings/submit, /api/submissions | 401 | 200, own department only | 200, any department |
-| POST /xlwings/rollup             | 401                  | 200: council tables + own actions | 200: all actions |
-| GET /api/status, /rollup/latest.xlsx | 401              | 200 (every department)     | 200              |
+| POST /xlwings/rollup             | 401                  | 200: council summary + own exceptions and actions (all exceptions when publish_rollup) | 200: all |
+| GET /api/status                  | 401                  | 200 (every department)     | 200              |
+| GET /rollup/latest.xlsx          | 401                  | 403 (200 when publish_rollup is on) | 200     |
 | GET /api/tokens                  | 401                  | 403                        | 200              |
 
 Before any request body is read, the gate (gate.py) checks the key and the size and gives the request a fair turn:
@@ -261,14 +262,18 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         except council.NoRollupYet as exc:
             return xlbook.alert_actions(payload, str(exc))
         own = council.own_rows(tables.actions, token.department)
+        # Other departments' exceptions are their actions too: shown to departments only when the council publishes.
+        everyone = token.admin or settings.publish_rollup
+        exceptions = tables.exceptions if everyone else council.own_rows(tables.exceptions, token.department)
+        whose_exceptions = "Council exceptions" if everyone else f"{token.department}'s exceptions"
         actions_sheet = xlbook.OWN_ACTIONS_SHEET if token.department else xlbook.ALL_ACTIONS_SHEET
         whose = f"{token.department}'s actions" if token.department else "Every department's actions"
         dates = ("Due date", "Revised due date")
         sheets = [
             xlbook.CouncilSheet(xlbook.SUMMARY_SHEET, f"Council summary, {period} (from {tables.source})",
                                 tables.summary, percent_columns=("% complete", "% on track")),
-            xlbook.CouncilSheet(xlbook.EXCEPTIONS_SHEET, f"Council exceptions, {period}: red, overdue, or amber/red "
-                                "with no update", tables.exceptions, date_columns=dates),
+            xlbook.CouncilSheet(xlbook.EXCEPTIONS_SHEET, f"{whose_exceptions}, {period}: red, overdue, or amber/red "
+                                "with no update", exceptions, date_columns=dates),
             xlbook.CouncilSheet(actions_sheet, f"{whose}, {period}", own, date_columns=dates),
         ]
         alert = (f"Council rollup for {period} written to the sheets '{xlbook.SUMMARY_SHEET}', "
@@ -333,6 +338,10 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     @app.get("/rollup/latest.xlsx")
     def rollup_download(token: SignedIn, period: Period = None):
+        if not (token.admin or settings.publish_rollup):
+            raise HTTPException(403, "The full council rollup goes to corporate performance until the committee "
+                                     "has seen it. Press Get council rollup in the actionplan pane for the council "
+                                     "summary and your department's own rows.")
         try:
             label = council.period_label(period) or _latest_published(settings)
         except council.NoRollupYet as exc:
