@@ -103,25 +103,29 @@ class FairQueue:
                 break
 
 
-class FairLock:
-    """A lock taken in the order it was asked for (threading.Lock lets a busy thread take it again and again)."""
+class FairSlots:
+    """At most `n` holders at once, taken in the order asked for (threading.Lock lets a busy thread retake it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, n: int = 1) -> None:
+        self.n = n
         self._cond = threading.Condition(threading.Lock())
         self._next_ticket = 0
-        self._serving = 0
+        self._serving = 0  # the ticket whose turn is next
+        self._inside = 0
 
-    def __enter__(self) -> FairLock:
+    def __enter__(self) -> FairSlots:
         with self._cond:
             ticket = self._next_ticket
             self._next_ticket += 1
-            while self._serving != ticket:
+            while ticket != self._serving or self._inside >= self.n:  # first come, first in, when a slot is free
                 self._cond.wait()
+            self._serving += 1
+            self._inside += 1
         return self
 
     def __exit__(self, *exc: Any) -> None:
         with self._cond:
-            self._serving += 1
+            self._inside -= 1
             self._cond.notify_all()
 
 
@@ -237,5 +241,5 @@ class KeysUnavailable(Exception):
     """Access keys cannot be checked just now (the keys file is damaged); the service's fault, not the caller's."""
 
 
-__all__ = ["BODY_TIMEOUT", "PER_KEY", "TOTAL", "WAITING_PER_KEY", "FairLock", "FairQueue", "KeysUnavailable",
+__all__ = ["BODY_TIMEOUT", "PER_KEY", "TOTAL", "WAITING_PER_KEY", "FairSlots", "FairQueue", "KeysUnavailable",
            "RequestGate"]

@@ -183,3 +183,40 @@ def test_fair_queue_gives_a_cancelled_waiters_turn_to_the_next():
         return queue.in_progress, queue.waiting("B")
 
     assert asyncio.run(scenario()) == (1, 0)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_fair_slots_let_n_in_at_once_in_the_order_they_asked(n):
+    from actionplan.excel_addin.gate import FairSlots
+
+    slots = FairSlots(n)
+    entered, inside, most = [], [0], [0]
+    guard = threading.Lock()
+    release = threading.Event()
+
+    def holder(k: int):
+        with slots:
+            with guard:
+                entered.append(k)
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            release.wait()
+            with guard:
+                inside[0] -= 1
+
+    threads = []
+    for k in range(6):
+        threads.append(threading.Thread(target=holder, args=(k,)))
+        threads[-1].start()
+        while slots._next_ticket <= k:  # each asks before the next one does
+            time.sleep(0.001)
+    while len(entered) < n:
+        time.sleep(0.001)
+    time.sleep(0.05)  # time for a wrong one to slip in, if the slots let it
+    assert sorted(entered) == list(range(n))  # n inside; the others wait
+    release.set()
+    for t in threads:
+        t.join(timeout=10)
+    assert most[0] == n and sorted(entered) == list(range(6))
+    if n == 1:
+        assert entered == list(range(6))  # one at a time: strictly in the order asked
