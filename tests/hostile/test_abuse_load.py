@@ -200,3 +200,28 @@ def test_one_keys_flood_does_not_make_another_department_wait(served):
         "flood_answered_200": codes.count(200), "flood_refused_429": codes.count(429),
         "other_department_check": summary(timings["other_check"]), "api_status": summary(timings["status"]),
         "healthz": summary(timings["healthz"]), "rss_peak_mb": round(rss.peak), "seconds": round(took, 1)})
+
+
+def test_sixty_authenticated_24mb_bodies_from_one_key_hold_one_at_a_time(served):
+    # A small valid workbook padded with whitespace to 24 MB: each body must be read whole and parsed.
+    body = _one_row_plan().replace(b'"Registrars"', b'"Finance"')
+    body += b" " * (BODY - len(body))
+
+    async def flood():
+        limits = httpx.Limits(max_connections=60, max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=served["url"], timeout=600, limits=limits) as client:
+            return await asyncio.gather(*(client.post("/xlwings/check", content=body, headers={
+                "Authorization": served["keys"]["flood"], "Content-Type": "application/json"}) for _ in range(60)))
+
+    started = time.monotonic()
+    with _Sampler(served["pid"]) as rss:
+        answers = asyncio.run(flood())
+    took = time.monotonic() - started
+    codes = [r.status_code for r in answers]
+    assert set(codes) <= {200, 429} and codes.count(200) >= 1 + WAITING_PER_KEY
+    for r in answers:
+        if r.status_code == 200:
+            alert = next(a["args"][0] for a in r.json()["actions"] if a["func"] == "alert")
+            assert alert.startswith("Check passed")
+    _record("one_key_60_authenticated_24mb", {"answered_200": codes.count(200), "refused_429": codes.count(429),
+                                              "rss_peak_mb": round(rss.peak), "seconds": round(took, 1)})
