@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import zipfile
 import zlib
@@ -139,7 +140,7 @@ def column_letter(index: int) -> str:
 
 def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
     """Read an .xlsx or .xlsm workbook's values with calamine; macros are never run or kept."""
-    _refuse_non_workbooks(data, name)
+    main = _refuse_non_workbooks(data, name)
     notes, hidden_rows = _inspect_parts(data, name)  # reads every part to its end: damage is found here
     import python_calamine as pc
 
@@ -167,6 +168,10 @@ def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
         raise UnreadableWorkbook(f"{name} is password-protected. Remove the password (File > Info > "
                                  "Protect Workbook) and submit it again.") from None
     except Exception:  # calamine raises several types for damaged files, in its own words: never show those
+        if main != "xl/workbook.xml":
+            raise UnreadableWorkbook(f"{name} is a spreadsheet whose parts are not where Excel puts them (its "
+                                     f"workbook is stored as {main}), so it cannot be read here. Open it in Excel, "
+                                     "save it as an Excel Workbook (.xlsx) and submit that.") from None
         raise UnreadableWorkbook(f"{name} could not be read as an Excel workbook: parts of it are damaged or not "
                                  "as Excel writes them. Open it in Excel, save it as .xlsx and submit it "
                                  "again.") from None
@@ -203,6 +208,8 @@ def _inspect_parts(data: bytes, name: str) -> tuple[list[Message], dict[str, lis
     rows."""
     try:
         return _inspect_zip(data, name)
+    except _PartFault as fault:
+        raise _damaged(name, f"part {fault.part}", fault.cause) from None
     except _ZIP_FAULTS as exc:  # in the package's directory, before any one part is read
         raise _damaged(name, None, exc) from None
 
@@ -216,7 +223,11 @@ def _inspect_zip(data: bytes, name: str) -> tuple[list[Message], dict[str, list[
     hidden: dict[str, list[int]] = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         names = zf.namelist()
-        if macro_parts(zf):
+        try:
+            macros = bool(macro_parts(zf))
+        except _ZIP_FAULTS:  # a damaged part: named below, where each part is read
+            macros = False
+        if macros:
             notes.append(Message(WARNING, "macros", None, None, None,
                                  "this workbook contains macros; they were not run and are not kept."))
         external = [what for prefix, what in _EXTERNAL if any(n.startswith(prefix) for n in names)]
@@ -224,7 +235,10 @@ def _inspect_zip(data: bytes, name: str) -> tuple[list[Message], dict[str, list[
             notes.append(Message(WARNING, "external-content", None, None, None,
                                  f"this workbook has {', '.join(external)}. Only the values typed in its cells "
                                  "were read."))
-        part_to_sheet = _sheet_parts(zf)
+        try:
+            part_to_sheet = _sheet_parts(zf)
+        except _PartFault:  # named below, where each part is read
+            part_to_sheet = {}
         for part in names:
             try:
                 scan = _inspect_part(zf, part, part_to_sheet.get(part), name)
@@ -333,19 +347,80 @@ def _formula_notes(sheet: str, formulas: list[tuple[str, str, bool]]) -> list[Me
 
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Worksheet part path → sheet name, from workbook.xml and its relationships."""
-    try:
-        workbook = zf.read("xl/workbook.xml")
-        rels = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
+    """Worksheet part (its name in the zip) → sheet name, from the workbook part and its relationships.
+
+    Found from the package's own relationships, so a workbook at workbook.xml or with backslashes in its part names
+    (both read by Excel and calamine) is scanned like any other: its rows count against the limit too.
+    """
+    names = _part_names(zf)
+    main = _main_part(zf)
+    if main is None:
         return {}
+    folder = posixpath.dirname(_normal(main))
+    rels = names.get(posixpath.join(folder, "_rels", posixpath.basename(_normal(main)) + ".rels").casefold())
+    if rels is None:
+        return {}
+    workbook = _read_part(zf, main)
     targets = {}
-    for m in _REL_ENTRY.finditer(rels):
+    for m in _REL_ENTRY.finditer(_read_part(zf, rels)):
         rid, target = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        target = target.decode()
-        targets[rid.decode()] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        target = target.decode("utf-8", "replace").replace("\\", "/")
+        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        actual = names.get(path.casefold())
+        if actual is not None:
+            targets[rid.decode()] = actual
     return {targets[rid.decode()]: sheet_name.decode("utf-8") for sheet_name, rid in _SHEET_ENTRY.findall(workbook)
             if rid.decode() in targets}
+
+
+class _PartFault(Exception):
+    """A part that cannot be unpacked, and why (turned into DamagedWorkbook where the file's name is known)."""
+
+    def __init__(self, part: str, cause: Exception) -> None:
+        super().__init__(part)
+        self.part, self.cause = part, cause
+
+
+def _read_part(zf: zipfile.ZipFile, part: str) -> bytes:
+    """A part's bytes; _PartFault naming it when it is damaged."""
+    try:
+        return zf.read(part)
+    except _ZIP_FAULTS as exc:
+        raise _PartFault(part, exc) from None
+
+
+def _normal(part: str) -> str:
+    return part.replace("\\", "/").lstrip("/")
+
+
+def _part_names(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Each part's name as the zip holds it, by its path with forward slashes, in lower case."""
+    return {_normal(n).casefold(): n for n in zf.namelist()}
+
+
+_OFFICE_DOCUMENT = re.compile(rb'<Relationship\b[^>]*?Type="[^"]*/officeDocument"[^>]*?/?>', re.S)
+_TARGET = re.compile(rb'Target="([^"]*)"')
+_MAIN_TYPES = (b"spreadsheetml.sheet.main", b"spreadsheetml.template.main", b"ms-excel.sheet.macroenabled.main",
+               b"ms-excel.template.macroenabled.main")
+
+
+def _main_part(zf: zipfile.ZipFile) -> str | None:
+    """The workbook part (its name in the zip): the package's officeDocument when it is a spreadsheet's, or
+    xl/workbook.xml; None when the package holds no workbook."""
+    names = _part_names(zf)
+    rels = names.get("_rels/.rels")
+    found = _OFFICE_DOCUMENT.search(_read_part(zf, rels)) if rels else None
+    target = _TARGET.search(found.group(0)) if found else None
+    if target is not None:
+        main = names.get(_normal(target.group(1).decode("utf-8", "replace")).casefold())
+        if main is not None:
+            types = _read_part(zf, names["[content_types].xml"]).lower() if "[content_types].xml" in names else b""
+            part = _normal(main).casefold().encode()
+            declared = any(f'partname="/{part.decode()}" contenttype="'.encode() in types and t in types
+                           for t in _MAIN_TYPES)
+            if declared or posixpath.basename(_normal(main)).casefold() == "workbook.xml":
+                return main
+    return names.get("xl/workbook.xml")
 
 
 def book_from_xlwings(payload: dict[str, Any]) -> Book:
@@ -461,8 +536,8 @@ def _short(exc: Exception) -> str:
     return text[:120]
 
 
-def _refuse_non_workbooks(data: bytes, name: str) -> None:
-    """Name what a file really is when it is not an xlsx, before any parser sees it."""
+def _refuse_non_workbooks(data: bytes, name: str) -> str:
+    """Name what a file really is when it is not an xlsx, before any parser sees it; else its workbook part."""
     head = data[:8]
     if not data:
         raise UnreadableWorkbook(f"{name} is empty (0 bytes).")
@@ -486,50 +561,32 @@ def _refuse_non_workbooks(data: bytes, name: str) -> None:
             names = {i.filename for i in infos}
             total = sum(i.file_size for i in infos)
             packed = sum(i.compress_size for i in infos) or 1
-            main = _main_part(zf, names)
+            main = _main_part(zf)
+            normal = set(_part_names(zf))
+            ods = "mimetype" in names and zf.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet")
+    except _PartFault as fault:
+        raise _damaged(name, f"part {fault.part}", fault.cause) from None
     except _ZIP_FAULTS:
         raise UnreadableWorkbook(f"{name} is damaged or incomplete (the file was cut short). Save it "
                                  "again in Excel and submit the new copy.") from None
-    if "xl/workbook.bin" in names:
+    if "xl/workbook.bin" in normal:
         raise UnreadableWorkbook(f"{name} is a binary workbook (.xlsb). Save it as an Excel Workbook "
                                  "(.xlsx) and submit it again.")
-    if "xl/workbook.xml" not in names and main is not None:
-        raise UnreadableWorkbook(f"{name} is a spreadsheet whose parts are not where Excel puts them (its workbook "
-                                 f"is stored as {main}), so it cannot be read here. Open it in Excel, save it as an "
-                                 "Excel Workbook (.xlsx) and submit that.")
-    if "xl/workbook.xml" not in names:
-        what = "a Word document" if "word/document.xml" in names else (
-            "a PowerPoint file" if "ppt/presentation.xml" in names else "a zip file, not an Excel workbook")
+    if ods:
+        raise UnreadableWorkbook(f"{name} is an OpenDocument spreadsheet (.ods). Open it in Excel or LibreOffice, "
+                                 "save it as an Excel Workbook (.xlsx) and submit that.")
+    if main is None:
+        what = "a Word document" if "word/document.xml" in normal else (
+            "a PowerPoint file" if "ppt/presentation.xml" in normal else "a zip file, not an Excel workbook")
         raise UnreadableWorkbook(f"{name} is {what}. Submit the .xlsx workbook itself.")
     if total > _MAX_UNCOMPRESSED or (total > 20 * 1024 * 1024 and total / packed > _MAX_RATIO):
         raise UnreadableWorkbook(f"{name} unpacks to {total // (1024 * 1024)} MB, far more than any action plan; "
                                  "it was not opened. Remove unused sheets or rows and submit it again.")
+    return main
 
 
 _ENCRYPTED_UTF16 = "EncryptedPackage".encode("utf-16-le")
 _ENCRYPTION_INFO_UTF16 = "EncryptionInfo".encode("utf-16-le")
-_OFFICE_DOCUMENT = re.compile(rb'<Relationship\b[^>]*?Type="[^"]*/officeDocument"[^>]*?/>', re.S)
-_TARGET = re.compile(rb'Target="([^"]*)"')
-
-
-def _main_part(zf: zipfile.ZipFile, names: set[str]) -> str | None:
-    """The package's main part when it is a spreadsheet stored away from xl/workbook.xml, else None."""
-    if "_rels/.rels" not in names:
-        return None
-    found = _OFFICE_DOCUMENT.search(zf.read("_rels/.rels"))
-    target = _TARGET.search(found.group(0)) if found else None
-    if target is None:
-        return None
-    part = target.group(1).decode("utf-8", "replace").lstrip("/")
-    by_lower = {n.casefold(): n for n in names}
-    actual = by_lower.get(part.casefold())
-    if actual is None or actual == "xl/workbook.xml":
-        return None
-    types = zf.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
-    sheet_like = b"spreadsheetml" in types or any("worksheets/" in n.casefold() for n in names)
-    return actual if sheet_like else None
-
-
 def _looks_like_text(data: bytes) -> bool:
     sample = data[:4096]
     try:

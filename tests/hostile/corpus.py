@@ -244,3 +244,23 @@ def tall_last_row(tmp: Path, styled_cell: bool = False) -> bytes:
     body = (_inline_row(1, HEADER) + _inline_row(2, ["A1", "x", "x", "Do it", "R Khan", "31/03/2025", "", "G", ""])
             + f'<row r="1048576" ht="24" customHeight="1">{cell}</row>')
     return rewrite(good_bytes(tmp), {"xl/worksheets/sheet2.xml": _actions_sheet_with(body, dimension="A1:I1048576")})
+
+
+def at_package_root(tmp: Path) -> bytes:
+    """The workbook's parts moved from xl/ to the package's root (calamine's minimal_package.xlsx is made so)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good_bytes(tmp))) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename).replace(b'Target="/xl/', b'Target="/').replace(b'Target="xl/', b'Target="')
+            body = body.replace(b'PartName="/xl/', b'PartName="/')
+            dst.writestr(info.filename.removeprefix("xl/"), body)
+    return out.getvalue()
+
+
+def backslash_names(data: bytes) -> bytes:
+    """The same package with its part names written with backslashes (some Windows tools write them so)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename.replace("/", "\\"), src.read(info.filename))
+    return out.getvalue()

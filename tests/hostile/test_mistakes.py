@@ -242,3 +242,44 @@ def test_xlwings_rollup_title_from_a_department_starting_with_equals_is_sent_as_
               and a["start_column"] == 0]
     assert f"'{EQ}'s actions, {PERIOD}" in titles  # the apostrophe keeps it text in Excel
     assert not any(isinstance(t, str) and t.startswith("=") for t in titles)
+
+
+def test_check_workbook_reads_a_package_with_its_workbook_at_the_root(tmp_path):
+    from tests.hostile import corpus
+
+    sub = check_workbook(corpus.at_package_root(tmp_path), "minimal.xlsx")
+    assert sub.accepted and sub.counts()["actions"] == 3, sub.messages
+
+
+def test_check_workbook_reads_backslash_part_names_and_still_counts_their_rows(tmp_path):
+    from tests.hostile import corpus
+
+    sub = check_workbook(corpus.backslash_names(corpus.good_bytes(tmp_path)), "windows.xlsx")
+    assert sub.accepted and sub.counts()["actions"] == 3, sub.messages
+    far = check_workbook(corpus.backslash_names(corpus.far_row(tmp_path, 200_000)), "windows.xlsx")
+    assert [m.code for m in far.errors] == ["too-many-rows"]  # the row limit is not bypassed by the slashes
+
+
+def test_book_from_xlsx_ods_is_named_for_what_it_is():
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", "<office:document-content/>")
+    with pytest.raises(UnreadableWorkbook) as caught:
+        book_from_xlsx(buf.getvalue(), "plan.ods")
+    assert str(caught.value) == ("plan.ods is an OpenDocument spreadsheet (.ods). Open it in Excel or LibreOffice, "
+                                 "save it as an Excel Workbook (.xlsx) and submit that.")
+
+
+def test_check_workbook_damage_in_the_workbooks_relationships_names_the_part(tmp_path):
+    from tests.hostile import corpus
+
+    data = corpus._patched(corpus.good_bytes(tmp_path), "xl/_rels/workbook.xml.rels", 14, 16, b"\0\0\0\0")
+    sub = check_workbook(data, "plan.xlsx")
+    assert [m.message for m in sub.errors] == [
+        "plan.xlsx is a damaged workbook (part xl/_rels/workbook.xml.rels: its stored checksum does not match its "
+        "contents), so it was not read. If Excel opens it, save it again as a new .xlsx (File > Save As) and submit "
+        "that; if not, submit an earlier copy."]
