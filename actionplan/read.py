@@ -230,7 +230,7 @@ def _inspect_zip(data: bytes, name: str) -> tuple[list[Message], dict[str, list[
         if macros:
             notes.append(Message(WARNING, "macros", None, None, None,
                                  "this workbook contains macros; they were not run and are not kept."))
-        external = [what for prefix, what in _EXTERNAL if any(n.startswith(prefix) for n in names)]
+        external = [what for prefix, what in _EXTERNAL if any(_normal(n).startswith(prefix) for n in names)]
         if external:
             notes.append(Message(WARNING, "external-content", None, None, None,
                                  f"this workbook has {', '.join(external)}. Only the values typed in its cells "

@@ -49,7 +49,7 @@ from actionplan.vocabulary import period_from_text
 
 from . import council, xlbook
 from .audit import AUDITED, Refusals
-from .gate import FairQueue, FairSlots, KeysUnavailable, RequestGate
+from .gate import FairSlots, KeysUnavailable, RequestGate
 from .icons import KINDS, SIZES, icon_png
 from .limits import BURST, REQUESTS_PER_MINUTE, PayloadTooLarge, RateLimit, payload_from_body
 from .tokens import Token, TokenStore, token_from_header
@@ -184,7 +184,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     # Key, size and a fair turn before any body is read (gate.py); the endpoints check the key again for its rights.
     app.add_middleware(RequestGate, max_bytes=int(settings.max_upload_mb * 1024 * 1024), authenticate=key_of,
-                       on_refuse=audit_scope, queue=FairQueue())
+                       on_refuse=audit_scope)
 
     # -- auth -----------------------------------------------------------------------------------------------------
     def signed_in(request: Request) -> Token:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-LIMIT_CONCURRENCY = 256  # per worker: far above any council's Submit traffic, far below what exhausts memory
+LIMIT_CONCURRENCY = 1000  # per worker: far above any council's traffic; an idle connection costs kilobytes
 
 
 def _settings():
@@ -37,10 +37,13 @@ def cmd_serve(args) -> int:
     if args.limit_concurrency < 1:
         print("actionplan: --limit-concurrency must be 1 or more.", file=sys.stderr)
         return 2
-    # Beyond limit_concurrency connections the server answers 503 at once instead of taking on more; an idle
-    # keep-alive connection is closed after 5 s. (A body that stalls is given up by the gate, gate.BODY_TIMEOUT.)
+    # Beyond limit_concurrency connections the server answers 503 at once instead of taking on more. An idle
+    # keep-alive connection is closed after 20 s, not uvicorn's 5: a request refused before its body was read (401,
+    # 413, 429) is answered while the caller is still sending, and the rest is discarded as it arrives; a caller
+    # whose upload pauses for 5 s would otherwise find the connection gone instead of reading its answer.
+    # (A body that stalls while it is wanted is given up by the gate: gate.BODY_TIMEOUT.)
     server = {"host": host, "port": port, "log_level": args.log_level, "server_header": False,
-              "limit_concurrency": args.limit_concurrency, "timeout_keep_alive": 5}
+              "limit_concurrency": args.limit_concurrency, "timeout_keep_alive": 20}
     if workers == 1:
         uvicorn.run(create_app(s), **server)
     else:

@@ -2,10 +2,11 @@
 
 Nothing of a body is read before its sender is known and its turn has come, so a crowd of callers with no key (or
 one key sending dozens of large workbooks at once) costs the service a few kilobytes each, not their bodies' worth.
-Each access key has `per_key` requests in progress at a time and up to `waiting_per_key` waiting; the service has
-`total` in progress at a time, and when one finishes the next turn goes to the key that has waited longest, so one
-department's flood never makes another department wait behind it. A body that stops arriving is given up after
-`body_timeout` seconds.
+Each access key has `per_key` requests in progress at a time (its body being read, then worked on) and up to
+`waiting_per_key` waiting; the work itself (parse, check, answer) has `total` turns service-wide, and when one ends
+the next goes to the key that has waited longest, so one department's flood never makes another department wait
+behind it. A body that stops arriving is given up after `body_timeout` seconds, and while it is awaited it holds
+only its own key's turn.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ RETRY_AFTER = 5  # seconds a refused caller is asked to wait (about one large ch
 
 
 class FairQueue:
-    """Turns for requests, per key and in all: at most `per_key` and `total` at once, keys served in turn (asyncio)."""
+    """Turns for requests, per key and in all: at most `per_key` and `total` (None: no limit) at once, keys served in
+    turn (asyncio); beyond `waiting_per_key` waiting (None: no limit), a key's next request is refused."""
 
-    def __init__(self, per_key: int = PER_KEY, total: int = TOTAL, waiting_per_key: int = WAITING_PER_KEY) -> None:
+    def __init__(self, per_key: int = PER_KEY, total: int | None = TOTAL,
+                 waiting_per_key: int | None = WAITING_PER_KEY) -> None:
         self.per_key = per_key
         self.total = total
         self.waiting_per_key = waiting_per_key
@@ -44,8 +47,11 @@ class FairQueue:
         """How many of this key's requests wait for a turn."""
         return len(self._waiting.get(key, ()))
 
+    def _room(self) -> bool:
+        return self.total is None or self.in_progress < self.total
+
     def _may_run(self, key: str) -> bool:
-        return self._running.get(key, 0) < self.per_key and self.in_progress < self.total
+        return self._running.get(key, 0) < self.per_key and self._room()
 
     async def enter(self, key: str) -> bool:
         """Wait for this key's turn; False at once when the key already has `waiting_per_key` requests waiting."""
@@ -53,7 +59,7 @@ class FairQueue:
             self._running[key] = self._running.get(key, 0) + 1
             return True
         queue = self._waiting.setdefault(key, deque())
-        if len(queue) >= self.waiting_per_key:
+        if self.waiting_per_key is not None and len(queue) >= self.waiting_per_key:
             if not queue:
                 del self._waiting[key]
             return False
@@ -87,7 +93,7 @@ class FairQueue:
 
     def _hand_on(self) -> None:
         given = True
-        while given and self.in_progress < self.total:
+        while given and self._room():
             given = False
             for key in list(self._waiting):
                 if not self._may_run(key):
@@ -137,13 +143,17 @@ class RequestGate:
     """
 
     def __init__(self, app, max_bytes: int, authenticate: Callable[[dict[str, str]], tuple[str | None, str]],
-                 on_refuse: Callable[[dict, int, str], None] | None = None, queue: FairQueue | None = None,
-                 body_timeout: float = BODY_TIMEOUT) -> None:
+                 on_refuse: Callable[[dict, int, str], None] | None = None, per_key: int = PER_KEY,
+                 waiting_per_key: int = WAITING_PER_KEY, total: int = TOTAL, body_timeout: float = BODY_TIMEOUT) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.authenticate = authenticate
         self.on_refuse = on_refuse
-        self.queue = queue or FairQueue()
+        # The turn to read a body is per key only (each key's bodies are read one at a time: memory grows with the
+        # number of keys sending at once, never with one key's flood, and a key whose body is slow to arrive holds up
+        # no one else); the turn to work on a body once read is shared, `total` at once.
+        self.queue = FairQueue(per_key=per_key, total=None, waiting_per_key=waiting_per_key)
+        self.working = FairQueue(per_key=per_key, total=total, waiting_per_key=None)
         self.body_timeout = body_timeout
 
     async def __call__(self, scope, receive, send) -> None:
@@ -175,11 +185,11 @@ class RequestGate:
                 f"try again in {RETRY_AFTER} seconds."), [(b"retry-after", str(RETRY_AFTER).encode())])
             return
         try:
-            await self._pass_on(scope, receive, send)
+            await self._pass_on(scope, receive, send, key)
         finally:
             self.queue.leave(key)
 
-    async def _pass_on(self, scope, receive, send) -> None:
+    async def _pass_on(self, scope, receive, send, key: str) -> None:
         # Read the whole body here (it is at most max_bytes), then hand it on: a chunked upload that grows past
         # the limit, or stops arriving, is refused before any endpoint sees it.
         chunks, total = [], 0
@@ -188,9 +198,10 @@ class RequestGate:
                 message = await asyncio.wait_for(receive(), self.body_timeout)
             except TimeoutError:
                 seconds = math.ceil(self.body_timeout)
+                plural = "s" if seconds != 1 else ""
                 await self._refuse(scope, send, 408, f"The workbook stopped arriving (nothing for {seconds} "
-                                                     f"second{'s' if seconds != 1 else ''}), so it was not read. Check the connection and send "
-                                                     "it again.", close=True)
+                                                     f"second{plural}), so it was not read. Check the connection "
+                                                     "and send it again.", close=True)
                 return
             if message["type"] == "http.disconnect":
                 return
@@ -215,7 +226,12 @@ class RequestGate:
                 return message
             return await receive()
 
-        await self.app(scope, replay, send)
+        # Only now a turn at the work itself (`total` at once): a key whose body is slow to arrive holds up no one.
+        await self.working.enter(key)
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            self.working.leave(key)
 
     def _too_big(self) -> str:
         mb = self.max_bytes / (1024 * 1024)

@@ -105,40 +105,74 @@ def _audit(server: LiveServer) -> list[dict]:
     return Inbox(server.settings.inbox_path, server.settings.archive_path).audit_log()
 
 
+def _settles(condition, within: float = 10.0) -> None:
+    """Wait for a condition the server reaches just after answering (its turn is given back after the reply)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the gate never gave the turn back"
+        time.sleep(0.01)
+
+
+class _GateServer:
+    """A RequestGate in front of a tiny app that answers 200 with the body's length, under uvicorn on loopback."""
+
+    def __init__(self, **gate_options) -> None:
+        import uvicorn
+
+        self.seen: list[str] = []
+
+        async def app(scope, receive, send):
+            if scope["type"] == "lifespan":
+                while (await receive())["type"] != "lifespan.shutdown":
+                    await send({"type": "lifespan.startup.complete"})
+                return
+            body = (await receive())["body"]
+            self.seen.append(scope["path"])
+            answer = json.dumps({"got": len(body)}).encode()
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]})
+            await send({"type": "http.response.body", "body": answer})
+
+        self.gate = RequestGate(app, max_bytes=1000, authenticate=lambda h: (h["authorization"], "")
+                                if h.get("authorization") else (None, "no key"), **gate_options)
+        self.port = _free_port()
+        self.server = uvicorn.Server(uvicorn.Config(self.gate, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> _GateServer:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
 def test_gate_gives_up_a_body_that_stops_arriving():
-    import uvicorn
-
-    seen = []
-
-    async def app(scope, receive, send):
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            return
-        seen.append(scope["path"])
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    gate = RequestGate(app, max_bytes=1000, authenticate=lambda h: ("k", "") if h.get("authorization") else (None, "no"),
-                       body_timeout=0.5)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(gate, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        with _open(port, "/slow", "k", 100) as s:
+    with _GateServer(body_timeout=0.5) as srv:
+        with _open(srv.port, "/slow", "k", 100) as s:
             s.sendall(b"x" * 10)  # a tenth of the body, then nothing
             status, headers, body = _answer(s)
         assert status == 408 and headers["connection"] == "close"
         assert body == {"detail": "The workbook stopped arriving (nothing for 1 second), so it was not read. Check "
                                   "the connection and send it again."}
-        assert seen == []  # the endpoint never saw the half body
-        assert gate.queue.in_progress == 0  # and its turn was given back
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        assert srv.seen == []  # the endpoint never saw the half body
+        _settles(lambda: srv.gate.queue.in_progress + srv.gate.working.in_progress == 0)  # its turn was given back
+
+
+def test_gate_a_body_slow_to_arrive_holds_up_no_other_key():
+    # One turn of work service-wide; one key's body stalls; another key is still served at once.
+    with _GateServer(total=1) as srv:
+        with _open(srv.port, "/stalled", "slow-key", 100) as stalled:
+            stalled.sendall(b"x" * 10)
+            with _open(srv.port, "/quick", "other-key", 5) as quick:
+                quick.sendall(b"12345")
+                status, _, body = _answer(quick)
+            assert (status, body) == (200, {"got": 5})
+            _settles(lambda: srv.gate.queue.in_progress == 1)  # the stalled one still holds its own key's turn
+        assert srv.seen == ["/quick"]
 
 
 # -- the queue itself ------------------------------------------------------------------------------------------------
