@@ -17,7 +17,7 @@ from .validate import validate_submission
 MAX_MESSAGES = 1000  # listed per check; the rest are counted (see messages_within_limit)
 
 
-log = logging.getLogger("actionplan.layouts")
+log = logging.getLogger("actionplan.check")
 
 
 @lru_cache(maxsize=8)
@@ -45,6 +45,13 @@ def check_workbook(data: bytes, name: str, *, department: str | None = None, per
         return Submission(file=name, department=expected_department or department, period=period, layout="",
                           messages=[Message(ERROR, getattr(exc, "code", "unreadable-file"), None, None, None,
                                             str(exc))])
+    except Exception:  # a file no test has met yet: the department gets an answer, the batch goes on, the log has it
+        log.exception("reading %s failed unexpectedly", name)
+        return Submission(file=name, department=expected_department or department, period=period, layout="",
+                          messages=[Message(ERROR, "unreadable-file", None, None, None, (
+                              f"{name} could not be read: something in it is not as Excel writes it. Open it in "
+                              "Excel, save it as a new .xlsx (File > Save As) and submit that; if it happens again, "
+                              "send the file to corporate performance."))])
     return check_book(book, department=department, period=period, layout=layout,
                       expected_department=expected_department,
                       settings=settings)

@@ -172,9 +172,9 @@ def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
             raise UnreadableWorkbook(f"{name} is a spreadsheet whose parts are not where Excel puts them (its "
                                      f"workbook is stored as {main}), so it cannot be read here. Open it in Excel, "
                                      "save it as an Excel Workbook (.xlsx) and submit that.") from None
-        raise UnreadableWorkbook(f"{name} could not be read as an Excel workbook: parts of it are damaged or not "
-                                 "as Excel writes them. Open it in Excel, save it as .xlsx and submit it "
-                                 "again.") from None
+        raise DamagedWorkbook(f"{name} is a damaged workbook (parts of it are not as Excel writes them), so it was "
+                              "not read. If Excel opens it, save it again as a new .xlsx (File > Save As) and submit "
+                              "that; if not, submit an earlier copy.") from None
     return Book(name, sheets, notes=notes, data=data)
 
 

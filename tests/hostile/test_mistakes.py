@@ -184,9 +184,10 @@ def test_book_from_xlsx_calamine_failure_is_told_in_plain_words(tmp_path):
         sheet = z.read("xl/worksheets/sheet2.xml").decode()
     sheet = sheet.replace("</sheetData>", '</sheetData><mergeCells count="1"><mergeCell ref="A:7"/></mergeCells>')
     sub = check_workbook(rewrite(data, {"xl/worksheets/sheet2.xml": sheet.encode()}), "plan.xlsx")
-    assert [m.message for m in sub.errors] == [
-        "plan.xlsx could not be read as an Excel workbook: parts of it are damaged or not as Excel writes them. Open "
-        "it in Excel, save it as .xlsx and submit it again."]
+    assert [(m.code, m.message) for m in sub.errors] == [(
+        "damaged-file", "plan.xlsx is a damaged workbook (parts of it are not as Excel writes them), so it was not "
+        "read. If Excel opens it, save it again as a new .xlsx (File > Save As) and submit that; if not, submit an "
+        "earlier copy.")]
 
 
 # -- the council's rollup: admin only until published -----------------------------------------------------------
