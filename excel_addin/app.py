@@ -331,6 +331,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         body = result.as_dict()
         body["you"] = {"department": token.department, "admin": token.admin, "key_id": token.id}
         body["rollup_published"] = council.rollup_file(settings, result.period).exists()
+        body["rollup_download_allowed"] = bool(token.admin or settings.publish_rollup)  # the page may grey the button
         return body
 
     @app.get("/api/tokens")

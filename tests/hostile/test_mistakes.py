@@ -221,6 +221,10 @@ def test_rollup_download_is_admin_only_by_default(council):
                                   "and your department's own rows."}
     r = council.client.get("/rollup/latest.xlsx", headers={"Authorization": council.keys["admin"]})
     assert r.status_code == 200 and r.content[:2] == b"PK"
+    status = {who: council.client.get("/api/status", headers={"Authorization": council.keys[who]}).json()
+              for who in ("legal", "admin")}
+    assert [(s["rollup_published"], s["rollup_download_allowed"]) for s in status.values()] == [(True, False),
+                                                                                                (True, True)]
 
 
 def test_xlwings_rollup_gives_a_department_the_summary_and_only_its_own_rows(council, tmp_path):
