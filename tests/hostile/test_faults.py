@@ -139,9 +139,9 @@ def test_inbox_sweeps_archive_temp_files_a_killed_writer_left(tmp_path):
     child = _child(f"""
         import time
         from pathlib import Path
-        from actionplan.files import _temp_beside
-        _temp_beside(Path({str(archive / ('a' * 64 + '.xlsx'))!r}), b"PK" + b"x" * 100_000)
-        _temp_beside(Path({str(archive / 'rejected' / 'r.json')!r}), b"{{}}")
+        from actionplan.files import _reserve_temp
+        _reserve_temp(Path({str(archive / ('a' * 64 + '.xlsx'))!r}), private=True).write_bytes(b"PK" + b"x" * 100_000)
+        _reserve_temp(Path({str(archive / 'rejected' / 'r.json')!r}), private=True).write_bytes(b"{{}}")
         print("written", flush=True)
         time.sleep(600)
     """)
