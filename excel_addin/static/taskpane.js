@@ -36,12 +36,16 @@
   async function run(path, button) {
     var buttons = document.querySelectorAll("button[data-path]");
     buttons.forEach(function (b) { b.disabled = true; });
-    text("result", "Working…");
     try {
+      if (path === "/xlwings/submit" && !(await actionplan.dialog(await actionplan.submitQuestion(), true))) {
+        text("result", "Nothing was submitted.");
+        return;
+      }
+      text("result", "Working…");
       text("result", (await actionplan.runPython(path)) || "Done.");
       refresh();
     } catch (e) {
-      text("result", e.message || String(e));
+      text("result", actionplan.messageOf(e));
     } finally {
       buttons.forEach(function (b) { b.disabled = false; });
       button.focus();
@@ -49,6 +53,13 @@
   }
 
   function start() {
+    try {
+      actionplan.checkExcel();
+    } catch (e) {
+      text("who", e.message);
+      document.querySelectorAll("button[data-path]").forEach(function (b) { b.disabled = true; });
+      return;
+    }
     document.getElementById("key").value = "";
     document.getElementById("key-form").addEventListener("submit", function (ev) {
       ev.preventDefault();

@@ -189,6 +189,13 @@ class WorksheetCollection extends ClientObject {
       return active;
     });
   }
+  getItemOrNullObject(name) {
+    const ws = new Worksheet(this._ctx, () => this._ctx._state.sheets.find(
+      (s) => s.name.toLowerCase() === String(name).toLowerCase()) || null);
+    ws._nullable = true;
+    this._queue(() => { ws._need("getItemOrNullObject"); ws._found = ws._resolve(); });
+    return ws;
+  }
   getItem(name) {
     return new Worksheet(this._ctx, () => this._ctx._state.sheets.find(
       (s) => s.name.toLowerCase() === String(name).toLowerCase()) || fail("ItemNotFound"));
@@ -208,6 +215,11 @@ class Worksheet extends ClientObject {
     this.protection = new Protection(ctx, this);
     this.freezePanes = new FreezePanes(ctx, this);
     this.autoFilter = new AutoFilter(ctx, this);
+  }
+  get isNullObject() {
+    if (!this._nullable) { return false; }
+    if (this._found === undefined) { fail("PropertyNotLoaded", "isNullObject"); }
+    return this._found === null;
   }
   get name() { return this._read("name"); }
   set name(v) { this._queue(() => { this._resolve().name = String(v); }); }
@@ -573,12 +585,14 @@ class ConditionalFormat extends ClientObject {
     this._mark = mark;
     const self = this;
     this.custom = {
-      rule: { set formula(v) { self._queue(() => { self._mark.formula = String(v); }); } },
+      rule: {
+        get formula() { return self._read("custom/rule/formula"); },
+        set formula(v) { self._queue(() => { self._mark.formula = String(v); }); },
+      },
       format: { fill: { set color(v) { self._queue(() => { self._mark.color = String(v).toUpperCase(); }); } } },
     };
   }
   get type() { return this._read("type"); }
-  get custom_formula() { return this._read("custom/rule/formula"); }
   _load(names) {
     for (const n of names) {
       if (n === "type") { this._data.type = "Custom"; }
