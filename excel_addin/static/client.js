@@ -276,8 +276,8 @@
       // Sheets the service does not write are the department's: their colours become marks, not fills.
       var planSheets = sheets.items.filter(function (ws) { return !isOurs(ws.name); });
       var marksPlan = actions.some(function (a) {
-        return a.func === "setRangeColor" && a.sheet_position !== null &&
-          planSheets.indexOf(sheets.items[a.sheet_position]) >= 0;
+        var ws = a.func === "setRangeColor" && a.sheet_position !== null ? sheets.items[a.sheet_position] : null;
+        return !!ws && !isOurs(ws.name);  // sheets the answer adds come later in it: not there yet, and ours
       });
       if (marksPlan) { await removeMarks(context, planSheets); }
       var report = null;
@@ -285,7 +285,7 @@
       for (var i = 0; i < actions.length; i++) {
         var a = actions[i];
         var sheet = a.sheet_position === null ? null : sheets.items[a.sheet_position];
-        var plan = sheet !== null && planSheets.indexOf(sheet) >= 0;
+        var plan = sheet !== null && !isOurs(sheet.name);
         switch (a.func) {
           case "addSheet": {
             var added = wb.worksheets.add(a.args[1]);

@@ -127,3 +127,71 @@ def report_rows(excel: Excel) -> list[list[Any]]:
     values = excel.values("Submission report")
     start = next(i for i, r in enumerate(values) if r[:4] == ["Sheet", "Cell", "Value", "Problem"])
     return [r[:4] for r in values[start + 1:] if any(v != "" for v in r)]
+
+
+class Proxy:
+    """A reverse proxy on loopback in front of the service, as a council's puts it under a path (/actionplan).
+
+    `hang` makes it accept requests to the xlwings endpoints and never answer; `answers` replaces the service's
+    answer for a path (to send the client something it must refuse).
+    """
+
+    def __init__(self, target: str, prefix: str = "/actionplan") -> None:
+        import http.server
+        import threading
+
+        import httpx
+
+        self.prefix, self.hang, self.answers = prefix, False, {}
+        proxy = self
+        client = httpx.Client(base_url=target, timeout=300)
+        release = threading.Event()
+        self.release = release
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep the test output quiet
+                pass
+
+            def _forward(self, method: str) -> None:
+                if not self.path.startswith(proxy.prefix + "/"):
+                    self.send_error(404)
+                    return
+                path = self.path[len(proxy.prefix):]
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if path.startswith("/xlwings/") and proxy.hang:
+                    release.wait(60)
+                    return
+                if path in proxy.answers:
+                    status, data = 200, json.dumps(proxy.answers[path]).encode()
+                    headers = {"content-type": "application/json"}
+                else:
+                    r = client.request(method, path, content=body, headers={
+                        k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")})
+                    status, data, headers = r.status_code, r.content, r.headers
+                self.send_response(status)
+                for k in ("content-type", "cache-control"):
+                    if k in headers:
+                        self.send_header(k, headers[k])
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self._forward("GET")
+
+            def do_POST(self):
+                self._forward("POST")
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{prefix}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Proxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()

@@ -136,7 +136,9 @@ async function main() {
         const absolute = new URL(String(target), url).href;
         requests.push({ url: absolute, method: (init && init.method) || "GET" });
         if (step.offline) { return tracked(Promise.reject(new TypeError("fetch failed"))); }
-        return tracked(fetch(absolute, init));
+        // The body is read before the answer is handed over, so "busy" covers the whole exchange.
+        return tracked(fetch(absolute, init).then(async (r) => new Response(
+          r.status === 204 ? null : await r.arrayBuffer(), { status: r.status, headers: r.headers })));
       },
       URL, URLSearchParams, AbortController, AbortSignal, TextEncoder, TextDecoder,
       setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout,
@@ -198,6 +200,8 @@ async function main() {
       },
     };
     if (step.partitionKey) { Office.context.partitionKey = step.partitionKey; }
+    const run = xl.Excel.run;
+    xl.Excel.run = (batch) => tracked(run(batch));
     return { Office, Excel: xl.Excel, associated, stats: xl.stats };
   }
 
