@@ -454,7 +454,7 @@
         var box = result.value;
         box.addEventHandler(Office.EventType.DialogMessageReceived, function (arg) {
           box.close();
-          resolve(arg.message === "ok");
+          resolve("message" in arg && arg.message === "ok");
         });
         box.addEventHandler(Office.EventType.DialogEventReceived, function () { resolve(false); });  // its own X
       });
