@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install js demo test lint format bench clean
 
 $(BIN)/actionplan: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,10 +13,18 @@ $(BIN)/actionplan: pyproject.toml
 
 install: $(BIN)/actionplan
 
+# The add-in's client tests (tests/addin) run its JavaScript in Node and type-check it with tsc.
+JS_TESTS := tests/addin/js
+$(JS_TESTS)/node_modules/.package-lock.json: $(JS_TESTS)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix $(JS_TESTS) --no-audit --no-fund --silent; \
+	else echo "npm not found: the add-in's client tests will be skipped (apt-get install nodejs npm)"; fi
+
+js: $(JS_TESTS)/node_modules/.package-lock.json
+
 demo: install
 	$(BIN)/actionplan demo
 
-test: install
+test: install js
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 lint: install
@@ -30,4 +38,4 @@ bench: install
 	$(BIN)/actionplan bench
 
 clean:
-	rm -rf $(VENV) actionplan-data .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) actionplan-data .pytest_cache .ruff_cache *.egg-info $(JS_TESTS)/node_modules

@@ -219,3 +219,19 @@ def test_client_pane_check_and_status(finance):
     assert out["texts"]["result"] == ("Check found 2 errors and 1 warning. Fix the cells coloured red (listed on "
                                       "the 'Submission report' sheet), then press Submit. Nothing was stored.")
     assert out["texts"]["mine-department"] == "Finance"
+
+
+def test_client_type_checks_against_office_js():
+    import os
+    import subprocess
+
+    from tests.addin.excel import JS, node
+
+    tsc = JS / "node_modules" / "typescript" / "bin" / "tsc"
+    if not tsc.exists():
+        if os.environ.get("CI"):
+            pytest.fail("TypeScript is not installed: `make test` runs npm ci in tests/addin/js")
+        pytest.skip("TypeScript is not installed: run `make js` (npm ci in tests/addin/js)")
+    done = subprocess.run([node(), str(tsc), "-p", str(JS / "tsconfig.json")], capture_output=True, text=True,
+                          timeout=300)
+    assert (done.returncode, done.stdout) == (0, ""), done.stdout
