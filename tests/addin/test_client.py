@@ -235,3 +235,26 @@ def test_client_type_checks_against_office_js():
     done = subprocess.run([node(), str(tsc), "-p", str(JS / "tsconfig.json")], capture_output=True, text=True,
                           timeout=300)
     assert (done.returncode, done.stdout) == (0, ""), done.stdout
+
+
+def test_client_writes_a_50000_row_answer_in_blocks(service, tmp_path):
+    from tests.addin.excel import Proxy
+
+    rows = [[f"'Action {i}", "'Finance", 45747 + i % 300, "'G", f"'Update for action {i}, on track"]
+            for i in range(50_000)]
+    nothing = {"values": None, "start_row": None, "start_column": None, "row_count": None, "column_count": None}
+    with Proxy(service.url) as proxy:
+        excel = _excel(service, tmp_path, canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")]),
+                       base=proxy.url, key=service.keys["admin"])
+        proxy.answers["/xlwings/rollup"] = {"actions": [
+            {"func": "addSheet", "args": [2, "Council actions"], "sheet_position": None, **nothing},
+            {"func": "setValues", "args": [], "values": rows, "sheet_position": 2, "start_row": 3,
+             "start_column": 0, "row_count": 50_000, "column_count": 5},
+            {"func": "setNumberFormat", "args": ["dd/mm/yyyy"], "values": None, "sheet_position": 2,
+             "start_row": 3, "start_column": 2, "row_count": 50_000, "column_count": 1},
+            {"func": "alert", "args": ["Written."], "sheet_position": None, **nothing}]}
+        assert excel.press("getRollup") == ["Written."]
+    sheet = excel.sheet("Council actions")
+    assert len(sheet["values"]) == 50_003 and sheet["values"][-1][0] == "Action 49999"
+    assert sheet["formats"]["50002,2"] == "dd/mm/yyyy"
+    assert excel.last["stats"]["syncs"] > 15  # 250,000 cells cannot go in one request to Excel
