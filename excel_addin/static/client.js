@@ -275,9 +275,13 @@
       await refuseProtected(context, sheets, actions);
       // Sheets the service does not write are the department's: their colours become marks, not fills.
       var planSheets = sheets.items.filter(function (ws) { return !isOurs(ws.name); });
+      // A new report replaces the last one's marks, even when its sheet (which lists them) has been deleted.
       var marksPlan = actions.some(function (a) {
-        var ws = a.func === "setRangeColor" && a.sheet_position !== null ? sheets.items[a.sheet_position] : null;
-        return !!ws && !isOurs(ws.name);  // sheets the answer adds come later in it: not there yet, and ours
+        if (a.func === "addSheet") { return String(a.args[1]).toLowerCase() === REPORT_SHEET; }
+        var ws = a.sheet_position !== null ? sheets.items[a.sheet_position] : null;
+        if (!ws) { return false; }  // a sheet the answer adds comes later in it: not there yet
+        if (a.func === "setRangeColor") { return !isOurs(ws.name); }
+        return a.func === "sheetClear" && ws.name.toLowerCase() === REPORT_SHEET;
       });
       if (marksPlan) { await removeMarks(context, planSheets); }
       var report = null;
