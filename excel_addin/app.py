@@ -27,6 +27,7 @@ import logging
 import math
 import secrets
 import string
+import urllib.parse
 import xml.sax.saxutils
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -232,6 +233,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     # -- xlwings endpoints (Excel add-in) ---------------------------------------------------------------------------
     def _xlwings_report(payload: dict[str, Any], token: Token, period: str | None, store: bool) -> dict[str, Any]:
         plan = xlbook.plan_payload(payload)
+        if (ask := xlbook.styles_request(plan, settings)) is not None:
+            return ask  # the layout reads cell colours or bold: the add-in sends the workbook again with them
         with checking:
             sub = check_xlwings(plan, period=period, expected_department=token.department, settings=settings)
         if store:
@@ -377,8 +380,12 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     @app.get("/manifest.xml", include_in_schema=False)
     def manifest_xml():
         base = settings.service_url.rstrip("/")
-        return Response(manifest.substitute(base=xml.sax.saxutils.escape(base, {'"': "&quot;"})),
-                        media_type="application/xml")
+        # An AppDomain is an origin only (scheme, host, port): Microsoft's manifest rules allow no path there.
+        origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(base))
+        escape = {'"': "&quot;"}
+        return Response(manifest.substitute(base=xml.sax.saxutils.escape(base, escape),
+                                            origin=xml.sax.saxutils.escape(origin, escape)),
+                        media_type="application/xml", headers={"Cache-Control": "no-cache"})
 
     @app.get("/icons/{name}.png", include_in_schema=False)
     def icon(name: str):
@@ -388,8 +395,17 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return Response(icon_png(kind, int(size)), media_type="image/png",
                         headers={"Cache-Control": "public, max-age=86400"})
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", _Revalidated(directory=STATIC), name="static")
     return app
+
+
+class _Revalidated(StaticFiles):
+    """The add-in's files, revalidated on every load (ETag), so Office never keeps an old client after an upgrade."""
+
+    async def get_response(self, path: str, scope):
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def _period_in_workbook(payload: dict[str, Any]) -> str | None:
