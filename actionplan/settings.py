@@ -53,6 +53,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("validator", "compiled",
             "How the expectation suites are run: `compiled` (pandas, the same rules, milliseconds) or `gx` "
             "(Great Expectations itself, 0.1-0.3 s per sheet)."),
+    Setting("report_template", "",
+            "A council's own Word template (.docx) for `actionplan report`: its styles, header and logo are kept "
+            "and its body replaced; empty: Word's plain styles."),
 )
 
 

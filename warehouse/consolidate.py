@@ -57,3 +57,16 @@ def councils_known(warehouse_url: str, inbox: Inbox | None = None) -> set[str]:
         return names | set(wh.councils())
     finally:
         wh.close()
+
+
+def report_from_warehouse(wh: Warehouse, period: str, out: Path, *, council: str = DEFAULT_COUNCIL,
+                          department: str | None = None, template: Path | None = None,
+                          tolerance: float = DEFAULT_TOLERANCE, as_at: dt.date | None = None) -> Path:
+    """Write the committee report of a period (a department's own with department) from the same facts as the
+    rollup, compared with the period before it."""
+    from actionplan.report import write_report
+
+    facts = facts_from_warehouse(wh, period, council=council, as_at=as_at, tolerance=tolerance)
+    previous = (facts_from_warehouse(wh, facts.previous_period, council=council, tolerance=tolerance)
+                if facts.previous_period else None)
+    return write_report(facts, out, department=department, previous=previous, template=template)
