@@ -180,7 +180,12 @@ def letter(status: Any) -> str:
     return _LETTER_BY_NAME.get(text, text if text in RAGB_FILLS else "-")
 
 
-def reason_in_words(reason: Any, due: Any = None, times_revised: Any = None) -> str:
+def shown_letter(code: str) -> str:
+    """A status letter as the rollup workbook prints it (not rated as an en dash)."""
+    return "–" if code == "-" else code
+
+
+def reason_in_words(reason: Any, due: Any = None) -> str:
     """An exception's reason codes as a sentence a committee member reads: 'Red: …; overdue: …'."""
     words = []
     for part in [p.strip() for p in plain(reason).split(",") if p.strip()]:
@@ -430,24 +435,16 @@ class _Report:
             return
         self.para(f"{len(ex)} items are Red, overdue, without an update or revised repeatedly; the worst first "
                   "within each department.")
-        times = self._times_revised()
         for dept in _ordered(ex["Department"]):
             rows, fills = [], []
             for r in ex[ex["Department"] == dept].to_dict("records"):
                 due = r["Revised due date"] if plain(r["Revised due date"]) else r["Due date"]
-                revised = times.get((dept, str(r["Ref"])))
-                rows.append([r["Ref"], _with_lead(r["Action"], r["Lead officer"]), due, letter(r["Status"]),
-                             reason_in_words(r["Reason"], due, revised), r["Progress update"]])
+                rows.append([r["Ref"], _with_lead(r["Action"], r["Lead officer"]), due, shown_letter(letter(r["Status"])),
+                             reason_in_words(r["Reason"], due), r["Progress update"]])
                 fills.append({3: letter(r["Status"])})
             if not self.department:
                 self.heading(dept, 3)
             self.table(EXCEPTION_HEADER, rows, _EXCEPTION_WIDTHS, fills=fills)
-
-    def _times_revised(self) -> dict[tuple[str, str], Any]:
-        a = self.facts.actions
-        if a.empty or "Times revised" not in a:
-            return {}
-        return {(d, str(r)): t for d, r, t in zip(a["Department"], a["Ref"], a["Times revised"], strict=True)}
 
     def department_section(self, dept: str) -> None:
         f = self.facts
@@ -489,7 +486,7 @@ class _Report:
             status = letter(r["Status"])
             update = "" if status == "B" else r["Progress update"]
             rows.append([r["Ref"], _with_lead(r["Action"], r["Lead officer"]), r["Due date"], r["Revised due date"],
-                         status, update])
+                         shown_letter(status), update])
             fills.append({4: status})
         self.table(MILESTONE_HEADER, rows, _MILESTONE_WIDTHS, fills=fills)
 
