@@ -36,6 +36,8 @@ HOW_TO_READ_HEADING = "How to read this report"
 SUMMARY_HEADING = "Summary"
 OTHER_ACTIONS = "Actions not linked to an objective"
 MILESTONE_HEADER = ("Ref", "Milestone", "End date", "Revised date", "RAGB", "Update")
+YEAR_MILESTONE_HEADER = ("Ref", "Milestone", "End date", "Revised date", "RAGB", "By quarter", "Update")
+YEAR_KPI_HEADER = ("Ref", "Measure", "Polarity", "Target", "Outturn", "Perf.", "Direction", "By quarter")
 OBJECTIVE_HEADER = ("Delivered by", "Lead officer", "Status")
 KPI_HEADER = ("Ref", "Measure", "Polarity", "Target", "Actual", "Perf.", "Direction")
 EXCEPTION_HEADER = ("Ref", "Action and lead officer", "Due", "RAGB", "Why it is here", "Latest update")
@@ -43,10 +45,12 @@ SUMMARY_HEADER = ("Department", *RAGB_COLUMNS, "Total", "% complete", "% on trac
 # XML 1.0 cannot hold these; Excel cells (and text pasted from Word) sometimes do.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Page widths in centimetres for A4 portrait with 2 cm margins: every table fits in 17 cm.
-_MILESTONE_WIDTHS = (1.5, 5.3, 2.1, 2.1, 1.3, 4.7)
+_MILESTONE_WIDTHS = (1.5, 5.2, 2.1, 2.1, 1.4, 4.7)
+_YEAR_MILESTONE_WIDTHS = (1.5, 4.5, 2.1, 2.1, 1.4, 1.8, 3.6)
+_YEAR_KPI_WIDTHS = (1.6, 4.4, 2.2, 1.7, 1.7, 1.0, 2.0, 2.4)
 _OBJECTIVE_WIDTHS = (6.0, 6.0, 5.0)
 _KPI_WIDTHS = (1.6, 6.4, 2.6, 1.7, 1.7, 1.0, 2.0)
-_EXCEPTION_WIDTHS = (1.5, 4.8, 2.1, 1.3, 3.3, 4.0)
+_EXCEPTION_WIDTHS = (1.5, 4.7, 2.1, 1.4, 3.3, 4.0)
 _SUMMARY_WIDTHS = (4.6, 1.3, 1.3, 1.3, 1.3, 1.5, 1.3, 1.7, 1.7)
 
 
@@ -380,6 +384,12 @@ class _Report:
         self.para(f"{percent(actions['% complete'])} complete (Blue); {percent(actions['% on track'])} complete or "
                   "on track (Blue or Green).")
         self.para(self._change_line())
+        if "Completed in year" in f.actions:
+            from .yearview import CARRIED_FORWARD, COMPLETED_IN_YEAR
+
+            self.para(f"The year from {', '.join(f.trend_periods)}: {int(f.actions[COMPLETED_IN_YEAR].sum())} "
+                      f"actions and milestones completed in year; {int(f.actions[CARRIED_FORWARD].sum())} carried "
+                      "forward (not complete at the year end).", bold=True)
         self._chart()
         if not self.department:
             self.heading("By department", 2)
@@ -481,14 +491,27 @@ class _Report:
         if actions.empty:
             self.para("No milestones recorded.", italic=True)
             return
+        quarters = self._quarters()
         rows, fills = [], []
         for r in actions.to_dict("records"):
             status = letter(r["Status"])
             update = "" if status == "B" else r["Progress update"]
-            rows.append([r["Ref"], _with_lead(r["Action"], r["Lead officer"]), r["Due date"], r["Revised due date"],
-                         shown_letter(status), update])
+            row = [r["Ref"], _with_lead(r["Action"], r["Lead officer"]), r["Due date"], r["Revised due date"],
+                   shown_letter(status), update]
+            if quarters:  # the year view: the status at each quarter's end, oldest first
+                row.insert(5, " ".join(shown_letter(letter(r[c])) if plain(r[c]) else "·" for c in quarters))
+            rows.append(row)
             fills.append({4: status})
-        self.table(MILESTONE_HEADER, rows, _MILESTONE_WIDTHS, fills=fills)
+        if quarters:
+            self.table(YEAR_MILESTONE_HEADER, rows, _YEAR_MILESTONE_WIDTHS, fills=fills)
+        else:
+            self.table(MILESTONE_HEADER, rows, _MILESTONE_WIDTHS, fills=fills)
+
+    def _quarters(self) -> list[str]:
+        from .yearview import status_column
+
+        return [status_column(q) for q in self.facts.trend_periods
+                if status_column(q) in self.facts.actions.columns]
 
     def kpis(self, dept: str) -> None:
         k = self.facts.kpis
@@ -500,7 +523,13 @@ class _Report:
         rows = [[r["Ref"], r["Measure"], r["Polarity"], _kpi_value(r["Target"], r["Unit"]),
                  _kpi_value(r["Actual"], r["Unit"]), PERFORMANCE_SYMBOLS.get(plain(r["Performance"]), "–"),
                  r.get("Direction")] for r in own.to_dict("records")]
-        self.table(KPI_HEADER, rows, _KPI_WIDTHS)
+        quarters = [q for q in self.facts.trend_periods if q in own.columns]
+        if quarters and self._quarters():  # the year view: the actual of each quarter, oldest first
+            for row, r in zip(rows, own.to_dict("records"), strict=True):
+                row.append(" → ".join(_kpi_value(r[q], r["Unit"]) or "·" for q in quarters))
+            self.table(YEAR_KPI_HEADER, rows, _YEAR_KPI_WIDTHS)
+        else:
+            self.table(KPI_HEADER, rows, _KPI_WIDTHS)
         self.para("Key: " + "; ".join(f"{s} {w}" for s, w in PERFORMANCE_KEY) + ".", size=8, italic=True)
 
     def how_to_read(self) -> None:
