@@ -10,6 +10,7 @@ Access rules (see README.md beside this file):
 | POST /xlwings/check, /xlwings/submit, /api/submissions | 401 | 200, own department only | 200, any department |
 | POST /xlwings/rollup             | 401                  | 200: council tables + own actions | 200: all actions |
 | GET /api/status, /rollup/latest.xlsx | 401              | 200 (every department)     | 200              |
+| GET /report/latest.docx          | 401                  | 200, own department only   | 200, council's or one department's |
 | GET /api/tokens                  | 401                  | 403                        | 200              |
 
 The POST endpoints allow each key 60 requests at once, then 60 a minute (429 with Retry-After beyond that). Every
@@ -50,6 +51,7 @@ from . import council, xlbook
 from .audit import AUDITED, Refusals
 from .icons import KINDS, SIZES, icon_png
 from .limits import BURST, REQUESTS_PER_MINUTE, PayloadTooLarge, RateLimit, payload_from_body
+from .reports import report_link, report_router
 from .tokens import Token, TokenStore, token_from_header
 
 HERE = Path(__file__).resolve().parent
@@ -266,6 +268,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return token
 
     Limited = Annotated[Token, Depends(within_rate)]
+    # The committee report download (admins: the council's; departments: their own).
+    app.include_router(report_router(settings, signed_in))
     Period = Annotated[str | None, Query(description="reporting period, e.g. 2024/25 Q2")]
 
     # -- request bodies ---------------------------------------------------------------------------------------------
@@ -323,7 +327,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             xlbook.CouncilSheet(actions_sheet, f"{whose}, {period}", own, date_columns=dates),
         ]
         alert = (f"Council rollup for {period} written to the sheets '{xlbook.SUMMARY_SHEET}', "
-                 f"'{xlbook.EXCEPTIONS_SHEET}' and '{actions_sheet}' (from {tables.source}).")
+                 f"'{xlbook.EXCEPTIONS_SHEET}' and '{actions_sheet}' (from {tables.source}). "
+                 f"Download the committee report{' for ' + token.department if token.department else ''} from "
+                 f"the service's page, or from {report_link(settings, period)} with your access key.")
         return xlbook.rollup_actions(payload, sheets, alert)
 
     @app.post("/xlwings/rollup")
