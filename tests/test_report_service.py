@@ -130,3 +130,27 @@ def test_report_service_addin_rollup_answer_names_the_report(service):
                                              service.keys["finance"])) if a["func"] == "alert"][0]["args"][0]
     assert alert.endswith(f"Download the committee report for Finance from the service's page, or from "
                           f"{s.service_url}/report/latest.docx?period=2024/25%20Q2 with your access key.")
+
+
+def test_report_service_page_downloads_the_departments_report(service, tmp_path):
+    from tests.test_pages import CHROMIUM, CHROMIUM_ARGS, _sign_in
+
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(accept_downloads=True).new_page()
+            page.goto(service.url + "/")
+            _sign_in(page, service.keys["finance"])
+            page.locator("#status-table").wait_for()
+            with page.expect_download() as download:
+                page.get_by_role("button", name="Download the committee report").click()
+            assert download.value.suggested_filename == "committee-report-2024-25-Q2-finance.docx"
+            saved = tmp_path / "saved.docx"
+            download.value.save_as(saved)
+            page.get_by_text("Downloaded committee-report-2024-25-Q2-finance.docx.", exact=True).wait_for()
+        finally:
+            browser.close()
+    assert _sections(saved.read_bytes()) == ["Summary", EXCEPTIONS_HEADING, "Finance", HOW_TO_READ_HEADING]

@@ -199,7 +199,7 @@
     $("upload-form").addEventListener("submit", upload);
     $("status-form").addEventListener("submit", function (ev) { ev.preventDefault(); loadStatus($("period").value); });
     $("rollup").addEventListener("click", function () { download("/rollup/latest.xlsx", "rollup.xlsx"); });
-    $("report").addEventListener("click", function () { download("/report/latest.docx", "committee-report.docx"); });
+    $("committee-report").addEventListener("click", function () { download("/report/latest.docx", "committee-report.docx"); });
     showWho();
     loadStatus();
   });
