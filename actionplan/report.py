@@ -362,8 +362,8 @@ class _Report:
     def cover(self) -> None:
         f = self.facts
         self.doc.add_paragraph(plain(report_title(f)), style=self.style("Title"))
-        whose = f"{self.department}: " if self.department else ""
-        self.para(f"{whose}performance for {f.period} (the period ending {f.period_end:%d/%m/%Y})", size=13)
+        whose = f"{self.department}: performance" if self.department else "Performance"
+        self.para(f"{whose} for {f.period} (the period ending {f.period_end:%d/%m/%Y})", size=13)
         self.heading(SUMMARY_HEADING, 1)
         reporting = [d for d in f.summary["Department"] if d != "Council total"]
         lines = [f"Data as at {f.as_at:%d/%m/%Y}." if f.as_at else "Data as at: not given by departments.",
