@@ -391,6 +391,12 @@ class _Report:
                       f"actions and milestones completed in year; {int(f.actions[CARRIED_FORWARD].sum())} carried "
                       "forward (not complete at the year end).", bold=True)
         self._chart()
+        if not self.department and f.councils is not None:  # the combined report: each council's totals first
+            self.heading("By council", 2)
+            header = ("Council", *SUMMARY_HEADER[1:])
+            rows = [[r[c] if c not in ("% complete", "% on track") else percent(r[c]) for c in header]
+                    for r in f.councils.to_dict("records")]
+            self.table(header, rows, _SUMMARY_WIDTHS, size=8, bold_last=True)
         if not self.department:
             self.heading("By department", 2)
             rows = [[r[c] if c not in ("% complete", "% on track") else percent(r[c]) for c in SUMMARY_HEADER]

@@ -368,3 +368,40 @@ def test_report_cli_no_warehouse(home, tmp_path):
     assert p.returncode == 2
     assert p.stderr == (f"actionplan: No warehouse yet at {home.absolute() / 'warehouse.duckdb'}: submit workbooks "
                         "and run `actionplan ingest` first.\n")
+
+
+def test_report_pdf_without_libreoffice_says_how_to_install(awkward_facts, tmp_path, monkeypatch):
+    from actionplan.pdf import PdfUnavailable, pdf_from_report
+
+    out = write_report(awkward_facts, tmp_path / "r.docx")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # a machine without LibreOffice
+    with pytest.raises(PdfUnavailable) as caught:
+        pdf_from_report(out)
+    assert str(caught.value) == ("PDF not written: LibreOffice is not installed on this machine (Debian/Ubuntu: "
+                                 "apt-get install libreoffice-writer).")
+
+
+def test_report_cli_start_up_imports_no_docx_or_matplotlib():
+    code = ("import sys; from actionplan.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('docx', 'matplotlib') if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert p.stdout == "[]\n"
+
+
+def test_report_all_councils_has_each_councils_totals(tmp_path):
+    from tests.councils import COUNCILS, queue_councils
+
+    inbox = queue_councils(tmp_path)
+    wh = open_warehouse(str(tmp_path / "warehouse.duckdb"))
+    try:
+        load_inbox(inbox, wh)
+        facts = facts_from_warehouse(wh, "2024/25 Q2", council="all", generated_at=GENERATED_AT)
+        out = report_from_warehouse(wh, "2024/25 Q2", tmp_path / "all.docx", council="all")
+    finally:
+        wh.close()
+    assert _paragraphs(out)[0] == "All councils performance report"
+    (_, councils), = _tables(out, ("Council", *SUMMARY_HEADER[1:]))
+    assert [r[:7] for r in councils] == [[str(v) for v in r[:7]] for r in facts.councils.itertuples(index=False)]
+    assert len(councils) == len(COUNCILS) + 1
+    (_, departments), = _tables(out, SUMMARY_HEADER)
+    assert [r[0] for r in departments] == list(facts.summary["Department"])
