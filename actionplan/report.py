@@ -47,9 +47,9 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Page widths in centimetres for A4 portrait with 2 cm margins: every table fits in 17 cm.
 _MILESTONE_WIDTHS = (1.5, 5.2, 2.1, 2.1, 1.4, 4.7)
 _YEAR_MILESTONE_WIDTHS = (1.5, 4.5, 2.1, 2.1, 1.4, 1.8, 3.6)
-_YEAR_KPI_WIDTHS = (1.6, 4.4, 2.2, 1.7, 1.7, 1.0, 2.0, 2.4)
+_YEAR_KPI_WIDTHS = (1.5, 3.6, 2.0, 1.9, 1.9, 1.2, 2.3, 2.6)
 _OBJECTIVE_WIDTHS = (6.0, 6.0, 5.0)
-_KPI_WIDTHS = (1.6, 6.4, 2.6, 1.7, 1.7, 1.0, 2.0)
+_KPI_WIDTHS = (1.5, 5.4, 2.4, 2.1, 2.1, 1.2, 2.3)
 _EXCEPTION_WIDTHS = (1.5, 4.7, 2.1, 1.4, 3.3, 4.0)
 _SUMMARY_WIDTHS = (4.6, 1.3, 1.3, 1.3, 1.3, 1.5, 1.3, 1.7, 1.7)
 
@@ -553,7 +553,7 @@ class _Report:
             self.para(f"{symbol}  {words}")
         self.heading("Colours", 2)
         for code in ("B", "G", "A", "R", "-"):
-            self.para(f"{STATUS_NAMES[code]} ({code}): {STATUS_MEANINGS[code]}.")
+            self.para(f"{STATUS_NAMES[code]} ({shown_letter(code)}): {STATUS_MEANINGS[code]}.")
 
 
 _SEVERITY = {"R": 4, "A": 3, "-": 2, "G": 1, "B": 0}

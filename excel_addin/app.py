@@ -51,7 +51,7 @@ from . import council, xlbook
 from .audit import AUDITED, Refusals
 from .icons import KINDS, SIZES, icon_png
 from .limits import BURST, REQUESTS_PER_MINUTE, PayloadTooLarge, RateLimit, payload_from_body
-from .reports import report_link, report_router
+from .reports import add_report_routes, report_link
 from .tokens import Token, TokenStore, token_from_header
 
 HERE = Path(__file__).resolve().parent
@@ -269,7 +269,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     Limited = Annotated[Token, Depends(within_rate)]
     # The committee report download (admins: the council's; departments: their own).
-    app.include_router(report_router(settings, signed_in))
+    add_report_routes(app, settings, signed_in)
     Period = Annotated[str | None, Query(description="reporting period, e.g. 2024/25 Q2")]
 
     # -- request bodies ---------------------------------------------------------------------------------------------
