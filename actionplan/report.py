@@ -19,7 +19,7 @@ import pandas as pd
 from .councils import ALL_COUNCILS, DEFAULT_COUNCIL
 from .errors import ActionplanError
 from .model import RollupFacts
-from .rollup import RAGB_COLUMNS
+from .rollup import _SEVERITY, RAGB_COLUMNS
 from .vocabulary import STATUS_MEANINGS, STATUS_NAMES
 
 # The performance symbols councils print beside a KPI (spec: ★ better, ● within, ▲ worse).
@@ -554,9 +554,6 @@ class _Report:
         self.heading("Colours", 2)
         for code in ("B", "G", "A", "R", "-"):
             self.para(f"{STATUS_NAMES[code]} ({shown_letter(code)}): {STATUS_MEANINGS[code]}.")
-
-
-_SEVERITY = {"R": 4, "A": 3, "-": 2, "G": 1, "B": 0}
 
 
 def _total(counts: pd.DataFrame) -> dict[str, Any]:
