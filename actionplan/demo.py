@@ -28,7 +28,7 @@ def run_demo(workbooks: Path | None = None, seed: int = 42) -> int:
     from actionplan.warehouse.inbox import Inbox
 
     from .check import check_workbook
-    from .cli import print_summary, run_flow
+    from .runs import print_summary, run_flow
     from .sample import write_council
 
     started = time.perf_counter()

@@ -121,7 +121,7 @@ def test_yearview_consolidate_flow_writes_the_year_rollup(home, tmp_path, wareho
     # The flow on its own copy of the warehouse (it loads and writes it), run by Prefect as the CLI runs it.
     import shutil
 
-    from actionplan.cli import run_flow
+    from actionplan.runs import run_flow
 
     home.mkdir(parents=True, exist_ok=True)
     warehouse.execute("CHECKPOINT")
