@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 
 from .model import RollupFacts
-from .values import present, same_text
+from .normalise import ACTUAL_OF, SYMBOL_EXTRA
+from .values import number_from_value, present, same_text
 from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text
 
 RAGB_COLUMNS = ("Blue", "Green", "Amber", "Red", "Not rated")
@@ -139,6 +140,7 @@ def kpi_tables(kpis: pd.DataFrame, departments: list[str]) -> tuple[pd.DataFrame
             "Target": [shown(n, t) for n, t in zip(kpis["target"], kpis["target_text"], strict=True)],
             "Actual": [shown(n, t) for n, t in zip(kpis["actual"], kpis["actual_text"], strict=True)],
             "Tolerance": kpis["tolerance"], "Performance": kpis["performance"],
+            **_department_symbols(kpis),
             "Previous actual": kpis.get("previous_actual"), "Direction": kpis.get("direction"),
             "Comment": kpis["comment"],
             **{c.removeprefix("trend:"): kpis[c] for c in kpis.columns if str(c).startswith("trend:")},
@@ -152,6 +154,18 @@ def kpi_tables(kpis: pd.DataFrame, departments: list[str]) -> tuple[pd.DataFrame
     for row in rows:
         row["Total"] = sum(row[p] for p in PERFORMANCE_COLUMNS)
     return listing, pd.DataFrame(rows, columns=["Department", *PERFORMANCE_COLUMNS, "Total"])
+
+
+def _extras_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    if "extra_json" not in frame:
+        return [{} for _ in range(len(frame))]
+    return [json.loads(x) if isinstance(x, str) and x else {} for x in frame["extra_json"]]
+
+
+def _department_symbols(kpis: pd.DataFrame) -> dict[str, list[Any]]:
+    """The department's own ★ ● ▲ (a column beside the actual, or in its cell), beside the computed Performance."""
+    symbols = [e.get(SYMBOL_EXTRA) for e in _extras_of(kpis)]
+    return {"Department's symbol": symbols} if any(symbols) else {}
 
 
 def submissions_table(subs: pd.DataFrame, known: list[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -362,15 +376,27 @@ def kpi_travel(kpis: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> t
     for _, frame in history:
         by_period.append({} if frame.empty else {
             k: a for k, a in zip(_history_key(frame), frame["actual"], strict=True) if present(a)})
+    # A scorecard kept all year carries its earlier quarters' actuals: they stand in for submissions not made.
+    kept = [{k.removeprefix(ACTUAL_OF): number_from_value(v).number for k, v in e.items()
+             if k.startswith(ACTUAL_OF)} for e in _extras_of(kpis)]
+    extra_periods = {p for k in kept for p, n in k.items() if n is not None and period_from_text(p)}
+    if extra_periods - set(periods) and periods:
+        current_period = periods[-1]
+        earlier = sorted((p for p in extra_periods - set(periods)
+                          if period_from_text(p) < period_from_text(current_period)), key=period_from_text)
+        order = sorted([*periods[:-1], *earlier], key=period_from_text) + [current_period]
+        by_label = dict(zip(periods, by_period, strict=True))
+        periods, by_period = order, [by_label.get(p, {}) for p in order]
     out = kpis.copy()
     previous, direction = [], []
     trend: dict[str, list[Any]] = {p: [] for p in periods}
-    for key, actual, polarity in zip(_history_key(out), out["actual"], out["polarity"], strict=True):
-        prev = by_period[-2].get(key) if len(by_period) >= 2 else None
+    for key, actual, polarity, own in zip(_history_key(out), out["actual"], out["polarity"], kept, strict=True):
+        filled = [values.get(key, own.get(p)) for p, values in zip(periods, by_period, strict=True)]
+        prev = filled[-2] if len(filled) >= 2 else None
         previous.append(prev)
         direction.append(_direction(prev, actual, polarity))
-        for p, values in zip(periods, by_period, strict=True):
-            trend[p].append(values.get(key))
+        for p, value in zip(periods, filled, strict=True):
+            trend[p].append(value)
     out["previous_actual"] = previous
     out["direction"] = direction
     for p in periods:
