@@ -76,7 +76,7 @@ def _fold(text: str) -> str:
 def core(text: Any) -> str:
     """A heading's core: its key with bracketed qualifiers, format hints and a trailing "as at …"/"for …" dropped."""
     text = str(text)
-    stripped = _HINT.sub(" ", _BRACKETS.sub(" ", _BRACKETS.sub(" ", text)))
+    stripped = _HINT.sub(" ", _BRACKETS.sub(" ", _BRACKETS.sub(" ", text.replace("_", " "))))
     stripped = _TRAILING_COLON.sub("", stripped)
     for _ in range(3):  # "Update for Q2 – as at 30/9/24": each hint in turn
         shorter = _TRAILING_COLON.sub("", _TRAILING_WHEN.sub("", stripped))

@@ -50,31 +50,50 @@ TEXT_FIELDS = frozenset({"objective", "theme", "action", "lead_officer", "progre
 
 # Header synonyms every layout understands (the contract's table), per table kind because the same
 # word means different things: "Target" is the objective in a plan but the number in a KPI table.
-_LEAD = ("Responsible officer", "Responsibility", "Target leader", "SMT Lead", "Owner", "Lead", "Lead officer(s)")
-_REF = ("Reference", "No.", "No", "ID", "Ref.")
-_STATUS = ("RAGB", "RAG", "RAGB Rating", "RAG Rating", "RAG status", "Judgement of Progress", "Progress")
+# Grown from real plans (governance action plans, scrutiny recommendation trackers, audit action logs,
+# inspection improvement plans whose headings are questions), not from our template.
+_LEAD = ("Responsible officer", "Responsibility", "Target leader", "SMT Lead", "Owner", "Lead", "Lead officer(s)",
+         "Action owner", "Accountable officer", "Responsible manager", "Responsible person", "Lead manager",
+         "Who", "Who is responsible", "Who will do it", "Who will lead", "By whom", "Officer")
+_REF = ("Reference", "No.", "No", "ID", "Ref.", "Ref no", "Rec no", "Recommendation no", "Action ref", "Action no",
+        "Item", "#")
+_STATUS = ("RAGB", "RAG", "RAGB Rating", "RAG Rating", "RAG status", "Judgement of Progress", "Progress", "BRAG",
+           "Current status", "Overall status", "Status of action", "Progress status", "Rating", "Implemented")
+_THEME = ("Improvement Theme", "Priority", "Key Improvement Area", "Priority area", "Service area", "Workstream",
+          "Area", "Category")
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "objectives": {
-        "ref": _REF, "objective": ("Outcome", "Workstream/Project", "Objective title"),
-        "theme": ("Improvement Theme", "Priority", "Key Improvement Area"), "lead_officer": _LEAD,
+        "ref": _REF, "objective": ("Outcome", "Workstream/Project", "Objective title", "Aim", "Priority outcome"),
+        "theme": _THEME, "lead_officer": _LEAD,
         "status": _STATUS, "commentary": ("Comments", "Comment", "Progress update", "Achievements to date"),
     },
     "actions": {
-        "ref": _REF, "theme": ("Improvement Theme", "Priority", "Key Improvement Area"),
-        "objective": ("Outcome", "Target", "Workstream/Project"),
-        "action": ("Milestone", "Milestones", "Task", "Actions for Implementation", "Key task", "Actions"),
+        "ref": _REF, "theme": _THEME,
+        "objective": ("Outcome", "Target", "Workstream/Project", "Aim", "Expected outcome", "What we want to achieve",
+                      "Area for improvement", "Finding", "Issue identified", "Issue"),
+        "action": ("Milestone", "Milestones", "Task", "Actions for Implementation", "Key task", "Actions",
+                   "Agreed action", "Agreed actions", "Action required", "Action to be taken", "Actions to be taken",
+                   "Proposed action", "Planned action", "Improvement action", "Key actions", "Management action",
+                   "Recommendation", "What we will do", "What are we going to do", "What will we do",
+                   "What action will be taken", "Activity"),
         "lead_officer": _LEAD,
-        "due_date": ("Timescale", "End date", "Deadline", "Target date", "Implementation date", "Due"),
-        "revised_due_date": ("Revised target date", "Revised date", "New target date", "Revised deadline"),
+        "due_date": ("Timescale", "End date", "Deadline", "Target date", "Implementation date", "Due",
+                     "Target completion date", "Completion date", "Agreed implementation date", "Date due",
+                     "Date for completion", "Timescales", "Timeframe", "When", "By when", "When will it be done"),
+        "revised_due_date": ("Revised target date", "Revised date", "New target date", "Revised deadline",
+                             "Revised implementation date", "Revised completion date", "Revised timescale"),
         "status": _STATUS,
-        "progress_update": ("Comments", "Commentary", "Progress Update", "Achievements to date", "Update"),
+        "progress_update": ("Comments", "Commentary", "Progress Update", "Achievements to date", "Update",
+                            "Progress to date", "Current position", "Latest update", "Progress made",
+                            "Position statement", "Progress commentary", "Update on progress", "Officer comments",
+                            "Management response"),
     },
     "kpis": {
-        "ref": _REF + ("PI ref", "KPI ref"),
+        "ref": _REF + ("PI ref", "KPI ref", "PI code"),
         "measure": ("Key Performance Measure", "Performance measure", "Performance indicator", "Indicator",
-                    "KPI", "Measure description"),
+                    "KPI", "Measure description", "PI description", "Description"),
         "lead_officer": _LEAD, "comment": ("Comments", "Commentary"),
-        "target": ("Target value",), "actual": ("Actual value", "Outturn", "Result"),
+        "target": ("Target value", "Annual target"), "actual": ("Actual value", "Outturn", "Result"),
         "tolerance": ("Tolerance %", "Target range"),
     },
 }
@@ -482,6 +501,7 @@ def _keys(row: list[Any]) -> list[str]:
 # A quarter's column ("Q2", "Quarter 2", "Qtr 2 Actual", "Jul-Sep", "Jul–Sep 2024"), matched on the folded heading.
 _QUARTER_HEADING = re.compile(
     r"^(?:(?:actual|outturn|result|performance)\s+)?(?:q|qtr|quarter)\s*([1-4])"
+    r"(?:\s+(?:apr|jul|oct|jan)[a-z]*\s+(?:to\s+)?(?:jun|sep|dec|mar)[a-z]*)?"
     r"(?:\s+(?:actual|outturn|result|performance|value|data))?(?:\s+(?:19|20)?\d\d(?:\s+(?:19|20)?\d\d)?)?$")
 _QUARTER_MONTHS = re.compile(
     r"^(apr|jul|oct|jan)[a-z]*\s+(?:to\s+)?(jun|sep|dec|mar)[a-z]*(?:\s+(?:19|20)?\d\d(?:\s+\d\d)?)?$")

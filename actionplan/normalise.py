@@ -314,7 +314,7 @@ def _period_columns(table: Table, item: Item, period: Period | None, values: dic
             if n == period.quarter:
                 values["actual"] = value
             elif period.quarter is None or n < period.quarter:
-                extra[f"{ACTUAL_OF}{label}"] = value
+                extra[f"{ACTUAL_OF}{label}"] = _value_and_symbol(value)[0]
         elif n == period.start_year:
             values["target"] = value
         else:

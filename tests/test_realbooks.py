@@ -1,0 +1,282 @@
+"""Real council workbooks read as they are: headings as officers write them, stacked headers, KPI scorecards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from actionplan.check import check_workbook
+from actionplan.cli import main
+from actionplan.headings import HeadingMatcher, core, fold
+from tests.conftest import ACTION_HEADER
+from tests.realbooks import (
+    ROWS,
+    clean_workbook,
+    heading_variants,
+    quarterly_scorecard,
+    variant_workbook,
+    yearly_scorecard,
+)
+
+COMPARED = ["ref", "objective", "theme", "action", "lead_officer", "due_date", "revised_due_date", "status",
+            "progress_update"]
+
+
+def check(path, **kwargs):
+    return check_workbook(path.read_bytes(), path.name, **kwargs)
+
+
+@pytest.mark.parametrize(("heading", "key", "heading_core"), [
+    ("Lead Officer (as per 2023 plan)", "lead officer as per 2023 plan", "lead officer"),
+    ("Progress Update – as at 30/9/24", "progress update as at 30 9 24", "progress update"),
+    ("Status (RAG)", "status rag", "status"),
+    ("Target date:", "target date", "target date"),
+    ("Due date (dd/mm/yyyy)", "due date dd mm yyyy", "due date"),
+    ("Due\ndate", "due date", "due date"),
+    ("Update for Q2 – as at 30/9/24", "update for q2 as at 30 9 24", "update"),
+    ("Progress to date", "progress to date", "progress to date"),
+    ("Tolerance %", "tolerance %", "tolerance %"),
+])
+def test_headings_fold_and_core(heading, key, heading_core):
+    assert (fold(heading), core(heading)) == (key, heading_core)
+
+
+_KNOWN = {"Lead officer": "lead_officer", "Responsible officer": "lead_officer", "Status": "status",
+          "Progress update": "progress_update", "Due date": "due_date", "Action": "action", "Ref": "ref"}
+
+
+@pytest.mark.parametrize(("heading", "expected"), [
+    ("Lead officer", [("lead_officer", 100, "exact")]),
+    ("LEAD-OFFICER:", [("lead_officer", 100, "exact")]),
+    ("Status (RAG)", [("status", 95, "qualifiers ignored")]),
+    ("Responsible Oficer", [("lead_officer", 80, "typo")]),
+    ("Status of the action", [("status", 85, "starts with"), ("action", 70, "contains")]),
+    ("Proposed action", [("action", 70, "contains")]),
+    ("Rf", []),
+    ("Budget", []),
+])
+def test_headings_readings_are_scored(heading, expected):
+    readings = HeadingMatcher(_KNOWN).readings(heading)
+    assert [(g.target, g.score, g.how) for g in readings] == expected
+
+
+def test_headings_guesses_are_not_made_where_a_header_is_not_looked_for():
+    assert HeadingMatcher(_KNOWN).readings("Proposed action", guess=False) == ()
+
+
+def test_layouts_plan_with_qualified_headings_is_accepted_with_its_commentary(tmp_path):
+    headings = ["No.", "Objective", "Theme", "Action", "Lead Officer (as per 2023 plan)", "Target date:",
+                "Revised date", "Status (RAG)", "Progress Update – as at 30/9/24"]
+    sub = check(variant_workbook(tmp_path / "ags.xlsx", headings))
+    assert sub.accepted, [str(m) for m in sub.errors]
+    assert list(sub.actions["progress_update"]) == [r[8] for r in ROWS]
+    assert list(sub.actions["status"]) == ["A", "B", "G", "R"]
+    assert not [m for m in sub.warnings if "no progress update" in m.message or m.code == "guessed-column"]
+    assert sub.columns["AGS action plan"]["mapped"][-2:] == ["H: actions.status", "I: actions.progress_update"]
+
+
+def test_layouts_guessed_heading_is_a_warning_naming_it(tmp_path):
+    headings = list(ACTION_HEADER)
+    headings[4], headings[3] = "Responsible Oficer", "Proposed actions to address the issue"
+    sub = check(variant_workbook(tmp_path / "g.xlsx", headings))
+    assert sub.accepted
+    assert [str(m) for m in sub.warnings if m.code == "guessed-column"] == [
+        "AGS action plan!D3 'Proposed actions to address the issue': this heading was read as the 'Action' column, "
+        "because it contains 'Actions'. If that is right, nothing needs doing; if not, rename the heading.",
+        "AGS action plan!E3 'Responsible Oficer': this heading was read as the 'Lead officer' column, taking it for "
+        "'Responsible officer' misspelt. If that is right, correct the spelling; if not, rename the heading.",
+    ]
+    assert list(sub.actions["lead_officer"]) == [r[4] for r in ROWS]
+
+
+def test_layouts_two_headings_for_one_column_best_score_wins_the_other_is_kept(tmp_path):
+    headings = [*ACTION_HEADER, "Lead officer (interim)"]
+    rows = [[*r, "Someone else"] for r in ROWS]
+    path = variant_workbook(tmp_path / "two.xlsx", headings, rows=rows)
+    sub = check(path)
+    assert list(sub.actions["lead_officer"]) == [r[4] for r in ROWS]
+    assert sub.columns["AGS action plan"]["extra"] == ["J: Lead officer (interim)"]
+
+
+def test_layouts_stacked_header_rows_are_never_items(tmp_path):
+    sub = check(variant_workbook(tmp_path / "stacked.xlsx", list(ACTION_HEADER), stacked=True))
+    clean = check(clean_workbook(tmp_path / "clean.xlsx"))
+    assert sub.accepted, [str(m) for m in sub.errors]
+    assert sub.actions[COMPARED].equals(clean.actions[COMPARED])
+    assert list(sub.actions["row"]) == [5, 6, 7, 8]
+
+
+def _variant_set(seed: int) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    headings, guessed = [], []
+    for title in ACTION_HEADER:
+        heading, guess = heading_variants(title, rng)
+        headings.append(heading)
+        if guess:
+            guessed.append(heading)
+    return headings, guessed
+
+
+def test_variants_corpus_reads_every_variant_like_the_template(tmp_path):
+    clean = check(clean_workbook(tmp_path / "clean.xlsx"))
+    assert clean.accepted and not clean.warnings
+    expected = clean.actions[COMPARED]
+    seen: set[str] = set()
+    for seed in range(80):
+        headings, guessed = _variant_set(seed)
+        seen.update(headings)
+        path = variant_workbook(tmp_path / f"v{seed}.xlsx", headings, stacked=seed % 4 == 0)
+        sub = check(path)
+        assert sub.accepted, (headings, [str(m) for m in sub.errors])
+        assert sub.actions[COMPARED].equals(expected), (headings, sub.columns)
+        warned = [" ".join(m.value.split()) for m in sub.warnings if m.code == "guessed-column"]
+        guessed = [" ".join(g.split()) for g in guessed]
+        # A guessed sub-heading of a stacked header is named with its group ("Dates / Rvised date").
+        assert all(any(w.split(" / ")[-1] == g for w in warned) for g in guessed), (headings, warned)
+        assert [m.code for m in sub.warnings if m.code != "guessed-column"] == [], headings
+    assert len(seen) > 500
+
+
+def test_cli_layouts_shows_every_heading_with_its_score(tmp_path, home, capsys):
+    headings = ["No.", "Objective", "Theme", "Action", "Lead Officer (as per 2023 plan)", "Target date:",
+                "Revised date", "Status (RAG)", "Progress Update – as at 30/9/24", "Responsible Oficer"]
+    path = variant_workbook(tmp_path / "ags.xlsx", headings, rows=[[*r, None] for r in ROWS])
+    assert main(["layouts", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2:] == [
+        "  (a heading matched as written scores 100; any other score is shown with how it matched)",
+        "  AGS action plan: actions table, header in row 3, 4 rows",
+        "    A  No.                                      → Ref",
+        "    B  Objective                                → Objective",
+        "    C  Theme                                    → Theme",
+        "    D  Action                                   → Action",
+        "    E  Lead Officer (as per 2023 plan)          → Lead officer  (score 95: qualifiers ignored)",
+        "    F  Target date:                             → Due date",
+        "    G  Revised date                             → Revised due date",
+        "    H  Status (RAG)                             → Status  (score 95: qualifiers ignored)",
+        "    I  Progress Update – as at 30/9/24          → Progress update  (score 95: qualifiers ignored)",
+        "    J  Responsible Oficer                         ignored: Lead officer is read from column E  (score 80: "
+        "typo)",
+    ]
+
+
+def test_cli_layouts_explains_the_headings_when_no_table_is_read(tmp_path, home, capsys):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Tracker"
+    ws.append(["Scheme", "Ward", "Lead officer", "Budget"])
+    ws.append(["Resurface Station Road", "Central", "R Khan", "£250,000"])
+    wb.save(tmp_path / "t.xlsx")
+    assert main(["layouts", str(tmp_path / "t.xlsx")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-5:] == [
+        "  Tracker: no table read; its likeliest header (row 1, objectives):",
+        "    A  Scheme                                     not recognised: kept as an extra column",
+        "    B  Ward                                       not recognised: kept as an extra column",
+        "    C  Lead officer                             → Lead officer",
+        "    D  Budget                                     not recognised: kept as an extra column",
+    ]
+
+
+# --- KPI scorecards --------------------------------------------------------------------------------------------
+
+
+def test_kpis_quarterly_scorecard_reads_the_periods_quarter_as_actual(tmp_path):
+    sub = check(quarterly_scorecard(tmp_path / "q.xlsx"))
+    assert sub.accepted, [str(m) for m in sub.errors]
+    kpis = sub.kpis.set_index("ref")
+    assert list(kpis["target"]) == [90.0, 120.0, 90.0]
+    assert list(kpis["actual"]) == [92.0, 141.0, 84.6]
+    assert list(kpis["performance"]) == ["within", "worse", "worse"]
+    assert [e["Performance symbol"] for e in kpis["extra"]] == ["★", "▲", "★"]
+    assert [e["Actual 2024/25 Q1"] for e in kpis["extra"]] == ["88%", 130.0, "86%"]
+    assert sub.columns["Scorecard"]["mapped"][-2:] == ["E: kpis.target", "G: kpis.actual"]
+    assert [str(m) for m in sub.warnings if m.code == "kpi-symbol-differs"] == [
+        "Scorecard!G3 '92% ★': this KPI is marked ★ (better than target) but its actual against its target of 90% "
+        "is within tolerance of target (●). Check the actual, the target or the symbol; the rollup shows both.",
+        "Scorecard!G5 '84.6%\n★': this KPI is marked ★ (better than target) but its actual against its target of "
+        "90% is worse than target (▲). Check the actual, the target or the symbol; the rollup shows both.",
+    ]
+
+
+def test_kpis_scorecard_without_a_column_for_the_period_says_so(tmp_path):
+    path = quarterly_scorecard(tmp_path / "q.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["Scorecard"].delete_cols(8, 2)  # Q3 and Q4 not added yet
+    wb["Plan"]["B3"] = "2024/25 Q3"
+    wb.save(path)
+    sub = check(path)
+    assert [str(m) for m in sub.warnings if m.code == "no-column-for-period"] == [
+        "Scorecard!F2: this table has a column for each of Q1, Q2 but none for Q3, the quarter of this submission "
+        "(2024/25 Q3), so its KPIs have no Actual. Add a Q3 column, or check the period."]
+    assert sub.kpis["actual"].isna().all()
+    assert [e["Actual 2024/25 Q2"] for e in sub.kpis["extra"]] == ["92%", "141", "84.6%"]
+    years = yearly_scorecard(tmp_path / "y.xlsx")
+    sub = check(years, period="2027/28 Q1")
+    wb = openpyxl.load_workbook(years)
+    wb["Plan"]["B3"] = "2027/28 Q1"
+    wb.save(years)
+    sub = check(years)
+    assert [str(m) for m in sub.warnings if m.code == "no-column-for-period"] == [
+        "Outcomes!F1: this table has a target column for each of 2024/25, 2025/26, 2026/27 but none for 2027/28, "
+        "the year of this submission (2027/28 Q1), so its KPIs have no Target. Add a column for that year, or check "
+        "the period."]
+
+
+def test_kpis_yearly_targets_under_a_merged_heading_read_the_periods_year(tmp_path):
+    sub = check(yearly_scorecard(tmp_path / "y.xlsx"))
+    assert sub.accepted, [str(m) for m in sub.errors]
+    kpis = sub.kpis.set_index("ref")
+    assert list(kpis["target"].fillna(-1)) == [63.0, 78.0, -1]
+    assert list(kpis["actual"].fillna(-1)) == [61.0, 81.0, -1]
+    assert list(kpis["performance"]) == ["worse", "better", "no data"]
+    assert [e.get("Target 2025/26") for e in kpis["extra"]] == ["65%", "75%", "60%"]
+    assert sub.columns["Outcomes"]["mapped"] == ["A: kpis.ref", "B: kpis.measure", "C: kpis.lead_officer",
+                                                 "D: kpis.actual", "F: kpis.target"]
+
+
+def test_kpis_scorecards_are_accepted_through_the_cli(tmp_path, home):
+    for path in (quarterly_scorecard(tmp_path / "q.xlsx"), yearly_scorecard(tmp_path / "y.xlsx")):
+        p = subprocess.run([sys.executable, "-m", "actionplan", "validate", str(path)], capture_output=True,
+                           text=True, timeout=300)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert p.stdout.splitlines()[1].startswith("  Accepted with ")
+        assert "3 KPIs" in p.stdout.splitlines()[1]
+
+
+def test_kpis_scorecards_roll_up_with_target_actual_symbol_and_performance(tmp_path, settings):
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.consolidate import facts_from_warehouse
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.load import load_inbox
+
+    from actionplan.workbooks import write_rollup
+
+    inbox = Inbox(settings.inbox_path, settings.archive_path)
+    for path in (quarterly_scorecard(tmp_path / "q.xlsx"), yearly_scorecard(tmp_path / "y.xlsx")):
+        data = path.read_bytes()
+        report = inbox.submit(check_workbook(data, path.name), data, submitted_by="officer",
+                              now=dt.datetime(2024, 10, 12, tzinfo=dt.UTC))
+        assert report["accepted"], report["errors"]
+    wh = open_warehouse(settings.warehouse_url)
+    try:
+        load_inbox(inbox, wh)
+        facts = facts_from_warehouse(wh, "2024/25 Q2", generated_at=dt.datetime(2024, 10, 20, 9, 0))
+    finally:
+        wh.close()
+    out = write_rollup(facts, tmp_path / "rollup.xlsx")
+    ws = openpyxl.load_workbook(out)["KPIs"]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    header_at = next(i for i, r in enumerate(rows) if r[:3] == ["Department", "Ref", "Measure"])
+    header = rows[header_at]
+    listed = {r[1]: dict(zip(header, r, strict=False)) for r in rows[header_at + 1:] if r[1]}
+    assert {k: (v["Target"], v["Actual"], v["Department's symbol"], v["Performance"]) for k, v in listed.items()
+            if k in ("HS1", "HS2", "E1")} == {"HS1": (90, 92, "★", "within"), "HS2": (120, 141, "▲", "worse"),
+                                              "E1": (63, 61, None, "worse")}
+    # The scorecard's Q1 column is that KPI's Q1 actual in the trend, as if Q1 had been submitted.
+    assert listed["HS2"]["2024/25 Q1"] == 130 and listed["HS2"]["Previous actual"] == 130
