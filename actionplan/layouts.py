@@ -58,7 +58,7 @@ _LEAD = ("Responsible officer", "Responsibility", "Target leader", "SMT Lead", "
 _REF = ("Reference", "No.", "No", "ID", "Ref.", "Ref no", "Rec no", "Recommendation no", "Action ref", "Action no",
         "Item", "#")
 _STATUS = ("RAGB", "RAG", "RAGB Rating", "RAG Rating", "RAG status", "Judgement of Progress", "Progress", "BRAG",
-           "Current status", "Overall status", "Status of action", "Progress status", "Rating", "Implemented")
+           "Current status", "Overall status", "Status of action", "Progress status", "Rating")
 _THEME = ("Improvement Theme", "Priority", "Key Improvement Area", "Priority area", "Service area", "Workstream",
           "Area", "Category")
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {

@@ -280,3 +280,58 @@ def test_kpis_scorecards_roll_up_with_target_actual_symbol_and_performance(tmp_p
                                               "E1": (63, 61, None, "worse")}
     # The scorecard's Q1 column is that KPI's Q1 actual in the trend, as if Q1 had been submitted.
     assert listed["HS2"]["2024/25 Q1"] == 130 and listed["HS2"]["Previous actual"] == 130
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    from tests.test_service import LiveServer
+
+    with LiveServer(tmp_path_factory.mktemp("realbooks") / "home") as server:
+        yield server
+
+
+@pytest.mark.parametrize("shape", ["quarterly", "yearly"])
+def test_kpis_scorecards_are_accepted_by_the_upload_page_and_the_addin(live, tmp_path, shape):
+    from actionplan.sample import xlwings_payload
+    from tests.test_service import FakeExcel, actions_of, post_json, report_rows
+
+    path = (quarterly_scorecard if shape == "quarterly" else yearly_scorecard)(tmp_path / f"{shape}.xlsx")
+    key = live.token("Housing" if shape == "quarterly" else "Education")[1]
+    uploaded = live.client.post("/api/submissions?check_only=true", files={"file": (path.name, path.read_bytes())},
+                                headers={"Authorization": key}).json()
+    assert uploaded["accepted"] and uploaded["counts"]["kpis"] == 3, uploaded
+    payload = xlwings_payload(path)
+    excel = FakeExcel(payload).apply(actions_of(post_json(live, "/xlwings/check", payload, key)))
+    rows = report_rows(excel)
+    assert [r[3] for r in rows if r[3] and "marked" in r[3]] == [
+        f"Warning: {m['message']}" for m in uploaded["warnings"] if m["code"] == "kpi-symbol-differs"]
+    assert len(rows) == len(uploaded["warnings"])
+    assert not [r for r in rows if "required column" in str(r[3])]
+
+
+@pytest.mark.parametrize(("headings", "row"), [
+    # A scrutiny recommendation tracker: no Status column.
+    (["Rec no", "Recommendation", "Action owner", "Target date", "Progress to date"],
+     ["S1", "Publish ward-level crime data", "Community Safety Manager", "31/03/2025", "Data agreed with police"]),
+    # An inspection improvement plan whose headings are questions.
+    (["Area for improvement", "What are we going to do?", "Who is responsible?", "By when?", "RAG"],
+     ["Supervision", "Monthly case audits by team managers", "Head of Service", "Dec 2024", "A"]),
+    # An audit action log.
+    (["Ref", "Finding", "Priority", "Agreed action", "Responsible officer", "Agreed implementation date",
+      "Management response", "Current status"],
+     ["IA-24-07", "Leavers keep system access", "High", "Monthly leavers report to IT", "HR Manager",
+      "30/11/2024", "Report designed", "Amber"]),
+])
+def test_layouts_genres_no_layout_names_are_found_without_a_layout_file(tmp_path, headings, row):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append(["Improvement plan – update for Overview and Scrutiny Committee"])
+    ws.append(headings)
+    ws.append(row)
+    wb.save(tmp_path / "g.xlsx")
+    sub = check(tmp_path / "g.xlsx", department="Children's Services", period="2024/25 Q2")
+    assert sub.layout == "canonical"
+    assert sub.accepted, [str(m) for m in sub.errors]
+    assert len(sub.actions) == 1 and sub.actions["lead_officer"][0] == row[headings.index(next(
+        h for h in headings if h in ("Action owner", "Who is responsible?", "Responsible officer")))]
