@@ -485,13 +485,21 @@ class _Header:
         return (id(self.spec), tuple(sorted(self.columns.items())), tuple(sorted(self.periods.items())))
 
     @cached_property
-    def continuation_columns(self) -> tuple[list[int], set[int], set[int]]:
-        """(identifying columns, text columns, mapped columns): asked once per row, computed once per table."""
-        identify = [self.columns[f] for f in self.spec.identify_fields
+    def continuation_columns(self) -> tuple[list[int], set[int], set[int], set[int]]:
+        """(identifying, text, mapped, date-text columns): asked once per row, computed once per table.
+
+        Where a group column (Workstream) is filled only on a group's first row, a row with it and the
+        identifying cells empty is decided before filling down: the filled-down value must not make
+        the rest of a row split at a page break look like an item. Its dated milestones written as
+        text continue the cell above too.
+        """
+        identify = [self.columns[f] for f in (*self.spec.identify_fields, *self.spec.fill_down)
                     if f in self.columns and self.columns[f] not in self.split]
         text_cols = {c for f, c in self.columns.items() if f in TEXT_FIELDS} | set(self.split) | set(self.kept)
         mapped = set(self.columns.values()) | set(self.judgement) | set(self.ratings) | set(self.periods)
-        return identify, text_cols, mapped
+        dates = ({c for f, c in self.columns.items() if f in ("due_date", "revised_due_date")}
+                 if self.spec.fill_down else set())
+        return list(dict.fromkeys(identify)), text_cols, mapped, dates
 
 
 def _keys(row: list[Any]) -> list[str]:
@@ -1019,10 +1027,11 @@ def _is_bold(book: Book, sheet: Sheet, layout: Layout, r: int, c: int) -> bool:
 
 def _continues(h: _Header, row: list[Any], filled: list[int]) -> bool:
     """A continuation row: no identifying cell, and only text columns filled (a cell split at a page break)."""
-    identify, text_cols, mapped = h.continuation_columns
+    identify, text_cols, mapped, dates = h.continuation_columns
     if not identify or any(c in filled for c in identify):
         return False
-    return all(c in text_cols or (c not in mapped) for c in filled) and any(isinstance(row[c], str) for c in filled)
+    return (all(c in text_cols or (c not in mapped) or (c in dates and isinstance(row[c], str)) for c in filled)
+            and any(isinstance(row[c], str) for c in filled))
 
 
 def _merge(cells: list[Any], row: list[Any]) -> None:

@@ -335,3 +335,31 @@ def test_layouts_genres_no_layout_names_are_found_without_a_layout_file(tmp_path
     assert sub.accepted, [str(m) for m in sub.errors]
     assert len(sub.actions) == 1 and sub.actions["lead_officer"][0] == row[headings.index(next(
         h for h in headings if h in ("Action owner", "Who is responsible?", "Responsible officer")))]
+
+
+# --- Word-born plans ---------------------------------------------------------------------------------------------
+
+
+def test_layouts_row_split_at_a_page_break_under_a_blank_workstream_continues_the_row_above(tmp_path):
+    from tests.familiar import PERFORMANCE_HEADER, PERFORMANCE_SUBHEADER
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Performance Plan"
+    ws.append(["Regeneration Performance Plan 2024/25 Q2"])
+    ws.append(PERFORMANCE_HEADER)
+    ws.append(PERFORMANCE_SUBHEADER)
+    ws.merge_cells("F2:I2")
+    ws.append(["Town centre renewal", "Open the new market hall", "Head of Regeneration",
+               "Contractor appointed June 2024", "Contractor on site", None, "●", None, None])
+    # The rest of the row above, split at a page break: no Workstream, no Action.
+    ws.append([None, None, None, "Market hall open March 2025", "Stalls let to 30 traders", None, None, None, None])
+    ws.append([None, "Let the vacant units", "Estates Manager", "December 2024", "Four of nine let", None, None,
+               "▲", None])
+    wb.save(tmp_path / "p.xlsx")
+    sub = check(tmp_path / "p.xlsx", department="Regeneration")
+    assert sub.accepted, [str(m) for m in sub.errors]
+    assert list(sub.actions["action"]) == ["Open the new market hall", "Let the vacant units"]
+    assert list(sub.actions["objective"]) == ["Town centre renewal", "Town centre renewal"]
+    assert sub.actions["progress_update"][0] == "Contractor on site\nStalls let to 30 traders"
+    assert [str(d) for d in sub.actions["due_date"]] == ["2025-03-31", "2024-12-31"]
