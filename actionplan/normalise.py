@@ -172,7 +172,35 @@ def _due_date(value: Any) -> DateValue:
         dates = [p.date for p in parts if p.date is not None]
         if len(dates) > 1:
             return DateValue(max(dates), value.strip())
+    several = several_dates(value)
+    if several is not None:
+        return DateValue(several[0], value.strip())
     return date_from_value(value)
+
+
+_FINANCIAL_YEAR = re.compile(r"\b(?:19|20)\d\d\s*[/\-–]\s*\d{2}\b")
+
+
+def several_dates(value: Any) -> tuple[dt.date, list[str]] | None:
+    """A cell naming several dates between " / " ("Done (March 2004) / By end 2005/06 / cleared July 2004"):
+    the latest, and the parts whose dates were not used; None when it names one date or none.
+
+    A financial year ("by end 2005/06") means its last day, 31 March.
+    """
+    if not isinstance(value, str) or " / " not in value:
+        return None
+    dated: list[tuple[dt.date, str]] = []
+    for part in (p.strip() for p in re.split(r"\s+/\s+", value)):
+        found = date_from_value(part).date
+        if found is None and (m := _FINANCIAL_YEAR.search(part)):
+            year = period_from_text(m.group(0).replace(" ", ""))
+            found = year.end if year is not None else None
+        if found is not None:
+            dated.append((found, part))
+    if len(dated) < 2:
+        return None
+    latest = max(d for d, _ in dated)
+    return latest, [part for d, part in dated if d != latest]
 
 
 def _refs(table: Table, raw_refs: list[Any], messages: list[Message]) -> list[str]:
@@ -217,6 +245,14 @@ def _actions_frame(table: Table, layout: Layout, period_end: dt.date | None,
             data[fid].append(text(values.get(fid)))
         for fid in ("due_date", "revised_due_date"):
             parsed = due_date(values.get(fid))
+            several = several_dates(values.get(fid)) if parsed.date is not None else None
+            if several is not None:
+                where = f"{table.letter(fid)}{item.row}" if table.letter(fid) else None
+                messages.append(Message(
+                    WARNING, "several-dates", table.sheet, where, text_from_value(values.get(fid)),
+                    f"this cell names several dates; the latest, {parsed.date:%d/%m/%Y}, is read as the "
+                    f"{'revised ' if fid == 'revised_due_date' else ''}due date, not "
+                    f"{' or '.join(repr(p) for p in several[1])}. If another is meant, keep only that date here."))
             data[fid].append(parsed.date)
             data[f"{fid}_text"].append(parsed.text or None)
             data[f"{fid}_problem"].append(parsed.problem)

@@ -363,3 +363,13 @@ def test_layouts_row_split_at_a_page_break_under_a_blank_workstream_continues_th
     assert list(sub.actions["objective"]) == ["Town centre renewal", "Town centre renewal"]
     assert sub.actions["progress_update"][0] == "Contractor on site\nStalls let to 30 traders"
     assert [str(d) for d in sub.actions["due_date"]] == ["2025-03-31", "2024-12-31"]
+
+
+def test_normalise_several_dates_in_one_due_date_cell_use_the_latest_and_name_the_rest(tmp_path):
+    rows = [[*ROWS[0][:5], "Done (March 2004) / By end 2005/06 / cleared July 2004", None, *ROWS[0][7:]]]
+    sub = check(variant_workbook(tmp_path / "d.xlsx", list(ACTION_HEADER), rows=rows))
+    assert [str(d) for d in sub.actions["due_date"]] == ["2006-03-31"]
+    assert [str(m) for m in sub.warnings if m.code == "several-dates"] == [
+        "AGS action plan!F4 'Done (March 2004) / By end 2005/06 / cleared July 2004': this cell names several dates; "
+        "the latest, 31/03/2006, is read as the due date, not 'Done (March 2004)' or 'cleared July 2004'. If another "
+        "is meant, keep only that date here."]
