@@ -649,7 +649,12 @@ def _match_rows(sheet: Sheet, r: int, spec: TableSpec, depth: int, guess: bool, 
     quarters = {c: p for c, p in periods.items() if p[0] == "quarter"}
     years = {c: p for c, p in periods.items() if p[0] == "year"}
     periods = {}
-    if len(quarters) >= 2 and "actual" not in columns:
+    guessed_actual = "actual" in columns and not used[columns["actual"]].certain
+    if quarters and ("actual" not in columns or guessed_actual) and (len(quarters) >= 2 or guessed_actual
+                                                                    or "target" in columns):
+        # A quarter's own column is a better Actual than a heading only guessed to be one ("2023/24 Outturn").
+        if guessed_actual:
+            del used[columns.pop("actual")]
         periods.update(quarters)
     if years and "target" not in columns and (len(years) >= 2 or _under_targets(texts, years)):
         periods.update(years)
@@ -984,7 +989,7 @@ def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header]
                 else:
                     section, group = text, None
                 continue
-            if raws and _continues(h, row, filled):
+            if raws and (_continues(h, row, filled) or _kpi_split(h, row, filled, raws[-1].cells)):
                 _merge(raws[-1].cells, row)
                 continue
             raws.append(_Raw(r, list(row), section, group, h, extras_of[h.signature()]))
@@ -1032,6 +1037,19 @@ def _continues(h: _Header, row: list[Any], filled: list[int]) -> bool:
         return False
     return (all(c in text_cols or (c not in mapped) or (c in dates and isinstance(row[c], str)) for c in filled)
             and any(isinstance(row[c], str) for c in filled))
+
+
+def _kpi_split(h: _Header, row: list[Any], filled: list[int], above: list[Any]) -> bool:
+    """A KPI row split at a page break: no Ref (the row above has one), no number, only text columns filled.
+
+    Word-born KPI tables put the last word of a measure and of its officer on a row of their own;
+    a KPI's own row has its Ref, or a target or an actual.
+    """
+    ref = h.columns.get("ref")
+    if h.spec.kind != "kpis" or ref is None or ref in filled or not _present(above[ref] if ref < len(above) else None):
+        return False
+    _identify, text_cols, _mapped, _dates = h.continuation_columns
+    return all(c in text_cols and isinstance(row[c], str) for c in filled)
 
 
 def _merge(cells: list[Any], row: list[Any]) -> None:

@@ -373,3 +373,31 @@ def test_normalise_several_dates_in_one_due_date_cell_use_the_latest_and_name_th
         "AGS action plan!F4 'Done (March 2004) / By end 2005/06 / cleared July 2004': this cell names several dates; "
         "the latest, 31/03/2006, is read as the due date, not 'Done (March 2004)' or 'cleared July 2004'. If another "
         "is meant, keep only that date here."]
+
+
+def test_kpis_word_born_table_sections_repeated_header_split_rows_and_words_for_no_number(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Table 1"
+    header = ["PI Ref", "Indicator", "Lead Officer", "2023/24 Outturn", "Target 2024/25", "Q2 Actual", "Comments"]
+    ws.append(["Performance report – Quarter 2 2024/25"])
+    ws.append(header)
+    ws.append(["LAA Indicators"])
+    ws.append(["NI 155", "Number of affordable homes delivered", "Head of Housing", 180, 200,
+               "81% (interim figure subject to change)", "On track"])
+    ws.append(["NI 156", "Number of households living in temporary", "Housing Options", 120, 110, 118, None])
+    ws.append([None, "accommodation", "Manager", None, None, None, None])  # split at the page break
+    ws.append(header)  # repeated at the top of the next page
+    ws.append(["Local Indicators"])
+    ws.append(["LI 12", "Satisfaction with repairs", "Repairs Manager", "Baseline year", "-", "Data not available",
+               "Survey in Q3"])
+    wb.save(tmp_path / "w.xlsx")
+    sub = check(tmp_path / "w.xlsx", department="Housing", period="2024/25 Q2")
+    assert sub.accepted
+    assert list(sub.kpis["ref"]) == ["NI 155", "NI 156", "LI 12"]
+    assert sub.kpis["measure"][1] == "Number of households living in temporary\naccommodation"
+    assert sub.kpis["lead_officer"][1] == "Housing Options\nManager"
+    assert list(sub.kpis["actual"].fillna(-1)) == [81.0, 118.0, -1]
+    assert list(sub.kpis["target"].fillna(-1)) == [200.0, 110.0, -1]
+    assert [e["Theme"] for e in sub.kpis["extra"]] == ["LAA Indicators", "LAA Indicators", "Local Indicators"]
+    assert [m.code for m in sub.messages] == ["no-kpi-target"]
