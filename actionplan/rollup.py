@@ -49,7 +49,7 @@ CORRECTIVE_MIN_WORDS = 5
 REPEATED_SLIP = 2  # due date revised this many times or more: an exception
 SUBMISSION_COLUMNS = ["Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id"]
 CHANGE_COLUMNS = ["Department", "Kind", "Ref", "Title", "Change", "From", "To"]
-QUALITY_COLUMNS = ["Department", "Sheet", "Cell", "Value", "Code", "Message"]
+QUALITY_COLUMNS = ["Department", "Sheet", "Cell", "Ref", "Value", "Code", "Message"]
 
 
 def _sorted_departments(names: Any) -> list[str]:
@@ -244,14 +244,21 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
     msgs = current["messages"]
     warned = pd.DataFrame(columns=QUALITY_COLUMNS, dtype=object)
     if not msgs.empty:
-        warned = msgs.loc[msgs["level"] == "warning", ["department", "sheet", "cell", "value", "code", "message"]]
-        warned = warned.astype(object).set_axis(QUALITY_COLUMNS, axis=1)
+        warned = msgs.loc[msgs["level"] == "warning"]
+        refs = _refs_by_row(current)
+        warned = pd.DataFrame({
+            "Department": warned["department"], "Sheet": warned["sheet"], "Cell": warned["cell"],
+            "Ref": [refs.get((sid, sheet, _row_of(cell))) for sid, sheet, cell in zip(
+                warned.get("submission_id", [None] * len(warned)), warned["sheet"], warned["cell"], strict=True)],
+            "Value": warned["value"], "Code": warned["code"], "Message": warned["message"]}, dtype=object)
     rows: list[dict[str, Any]] = []
     # Stale commentary needs the previous period, which only consolidation has: it is found here, never at submit.
-    rows.extend(stale_rows(current["actions"], previous["actions"] if previous else None))
+    rows.extend(stale_rows(current["actions"], previous["actions"] if previous else None,
+                           _letters(current.get("submissions"), "actions.progress_update")))
     if checked is not None and not checked.empty:
         for r in checked[checked["rag_history"].map(present)].to_dict("records"):
             rows.append({"Department": r["department"], "Sheet": r["sheet"], "Cell": f"row {r['row_number']}",
+                         "Ref": r["ref"],
                          "Value": _name(r["status"]), "Code": "rag-check",
                          "Message": f"{r['rag_history']}. The status is shown as the department gave it; "
                                     "check it with the lead officer."})
@@ -261,8 +268,45 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
     return found if warned.empty else pd.concat([warned, found], ignore_index=True)
 
 
-def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """Not-complete actions whose progress update is word for word the previous period's."""
+def _row_of(cell: Any) -> int | None:
+    digits = "".join(ch for ch in str(cell or "") if ch.isdigit())
+    return int(digits) if digits else None
+
+
+def _refs_by_row(current: dict[str, pd.DataFrame]) -> dict[tuple[Any, Any, int], str]:
+    """(submission, sheet, Excel row) → the Ref of the item on that row, so a warning names the item it is about."""
+    refs: dict[tuple[Any, Any, int], str] = {}
+    for table in ("objectives", "actions", "kpis"):
+        frame = current.get(table)
+        if frame is None or frame.empty or "submission_id" not in frame:
+            continue
+        for sid, sheet, row, ref in zip(frame["submission_id"], frame["sheet"], frame["row_number"], frame["ref"],
+                                        strict=True):
+            refs.setdefault((sid, sheet, int(row)), str(ref))
+    return refs
+
+
+def _letters(submissions: pd.DataFrame | None, mapped: str) -> dict[tuple[Any, Any], str]:
+    """(submission, sheet) → the column letter a field was read from (the submission's column report)."""
+    out: dict[tuple[Any, Any], str] = {}
+    if submissions is None or submissions.empty or "columns_json" not in submissions:
+        return out
+    for sid, text in zip(submissions["id"], submissions["columns_json"], strict=True):
+        try:
+            columns = json.loads(text) if isinstance(text, str) and text else {}
+        except ValueError:
+            continue
+        for sheet, report in columns.items():
+            for entry in report.get("mapped", []):
+                letter, _, name = entry.partition(": ")
+                if name == mapped:
+                    out[(sid, sheet)] = letter
+    return out
+
+
+def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None,
+               letters: dict[tuple[Any, Any], str] | None = None) -> list[dict[str, Any]]:
+    """Not-complete actions whose progress update is word for word the previous period's, named by its cell."""
     if before is None or before.empty or actions.empty:
         return []
     old = {(r["department"], str(r["ref"])): r["progress_update"] for r in before.to_dict("records")
@@ -273,8 +317,10 @@ def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None) -> list[dict[
             continue
         prev = old.get((r["department"], str(r["ref"])))
         if prev and same_text(prev, r["progress_update"]):
-            rows.append({"Department": r["department"], "Sheet": r["sheet"], "Cell": f"row {r['row_number']}",
-                         "Value": r["progress_update"][:80], "Code": "stale-commentary",
+            letter = (letters or {}).get((r.get("submission_id"), r["sheet"]))
+            rows.append({"Department": r["department"], "Sheet": r["sheet"],
+                         "Cell": f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}",
+                         "Ref": r["ref"], "Value": r["progress_update"][:80], "Code": "stale-commentary",
                          "Message": "this progress update is the same as last period's. Say what has happened "
                                     "since then."})
     return rows

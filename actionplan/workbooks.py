@@ -65,7 +65,7 @@ KPI_COLUMNS = ("Department", "Ref", "Measure", "Polarity", "Unit", "Lead officer
 KPI_COUNT_COLUMNS = ("Department", "better", "within", "worse", "no data", "Total")
 SUBMISSION_COLUMNS = ("Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id")
 CHANGE_COLUMNS = ("Department", "Kind", "Ref", "Title", "Change", "From", "To")
-DATA_QUALITY_COLUMNS = ("Department", "Sheet", "Cell", "Value", "Code", "Message")
+DATA_QUALITY_COLUMNS = ("Department", "Sheet", "Cell", "Ref", "Value", "Code", "Message")
 
 TEMPLATE_OBJECTIVE_COLUMNS = ("Ref", "Objective", "Theme", "Delivered by", "Lead officer", "Status", "Commentary")
 TEMPLATE_ACTION_COLUMNS = ("Ref", "Objective", "Theme", "Action", "Lead officer", "Due date", "Revised due date",

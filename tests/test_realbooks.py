@@ -401,3 +401,34 @@ def test_kpis_word_born_table_sections_repeated_header_split_rows_and_words_for_
     assert list(sub.kpis["target"].fillna(-1)) == [200.0, 110.0, -1]
     assert [e["Theme"] for e in sub.kpis["extra"]] == ["LAA Indicators", "LAA Indicators", "Local Indicators"]
     assert [m.code for m in sub.messages] == ["no-kpi-target"]
+
+
+# --- Data quality ------------------------------------------------------------------------------------------------
+
+
+def test_rollup_data_quality_names_the_stale_update_cell_and_every_items_ref(tmp_path, settings):
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.consolidate import facts_from_warehouse
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.load import load_inbox
+
+    from tests.conftest import action, canonical_workbook
+
+    inbox = Inbox(settings.inbox_path, settings.archive_path)
+    for period, day in (("2024/25 Q1", 10), ("2024/25 Q2", 11)):
+        path = canonical_workbook(tmp_path / f"{day}.xlsx", period=period, actions=[
+            action("F1", status="A", update="Waiting for legal advice"), action("F2", lead=None)])
+        data = path.read_bytes()
+        assert inbox.submit(check_workbook(data, path.name), data, submitted_by="officer",
+                            now=dt.datetime(2024, 10, day, tzinfo=dt.UTC))["accepted"]
+    wh = open_warehouse(settings.warehouse_url)
+    try:
+        load_inbox(inbox, wh)
+        facts = facts_from_warehouse(wh, "2024/25 Q2", generated_at=dt.datetime(2024, 10, 20, 9, 0))
+    finally:
+        wh.close()
+    quality = facts.data_quality
+    assert list(quality.columns) == ["Department", "Sheet", "Cell", "Ref", "Value", "Code", "Message"]
+    assert quality[["Sheet", "Cell", "Ref", "Code"]].values.tolist() == [
+        ["Actions", "E3", "F2", "no-lead-officer"], ["Actions", "I2", "F1", "stale-commentary"],
+        ["Actions", "I3", "F2", "stale-commentary"]]
