@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,7 +106,11 @@ def column_letter(index: int) -> str:
 def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
     """Read an .xlsx or .xlsm workbook's values with calamine; macros are never run or kept."""
     _refuse_non_workbooks(data, name)
-    notes, hidden_rows = _inspect_parts(data, name)
+    try:
+        notes, hidden_rows = _inspect_parts(data, name)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged part (bad CRC), found by the corpus sweep
+        raise UnreadableWorkbook(f"{name} could not be read as an Excel workbook ({_short(exc)}). "
+                                 "Open it in Excel, save it as .xlsx and submit it again.") from None
     import python_calamine as pc
 
     try:

@@ -432,3 +432,23 @@ def test_rollup_data_quality_names_the_stale_update_cell_and_every_items_ref(tmp
     assert quality[["Sheet", "Cell", "Ref", "Code"]].values.tolist() == [
         ["Actions", "E3", "F2", "no-lead-officer"], ["Actions", "I2", "F1", "stale-commentary"],
         ["Actions", "I3", "F2", "stale-commentary"]]
+
+
+def test_read_damaged_part_is_a_plain_rejection_not_a_traceback(tmp_path):
+    import io
+    import zipfile
+
+    source = clean_workbook(tmp_path / "clean.xlsx").read_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zout:
+        for item in zin.infolist():
+            zout.writestr(item.filename, zin.read(item.filename))
+    data = bytearray(out.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
+        info = z.getinfo("xl/_rels/workbook.xml.rels")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + 10] ^= 0x01  # a bit flipped after the CRC was written, as in tafia/calamine's tests/issue252.xlsx
+    sub = check_workbook(bytes(data), "issue252.xlsx")
+    assert [str(m) for m in sub.messages] == [
+        "workbook: issue252.xlsx could not be read as an Excel workbook (Bad CRC-32 for file 'xl/_rels/workbook.xml.rels'). "
+        "Open it in Excel, save it as .xlsx and submit it again."]
