@@ -502,8 +502,10 @@ class _Header:
         return list(dict.fromkeys(identify)), text_cols, mapped, dates
 
 
-def _keys(row: list[Any]) -> list[str]:
-    return [header_key(v) if isinstance(v, str) and len(v) <= _LONGEST_HEADING else "" for v in row]
+def _keys(row: list[Any], longest: int = _LONGEST_HEADING) -> list[str]:
+    """Each cell's header key, "" for cells longer than longest (folding never makes a text much shorter
+    than its spaces and punctuation: a long action's text is never folded, it cannot be a heading)."""
+    return [header_key(v) if isinstance(v, str) and len(v) <= longest else "" for v in row]
 
 
 # A quarter's column ("Q2", "Quarter 2", "Qtr 2 Actual", "Jul-Sep", "Jul–Sep 2024"), matched on the folded heading.
@@ -707,6 +709,8 @@ def _headers(sheet: Sheet, specs: list[TableSpec], first_only: bool = False) -> 
     # first_only: only the rows where a first header may be (for scoring), without reading further down.
     limit = len(sheet.rows) if not first_only else zone
     known = set().union(*(s.known_headings for s in specs), *(s.names for s in specs))
+    # Twice the longest known key: room for spaces, punctuation, a qualifier and an "as at" date around it.
+    longest = min(_LONGEST_HEADING, 2 * max(map(len, known)) + 10)
     skip_to = 0
     for r in range(min(limit, len(sheet.rows))):
         if r < skip_to:
@@ -716,7 +720,7 @@ def _headers(sheet: Sheet, specs: list[TableSpec], first_only: bool = False) -> 
             if not _may_be_header(sheet.rows[r], specs):
                 continue
         else:
-            keys = _keys(sheet.rows[r])
+            keys = _keys(sheet.rows[r], longest)
             if sum(1 for k in keys if k in known) < 2:
                 continue
         best: _Header | None = None
@@ -742,6 +746,7 @@ def _headers(sheet: Sheet, specs: list[TableSpec], first_only: bool = False) -> 
                     known.add(header_key(sheet.rows[r][c]))
             for d in range(1, best.depth):
                 known.update(header_key(v) for v in sheet.rows[r + d] if isinstance(v, str))
+            longest = min(_LONGEST_HEADING, max(longest, 2 * max(map(len, known)) + 10))
     return found, partial
 
 
