@@ -223,7 +223,7 @@ def cmd_export(args) -> int:
     try:
         council = council_on_record(args.council, wh.councils(), s.council)
         facts = facts_from_warehouse(wh, period, council=council, against=_period(args.against),
-                                     tolerance=s.tolerance)
+                                     tolerance=s.tolerance, timezone=s.timezone)
     finally:
         wh.close()
     data = facts.export()

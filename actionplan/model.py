@@ -8,21 +8,11 @@ from typing import Any
 
 import pandas as pd
 
+from .clock import DEFAULT_TIMEZONE
 from .councils import DEFAULT_COUNCIL
 
 ERROR = "error"
 WARNING = "warning"
-
-OBJECTIVE_FIELDS = ("ref", "objective", "theme", "delivered_by", "lead_officer", "status", "status_text", "commentary")
-ACTION_FIELDS = (
-    "ref", "objective", "theme", "action", "lead_officer", "due_date", "due_date_text", "revised_due_date",
-    "revised_due_date_text", "status", "status_text", "progress_update", "effective_due_date", "overdue",
-    "slipped", "exception", "exception_reason",
-)
-KPI_FIELDS = (
-    "ref", "measure", "polarity", "unit", "lead_officer", "target", "target_text", "actual", "actual_text",
-    "tolerance", "comment", "performance",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +112,7 @@ class RollupFacts:
     how_to_read: list[tuple[str, str]] = field(default_factory=list)  # (term, explanation); "" starts a section
     council: str = DEFAULT_COUNCIL   # whose rollup this is; councils.ALL_COUNCILS for the combined one
     councils: pd.DataFrame | None = None  # combined only: Council | Blue | … | % on track, one row per council
+    timezone: str = DEFAULT_TIMEZONE  # the zone every time in the rollup is shown in (the timezone setting)
 
     def export(self) -> dict[str, Any]:
         """The rollup's numbers as JSON-ready data (what `actionplan export` prints)."""

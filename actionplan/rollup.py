@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from .clock import DEFAULT_TIMEZONE, local, now_in
+from .columns import rollup_headings, rollup_renames
 from .model import RollupFacts
 from .normalise import ACTUAL_OF, SYMBOL_EXTRA
 from .values import number_from_value, present, same_text
@@ -15,30 +17,15 @@ from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text
 
 RAGB_COLUMNS = ("Blue", "Green", "Amber", "Red", "Not rated")
 _LETTER_TO_COLUMN = {"B": "Blue", "G": "Green", "A": "Amber", "R": "Red", "-": "Not rated"}
-SUMMARY_COLUMNS = ["Department", *RAGB_COLUMNS, "Total", "% complete", "% on track"]
+SUMMARY_COLUMNS = list(rollup_headings("summary"))
 PERFORMANCE_COLUMNS = ("better", "within", "worse", "no data")
 # Worse statuses rank higher: a move to Red is read before a move to Green.
 _SEVERITY = {"R": 4, "A": 3, "-": 2, "G": 1, "B": 0}
 
-ACTION_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "theme": "Theme", "action": "Action",
-    "lead_officer": "Lead officer", "due_date": "Due date", "revised_due_date": "Revised due date",
-    "status": "Status", "progress_update": "Progress update", "overdue": "Overdue", "slipped": "Slipped",
-    "due_date_text": "Due date as written", "revised_due_date_text": "Revised due date as written",
-    "exception": "Exception", "times_revised": "Times revised", "original_due_date": "Original due date",
-    "rag_check": "RAG check",
-}
-EXCEPTION_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "action": "Action",
-    "lead_officer": "Lead officer", "due_date": "Due date", "revised_due_date": "Revised due date",
-    "status": "Status", "progress_update": "Progress update", "exception_reason": "Reason",
-}
-OBJECTIVE_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "theme": "Theme",
-    "delivered_by": "Delivered by", "lead_officer": "Lead officer", "status": "Status", "commentary": "Commentary",
-}
-KPI_COLUMNS = ["Department", "Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
-               "Performance", "Previous actual", "Direction", "Comment"]
+ACTION_COLUMNS = rollup_renames("actions")
+EXCEPTION_COLUMNS = rollup_renames("exceptions")
+OBJECTIVE_COLUMNS = rollup_renames("objectives")
+KPI_COLUMNS = list(rollup_headings("kpis"))
 DIRECTIONS = {"improving": "↑ improving", "steady": "→ steady", "worsening": "↓ worsening"}
 # A KPI whose actual moved by no more than this share of the previous actual is steady, not a trend.
 STEADY_SHARE = 0.005
@@ -47,9 +34,9 @@ NOT_DONE_WORDS = ("not started", "not yet", "delayed", "behind", "not complete",
 # A Red item's update must say what happens next; fewer words than this cannot.
 CORRECTIVE_MIN_WORDS = 5
 REPEATED_SLIP = 2  # due date revised this many times or more: an exception
-SUBMISSION_COLUMNS = ["Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id"]
-CHANGE_COLUMNS = ["Department", "Kind", "Ref", "Title", "Change", "From", "To"]
-QUALITY_COLUMNS = ["Department", "Sheet", "Cell", "Ref", "Value", "Code", "Message"]
+SUBMISSION_COLUMNS = list(rollup_headings("submissions"))
+CHANGE_COLUMNS = list(rollup_headings("changes"))
+QUALITY_COLUMNS = list(rollup_headings("data_quality"))
 
 
 def _sorted_departments(names: Any) -> list[str]:
@@ -180,10 +167,16 @@ def submissions_table(subs: pd.DataFrame, known: list[str]) -> tuple[pd.DataFram
                          "File": None, "Warnings": None, "Submission id": None})
         else:
             rows.append({"Department": dept, "Status": "submitted",
-                         "Submitted at": pd.Timestamp(sub["submitted_at"]).to_pydatetime(),
+                         "Submitted at": stored_time(sub["submitted_at"]),
                          "Submitted by": sub["submitted_by"], "File": sub["file_name"],
                          "Warnings": int(sub["warnings"]), "Submission id": sub["id"][:12]})
     return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS, dtype=object), missing
+
+
+def stored_time(value: Any) -> dt.datetime:
+    """A time as the warehouse keeps it (UTC, without a zone) as an aware time; writers show it in local time."""
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
 
 
 def _day(value: Any) -> dt.date | None:
@@ -250,7 +243,8 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
             "Department": warned["department"], "Sheet": warned["sheet"], "Cell": warned["cell"],
             "Ref": [refs.get((sid, sheet, _row_of(cell))) for sid, sheet, cell in zip(
                 warned.get("submission_id", [None] * len(warned)), warned["sheet"], warned["cell"], strict=True)],
-            "Value": warned["value"], "Code": warned["code"], "Message": warned["message"]}, dtype=object)
+            "Value": warned["value"], "Code": warned["code"], "Message": warned["message"]},
+            dtype=object)[QUALITY_COLUMNS]
     rows: list[dict[str, Any]] = []
     # Stale commentary needs the previous period, which only consolidation has: it is found here, never at submit.
     rows.extend(stale_rows(current["actions"], previous["actions"] if previous else None,
@@ -505,7 +499,8 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
                      known_departments: list[str], as_at: dt.date | None = None,
                      generated_at: dt.datetime | None = None, tolerance: float = DEFAULT_TOLERANCE,
                      previous_period: str | None = None,
-                     history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None) -> RollupFacts:
+                     history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None,
+                     timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
     """All the rollup's tables for a period from the warehouse's current (and previous) submissions.
 
     history: every period on record up to and including this one, oldest first (for slips and trends).
@@ -524,11 +519,12 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
     kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
         as_at = _day(subs["as_at"].dropna().max())
+    generated_at = local(generated_at, timezone) if generated_at else now_in(timezone)
     return RollupFacts(
         period=parsed.label,
         period_end=parsed.end,
         as_at=as_at,
-        generated_at=generated_at or dt.datetime.now().replace(microsecond=0),
+        generated_at=generated_at,
         previous_period=previous_period,
         summary=ragb_table(actions, submitted),
         objectives_summary=ragb_table(objectives, submitted),
@@ -544,7 +540,7 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
         missing=missing,
         tolerance=tolerance,
         trend_periods=trend_periods,
-        how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at,
-                                generated_at=generated_at or dt.datetime.now().replace(microsecond=0),
+        how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at, generated_at=generated_at,
                                 missing=missing, previous_period=previous_period),
+        timezone=timezone,
     )

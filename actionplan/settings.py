@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfoNotFoundError
 
+from .clock import zone_named
 from .councils import DEFAULT_COUNCIL, council_in_file_name, council_name
 from .errors import StartupError
 
@@ -142,6 +144,12 @@ def _checked(setting: Setting, value: Any) -> Any:
             return council_name(value)
         except ValueError as exc:
             raise StartupError(f"ACTIONPLAN_COUNCIL={value!r} is not valid: {exc}.") from None
+    if setting.name == "timezone":
+        try:
+            zone_named(str(value))
+        except (ValueError, ZoneInfoNotFoundError):
+            raise StartupError(f"ACTIONPLAN_TIMEZONE={value!r} is not a time zone this machine knows: use a name "
+                               "such as Europe/London.") from None
     if setting.kind is str:
         if setting.name == "validator" and str(value) not in ("compiled", "gx"):
             raise StartupError(f"ACTIONPLAN_VALIDATOR={value!r} is not valid: use compiled or gx.")

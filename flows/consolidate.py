@@ -9,6 +9,7 @@ from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse
 from prefect import flow, task
 
+from actionplan.clock import DEFAULT_TIMEZONE
 from actionplan.councils import DEFAULT_COUNCIL, council_on_record
 from actionplan.model import RollupFacts
 from actionplan.settings import load_settings
@@ -20,10 +21,11 @@ from .ingest import load_pending
 
 @task(name="read-facts", retries=2, retry_delay_seconds=[5, 20])
 def read_facts(warehouse_url: str, period: str, as_at: dt.date | None, against: str | None,
-               tolerance: float, council: str) -> RollupFacts:
+               tolerance: float, council: str, timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
-        return facts_from_warehouse(wh, period, council=council, as_at=as_at, against=against, tolerance=tolerance)
+        return facts_from_warehouse(wh, period, council=council, as_at=as_at, against=against, tolerance=tolerance,
+                                    timezone=timezone)
     finally:
         wh.close()
 
@@ -78,7 +80,7 @@ def consolidate(period: str | None = None, as_at: dt.date | None = None, out: st
     council, period = council_and_period(s.warehouse_url, council, s.council, period)
     if period is None or period_from_text(period) is None:
         raise ValueError(f"unrecognised period {period!r}" if period else "no period on record yet")
-    facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council)
+    facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
     path = publish(facts, out or str(rollup_path(s, period, council)))
     result = {"path": path, "loaded": len(loaded.loaded), "council": council, "facts": facts.export(), "pdf": None}
     if pdf:

@@ -428,7 +428,7 @@ def test_rollup_data_quality_names_the_stale_update_cell_and_every_items_ref(tmp
     finally:
         wh.close()
     quality = facts.data_quality
-    assert list(quality.columns) == ["Department", "Sheet", "Cell", "Ref", "Value", "Code", "Message"]
+    assert list(quality.columns) == ["Department", "Ref", "Sheet", "Cell", "Value", "Code", "Message"]
     assert quality[["Sheet", "Cell", "Ref", "Code"]].values.tolist() == [
         ["Actions", "E3", "F2", "no-lead-officer"], ["Actions", "I2", "F1", "stale-commentary"],
         ["Actions", "I3", "F2", "stale-commentary"]]

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+from actionplan.clock import DEFAULT_TIMEZONE
 from actionplan.combined import combined_facts
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL
 from actionplan.errors import WarehouseNeedsUpgrade
@@ -19,7 +20,8 @@ from .inbox import Inbox
 
 def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_COUNCIL, as_at: dt.date | None = None,
                          against: str | None = None, tolerance: float = DEFAULT_TOLERANCE,
-                         generated_at: dt.datetime | None = None) -> RollupFacts:
+                         generated_at: dt.datetime | None = None,
+                         timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
     """The rollup facts of a period for one council (or ALL_COUNCILS combined): its current submissions,
     compared with the previous period's."""
     parsed = period_from_text(period)
@@ -34,7 +36,7 @@ def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_C
     history = [(p, previous if p == previous_label and previous is not None else wh.current(p, council))
                for p in earlier]
     history.append((parsed.label, current))
-    common = {"as_at": as_at, "generated_at": generated_at, "tolerance": tolerance,
+    common = {"as_at": as_at, "generated_at": generated_at, "tolerance": tolerance, "timezone": timezone,
               "previous_period": previous_label if previous is not None else None, "history": history}
     if council == ALL_COUNCILS:
         return combined_facts(parsed.label, current, previous, departments=wh.departments_by_council(), **common)
