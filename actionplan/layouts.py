@@ -1219,6 +1219,17 @@ def columns_report(tables: list[Table]) -> dict[str, dict[str, list[str]]]:
             table.columns.items(), key=lambda kv: kv[1])]
         entry["extra"] += [f"{column_letter(c)}: {name}" for c, name in sorted(table.extras.items())]
         entry["unrecognised"] += [f"{column_letter(c)}: {name}" for c, name in sorted(table.unrecognised.items())]
+        # Only where there are any, so a plan read as written reports as before.
+        guessed = [f"{column_letter(c)}: {' '.join(table.headings.get(c, '').split())} → {table.kind}.{g.target} "
+                   f"({g.how} '{g.known}', score {g.score})" for c, g in sorted(table.readings.items())
+                   if not g.certain and g.target in FIELDS[table.kind]]
+        ignored = [f"{column_letter(c)}: {' '.join(table.headings.get(c, '').split())} "
+                   f"({FIELDS[table.kind].get(g.target, g.target)} is read from {column_letter(winner)})"
+                   for c, (g, winner) in sorted(table.ignored.items())]
+        if guessed:
+            entry.setdefault("guessed", []).extend(guessed)
+        if ignored:
+            entry.setdefault("ignored", []).extend(ignored)
     return report
 
 

@@ -92,6 +92,9 @@ def test_layouts_guessed_heading_is_a_warning_naming_it(tmp_path):
         "'Responsible officer' misspelt. If that is right, correct the spelling; if not, rename the heading.",
     ]
     assert list(sub.actions["lead_officer"]) == [r[4] for r in ROWS]
+    assert sub.columns["AGS action plan"]["guessed"] == [
+        "D: Proposed actions to address the issue → actions.action (contains 'Actions', score 70)",
+        "E: Responsible Oficer → actions.lead_officer (typo 'Responsible officer', score 80)"]
 
 
 def test_layouts_two_headings_for_one_column_best_score_wins_the_other_is_kept(tmp_path):
@@ -101,6 +104,7 @@ def test_layouts_two_headings_for_one_column_best_score_wins_the_other_is_kept(t
     sub = check(path)
     assert list(sub.actions["lead_officer"]) == [r[4] for r in ROWS]
     assert sub.columns["AGS action plan"]["extra"] == ["J: Lead officer (interim)"]
+    assert sub.columns["AGS action plan"]["ignored"] == ["J: Lead officer (interim) (Lead officer is read from E)"]
 
 
 def test_layouts_stacked_header_rows_are_never_items(tmp_path):
