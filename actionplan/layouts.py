@@ -576,7 +576,7 @@ def _is_stacked(sheet: Sheet, r: int) -> bool:
     return False
 
 
-def _match_header(sheet: Sheet, r: int, keys: list[str], spec: TableSpec, guess: bool = True) -> _Header | None:
+def _match_header(sheet: Sheet, r: int, spec: TableSpec, guess: bool = True) -> _Header | None:
     """Row r (or rows r.. stacked) read as spec's header, when at least two of its cells name spec's columns."""
     single = _match_rows(sheet, r, spec, 1, guess)
     if single is not None and single.judgement:
@@ -718,7 +718,7 @@ def _headers(sheet: Sheet, specs: list[TableSpec], first_only: bool = False) -> 
         for spec in specs:
             if not (found or partial) and r >= spec.header_search_rows:
                 continue
-            h = _match_header(sheet, r, [], spec, guess=True)
+            h = _match_header(sheet, r, spec)
             if h is None:
                 continue
             if not (h.complete or spec.names_sheet(sheet)):
@@ -751,7 +751,7 @@ def _may_be_header(row: list[Any], specs: list[TableSpec]) -> bool:
         if sum(1 for v in texts if matcher.readings(v) or (spec.kind == "kpis" and period_of_heading(v))) >= 2:
             return True
     # A group heading over sub-headings: its row alone may name only one column.
-    return True if len(texts) >= 2 and any(spec.matcher.readings(v) for spec in specs for v in texts) else False
+    return any(spec.matcher.readings(v) for spec in specs for v in texts)
 
 
 # --- Choosing a layout --------------------------------------------------------------------------------

@@ -456,3 +456,21 @@ def test_read_damaged_part_is_a_plain_rejection_not_a_traceback(tmp_path):
     assert [str(m) for m in sub.messages] == [
         "workbook: issue252.xlsx could not be read as an Excel workbook (Bad CRC-32 for file 'xl/_rels/workbook.xml.rels'). "
         "Open it in Excel, save it as .xlsx and submit it again."]
+
+
+def test_layouts_stacked_header_repeated_at_page_breaks_its_second_row_written_differently(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Plan 2024"
+    top = ["Ref", "Action", "Lead officer", "Dates", None, "Status", "Progress update"]
+    ws.append(top)
+    ws.append([None, None, None, "Due date", "Revised due date", None, None])
+    ws.append(["1", "Refresh the register", "Head of Audit", "31/03/2025", "30/06/2025", "A", "Draft to CMT"])
+    ws.append(top)
+    ws.append([None, None, None, "Due\ndate", "Revised due date (if any)", None, None])
+    ws.append(["2", "Train managers", "J Smith", "30/06/2025", None, "G", "Sessions booked"])
+    wb.save(tmp_path / "s.xlsx")
+    sub = check(tmp_path / "s.xlsx", department="Chief Executive's", period="2024/25 Q2")
+    assert sub.accepted and sub.messages == []
+    assert list(sub.actions["ref"]) == ["1", "2"]
+    assert [str(d) for d in sub.actions["revised_due_date"]] == ["2025-06-30", "None"]
