@@ -474,3 +474,30 @@ def test_layouts_stacked_header_repeated_at_page_breaks_its_second_row_written_d
     assert sub.accepted and sub.messages == []
     assert list(sub.actions["ref"]) == ["1", "2"]
     assert [str(d) for d in sub.actions["revised_due_date"]] == ["2025-06-30", "None"]
+
+
+def test_layouts_councils_own_layout_headings_are_matched_as_written_too(tmp_path, home, monkeypatch):
+    from actionplan.check import available_layouts
+    from actionplan.settings import load_settings
+    from tests.test_layouts import HIGHWAYS
+
+    folder = tmp_path / "council-layouts"
+    folder.mkdir()
+    (folder / "highways.toml").write_text(HIGHWAYS, encoding="utf-8")
+    monkeypatch.setenv("ACTIONPLAN_LAYOUTS", str(folder))
+    settings = load_settings()
+    assert "highways" in available_layouts(settings)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Programme 2017-18"
+    ws.append(["Highways capital programme 2017/18"])
+    ws.append(["Scheme ref.", "SCHEME", "Ward", "Project\nmanager", "Budget (£k)", "Completion (mm/yy)",
+               "Delivery status:", "Latest position – as at 30/9/17"])
+    ws.append(["HW1", "Resurface Station Road", "Central", "R Khan", "250", "Oct-17", "On site", "Started"])
+    wb.save(tmp_path / "hw.xlsx")
+    sub = check(tmp_path / "hw.xlsx", department="Highways", period="2017/18 Q2", settings=settings)
+    assert sub.accepted and sub.layout == "highways"
+    assert sub.columns["Programme 2017-18"]["mapped"] == [
+        "A: actions.ref", "B: actions.action", "D: actions.lead_officer", "F: actions.due_date", "G: actions.status",
+        "H: actions.progress_update"]
+    assert sub.actions.iloc[0]["extra"] == {"Ward": "Central", "Budget (£k)": "250"}
