@@ -35,6 +35,7 @@ CERTAIN = QUALIFIED  # scores from here up are not guesses
 _LONGEST = 80  # longer cells are data, never headings
 _LONGEST_GUESS = 60  # a guess needs a heading-sized text: long cells under a title are prose
 _GUESS_WORDS = 9
+_CACHE_SIZE = 50_000
 _MIN_GUESS_LETTERS = 4  # "No", "ID", "RAG": too short to be found inside another heading or with a typo
 
 # Punctuation and dashes fold to a space; % and symbols (★ ● ▲) are kept, since they carry meaning.
@@ -124,6 +125,8 @@ class HeadingMatcher:
             return ()
         cached = self._cache.get((text, guess))
         if cached is None:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()  # a long-running service meets every council's headings: keep it bounded
             cached = self._cache[(text, guess)] = self._readings(text, guess)
         return cached
 
