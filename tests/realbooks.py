@@ -39,6 +39,20 @@ _SYNONYMS = {
     "Status": ["RAG", "RAG status", "RAGB", "Current status", "Progress"],
     "Progress update": ["Comments", "Progress to date", "Current position", "Update", "Latest update"],
 }
+KPI_SYNONYMS = {
+    "Ref": ["PI ref", "KPI ref", "No.", "Reference"],
+    "Measure": ["Performance indicator", "Indicator", "KPI", "PI description", "Performance measure"],
+    "Lead officer": ["Responsible officer", "Lead", "Owner", "Accountable officer"],
+    "Target": ["Target value", "Annual target"],
+    "Actual": ["Outturn", "Result", "Actual value"],
+    "Tolerance": ["Tolerance %", "Target range"],
+    "Comment": ["Comments", "Commentary"],
+}
+KPI_ROWS = [
+    ["K1", "% invoices paid within 30 days", "Higher is better", "%", "R Khan", "95%", "91%", None, "Improving"],
+    ["K2", "Average days to process a benefit claim", "Lower is better", "days", "S Ali", 18, 17.2, "5%", None],
+    ["K3", "Council tax collected", "Higher is better", "%", "R Khan", "97.5%", "49.1%", None, "Profiled"],
+]
 _QUALIFIERS = ["(as per 2023 plan)", "(RAG)", "(see note 3)", "[mandatory]", "(officer)", "(if applicable)"]
 _WHEN = [" – as at 30/9/24", " as at 30 September 2024", " - for 2024/25", " for Q2", " (dd/mm/yyyy)",
          " as of March", " at Q2 2024/25"]
@@ -63,9 +77,10 @@ def _typo(rng: random.Random, heading: str) -> str | None:
     return " ".join(words)
 
 
-def heading_variants(title: str, rng: random.Random) -> tuple[str, bool]:
+def heading_variants(title: str, rng: random.Random, synonyms: dict[str, list[str]] | None = None) -> tuple[str, bool]:
     """One way an officer writes a template heading, and whether reading it is a guess (a typo)."""
-    base = rng.choice([title, title, *_SYNONYMS.get(title, [])])
+    synonyms = _SYNONYMS if synonyms is None else synonyms
+    base = rng.choice([title, title, *synonyms.get(title, [])])
     guessed = False
     for change in rng.sample(["case", "qualifier", "when", "colon", "break", "dash", "typo"], rng.randint(1, 3)):
         if change == "case":
@@ -81,9 +96,10 @@ def heading_variants(title: str, rng: random.Random) -> tuple[str, bool]:
             base = base[:at] + "\n" + base[at + 1:]
         elif change == "dash" and " " in base:
             base = base.replace(" ", rng.choice(("-", " - ", "_")), 1)
-        elif change == "typo" and not guessed and base in (title, *_SYNONYMS.get(title, [])):
+        elif change == "typo" and not guessed and base in (title, *synonyms.get(title, [])):
             typo = _typo(rng, base)
-            if typo is not None:
+            known = {h.lower() for h in (*synonyms, *(s for syns in synonyms.values() for s in syns), "Comment")}
+            if typo is not None and typo.lower() not in known:  # a swap of "mm" is no typo; "Comment" is a heading
                 base, guessed = typo, True
     return base, guessed
 
@@ -113,6 +129,22 @@ def variant_workbook(path: Path, headings: list[str], *, stacked: bool = False, 
     else:
         ws.append(headings)
     for row in rows or ROWS:
+        ws.append(row)
+    wb.save(path)
+    return path
+
+
+def kpi_variant_workbook(path: Path, headings: list[str]) -> Path:
+    """KPIs with the given headings on a sheet of another name, under a title row."""
+    wb = openpyxl.Workbook()
+    plan = wb.active
+    plan.title = "Plan"
+    for label, value in (("Department", "Finance"), ("Plan", "Finance KPIs"), ("Period", "2024/25 Q2")):
+        plan.append([label, value])
+    ws = wb.create_sheet("Performance 2024-25")
+    ws.append(["Finance – key performance indicators, quarter 2"])
+    ws.append(headings)
+    for row in KPI_ROWS:
         ws.append(row)
     wb.save(path)
     return path

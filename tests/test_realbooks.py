@@ -146,6 +146,25 @@ def test_variants_corpus_reads_every_variant_like_the_template(tmp_path):
     assert len(seen) > 500
 
 
+def test_variants_corpus_reads_every_kpi_heading_variant_like_the_template(tmp_path):
+    from tests.conftest import KPI_HEADER
+    from tests.realbooks import KPI_SYNONYMS, kpi_variant_workbook
+
+    fields = ["ref", "measure", "polarity", "unit", "lead_officer", "target", "actual", "tolerance", "comment",
+              "performance"]
+    clean = check(kpi_variant_workbook(tmp_path / "clean.xlsx", list(KPI_HEADER)))
+    assert clean.accepted and not clean.warnings
+    for seed in range(40):
+        rng = random.Random(1000 + seed)
+        variants = [heading_variants(title, rng, KPI_SYNONYMS) for title in KPI_HEADER]
+        headings = [h for h, _ in variants]
+        sub = check(kpi_variant_workbook(tmp_path / f"k{seed}.xlsx", headings))
+        assert sub.accepted, (headings, [str(m) for m in sub.errors])
+        assert sub.kpis[fields].equals(clean.kpis[fields]), (headings, sub.columns)
+        warned = {" ".join(m.value.split()) for m in sub.warnings if m.code == "guessed-column"}
+        assert {" ".join(h.split()) for h, guess in variants if guess} <= warned, headings
+
+
 def test_cli_layouts_shows_every_heading_with_its_score(tmp_path, home, capsys):
     headings = ["No.", "Objective", "Theme", "Action", "Lead Officer (as per 2023 plan)", "Target date:",
                 "Revised date", "Status (RAG)", "Progress Update – as at 30/9/24", "Responsible Oficer"]
