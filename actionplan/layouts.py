@@ -95,7 +95,6 @@ _REF_LIKE = re.compile(r"^[A-Za-z]{0,4}[\s\-]?\d[\w.\-/]*$")
 _BOLD_MARKUP = re.compile(r"<(?:b|strong)\b", re.IGNORECASE)
 
 
-_SPACES = re.compile(r"\s+")
 _LONGEST_HEADING = 80  # longer cells are data, never headings: not worth normalising when looking for headers
 
 
@@ -1281,7 +1280,9 @@ def _explained(table: Table) -> list[dict[str, Any]]:
         g = table.readings.get(c)
         if c in table.periods:
             what, n = table.periods[c]
-            entry["read_as"] = (f"Actual of Q{n}" if what == "quarter" else f"Target of {n}/{(n + 1) % 100:02d}")
+            entry["read_as"] = (f"Actual for Q{n} (the Actual of a Q{n} return; kept with the others)"
+                                if what == "quarter" else
+                                f"Target for {n}/{(n + 1) % 100:02d} (the Target of that year's returns)")
         elif g is not None:
             kind, _, name = g.target.partition(":")
             entry["read_as"] = fields.get(g.target) or ({"split": "split into officer and date", "rating":
@@ -1311,7 +1312,8 @@ def _likeliest_header(sheet: Sheet, layout: Layout) -> tuple[_Header, TableSpec]
             if len(texts) < 2:
                 continue
             h = _match_rows(sheet, r, spec, 1, True, least=0)
-            assert h is not None  # least=0: every row is read
+            if h is None:
+                continue
             if best is None or h.recognised > best[0].recognised:
                 best = (h, spec)
     return best
