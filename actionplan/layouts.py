@@ -653,6 +653,8 @@ def _match_rows(sheet: Sheet, r: int, spec: TableSpec, depth: int, guess: bool, 
     recognised += bool(periods)
     if len(columns) + bool(periods) < least:
         return None
+    if least and not periods and not any(g.certain for g in used.values()):
+        return None  # guesses alone ("Action Plan | Status: draft" in a title block) never make a header
     lost_to = {g.target: c for c, g in used.items()}
     ignored = {c: (g, lost_to[g.target]) for c, g in lost.items() if g.target in lost_to}
     judgement: dict[int, str] = {}

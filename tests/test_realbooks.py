@@ -520,3 +520,17 @@ def test_layouts_councils_own_layout_headings_are_matched_as_written_too(tmp_pat
         "A: actions.ref", "B: actions.action", "D: actions.lead_officer", "F: actions.due_date", "G: actions.status",
         "H: actions.progress_update"]
     assert sub.actions.iloc[0]["extra"] == {"Ward": "Central", "Budget (£k)": "250"}
+
+
+def test_layouts_title_block_of_guesses_alone_is_not_a_header(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Plan 2024"
+    ws.append(["Action plan 2024/25", "Status of this plan: draft"])
+    ws.append([])
+    ws.append(list(ACTION_HEADER))
+    ws.append(ROWS[0])
+    wb.save(tmp_path / "t.xlsx")
+    sub = check(tmp_path / "t.xlsx", department="Chief Executive's", period="2024/25 Q2")
+    assert sub.accepted and [m.code for m in sub.messages] == []
+    assert list(sub.actions["row"]) == [4]
