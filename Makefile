@@ -32,8 +32,9 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 
-bench: install
+bench: install  # the stage targets, then the whole quarter end to end beside a naive pipeline and the floor
 	$(BIN)/actionplan bench
+	$(BIN)/python bench/e2e.py
 
 # Robustness sweep over real-world workbooks: spreadsheet libraries' test files (MIT/BSD licensed),
 # fetched into corpus/ (not committed), each checked in its own process. Fails on a traceback or a hang.

@@ -159,6 +159,7 @@ def _objective_row(r: dict[str, Any]) -> list[Any]:
 def _kpi_row(r: dict[str, Any], default_tolerance: float) -> list[Any]:
     tolerance = r.get("tolerance")
     # The frame holds the council default where the KPI gave none: leave that blank, as it was.
-    own = None if _missing(tolerance) or tolerance == default_tolerance else f"{float(tolerance) * 100:g}%"
+    own = None if tolerance is None or _missing(tolerance) or tolerance == default_tolerance \
+        else f"{float(tolerance) * 100:g}%"
     return [r.get("ref"), r.get("measure"), r.get("polarity_text"), r.get("unit"), r.get("lead_officer"),
             r.get("target_text"), r.get("actual_text"), own, r.get("comment")]

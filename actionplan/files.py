@@ -52,7 +52,7 @@ def _synced(tmp: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def write_built(path: Path, build: Callable[[Path], None], *, private: bool = False) -> Path:
+def write_built(path: Path, build: Callable[[Path], object], *, private: bool = False) -> Path:
     """Let build write a temp file beside path, then put it in place of path in one step; return path.
 
     A rewrite keeps the permissions the old file had. If build fails, nothing changes and no temp file stays.

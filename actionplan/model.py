@@ -117,7 +117,7 @@ class RollupFacts:
     def export(self) -> dict[str, Any]:
         """The rollup's numbers as JSON-ready data (what `actionplan export` prints)."""
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+            return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
         out = {
             "period": self.period,
@@ -148,7 +148,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value != value:
         return None
     if hasattr(value, "item"):  # numpy scalars
-        return value.item()
+        return value.item()  # pyright: ignore[reportAttributeAccessIssue]
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value

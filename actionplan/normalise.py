@@ -12,6 +12,7 @@ import pandas as pd
 from .layouts import SHEET_TITLES, Item, Layout, Table, columns_report, title_match
 from .model import ERROR, WARNING, Message, Submission
 from .read import Book, column_letter
+from .rules import plan_exception_reasons, stored_reasons
 from .values import DateValue, date_from_value, number_from_value, text_from_value
 from .vocabulary import (
     DEFAULT_TOLERANCE,
@@ -151,8 +152,8 @@ def _memo(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
     seen: dict[tuple[type, Any], Any] = {}
 
     def call(value: Any) -> Any:
+        key = (value.__class__, value)
         try:
-            key = (value.__class__, value)
             return seen[key]
         except KeyError:
             answer = seen[key] = fn(value)
@@ -278,15 +279,9 @@ def _derive_action_facts(data: dict[str, list[Any]], period_end: dt.date | None)
         is_overdue = bool(period_end and eff is not None and eff < period_end and status != "B")
         overdue.append(is_overdue)
         slipped.append(bool(due is not None and rev is not None and rev > due))
-        reasons = []
-        if status == "R":
-            reasons.append("Red")
-        if is_overdue:
-            reasons.append("overdue")
-        if status in ("A", "R") and not update:
-            reasons.append("no progress update")
+        reasons = plan_exception_reasons(status, is_overdue, update)
         exception.append(bool(reasons))
-        reason.append(", ".join(reasons) if reasons else None)
+        reason.append(stored_reasons(reasons))
     data["effective_due_date"] = effective
     data["overdue"] = overdue
     data["slipped"] = slipped

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .expect import CompiledSuite, Failure, compile_suite
 from .model import ERROR, WARNING, Message, Submission
+from .rules import rag_check
 from .settings import EXPECTATIONS_DIR
 from .values import present
 from .vocabulary import STATUS_NAMES, accepted_status_words
@@ -208,8 +209,6 @@ def _date_text(value: Any) -> str:
 
 def rag_checks(actions: pd.DataFrame, letters: dict[str, dict[str, str]]) -> list[Message]:
     """Warn where the data contradicts a self-assessed status (Green but overdue, Blue but 'not yet')."""
-    from .rollup import rag_check
-
     found = []
     # Plain lists: iterating pandas' string arrays value by value costs more than the check itself.
     columns = [actions[c].tolist() for c in ("status", "overdue", "progress_update", "sheet", "row", "status_text")]
