@@ -271,9 +271,9 @@ def _row_of(cell: Any) -> int | None:
     return int(digits) if digits else None
 
 
-def _refs_by_row(current: dict[str, pd.DataFrame]) -> dict[tuple[Any, Any, int], str]:
+def _refs_by_row(current: dict[str, pd.DataFrame]) -> dict[tuple[Any, Any, int | None], str]:
     """(submission, sheet, Excel row) → the Ref of the item on that row, so a warning names the item it is about."""
-    refs: dict[tuple[Any, Any, int], str] = {}
+    refs: dict[tuple[Any, Any, int | None], str] = {}
     for table in ("objectives", "actions", "kpis"):
         frame = current.get(table)
         if frame is None or frame.empty or "submission_id" not in frame:
@@ -407,9 +407,8 @@ def kpi_travel(kpis: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> t
     extra_periods = {p for k in kept for p, n in k.items() if n is not None and period_from_text(p)}
     if extra_periods - set(periods) and periods:
         current_period = periods[-1]
-        earlier = sorted((p for p in extra_periods - set(periods)
-                          if period_from_text(p) < period_from_text(current_period)), key=period_from_text)
-        order = sorted([*periods[:-1], *earlier], key=period_from_text) + [current_period]
+        earlier = [p for p in extra_periods - set(periods) if _rank(p) < _rank(current_period)]
+        order = sorted([*periods[:-1], *earlier], key=_rank) + [current_period]
         by_label = dict(zip(periods, by_period, strict=True))
         periods, by_period = order, [by_label.get(p, {}) for p in order]
     out = kpis.copy()
@@ -427,6 +426,12 @@ def kpi_travel(kpis: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> t
     for p in periods:
         out[f"trend:{p}"] = trend[p]
     return out, periods
+
+
+def _rank(label: str) -> tuple[int, int]:
+    """A period label's place in time (an unrecognised one first)."""
+    parsed = period_from_text(label)
+    return (parsed.start_year, parsed.quarter or 5) if parsed is not None else (0, 0)
 
 
 def _direction(previous: Any, actual: Any, polarity: Any) -> str | None:
