@@ -20,6 +20,7 @@ from .vocabulary import (
     accepted_status_words,
     kpi_performance,
     period_from_text,
+    plausible_as_at,
     polarity_from_text,
     status_from_text,
     tolerance_from_value,
@@ -56,6 +57,12 @@ def submission_from_tables(book: Book, layout: Layout, tables: list[Table], mess
                      layout=layout.name, plan_title=meta.get("plan_title"), contact=meta.get("contact"),
                      as_at=meta.get("as_at"))
     period_end = period_obj.end if period_obj else None
+    if sub.as_at and period_end and not plausible_as_at(sub.as_at, period_end):
+        sheet_name, cell, text = meta["as_at_cell"]
+        messages.append(Message(WARNING, "implausible-as-at", sheet_name, cell, text,
+                                f"the 'As at' date is {sub.as_at:%d/%m/%Y}, more than a year from the end of "
+                                f"{period_obj.label} ({period_end:%d/%m/%Y}), so it looks mistyped and is not used "
+                                "as the council's as-at date. Use the date of this update, as dd/mm/yyyy."))
     for table in tables:
         _columns_of_period(table, period_obj)
     for table in tables:
@@ -91,6 +98,7 @@ def _plan_meta(book: Book, layout: Layout) -> tuple[dict[str, Any], list[Message
         if key == "as_at":
             parsed = date_from_value(value)
             meta["as_at"] = parsed.date
+            meta["as_at_cell"] = (sheet.name, cell, parsed.text)
             if value is not None and parsed.date is None:
                 messages.append(Message(WARNING, "unknown-as-at", sheet.name, cell, parsed.text,
                                         "the 'As at' date was not understood, so it is left blank. "

@@ -22,7 +22,7 @@ from .rules import (
     stored_reasons,
 )
 from .values import number_from_value, present, same_text
-from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text
+from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text, plausible_as_at
 
 RAGB_COLUMNS = ("Blue", "Green", "Amber", "Red", "Not rated")
 _LETTER_TO_COLUMN = {"B": "Blue", "G": "Green", "A": "Amber", "R": "Red", "-": "Not rated"}
@@ -508,7 +508,9 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
     kpis, trend_periods = kpi_travel(current["kpis"], [(p, f["kpis"]) for p, f in history])
     kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
-        as_at = _day(subs["as_at"].dropna().max())
+        # The latest plausible one: a department's typing slip (31/12/9999) never sets the council's date.
+        dates = [d if type(d) is dt.date else _day(d) for d in subs["as_at"].dropna()]  # 9999 is past pandas' range
+        as_at = max((d for d in dates if plausible_as_at(d, parsed.end)), default=None)
     generated_at = local(generated_at, timezone) if generated_at else now_in(timezone)
     return RollupFacts(
         period=parsed.label,

@@ -72,6 +72,11 @@ class Settings:
         "",
         "URL departments reach the service at (goes into the add-in manifest); empty: "
         "http://host:port.")
+    publish_rollup: bool = _setting(
+        False,
+        "Whether every department's key may download the full council rollup (every department's actions). "
+        "Off (the default): only the admin key may, until the committee has seen it; departments get the "
+        "council summary and their own rows from Get council rollup.")
     validator: str = _setting(
         "compiled",
         "How the expectation suites are run: `compiled` (pandas, the same rules, milliseconds) or "
@@ -120,7 +125,7 @@ class Settings:
         return self.public_url or f"http://{self.host}:{self.port}"
 
 
-_KINDS = {"str": str, "float": float, "int": int}
+_KINDS = {"str": str, "float": float, "int": int, "bool": bool}
 SETTINGS: tuple[Setting, ...] = tuple(Setting(f.name, f.default, f.metadata["help"], _KINDS[str(f.type)])
                                       for f in fields(Settings))
 
@@ -166,6 +171,16 @@ def _checked(setting: Setting, value: Any) -> Any:
         except (ValueError, ZoneInfoNotFoundError):
             raise StartupError(f"ACTIONPLAN_TIMEZONE={value!r} is not a time zone this machine knows: use a name "
                                "such as Europe/London.") from None
+    if setting.kind is bool:
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off", ""):
+            return False
+        raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value!r} is not valid: use true or false. "
+                           f"{setting.help}")
     if setting.kind is str:
         if setting.name == "validator" and str(value) not in ("compiled", "gx"):
             raise StartupError(f"ACTIONPLAN_VALIDATOR={value!r} is not valid: use compiled or gx.")

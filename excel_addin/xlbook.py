@@ -349,7 +349,7 @@ def rollup_actions(payload: dict[str, Any], sheets: Sequence[CouncilSheet], aler
                 title = cs.title
                 if len(rows) > len(shown):
                     title += f" (first {len(shown):,} of {len(rows):,} rows: download the rollup workbook for all)"
-                sheet["A1"].value = [[title]]
+                sheet["A1"].value = [[as_text(title)]]  # titles carry department names: text, never a formula
                 sheet["A1"].font.bold = True
                 sheet["A1"].font.size = 14
                 sheet["A3"].value = [columns] + (shown or [[""] * len(columns)])
