@@ -813,7 +813,7 @@ def _colour_evidence(book: Book, sheet: Sheet, h: _Header) -> int:
             if sum(1 for v in sheet.rows[r] if _present(v)) >= 2]
     if not rows or any(_present(sheet.cell(r, col)) for r in rows):
         return 0
-    if book.source == "xlwings" or not add_cell_styles(book):
+    if not add_cell_styles(book):
         return 1  # values only: a blank Status column is all there is to go on
     filled = sum(1 for r in rows if status_from_fill(sheet.fill(r, col)))
     return _NAMED_SHEET + 2 if filled else 0
@@ -845,8 +845,8 @@ def tables_from_book(book: Book, layout: Layout) -> tuple[list[Table], list[Mess
             WARNING, "ambiguous-layout", None, None, None,
             f"this workbook's headings match the '{layout.name}' layout and {others} equally well; it was read "
             f"with '{layout.name}'. If that is wrong, submit again choosing the layout (--layout NAME)."))
-    if layout.fills and book.source != "xlwings":
-        add_cell_styles(book)
+    if layout.fills:
+        add_cell_styles(book)  # from the file, or the fills the add-in sent (False without either)
     partials: list[_Header] = []
     for sheet in book.sheets:
         found, partial = _headers(sheet, list(layout.tables))
@@ -1055,7 +1055,7 @@ def _is_bold(book: Book, sheet: Sheet, layout: Layout, r: int, c: int) -> bool:
         return True
     if layout.bold != "font":
         return False
-    if sheet.bold is None and book.source != "xlwings":
+    if sheet.bold is None:
         add_cell_styles(book)  # only now, when a heading row is met: most workbooks never pay for openpyxl
     return sheet.is_bold(r, c)
 

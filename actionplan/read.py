@@ -432,10 +432,27 @@ def book_from_xlwings(payload: dict[str, Any]) -> Book:
             values = sheet.get("values") or []
             rows = [[None if v == "" else v for v in row] for row in values]
             sheets.append(Sheet(str(sheet["name"]), rows))
-    except (KeyError, TypeError, AttributeError):
+            if "fills" in sheet or "bold" in sheet:  # the add-in sends these when the layout reads them
+                sheets[-1].fills, sheets[-1].bold = _styles_from_xlwings(sheet, rows)
+    except (KeyError, TypeError, AttributeError, ValueError):
         raise UnreadableWorkbook("The add-in sent a payload without sheets and values; "
                                  "update the add-in and try again.") from None
     return Book(book_name, sheets, source="xlwings")
+
+
+def _styles_from_xlwings(sheet: dict[str, Any], rows: list[list[Any]]) -> tuple[list[list[str | None]],
+                                                                                list[list[bool]]]:
+    """Fill (RRGGBB) and bold grids from the add-in's sparse lists: fills [[row, col, "#RRGGBB"]], bold [[row, col]]."""
+    width = max((len(r) for r in rows), default=0)
+    fills: list[list[str | None]] = [[None] * width for _ in rows]
+    bold = [[False] * width for _ in rows]
+    for r, c, colour in sheet.get("fills") or []:
+        if 0 <= r < len(rows) and 0 <= c < width and isinstance(colour, str):
+            fills[r][c] = colour.lstrip("#").upper()[-6:] or None
+    for r, c in sheet.get("bold") or []:
+        if 0 <= r < len(rows) and 0 <= c < width:
+            bold[r][c] = True
+    return fills, bold
 
 
 def add_cell_styles(book: Book) -> bool:

@@ -81,6 +81,10 @@ class Settings:
         "compiled",
         "How the expectation suites are run: `compiled` (pandas, the same rules, milliseconds) or "
         "`gx` (Great Expectations itself, 0.1-0.3 s per sheet).")
+    report_template: str = _setting(
+        "",
+        "A council's own Word template (.docx) for `actionplan report`: its styles, header and logo are kept "
+        "and its body replaced; empty: Word's plain styles.")
 
     @property
     def values(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ Access rules (see README.md beside this file):
 | POST /xlwings/rollup             | 401                  | 200: council summary + own exceptions and actions (all exceptions when publish_rollup) | 200: all |
 | GET /api/status                  | 401                  | 200 (every department)     | 200              |
 | GET /rollup/latest.xlsx          | 401                  | 403 (200 when publish_rollup is on) | 200     |
+| GET /report/latest.docx          | 401                  | 200, own department only   | 200, council's or one department's |
 | GET /api/tokens                  | 401                  | 403                        | 200              |
 
 Before any request body is read, the gate (gate.py) checks the key and the size and gives the request a fair turn:
@@ -27,6 +28,7 @@ import logging
 import math
 import secrets
 import string
+import urllib.parse
 import xml.sax.saxutils
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -52,6 +54,7 @@ from .audit import AUDITED, Refusals
 from .gate import FairSlots, KeysUnavailable, RequestGate
 from .icons import KINDS, SIZES, icon_png
 from .limits import BURST, REQUESTS_PER_MINUTE, PayloadTooLarge, RateLimit, payload_from_body
+from .reports import add_report_routes, report_link
 from .tokens import Token, TokenStore, token_from_header
 
 HERE = Path(__file__).resolve().parent
@@ -217,6 +220,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return token
 
     Limited = Annotated[Token, Depends(within_rate)]
+    # The committee report download (admins: the council's; departments: their own).
+    add_report_routes(app, settings, signed_in)
     Period = Annotated[str | None, Query(description="reporting period, e.g. 2024/25 Q2")]
 
     # -- request bodies ---------------------------------------------------------------------------------------------
@@ -232,6 +237,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     # -- xlwings endpoints (Excel add-in) ---------------------------------------------------------------------------
     def _xlwings_report(payload: dict[str, Any], token: Token, period: str | None, store: bool) -> dict[str, Any]:
         plan = xlbook.plan_payload(payload)
+        if (ask := xlbook.styles_request(plan, settings)) is not None:
+            return ask  # the layout reads cell colours or bold: the add-in sends the workbook again with them
         with checking:
             sub = check_xlwings(plan, period=period, expected_department=token.department, settings=settings)
         if store:
@@ -278,7 +285,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             xlbook.CouncilSheet(actions_sheet, f"{whose}, {period}", own, date_columns=dates),
         ]
         alert = (f"Council rollup for {period} written to the sheets '{xlbook.SUMMARY_SHEET}', "
-                 f"'{xlbook.EXCEPTIONS_SHEET}' and '{actions_sheet}' (from {tables.source}).")
+                 f"'{xlbook.EXCEPTIONS_SHEET}' and '{actions_sheet}' (from {tables.source}). "
+                 f"Download the committee report{' for ' + token.department if token.department else ''} from "
+                 f"the service's page, or from {report_link(settings, period)} with your access key.")
         return xlbook.rollup_actions(payload, sheets, alert)
 
     @app.post("/xlwings/rollup")
@@ -377,8 +386,12 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     @app.get("/manifest.xml", include_in_schema=False)
     def manifest_xml():
         base = settings.service_url.rstrip("/")
-        return Response(manifest.substitute(base=xml.sax.saxutils.escape(base, {'"': "&quot;"})),
-                        media_type="application/xml")
+        # An AppDomain is an origin only (scheme, host, port): Microsoft's manifest rules allow no path there.
+        origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(base))
+        escape = {'"': "&quot;"}
+        return Response(manifest.substitute(base=xml.sax.saxutils.escape(base, escape),
+                                            origin=xml.sax.saxutils.escape(origin, escape)),
+                        media_type="application/xml", headers={"Cache-Control": "no-cache"})
 
     @app.get("/icons/{name}.png", include_in_schema=False)
     def icon(name: str):
@@ -388,8 +401,17 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return Response(icon_png(kind, int(size)), media_type="image/png",
                         headers={"Cache-Control": "public, max-age=86400"})
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", _Revalidated(directory=STATIC), name="static")
     return app
+
+
+class _Revalidated(StaticFiles):
+    """The add-in's files, revalidated on every load (ETag), so Office never keeps an old client after an upgrade."""
+
+    async def get_response(self, path: str, scope):
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def _period_in_workbook(payload: dict[str, Any]) -> str | None:

@@ -21,13 +21,19 @@ def _store():
 
 
 def cmd_serve(args) -> int:
+    import os
+
     import uvicorn
+
+    from actionplan.settings import load_settings
 
     from .app import create_app
 
-    s = _settings()
-    host = args.host or s.host
-    port = args.port if args.port is not None else s.port
+    # --host/--port win over the settings, also for the manifest's URLs and for each worker process's app.
+    chosen = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    os.environ.update({f"ACTIONPLAN_{k.upper()}": str(v) for k, v in chosen.items()})
+    s = load_settings(**chosen)
+    host, port = s.host, s.port
     workers = args.workers
     if workers < 1:
         print("actionplan: --workers must be 1 or more.", file=sys.stderr)

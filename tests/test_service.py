@@ -324,6 +324,7 @@ ENDPOINTS = {
     "upload": ("POST", "/api/submissions?check_only=true"),
     "status": ("GET", "/api/status"),
     "download": ("GET", f"/rollup/latest.xlsx?period={PUBLISHED}"),
+    "report": ("GET", f"/report/latest.docx?period={PUBLISHED}"),
     "tokens": ("GET", "/api/tokens"),
 }
 # Who may do what (the same table is in excel_addin/app.py's docstring and excel_addin/README.md).
@@ -342,9 +343,13 @@ MATRIX = [
 def published(srv, books):
     """Any workbook where the PUBLISHED period's rollup lives, so downloads have something to send."""
 
+    from actionplan.report import report_file
+
     target = srv.settings.rollup_file(PUBLISHED)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(books["good"], target)
+    for department in (None, "Finance"):  # the committee report, sent from here while there is no warehouse
+        shutil.copyfile(books["good"], report_file(target, department))
     return target
 
 
