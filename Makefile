@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install js demo test test-fast wheel-check lint format bench clean
+.PHONY: install js demo test test-fast wheel-check lint format bench corpus corpus-fetch clean
 
 $(BIN)/actionplan: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,21 @@ format: install
 bench: install  # the stage targets, then the whole quarter end to end beside a naive pipeline and the floor
 	$(BIN)/actionplan bench
 	$(BIN)/python bench/e2e.py
+
+# Robustness sweep over real-world workbooks: spreadsheet libraries' test files (MIT/BSD licensed),
+# fetched into corpus/ (not committed), each checked in its own process. Fails on a traceback or a hang.
+CORPUS ?= corpus
+CORPUS_REPOS ?= tafia/calamine exceljs/exceljs qax-os/excelize python-excel/xlrd
+
+corpus-fetch:
+	@mkdir -p $(CORPUS)
+	@for repo in $(CORPUS_REPOS); do \
+	  dir=$(CORPUS)/$$(echo $$repo | tr / +); \
+	  [ -d $$dir ] || git clone --quiet --depth 1 https://github.com/$$repo $$dir; \
+	done
+
+corpus: install
+	$(BIN)/python bench/corpus.py $(CORPUS)
 
 clean:
 	rm -rf $(VENV) actionplan-data .pytest_cache .ruff_cache *.egg-info $(JS_TESTS)/node_modules

@@ -75,7 +75,7 @@ def check_book(book: Book, *, department: str | None = None, period: str | None 
     layouts = available_layouts(settings)
     chosen = layout_named(layout, layouts) if layout else choose_layout(book, layouts)
     tables, messages = tables_from_book(book, chosen)
-    messages = list(book.notes) + list(messages)
+    messages = [n for n in book.notes if not _in_a_header(n, tables)] + list(messages)
     if not tables and not any(m.level == ERROR for m in messages):
         sheets = ", ".join(f"'{s.name}'" for s in book.sheets) or "none"
         return Submission(file=book.name, department=expected_department or department, period=period,
@@ -96,6 +96,14 @@ def check_book(book: Book, *, department: str | None = None, period: str | None 
         validate_submission(sub, settings.validator, limit=MAX_MESSAGES)
     sub.messages = messages_within_limit(sub.messages, counted=sub.unlisted)
     return sub
+
+
+def _in_a_header(note: Message, tables: list) -> bool:
+    """Whether a merged-cells note is about a stacked header's merged headings (the shape, not a problem)."""
+    if note.code != "merged-cells" or not note.cell:
+        return False
+    row = int("".join(ch for ch in note.cell if ch.isdigit()) or 0)
+    return any(t.sheet == note.sheet and t.header_row <= row < t.header_row + t.header_rows for t in tables)
 
 
 def messages_within_limit(messages: list[Message], limit: int = MAX_MESSAGES, counted: int = 0) -> list[Message]:

@@ -221,17 +221,32 @@ def cmd_layouts(args) -> int:
     print(f"{args.file}: read with layout '{report['layout']}'"
           + (f" (matches {', '.join(report['ambiguous_with'])} equally well)" if report["ambiguous_with"] else ""))
     print("  Scores: " + ", ".join(f"{n} {s[0]}" for n, s in report["scores"].items()))
+    print("  (a heading matched as written scores 100; any other score is shown with how it matched)")
     for t in report["tables"]:
-        print(f"  {t['sheet']}: {t['kind']} table, header in row {t['header_row']}, {t['items']} rows")
-        for letter, heading, title in t["mapped"]:
-            print(f"    {letter}  {heading:<40} → {title}")
+        rows = f"s {t['header_row']}-{t['header_row'] + t['header_rows'] - 1}" if t["header_rows"] > 1 else ""
+        print(f"  {t['sheet']}: {t['kind']} table, header in row{rows or ' ' + str(t['header_row'])}, "
+              f"{t['items']} rows")
+        _print_headings(t["headings"])
+        explained = {h["column"] for h in t["headings"]}
         for letter, name in t["extra"]:
-            print(f"    {letter}  {name:<40}   kept as an extra column")
-        for letter, name in t["unrecognised"]:
-            print(f"    {letter}  {name:<40}   not recognised: kept as an extra column")
+            if letter not in explained:
+                print(f"    {letter}  {name:<40}   kept as an extra column")
+    for t in report["unread"]:
+        print(f"  {t['sheet']}: no table read; its likeliest header (row {t['header_row']}, {t['kind']}):")
+        _print_headings(t["headings"])
     for message in report["messages"]:
         print(f"  {message}")
     return 0
+
+
+def _print_headings(headings: list[dict]) -> None:
+    for h in headings:
+        heading = " ".join(h["heading"].split())
+        score = f"  (score {h['score']}: {h['how']})" if h["score"] is not None and h["score"] != 100 else ""
+        if h["read_as"][:1].isupper():
+            print(f"    {h['column']}  {heading:<40} → {h['read_as']}{score}")
+        else:
+            print(f"    {h['column']}  {heading:<40}   {h['read_as']}{score}")
 
 
 def cmd_convert(args) -> int:

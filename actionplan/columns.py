@@ -55,7 +55,8 @@ COLUMNS: tuple[Column, ...] = (
                                                "data_quality"), width=24),
     Column(None, "Kind", rollup=("changes",), width=12),
     Column("ref", "Ref", template=_ITEMS, stored=_ITEMS,
-           rollup=("objectives", "exceptions", "actions", "kpis", "changes"), width=9, template_width=8),
+           rollup=("objectives", "exceptions", "actions", "kpis", "changes", "data_quality"), width=9,
+           template_width=8),
     Column("measure", "Measure", template=_K, stored=_K, rollup=("kpis",), width=40, template_width=40, wrap=True),
     Column("objective", "Objective", template=_O + _A, stored=_O + _A, rollup=("objectives", "exceptions", "actions"),
            width=30, template_width=35, wrap=True),
@@ -81,6 +82,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("tolerance", "Tolerance", "percent", template=_K, stored=_K, rollup=("kpis",), width=10,
            template_width=11, number_format="0.0%"),
     Column("performance", "Performance", "performance", stored=_K, rollup=("kpis",), width=12),
+    # The department's own ★ ● ▲ beside the computed Performance: listed only where a department gave one.
+    Column(None, "Department's symbol", width=11),
     Column(None, "Previous actual", "number", rollup=("kpis",), width=11),
     Column(None, "Direction", rollup=("kpis",), width=13),
     Column("status", "Status", "status", template=_O + _A, stored=_O + _A,

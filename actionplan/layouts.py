@@ -19,6 +19,7 @@ from typing import Any
 
 from .columns import ITEM_KINDS, SHEET_TITLES, template_fields
 from .errors import LayoutFileInvalid, UnknownLayout
+from .headings import Guess, HeadingMatcher, assign, fold
 from .model import ERROR, WARNING, Message
 from .read import Book, Sheet, add_cell_styles, column_letter
 from .values import date_from_value, text_from_value
@@ -40,31 +41,50 @@ TEXT_FIELDS = frozenset({"objective", "theme", "action", "lead_officer", "progre
 
 # Header synonyms every layout understands (the contract's table), per table kind because the same
 # word means different things: "Target" is the objective in a plan but the number in a KPI table.
-_LEAD = ("Responsible officer", "Responsibility", "Target leader", "SMT Lead", "Owner", "Lead", "Lead officer(s)")
-_REF = ("Reference", "No.", "No", "ID", "Ref.")
-_STATUS = ("RAGB", "RAG", "RAGB Rating", "RAG Rating", "RAG status", "Judgement of Progress", "Progress")
+# Grown from real plans (governance action plans, scrutiny recommendation trackers, audit action logs,
+# inspection improvement plans whose headings are questions), not from our template.
+_LEAD = ("Responsible officer", "Responsibility", "Target leader", "SMT Lead", "Owner", "Lead", "Lead officer(s)",
+         "Action owner", "Accountable officer", "Responsible manager", "Responsible person", "Lead manager",
+         "Who", "Who is responsible", "Who will do it", "Who will lead", "By whom", "Officer")
+_REF = ("Reference", "No.", "No", "ID", "Ref.", "Ref no", "Rec no", "Recommendation no", "Action ref", "Action no",
+        "Item", "#")
+_STATUS = ("RAGB", "RAG", "RAGB Rating", "RAG Rating", "RAG status", "Judgement of Progress", "Progress", "BRAG",
+           "Current status", "Overall status", "Status of action", "Progress status", "Rating")
+_THEME = ("Improvement Theme", "Priority", "Key Improvement Area", "Priority area", "Service area", "Workstream",
+          "Area", "Category")
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "objectives": {
-        "ref": _REF, "objective": ("Outcome", "Workstream/Project", "Objective title"),
-        "theme": ("Improvement Theme", "Priority", "Key Improvement Area"), "lead_officer": _LEAD,
+        "ref": _REF, "objective": ("Outcome", "Workstream/Project", "Objective title", "Aim", "Priority outcome"),
+        "theme": _THEME, "lead_officer": _LEAD,
         "status": _STATUS, "commentary": ("Comments", "Comment", "Progress update", "Achievements to date"),
     },
     "actions": {
-        "ref": _REF, "theme": ("Improvement Theme", "Priority", "Key Improvement Area"),
-        "objective": ("Outcome", "Target", "Workstream/Project"),
-        "action": ("Milestone", "Milestones", "Task", "Actions for Implementation", "Key task", "Actions"),
+        "ref": _REF, "theme": _THEME,
+        "objective": ("Outcome", "Target", "Workstream/Project", "Aim", "Expected outcome", "What we want to achieve",
+                      "Area for improvement", "Finding", "Issue identified", "Issue"),
+        "action": ("Milestone", "Milestones", "Task", "Actions for Implementation", "Key task", "Actions",
+                   "Agreed action", "Agreed actions", "Action required", "Action to be taken", "Actions to be taken",
+                   "Proposed action", "Planned action", "Improvement action", "Key actions", "Management action",
+                   "Recommendation", "What we will do", "What are we going to do", "What will we do",
+                   "What action will be taken", "Activity"),
         "lead_officer": _LEAD,
-        "due_date": ("Timescale", "End date", "Deadline", "Target date", "Implementation date", "Due"),
-        "revised_due_date": ("Revised target date", "Revised date", "New target date", "Revised deadline"),
+        "due_date": ("Timescale", "End date", "Deadline", "Target date", "Implementation date", "Due",
+                     "Target completion date", "Completion date", "Agreed implementation date", "Date due",
+                     "Date for completion", "Timescales", "Timeframe", "When", "By when", "When will it be done"),
+        "revised_due_date": ("Revised target date", "Revised date", "New target date", "Revised deadline",
+                             "Revised implementation date", "Revised completion date", "Revised timescale"),
         "status": _STATUS,
-        "progress_update": ("Comments", "Commentary", "Progress Update", "Achievements to date", "Update"),
+        "progress_update": ("Comments", "Commentary", "Progress Update", "Achievements to date", "Update",
+                            "Progress to date", "Current position", "Latest update", "Progress made",
+                            "Position statement", "Progress commentary", "Update on progress", "Officer comments",
+                            "Management response"),
     },
     "kpis": {
-        "ref": _REF + ("PI ref", "KPI ref"),
+        "ref": _REF + ("PI ref", "KPI ref", "PI code"),
         "measure": ("Key Performance Measure", "Performance measure", "Performance indicator", "Indicator",
-                    "KPI", "Measure description"),
+                    "KPI", "Measure description", "PI description", "Description"),
         "lead_officer": _LEAD, "comment": ("Comments", "Commentary"),
-        "target": ("Target value",), "actual": ("Actual value", "Outturn", "Result"),
+        "target": ("Target value", "Annual target"), "actual": ("Actual value", "Outturn", "Result"),
         "tolerance": ("Tolerance %", "Target range"),
     },
 }
@@ -75,14 +95,13 @@ _REF_LIKE = re.compile(r"^[A-Za-z]{0,4}[\s\-]?\d[\w.\-/]*$")
 _BOLD_MARKUP = re.compile(r"<(?:b|strong)\b", re.IGNORECASE)
 
 
-_SPACES = re.compile(r"\s+")
 _LONGEST_HEADING = 80  # longer cells are data, never headings: not worth normalising when looking for headers
 
 
 @lru_cache(maxsize=8192)
 def header_key(text: Any) -> str:
-    """A header compared case-, space- and trailing-punctuation-insensitively."""
-    return _SPACES.sub(" ", str(text)).strip().strip(":").strip().lower()
+    """A header compared with case, spaces, line breaks, punctuation and dashes folded (headings.fold)."""
+    return fold(text)
 
 
 def _present(value: Any) -> bool:
@@ -148,6 +167,21 @@ class TableSpec:
         known.update({header_key(s): s for s in (*self.keep, *self.ratings, *self.split)})
         return known
 
+    @cached_property
+    def matcher(self) -> HeadingMatcher:
+        """Scores a heading against every heading this table knows: fields, and the layout's split, rating and kept ones."""
+        known: dict[str, str] = {}
+        for heading in self.split:
+            known[heading] = f"split:{heading}"
+        for heading in self.ratings:
+            known.setdefault(heading, f"rating:{heading}")
+        for heading in self.keep:
+            known.setdefault(heading, f"keep:{heading}")
+        headings = self.known_headings
+        for key, fid in self.names.items():
+            known.setdefault(headings.get(key, key), fid)
+        return HeadingMatcher(known)
+
     @property
     def required_fields(self) -> tuple[str, ...]:
         return REQUIRED[self.kind] if self.required is None else self.required
@@ -191,6 +225,7 @@ class Item:
     row: int  # 1-based Excel row of its first row
     values: dict[str, Any]
     extra: dict[str, Any]
+    by_period: dict[tuple[str, Any], Any] = field(default_factory=dict)  # ("quarter", 2) → that column's value
 
 
 @dataclass
@@ -205,6 +240,11 @@ class Table:
     items: list[Item] = field(default_factory=list)
     unrecognised: dict[int, str] = field(default_factory=dict)  # 0-based column → heading nobody knows
     ratings: dict[str, int] = field(default_factory=dict)  # extra name of a second status → its column
+    headings: dict[int, str] = field(default_factory=dict)  # 0-based column → its heading as written
+    readings: dict[int, Guess] = field(default_factory=dict)  # 0-based column → how its heading was matched
+    ignored: dict[int, tuple[Guess, int]] = field(default_factory=dict)  # column → its reading, column that won
+    periods: dict[int, tuple[str, Any]] = field(default_factory=dict)  # column → ("quarter", 2) / ("year", 2024)
+    header_rows: int = 1  # rows of the header (a stacked header has two or three)
 
     def letter(self, fid: str) -> str | None:
         col = self.columns.get(fid)
@@ -419,11 +459,11 @@ def _is_title(value: Any, layout: Layout) -> bool:
 
 @dataclass
 class _Header:
-    """A row read as one table's header."""
+    """A row (or two or three stacked rows) read as one table's header."""
 
     spec: TableSpec
     sheet: str
-    row: int  # 0-based
+    row: int  # 0-based, the header's first row
     columns: dict[str, int]
     split: dict[int, tuple[str, str]]
     ratings: dict[int, str]
@@ -432,60 +472,205 @@ class _Header:
     recognised: int
     own: int
     complete: bool  # the required columns are all there
+    depth: int = 1  # header rows: 2 or 3 for a stacked header (group headings merged over sub-headings)
+    headings: dict[int, str] = field(default_factory=dict)  # 0-based column → heading ("Dates / Due date")
+    readings: dict[int, Guess] = field(default_factory=dict)  # 0-based column → how its heading matched
+    ignored: dict[int, tuple[Guess, int]] = field(default_factory=dict)  # column → (its reading, the winner)
+    periods: dict[int, tuple[str, Any]] = field(default_factory=dict)  # column → ("quarter", n) / ("year", y)
 
     @property
     def first_data_row(self) -> int:
-        return self.row + (2 if self.judgement else 1)
+        return self.row + (2 if self.judgement else self.depth)
 
     def signature(self) -> tuple:
-        return (id(self.spec), tuple(sorted(self.columns.items())))
+        return (id(self.spec), tuple(sorted(self.columns.items())), tuple(sorted(self.periods.items())))
 
     @cached_property
-    def continuation_columns(self) -> tuple[list[int], set[int], set[int]]:
-        """(identifying columns, text columns, mapped columns): asked once per row, computed once per table."""
-        identify = [self.columns[f] for f in self.spec.identify_fields
+    def continuation_columns(self) -> tuple[list[int], set[int], set[int], set[int]]:
+        """(identifying, text, mapped, date-text columns): asked once per row, computed once per table.
+
+        Where a group column (Workstream) is filled only on a group's first row, a row with it and the
+        identifying cells empty is decided before filling down: the filled-down value must not make
+        the rest of a row split at a page break look like an item. Its dated milestones written as
+        text continue the cell above too.
+        """
+        identify = [self.columns[f] for f in (*self.spec.identify_fields, *self.spec.fill_down)
                     if f in self.columns and self.columns[f] not in self.split]
         text_cols = {c for f, c in self.columns.items() if f in TEXT_FIELDS} | set(self.split) | set(self.kept)
-        mapped = set(self.columns.values()) | set(self.judgement) | set(self.ratings)
-        return identify, text_cols, mapped
+        mapped = set(self.columns.values()) | set(self.judgement) | set(self.ratings) | set(self.periods)
+        dates = ({c for f, c in self.columns.items() if f in ("due_date", "revised_due_date")}
+                 if self.spec.fill_down else set())
+        return list(dict.fromkeys(identify)), text_cols, mapped, dates
 
 
-def _keys(row: list[Any]) -> list[str]:
-    return [header_key(v) if isinstance(v, str) and len(v) <= _LONGEST_HEADING else "" for v in row]
+def _keys(row: list[Any], longest: int = _LONGEST_HEADING) -> list[str]:
+    """Each cell's header key, "" for cells longer than longest (folding never makes a text much shorter
+    than its spaces and punctuation: a long action's text is never folded, it cannot be a heading)."""
+    return [header_key(v) if isinstance(v, str) and len(v) <= longest else "" for v in row]
 
 
-def _match_header(sheet: Sheet, r: int, keys: list[str], spec: TableSpec) -> _Header | None:
-    """Row r read as spec's header, when at least two of its cells name spec's columns."""
-    names, own_names = spec.names, spec.own_names
-    split_keys = {header_key(k): v for k, v in spec.split.items()}
-    rating_keys = {header_key(k): v for k, v in spec.ratings.items()}
-    keep_keys = {header_key(k) for k in spec.keep}
+# A quarter's column ("Q2", "Quarter 2", "Qtr 2 Actual", "Jul-Sep", "Jul–Sep 2024"), matched on the folded heading.
+_QUARTER_HEADING = re.compile(
+    r"^(?:(?:actual|outturn|result|performance)\s+)?(?:q|qtr|quarter)\s*([1-4])"
+    r"(?:\s+(?:apr|jul|oct|jan)[a-z]*\s+(?:to\s+)?(?:jun|sep|dec|mar)[a-z]*)?"
+    r"(?:\s+(?:actual|outturn|result|performance|value|data))?(?:\s+(?:19|20)?\d\d(?:\s+(?:19|20)?\d\d)?)?$")
+_QUARTER_MONTHS = re.compile(
+    r"^(apr|jul|oct|jan)[a-z]*\s+(?:to\s+)?(jun|sep|dec|mar)[a-z]*(?:\s+(?:19|20)?\d\d(?:\s+\d\d)?)?$")
+_QUARTER_OF_MONTHS = {("apr", "jun"): 1, ("jul", "sep"): 2, ("oct", "dec"): 3, ("jan", "mar"): 4}
+# A financial year's column: "2024-25", "2024/25", "24/25", "2024/2025", "Target 2024/25".
+_YEAR_HEADING = re.compile(r"^(?:targets?\s+)?((?:19|20)?\d\d)\s+((?:19|20)?\d\d)(?:\s+targets?)?$")
+
+
+def period_of_heading(text: Any) -> tuple[str, Any] | None:
+    """("quarter", 1–4) or ("year", first calendar year) for a heading naming one quarter or financial year."""
+    if not isinstance(text, str | int) or (isinstance(text, str) and len(text) > 40):
+        return None
+    key = fold(text)
+    m = _QUARTER_HEADING.match(key)
+    if m:
+        return ("quarter", int(m.group(1)))
+    m = _QUARTER_MONTHS.match(key)
+    if m and (m.group(1), m.group(2)) in _QUARTER_OF_MONTHS:
+        return ("quarter", _QUARTER_OF_MONTHS[(m.group(1), m.group(2))])
+    m = _YEAR_HEADING.match(key)
+    if m:
+        first, second = m.group(1), m.group(2)
+        start = int(first) if len(first) == 4 else 2000 + int(first)
+        end = int(second) if len(second) == 4 else (start // 100) * 100 + int(second)
+        if end == start + 1:
+            return ("year", start)
+    return None
+
+
+def _stacked_headings(sheet: Sheet, r: int, depth: int) -> dict[int, tuple[str, ...]]:
+    """Per column, the heading texts of a header of depth rows: "Group / Sub" and "Sub" alone, or the one cell.
+
+    A group heading is merged across its sub-headings, so its own row is empty to its right: an empty
+    cell whose left neighbours up to a group heading are empty too, and which has a sub-heading below
+    (as they all do), belongs to that group.
+    """
+    rows = [sheet.rows[r + d] if r + d < len(sheet.rows) else [] for d in range(depth)]
+    width = max(len(row) for row in rows)
+    out: dict[int, tuple[str, ...]] = {}
+    for c in range(width):
+        parts: list[str] = []
+        for d, row in enumerate(rows):
+            value = row[c] if c < len(row) else None
+            if _present(value):
+                parts.append(" ".join(str(value).split()))
+                continue
+            if d == depth - 1:
+                continue
+            below = rows[d + 1]
+            g = c - 1
+            while g >= 0 and not _present(row[g] if g < len(row) else None):
+                g -= 1
+            if g >= 0 and all(_present(below[k] if k < len(below) else None) for k in range(g, c + 1)):
+                parts.append(" ".join(str(row[g]).split()))
+        if parts:
+            out[c] = (" / ".join(parts), parts[-1]) if len(parts) > 1 else (parts[0],)
+    return out
+
+
+def _is_stacked(sheet: Sheet, r: int) -> bool:
+    """Whether row r holds a group heading merged over sub-headings in the row below (all short texts)."""
+    if r + 1 >= len(sheet.rows):
+        return False
+    top, below = sheet.rows[r], sheet.rows[r + 1]
+    if not all(isinstance(v, str | int) and len(str(v)) <= _LONGEST_HEADING for v in below if _present(v)):
+        return False
+    for c in range(len(top) - 1):
+        if (_present(top[c]) and not _present(top[c + 1]) and c + 1 < len(below)
+                and _present(below[c]) and _present(below[c + 1])):
+            return True
+    return False
+
+
+def _match_header(sheet: Sheet, r: int, spec: TableSpec, guess: bool = True) -> _Header | None:
+    """Row r (or rows r.. stacked) read as spec's header, when at least two of its cells name spec's columns."""
+    single = _match_rows(sheet, r, spec, 1, guess)
+    if single is not None and single.judgement:
+        return single
+    best = single
+    for depth in (2, 3):
+        if not _is_stacked(sheet, r + depth - 2):
+            break
+        stacked = _match_rows(sheet, r, spec, depth, guess)
+        if stacked is not None and (best is None or (stacked.complete, stacked.recognised)
+                                    > (best.complete, best.recognised)):
+            best = stacked
+    return best
+
+
+def _match_rows(sheet: Sheet, r: int, spec: TableSpec, depth: int, guess: bool, least: int = 2) -> _Header | None:
+    """The header of depth rows from row r: every heading scored, each field given to its best column."""
+    matcher, own_names = spec.matcher, spec.own_names
+    if depth == 1:
+        texts = {c: (v,) for c, v in enumerate(sheet.rows[r]) if isinstance(v, str) and _present(v)}
+    else:
+        texts = _stacked_headings(sheet, r, depth)
+    readings: dict[int, tuple[Guess, ...]] = {}
+    periods: dict[int, tuple[str, Any]] = {}
+    for c, forms in texts.items():
+        found: dict[str, Guess] = {}
+        if spec.kind == "kpis":
+            period = period_of_heading(forms[-1])
+            if period is not None:
+                periods[c] = period
+                continue
+        for form in forms:
+            for g in matcher.readings(form, guess):
+                if not g.certain and ":" in g.target:
+                    continue  # a layout's own split, rating or kept heading is named, never guessed
+                if g.target not in found or g.score > found[g.target].score:
+                    found[g.target] = g
+        if found:
+            readings[c] = tuple(sorted(found.values(), key=lambda g: -g.score))
+    used, lost = assign(readings)
     columns: dict[str, int] = {}
     split: dict[int, tuple[str, str]] = {}
     ratings: dict[int, str] = {}
     kept: dict[int, str] = {}
     recognised = own = 0
-    for c, key in enumerate(keys):
-        if not key:
-            continue
-        if key in split_keys:
-            split[c] = split_keys[key]
-            for fid in split[c]:
-                columns.setdefault(fid, c)
-        elif key in rating_keys:
-            ratings[c] = rating_keys[key]
-        elif key in keep_keys:
-            kept[c] = str(sheet.rows[r][c]).strip()
-        elif key in names and names[key] not in columns:
-            columns[names[key]] = c
+    for c in sorted(used):
+        g = used[c]
+        kind, _, name = g.target.partition(":")
+        if kind == "split":
+            split[c] = spec.split[name]
+        elif kind == "rating":
+            ratings[c] = spec.ratings[name]
+        elif kind == "keep":
+            kept[c] = texts[c][0].strip()
         else:
-            continue
+            columns[g.target] = c
         recognised += 1
-        own += key in own_names
-    if len(columns) < 2:
+        own += g.certain and header_key(g.known) in own_names
+    for c, (text_fid, date_fid) in split.items():
+        for fid in (text_fid, date_fid):
+            columns.setdefault(fid, c)
+    # Columns per quarter are the Actual, per year the Target, where the table has no such column itself.
+    quarters = {c: p for c, p in periods.items() if p[0] == "quarter"}
+    years = {c: p for c, p in periods.items() if p[0] == "year"}
+    periods = {}
+    guessed_actual = "actual" in columns and not used[columns["actual"]].certain
+    if quarters and ("actual" not in columns or guessed_actual) and (len(quarters) >= 2 or guessed_actual
+                                                                    or "target" in columns):
+        # A quarter's own column is a better Actual than a heading only guessed to be one ("2023/24 Outturn").
+        if guessed_actual:
+            del used[columns.pop("actual")]
+        periods.update(quarters)
+    if years and "target" not in columns and (len(years) >= 2 or _under_targets(texts, years)):
+        periods.update(years)
+    recognised += bool(periods)
+    if len(columns) + bool(periods) < least:
         return None
+    if least and not periods and not any(g.certain for g in used.values()):
+        return None  # guesses alone ("Action Plan | Status: draft" in a title block) never make a header
+    lost_to = {g.target: c for c, g in used.items()}
+    ignored = {c: (g, lost_to[g.target]) for c, g in lost.items() if g.target in lost_to}
     judgement: dict[int, str] = {}
-    if spec.judgement and "status" in columns and keys[columns["status"]] == header_key(spec.judgement):
+    if (depth == 1 and spec.judgement and "status" in columns
+            and header_key(sheet.rows[r][columns["status"]]) == header_key(spec.judgement)):
         c = columns["status"]
         below = sheet.rows[r + 1] if r + 1 < len(sheet.rows) else []
         # The heading is merged across its sub-columns, so the cells right of it in its own row are empty.
@@ -497,8 +682,16 @@ def _match_header(sheet: Sheet, r: int, keys: list[str], spec: TableSpec) -> _He
             own += 1
         else:
             judgement = {}
-    complete = all(f in columns for f in spec.required_fields)
-    return _Header(spec, sheet.name, r, columns, split, ratings, kept, judgement, recognised, own, complete)
+    have = set(columns) | {"actual" for p in periods.values() if p[0] == "quarter"} | {
+        "target" for p in periods.values() if p[0] == "year"}
+    complete = all(f in have for f in spec.required_fields)
+    headings = {c: forms[0] for c, forms in texts.items()}
+    return _Header(spec, sheet.name, r, columns, split, ratings, kept, judgement, recognised, own, complete,
+                   depth=depth, headings=headings, readings=dict(used), ignored=ignored, periods=periods)
+
+
+def _under_targets(texts: dict[int, tuple[str, ...]], years: dict[int, tuple[str, Any]]) -> bool:
+    return any(header_key(texts[c][0]).startswith("target") for c in years)
 
 
 def _headers(sheet: Sheet, specs: list[TableSpec], first_only: bool = False) -> tuple[list[_Header], list[_Header]]:
@@ -507,27 +700,37 @@ def _headers(sheet: Sheet, specs: list[TableSpec], first_only: bool = False) -> 
     A table's first header must be within its header_search_rows; once one table is found on a sheet,
     further headers (a second table, or the header repeated at a page break) are found anywhere below.
     A partial header lacks a required column: it is kept to say which, when no table is found.
+    Headings are guessed (contains, typo) only where a first header may be; further down a row must
+    hold two headings known as they are, or as a header above on this sheet wrote them, to be a header.
     """
     found: list[_Header] = []
     partial: list[_Header] = []
     specs = [s for s in specs if s.looks_in(sheet)]
     if not specs:
         return found, partial
+    zone = max(s.header_search_rows for s in specs)
     # first_only: only the rows where a first header may be (for scoring), without reading further down.
-    limit = len(sheet.rows) if not first_only else max(s.header_search_rows for s in specs)
+    limit = len(sheet.rows) if not first_only else zone
     known = set().union(*(s.known_headings for s in specs), *(s.names for s in specs))
+    # Twice the longest known key: room for spaces, punctuation, a qualifier and an "as at" date around it.
+    longest = min(_LONGEST_HEADING, 2 * max(map(len, known)) + 10)
     skip_to = 0
     for r in range(min(limit, len(sheet.rows))):
         if r < skip_to:
             continue
-        keys = _keys(sheet.rows[r])
-        if sum(1 for k in keys if k in known) < 2:
-            continue
+        searching = not found and r < zone
+        if searching:
+            if not _may_be_header(sheet.rows[r], specs):
+                continue
+        else:
+            keys = _keys(sheet.rows[r], longest)
+            if sum(1 for k in keys if k in known) < 2:
+                continue
         best: _Header | None = None
         for spec in specs:
             if not (found or partial) and r >= spec.header_search_rows:
                 continue
-            h = _match_header(sheet, r, keys, spec)
+            h = _match_header(sheet, r, spec)
             if h is None:
                 continue
             if not (h.complete or spec.names_sheet(sheet)):
@@ -540,7 +743,27 @@ def _headers(sheet: Sheet, specs: list[TableSpec], first_only: bool = False) -> 
             found.append(best)
             partial = [p for p in partial if p.row != r]
             skip_to = best.first_data_row
+            # The same header again at a page break is known by its own words, however far down.
+            for c in best.readings:
+                if c < len(sheet.rows[r]) and isinstance(sheet.rows[r][c], str):
+                    known.add(header_key(sheet.rows[r][c]))
+            for d in range(1, best.depth):
+                known.update(header_key(v) for v in sheet.rows[r + d] if isinstance(v, str))
+            longest = min(_LONGEST_HEADING, max(longest, 2 * max(map(len, known)) + 10))
     return found, partial
+
+
+def _may_be_header(row: list[Any], specs: list[TableSpec]) -> bool:
+    """Whether two cells of a row could name columns of one of specs (headings scored, guesses included)."""
+    texts = [v for v in row if isinstance(v, str) and v.strip()]
+    if len(texts) < 2:
+        return False
+    for spec in specs:
+        matcher = spec.matcher
+        if sum(1 for v in texts if matcher.readings(v) or (spec.kind == "kpis" and period_of_heading(v))) >= 2:
+            return True
+    # A group heading over sub-headings: its row alone may name only one column.
+    return any(spec.matcher.readings(v) for spec in specs for v in texts)
 
 
 # --- Choosing a layout --------------------------------------------------------------------------------
@@ -656,18 +879,34 @@ def _describe_header(sheet: Sheet, h: _Header, messages: list[Message]) -> tuple
     """Missing required columns (errors) and unrecognised headings (warnings when they look misspelt)."""
     spec = h.spec
     header = sheet.rows[h.row]
+    have = set(h.columns) | {"actual" for p in h.periods.values() if p[0] == "quarter"} | {
+        "target" for p in h.periods.values() if p[0] == "year"}
     for fid in spec.required_fields:
-        if fid not in h.columns:
+        if fid not in have:
             title = FIELDS[spec.kind][fid]
             messages.append(Message(
                 ERROR, "missing-column", sheet.name, f"{column_letter(len(header))}{h.row + 1}", None,
                 f"the required column '{title}' is missing. Add a column headed '{title}' to the header row "
                 f"(row {h.row + 1})."))
+    for c, g in sorted(h.readings.items()):
+        if g.certain or g.target not in FIELDS[spec.kind]:
+            continue
+        title = FIELDS[spec.kind][g.target]
+        value = h.headings.get(c, "")
+        if g.how == "typo":
+            why = f"taking it for '{g.known}' misspelt. If that is right, correct the spelling"
+        else:
+            why = f"because it {g.how} '{g.known}'. If that is right, nothing needs doing"
+        messages.append(Message(
+            WARNING, "guessed-column", sheet.name, f"{column_letter(c)}{h.row + 1}", value,
+            f"this heading was read as the '{title}' column, {why}; if not, rename the heading."))
     extras: dict[int, str] = {}
     unrecognised: dict[int, str] = {}
-    used = set(h.columns.values()) | set(h.split) | set(h.judgement)
+    used = set(h.columns.values()) | set(h.split) | set(h.judgement) | set(h.periods)
     known = spec.known_headings
-    for c, value in enumerate(header):
+    width = max([len(header), *(c + 1 for c in h.headings)])
+    for c in range(width):
+        value = h.headings.get(c) if h.depth > 1 else (header[c] if c < len(header) else None)
         if not _present(value) or c in used:
             continue
         name = h.ratings.get(c) or h.kept.get(c) or str(value).strip()
@@ -719,7 +958,7 @@ def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header]
     tables: dict[int, tuple[Table, list[_Raw]]] = {}
     headings: dict[int, list[tuple[int, int, str]]] = {}  # per table: (row, column, text) read as headings in it
     extras_of: dict[tuple, dict[int, str]] = {}
-    header_rows = {h.row for h in headers} | {h.row + 1 for h in headers if h.judgement}
+    header_rows = {r for h in headers for r in range(h.row, h.first_data_row)}
     section: str | None = None
     group: str | None = None
     if headers[0].spec.section_above_first_table:
@@ -734,7 +973,10 @@ def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header]
             if id(h.spec) not in tables:
                 tables[id(h.spec)] = (Table(h.spec.kind, sheet.name, h.row + 1, dict(h.columns), extras,
                                             unrecognised=unrecognised,
-                                            ratings={name: c for c, name in h.ratings.items()}), [])
+                                            ratings={name: c for c, name in h.ratings.items()},
+                                            headings=dict(h.headings), readings=dict(h.readings),
+                                            ignored=dict(h.ignored), periods=dict(h.periods),
+                                            header_rows=h.first_data_row - h.row), [])
         raws = tables[id(h.spec)][1]
         end = headers[n + 1].row if n + 1 < len(headers) else len(sheet.rows)
         first_col = min(c for c, v in enumerate(sheet.rows[h.row]) if _present(v))
@@ -759,7 +1001,7 @@ def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header]
                 else:
                     section, group = text, None
                 continue
-            if raws and _continues(h, row, filled):
+            if raws and (_continues(h, row, filled) or _kpi_split(h, row, filled, raws[-1].cells)):
                 _merge(raws[-1].cells, row)
                 continue
             raws.append(_Raw(r, list(row), section, group, h, extras_of[h.signature()]))
@@ -820,10 +1062,24 @@ def _is_bold(book: Book, sheet: Sheet, layout: Layout, r: int, c: int) -> bool:
 
 def _continues(h: _Header, row: list[Any], filled: list[int]) -> bool:
     """A continuation row: no identifying cell, and only text columns filled (a cell split at a page break)."""
-    identify, text_cols, mapped = h.continuation_columns
+    identify, text_cols, mapped, dates = h.continuation_columns
     if not identify or any(c in filled for c in identify):
         return False
-    return all(c in text_cols or (c not in mapped) for c in filled) and any(isinstance(row[c], str) for c in filled)
+    return (all(c in text_cols or (c not in mapped) or (c in dates and isinstance(row[c], str)) for c in filled)
+            and any(isinstance(row[c], str) for c in filled))
+
+
+def _kpi_split(h: _Header, row: list[Any], filled: list[int], above: list[Any]) -> bool:
+    """A KPI row split at a page break: no Ref (the row above has one), no number, only text columns filled.
+
+    Word-born KPI tables put the last word of a measure and of its officer on a row of their own;
+    a KPI's own row has its Ref, or a target or an actual.
+    """
+    ref = h.columns.get("ref")
+    if h.spec.kind != "kpis" or ref is None or ref in filled or not _present(above[ref] if ref < len(above) else None):
+        return False
+    _identify, text_cols, _mapped, _dates = h.continuation_columns
+    return all(c in text_cols and isinstance(row[c], str) for c in filled)
 
 
 def _merge(cells: list[Any], row: list[Any]) -> None:
@@ -885,7 +1141,8 @@ def _items(book: Book, sheet: Sheet, layout: Layout, table: Table, raws: list[_R
                 extra.setdefault("Theme", raw.section)
         if raw.group and "objective" in fields and not _present(values.get("objective")):
             values["objective"] = raw.group
-        item = Item(raw.row + 1, values, extra)
+        by_period = {p: cells[c] for c, p in h.periods.items() if c < len(cells) and _present(cells[c])}
+        item = Item(raw.row + 1, values, extra, by_period)
         items.append(item)
         previous, previous_section = item, raw.section
     if blank_status:
@@ -996,11 +1253,26 @@ def columns_report(tables: list[Table]) -> dict[str, dict[str, list[str]]]:
             table.columns.items(), key=lambda kv: kv[1])]
         entry["extra"] += [f"{column_letter(c)}: {name}" for c, name in sorted(table.extras.items())]
         entry["unrecognised"] += [f"{column_letter(c)}: {name}" for c, name in sorted(table.unrecognised.items())]
+        # Only where there are any, so a plan read as written reports as before.
+        guessed = [f"{column_letter(c)}: {' '.join(table.headings.get(c, '').split())} → {table.kind}.{g.target} "
+                   f"({g.how} '{g.known}', score {g.score})" for c, g in sorted(table.readings.items())
+                   if not g.certain and g.target in FIELDS[table.kind]]
+        ignored = [f"{column_letter(c)}: {' '.join(table.headings.get(c, '').split())} "
+                   f"({FIELDS[table.kind].get(g.target, g.target)} is read from {column_letter(winner)})"
+                   for c, (g, winner) in sorted(table.ignored.items())]
+        if guessed:
+            entry.setdefault("guessed", []).extend(guessed)
+        if ignored:
+            entry.setdefault("ignored", []).extend(ignored)
     return report
 
 
 def layout_report(book: Book, layouts: dict[str, Layout], forced: str | None = None) -> dict[str, Any]:
-    """Which layout reads a workbook, how every layout scored, and each table's columns: mapped, kept, unknown."""
+    """Which layout reads a workbook, how every layout scored, and every heading of each table: read as what, how well.
+
+    When no table is found, the likeliest header row of each sheet is explained the same way, so the
+    officer sees which headings were understood and which were not.
+    """
     scores = layout_scores(book, layouts)
     chosen = layout_named(forced, layouts) if forced else choose_layout(book, layouts)
     tables, messages = tables_from_book(book, chosen)
@@ -1010,13 +1282,73 @@ def layout_report(book: Book, layouts: dict[str, Layout], forced: str | None = N
         header = sheet.rows[table.header_row - 1]
         described.append({
             "sheet": table.sheet, "kind": table.kind, "header_row": table.header_row, "items": len(table.items),
-            "mapped": [(column_letter(c), str(sheet.cell(table.header_row - 1, c) or ""), FIELDS[table.kind][fid])
-                       for fid, c in sorted(table.columns.items(), key=lambda kv: kv[1])],
+            "header_rows": table.header_rows,
+            "mapped": [(column_letter(c), table.headings.get(c) or str(sheet.cell(table.header_row - 1, c) or ""),
+                        FIELDS[table.kind][fid]) for fid, c in sorted(table.columns.items(), key=lambda kv: kv[1])],
             "extra": [(column_letter(c), name) for c, name in sorted(table.extras.items())
                       if c not in table.unrecognised],
             "unrecognised": [(column_letter(c), name) for c, name in sorted(table.unrecognised.items())
-                             if c < len(header)],
+                             if c < max(len(header), *(k + 1 for k in table.headings), 0)],
+            "headings": _explained(table),
         })
+    unread = []
+    if not tables:
+        for sheet in book.sheets:
+            best = _likeliest_header(sheet, chosen)
+            if best is not None:
+                h, spec = best
+                unread.append({"sheet": sheet.name, "kind": spec.kind, "header_row": h.row + 1,
+                               "headings": _explained(Table(spec.kind, sheet.name, h.row + 1, dict(h.columns), {},
+                                                            headings=h.headings, readings=h.readings,
+                                                            ignored=h.ignored, periods=h.periods))})
     return {"layout": chosen.name, "ambiguous_with": list(chosen.ambiguous_with),
             "scores": dict(sorted(scores.items(), key=lambda kv: kv[1], reverse=True)),
-            "tables": described, "messages": [str(m) for m in messages]}
+            "tables": described, "unread": unread, "messages": [str(m) for m in messages]}
+
+
+def _explained(table: Table) -> list[dict[str, Any]]:
+    """Every heading of a table: its column, the heading, what it was read as, and the score and how it matched."""
+    fields = FIELDS[table.kind]
+    out = []
+    for c, heading in sorted(table.headings.items()):
+        entry: dict[str, Any] = {"column": column_letter(c), "heading": heading, "score": None, "how": None}
+        g = table.readings.get(c)
+        if c in table.periods:
+            what, n = table.periods[c]
+            entry["read_as"] = (f"Actual for Q{n} (the Actual of a Q{n} return; kept with the others)"
+                                if what == "quarter" else
+                                f"Target for {n}/{(n + 1) % 100:02d} (the Target of that year's returns)")
+        elif g is not None:
+            kind, _, name = g.target.partition(":")
+            entry["read_as"] = fields.get(g.target) or ({"split": "split into officer and date", "rating":
+                                                         "a second rating", "keep": "kept as an extra column"}[kind])
+            entry["score"], entry["how"] = g.score, g.how
+            if g.how != "exact":
+                entry["how"] = f"{g.how} '{g.known}'" if not g.certain else g.how
+        elif c in table.ignored:
+            lost, winner = table.ignored[c]
+            entry["read_as"] = (f"ignored: {fields.get(lost.target, lost.target)} is read from column "
+                                f"{column_letter(winner)}")
+            entry["score"], entry["how"] = lost.score, lost.how
+        else:
+            entry["read_as"] = "not recognised: kept as an extra column"
+        out.append(entry)
+    return out
+
+
+def _likeliest_header(sheet: Sheet, layout: Layout) -> tuple[_Header, TableSpec] | None:
+    """The row (in the first-header zone) whose headings a layout's tables recognise most, with its table."""
+    best: tuple[_Header, TableSpec] | None = None
+    for spec in layout.tables:
+        if not spec.looks_in(sheet):
+            continue
+        for r in range(min(spec.header_search_rows, len(sheet.rows))):
+            texts = [v for v in sheet.rows[r] if isinstance(v, str) and v.strip()]
+            if len(texts) < 2:
+                continue
+            h = _match_rows(sheet, r, spec, 1, True, least=0)
+            if h is None:
+                continue
+            if best is None or h.recognised > best[0].recognised:
+                best = (h, spec)
+    return best

@@ -64,12 +64,14 @@ def submission_from_tables(book: Book, layout: Layout, tables: list[Table], mess
                                 f"{period_obj.label} ({period_end:%d/%m/%Y}), so it looks mistyped and is not used "
                                 "as the council's as-at date. Use the date of this update, as dd/mm/yyyy."))
     for table in tables:
+        _columns_of_period(table, period_obj)
+    for table in tables:
         if table.kind == "actions":
             sub.actions = _concat(sub.actions, _actions_frame(table, layout, period_end, messages))
         elif table.kind == "objectives":
             sub.objectives = _concat(sub.objectives, _objectives_frame(table, layout, messages))
         else:
-            sub.kpis = _concat(sub.kpis, _kpis_frame(table, tolerance, messages))
+            sub.kpis = _concat(sub.kpis, _kpis_frame(table, tolerance, messages, period_obj))
     sub.columns = columns_report(tables)
     sub.messages = messages
     return sub
@@ -179,7 +181,35 @@ def _due_date(value: Any) -> DateValue:
         dates = [p.date for p in parts if p.date is not None]
         if len(dates) > 1:
             return DateValue(max(dates), value.strip())
+    several = several_dates(value)
+    if several is not None:
+        return DateValue(several[0], value.strip())
     return date_from_value(value)
+
+
+_FINANCIAL_YEAR = re.compile(r"\b(?:19|20)\d\d\s*[/\-–]\s*\d{2}\b")
+
+
+def several_dates(value: Any) -> tuple[dt.date, list[str]] | None:
+    """A cell naming several dates between " / " ("Done (March 2004) / By end 2005/06 / cleared July 2004"):
+    the latest, and the parts whose dates were not used; None when it names one date or none.
+
+    A financial year ("by end 2005/06") means its last day, 31 March.
+    """
+    if not isinstance(value, str) or " / " not in value:
+        return None
+    dated: list[tuple[dt.date, str]] = []
+    for part in (p.strip() for p in re.split(r"\s+/\s+", value)):
+        found = date_from_value(part).date
+        if found is None and (m := _FINANCIAL_YEAR.search(part)):
+            year = period_from_text(m.group(0).replace(" ", ""))
+            found = year.end if year is not None else None
+        if found is not None:
+            dated.append((found, part))
+    if len(dated) < 2:
+        return None
+    latest = max(d for d, _ in dated)
+    return latest, [part for d, part in dated if d != latest]
 
 
 def _refs(table: Table, raw_refs: list[Any], messages: list[Message]) -> list[str]:
@@ -224,6 +254,14 @@ def _actions_frame(table: Table, layout: Layout, period_end: dt.date | None,
             data[fid].append(text(values.get(fid)))
         for fid in ("due_date", "revised_due_date"):
             parsed = due_date(values.get(fid))
+            several = several_dates(values.get(fid)) if parsed.date is not None else None
+            if several is not None:
+                where = f"{table.letter(fid)}{item.row}" if table.letter(fid) else None
+                messages.append(Message(
+                    WARNING, "several-dates", table.sheet, where, text_from_value(values.get(fid)),
+                    f"this cell names several dates; the latest, {parsed.date:%d/%m/%Y}, is read as the "
+                    f"{'revised ' if fid == 'revised_due_date' else ''}due date, not "
+                    f"{' or '.join(repr(p) for p in several[1])}. If another is meant, keep only that date here."))
             data[fid].append(parsed.date)
             data[f"{fid}_text"].append(parsed.text or None)
             data[f"{fid}_problem"].append(parsed.problem)
@@ -277,12 +315,109 @@ def _objectives_frame(table: Table, layout: Layout, messages: list[Message]) -> 
     return frame
 
 
-def _kpis_frame(table: Table, default_tolerance: float, messages: list[Message]) -> pd.DataFrame:
+# The department's own judgement written beside (or in) an actual: the contract's performance symbols.
+SYMBOLS = {"★": "better", "●": "within", "▲": "worse"}
+_SYMBOL_IN_TEXT = re.compile("[★●▲]")
+_SAID = {"better": "better than target", "within": "within tolerance of target", "worse": "worse than target"}
+SYMBOL_EXTRA = "Performance symbol"  # the extra column the department's symbol is kept in
+ACTUAL_OF = "Actual "  # extra "Actual 2024/25 Q1": a KPI's actual for another quarter of its scorecard
+
+
+def _year_label(start: int) -> str:
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def _columns_of_period(table: Table, period: Period | None) -> None:
+    """Map the period's own quarter column as the Actual and its year column as the Target, so checks name them."""
+    if period is None:
+        return
+    for c, (what, n) in sorted(table.periods.items()):
+        if what == "quarter" and n == period.quarter:
+            table.columns.setdefault("actual", c)
+        elif what == "year" and n == period.start_year:
+            table.columns.setdefault("target", c)
+
+
+def _period_columns(table: Table, item: Item, period: Period | None, values: dict[str, Any],
+                    extra: dict[str, Any]) -> None:
+    """A scorecard's columns per quarter or per year: the period's own is the Actual or Target, the others kept.
+
+    Other quarters' actuals are kept as "Actual 2024/25 Q1" (they feed the KPI trend); other years'
+    targets as "Target 2025/26". With no period known, nothing is chosen (the period error says why).
+    """
+    if not item.by_period or period is None:
+        return
+    for (what, n), value in sorted(item.by_period.items()):
+        if what == "quarter":
+            label = f"{_year_label(period.start_year)} Q{n}"
+            if n == period.quarter:
+                values["actual"] = value
+            elif period.quarter is None or n < period.quarter:
+                extra[f"{ACTUAL_OF}{label}"] = _value_and_symbol(value)[0]
+        elif n == period.start_year:
+            values["target"] = value
+        else:
+            extra[f"Target {_year_label(n)}"] = value
+    if period.quarter is None and not _present(values.get("actual")):
+        # A whole-year submission from a quarterly scorecard: the latest quarter filled in is the outturn.
+        quarters = sorted((n, v) for (what, n), v in item.by_period.items() if what == "quarter")
+        if quarters:
+            values["actual"] = quarters[-1][1]
+            extra.pop(f"{ACTUAL_OF}{_year_label(period.start_year)} Q{quarters[-1][0]}", None)
+
+
+def _missing_period_columns(table: Table, period: Period | None, messages: list[Message]) -> None:
+    """Warn once when a scorecard has columns per quarter or year but none for the submission's period."""
+    if not table.periods or period is None:
+        return
+    quarters = {n: c for c, (what, n) in table.periods.items() if what == "quarter"}
+    years = {n: c for c, (what, n) in table.periods.items() if what == "year"}
+    if quarters and period.quarter is not None and period.quarter not in quarters:
+        first = min(quarters.values())
+        messages.append(Message(
+            WARNING, "no-column-for-period", table.sheet, f"{column_letter(first)}{table.header_row}", None,
+            f"this table has a column for each of {', '.join(f'Q{n}' for n in sorted(quarters))} but none for "
+            f"Q{period.quarter}, the quarter of this submission ({period.label}), so its KPIs have no Actual. "
+            f"Add a Q{period.quarter} column, or check the period."))
+    if years and period.start_year not in years:
+        first = min(years.values())
+        messages.append(Message(
+            WARNING, "no-column-for-period", table.sheet, f"{column_letter(first)}{table.header_row}", None,
+            f"this table has a target column for each of {', '.join(_year_label(n) for n in sorted(years))} "
+            f"but none for {_year_label(period.start_year)}, the year of this submission ({period.label}), so "
+            "its KPIs have no Target. Add a column for that year, or check the period."))
+
+
+def _value_and_symbol(value: Any) -> tuple[Any, str | None]:
+    """A cell holding a number and a symbol ("25.6% ●", "▲ 41%", "<p>25.6%</p><p>●</p>") → (the number's text, symbol)."""
+    if not isinstance(value, str) or not _SYMBOL_IN_TEXT.search(value):
+        return value, None
+    text = text_from_value(value) or ""
+    symbols = _SYMBOL_IN_TEXT.findall(text)
+    rest = " ".join(_SYMBOL_IN_TEXT.sub(" ", text).split())
+    return (rest or None), (symbols[0] if len(set(symbols)) == 1 else None)
+
+
+def _present(value: Any) -> bool:
+    return value is not None and (not isinstance(value, str) or bool(value.strip()))
+
+
+def _kpis_frame(table: Table, default_tolerance: float, messages: list[Message],
+                period: Period | None = None) -> pd.DataFrame:
     data: dict[str, list[Any]] = {k: [] for k in (
         "row", "measure", "polarity", "polarity_text", "unit", "lead_officer", "target", "target_text",
         "actual", "actual_text", "tolerance", "comment", "performance", "extra")}
+    _missing_period_columns(table, period, messages)
+    actual_col = table.letter("actual")
     for item in table.items:
-        values = item.values
+        values = dict(item.values)
+        extra = dict(item.extra)
+        _period_columns(table, item, period, values, extra)
+        as_written = values.get("actual")
+        values["actual"], symbol = _value_and_symbol(as_written)
+        if symbol is not None:
+            extra.setdefault(SYMBOL_EXTRA, symbol)
+        item = Item(item.row, values, extra, item.by_period)
         data["row"].append(item.row)
         for fid in ("measure", "lead_officer", "comment"):
             data[fid].append(text_from_value(values.get(fid)))
@@ -302,6 +437,15 @@ def _kpis_frame(table: Table, default_tolerance: float, messages: list[Message])
         data["tolerance"].append(tolerance if tolerance is not None else default_tolerance)
         data["performance"].append(kpi_performance(target.number, actual.number,
                                                    polarity or "Higher is better", data["tolerance"][-1]))
+        own = SYMBOLS.get(str(extra.get(SYMBOL_EXTRA) or "").strip())
+        if own and data["performance"][-1] != "no data" and own != data["performance"][-1]:
+            where = f"{actual_col}{item.row}" if actual_col else None
+            computed = {v: k for k, v in SYMBOLS.items()}[data["performance"][-1]]
+            messages.append(Message(
+                WARNING, "kpi-symbol-differs", table.sheet, where, text_from_value(as_written),
+                f"this KPI is marked {extra[SYMBOL_EXTRA]} ({_SAID[own]}) but its actual against its target of "
+                f"{target.text} is {_SAID[data['performance'][-1]]} ({computed}). Check the actual, the target or "
+                "the symbol; the rollup shows both."))
         data["extra"].append(_extras(item))
     data["ref"] = _refs(table, [item.values.get("ref") for item in table.items], messages)
     frame = pd.DataFrame(data)

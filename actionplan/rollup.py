@@ -11,6 +11,7 @@ import pandas as pd
 from .clock import DEFAULT_TIMEZONE, local, now_in
 from .columns import rollup_headings, rollup_renames
 from .model import RollupFacts
+from .normalise import ACTUAL_OF, SYMBOL_EXTRA
 from .rules import (
     CORRECTIVE_MIN_WORDS,
     NOT_DONE_WORDS,
@@ -20,7 +21,7 @@ from .rules import (
     reasons_from_stored,
     stored_reasons,
 )
-from .values import present, same_text
+from .values import number_from_value, present, same_text
 from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text, plausible_as_at
 
 RAGB_COLUMNS = ("Blue", "Green", "Amber", "Red", "Not rated")
@@ -130,6 +131,7 @@ def kpi_tables(kpis: pd.DataFrame, departments: list[str]) -> tuple[pd.DataFrame
             "Target": [shown(n, t) for n, t in zip(kpis["target"], kpis["target_text"], strict=True)],
             "Actual": [shown(n, t) for n, t in zip(kpis["actual"], kpis["actual_text"], strict=True)],
             "Tolerance": kpis["tolerance"], "Performance": kpis["performance"],
+            **_department_symbols(kpis),
             "Previous actual": kpis.get("previous_actual"), "Direction": kpis.get("direction"),
             "Comment": kpis["comment"],
             **{c.removeprefix("trend:"): kpis[c] for c in kpis.columns if str(c).startswith("trend:")},
@@ -143,6 +145,18 @@ def kpi_tables(kpis: pd.DataFrame, departments: list[str]) -> tuple[pd.DataFrame
     for row in rows:
         row["Total"] = sum(row[p] for p in PERFORMANCE_COLUMNS)
     return listing, pd.DataFrame(rows, columns=["Department", *PERFORMANCE_COLUMNS, "Total"])
+
+
+def _extras_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    if "extra_json" not in frame:
+        return [{} for _ in range(len(frame))]
+    return [json.loads(x) if isinstance(x, str) and x else {} for x in frame["extra_json"]]
+
+
+def _department_symbols(kpis: pd.DataFrame) -> dict[str, list[Any]]:
+    """The department's own ★ ● ▲ (a column beside the actual, or in its cell), beside the computed Performance."""
+    symbols = [e.get(SYMBOL_EXTRA) for e in _extras_of(kpis)]
+    return {"Department's symbol": symbols} if any(symbols) else {}
 
 
 def submissions_table(subs: pd.DataFrame, known: list[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -227,14 +241,22 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
     msgs = current["messages"]
     warned = pd.DataFrame(columns=QUALITY_COLUMNS, dtype=object)
     if not msgs.empty:
-        warned = msgs.loc[msgs["level"] == "warning", ["department", "sheet", "cell", "value", "code", "message"]]
-        warned = warned.astype(object).set_axis(QUALITY_COLUMNS, axis=1)
+        warned = msgs.loc[msgs["level"] == "warning"]
+        refs = _refs_by_row(current)
+        warned = pd.DataFrame({
+            "Department": warned["department"], "Sheet": warned["sheet"], "Cell": warned["cell"],
+            "Ref": [refs.get((sid, sheet, _row_of(cell))) for sid, sheet, cell in zip(
+                warned.get("submission_id", [None] * len(warned)), warned["sheet"], warned["cell"], strict=True)],
+            "Value": warned["value"], "Code": warned["code"], "Message": warned["message"]},
+            dtype=object)[QUALITY_COLUMNS]
     rows: list[dict[str, Any]] = []
     # Stale commentary needs the previous period, which only consolidation has: it is found here, never at submit.
-    rows.extend(stale_rows(current["actions"], previous["actions"] if previous else None))
+    rows.extend(stale_rows(current["actions"], previous["actions"] if previous else None,
+                           _letters(current.get("submissions"), "actions.progress_update")))
     if checked is not None and not checked.empty:
         for r in checked[checked["rag_history"].map(present)].to_dict("records"):
             rows.append({"Department": r["department"], "Sheet": r["sheet"], "Cell": f"row {r['row_number']}",
+                         "Ref": r["ref"],
                          "Value": _name(r["status"]), "Code": "rag-check",
                          "Message": f"{r['rag_history']}. The status is shown as the department gave it; "
                                     "check it with the lead officer."})
@@ -244,8 +266,45 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
     return found if warned.empty else pd.concat([warned, found], ignore_index=True)
 
 
-def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """Not-complete actions whose progress update is word for word the previous period's."""
+def _row_of(cell: Any) -> int | None:
+    digits = "".join(ch for ch in str(cell or "") if ch.isdigit())
+    return int(digits) if digits else None
+
+
+def _refs_by_row(current: dict[str, pd.DataFrame]) -> dict[tuple[Any, Any, int | None], str]:
+    """(submission, sheet, Excel row) → the Ref of the item on that row, so a warning names the item it is about."""
+    refs: dict[tuple[Any, Any, int | None], str] = {}
+    for table in ("objectives", "actions", "kpis"):
+        frame = current.get(table)
+        if frame is None or frame.empty or "submission_id" not in frame:
+            continue
+        for sid, sheet, row, ref in zip(frame["submission_id"], frame["sheet"], frame["row_number"], frame["ref"],
+                                        strict=True):
+            refs.setdefault((sid, sheet, int(row)), str(ref))
+    return refs
+
+
+def _letters(submissions: pd.DataFrame | None, mapped: str) -> dict[tuple[Any, Any], str]:
+    """(submission, sheet) → the column letter a field was read from (the submission's column report)."""
+    out: dict[tuple[Any, Any], str] = {}
+    if submissions is None or submissions.empty or "columns_json" not in submissions:
+        return out
+    for sid, text in zip(submissions["id"], submissions["columns_json"], strict=True):
+        try:
+            columns = json.loads(text) if isinstance(text, str) and text else {}
+        except ValueError:
+            continue
+        for sheet, report in columns.items():
+            for entry in report.get("mapped", []):
+                letter, _, name = entry.partition(": ")
+                if name == mapped:
+                    out[(sid, sheet)] = letter
+    return out
+
+
+def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None,
+               letters: dict[tuple[Any, Any], str] | None = None) -> list[dict[str, Any]]:
+    """Not-complete actions whose progress update is word for word the previous period's, named by its cell."""
     if before is None or before.empty or actions.empty:
         return []
     old = {(r["department"], str(r["ref"])): r["progress_update"] for r in before.to_dict("records")
@@ -256,8 +315,10 @@ def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None) -> list[dict[
             continue
         prev = old.get((r["department"], str(r["ref"])))
         if prev and same_text(prev, r["progress_update"]):
-            rows.append({"Department": r["department"], "Sheet": r["sheet"], "Cell": f"row {r['row_number']}",
-                         "Value": r["progress_update"][:80], "Code": "stale-commentary",
+            letter = (letters or {}).get((r.get("submission_id"), r["sheet"]))
+            rows.append({"Department": r["department"], "Sheet": r["sheet"],
+                         "Cell": f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}",
+                         "Ref": r["ref"], "Value": r["progress_update"][:80], "Code": "stale-commentary",
                          "Message": "this progress update is the same as last period's. Say what has happened "
                                     "since then."})
     return rows
@@ -340,20 +401,37 @@ def kpi_travel(kpis: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> t
     for _, frame in history:
         by_period.append({} if frame.empty else {
             k: a for k, a in zip(_history_key(frame), frame["actual"], strict=True) if present(a)})
+    # A scorecard kept all year carries its earlier quarters' actuals: they stand in for submissions not made.
+    kept = [{k.removeprefix(ACTUAL_OF): number_from_value(v).number for k, v in e.items()
+             if k.startswith(ACTUAL_OF)} for e in _extras_of(kpis)]
+    extra_periods = {p for k in kept for p, n in k.items() if n is not None and period_from_text(p)}
+    if extra_periods - set(periods) and periods:
+        current_period = periods[-1]
+        earlier = [p for p in extra_periods - set(periods) if _rank(p) < _rank(current_period)]
+        order = sorted([*periods[:-1], *earlier], key=_rank) + [current_period]
+        by_label = dict(zip(periods, by_period, strict=True))
+        periods, by_period = order, [by_label.get(p, {}) for p in order]
     out = kpis.copy()
     previous, direction = [], []
     trend: dict[str, list[Any]] = {p: [] for p in periods}
-    for key, actual, polarity in zip(_history_key(out), out["actual"], out["polarity"], strict=True):
-        prev = by_period[-2].get(key) if len(by_period) >= 2 else None
+    for key, actual, polarity, own in zip(_history_key(out), out["actual"], out["polarity"], kept, strict=True):
+        filled = [values.get(key, own.get(p)) for p, values in zip(periods, by_period, strict=True)]
+        prev = filled[-2] if len(filled) >= 2 else None
         previous.append(prev)
         direction.append(_direction(prev, actual, polarity))
-        for p, values in zip(periods, by_period, strict=True):
-            trend[p].append(values.get(key))
+        for p, value in zip(periods, filled, strict=True):
+            trend[p].append(value)
     out["previous_actual"] = previous
     out["direction"] = direction
     for p in periods:
         out[f"trend:{p}"] = trend[p]
     return out, periods
+
+
+def _rank(label: str) -> tuple[int, int]:
+    """A period label's place in time (an unrecognised one first)."""
+    parsed = period_from_text(label)
+    return (parsed.start_year, parsed.quarter or 5) if parsed is not None else (0, 0)
 
 
 def _direction(previous: Any, actual: Any, polarity: Any) -> str | None:

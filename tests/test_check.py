@@ -196,7 +196,7 @@ def test_check_misspelt_heading_is_a_warning_not_silence(tmp_path):
 
     path = canonical_workbook(tmp_path / "ms.xlsx", actions=[action()])
     wb = openpyxl.load_workbook(path)
-    wb["Actions"]["E1"] = "Lead oficer"
+    wb["Actions"]["E1"] = "Led offcr"
     wb.save(path)
     sub = check(path)
     assert sub.accepted

@@ -356,15 +356,15 @@ def test_layouts_familiar_values_are_checked_like_the_template(tmp_path):
 def test_layouts_misspelt_synonym_heading_is_a_warning_naming_the_cell(tmp_path):
     path = familiar_workbook(plan_for("tracker"), tmp_path / "t.xlsx")
     wb = openpyxl.load_workbook(path)
-    wb.active["K3"] = "Revised traget date"
+    wb.active["K3"] = "Revsd traget dte"
     wb.save(path)
     sub = check(path)
     assert sub.accepted and sub.layout == "tracker"
     assert [str(m) for m in sub.warnings if m.code == "unrecognised-column"] == [
-        "Improvement Plan!K3 'Revised traget date': this heading was not recognised, so the column is kept as an "
+        "Improvement Plan!K3 'Revsd traget dte': this heading was not recognised, so the column is kept as an "
         "extra column and not read as 'Revised due date'. If it is meant to be 'Revised target date', rename "
         "the heading."]
-    assert sub.columns["Improvement Plan"]["unrecognised"] == ["K: Revised traget date"]
+    assert sub.columns["Improvement Plan"]["unrecognised"] == ["K: Revsd traget dte"]
 
 
 def test_layouts_familiar_workbook_missing_its_status_column_is_told_which_and_where(tmp_path):
@@ -373,14 +373,14 @@ def test_layouts_familiar_workbook_missing_its_status_column_is_told_which_and_w
     wb = openpyxl.load_workbook(path)
     for row in wb.active.iter_rows():  # misspelt on the first page and on every repeat of the header
         if row[4].value == "RAGB Rating - Outcome":
-            row[4].value = "RAGB Rating - Outcom"
+            row[4].value = "RGAB Ratng - Outcm"
     wb.save(path)
     sub = check(path, **submitter(plan))
     assert sub.layout == "governance"
     assert [str(m) for m in sub.messages if m.code != "position-refs"] == [
         "AGS Action Plan!G2: the required column 'Status' is missing. Add a column headed 'Status' to the header "
         "row (row 2).",
-        "AGS Action Plan!E2 'RAGB Rating - Outcom': this heading was not recognised, so the column is kept as an "
+        "AGS Action Plan!E2 'RGAB Ratng - Outcm': this heading was not recognised, so the column is kept as an "
         "extra column and not read as 'Status'. If it is meant to be 'RAGB Rating - Outcome', rename the heading.",
     ]
 
@@ -389,7 +389,7 @@ def test_layouts_header_misspelt_on_the_first_page_only_is_still_named(tmp_path)
     plan = plan_for("governance")
     path = familiar_workbook(plan, tmp_path / "g.xlsx")
     wb = openpyxl.load_workbook(path)
-    wb.active["E2"] = "RAGB Rating - Outcom"
+    wb.active["E2"] = "RGAB Ratng - Outcm"
     wb.save(path)
     sub = check(path, **submitter(plan))
     assert not sub.accepted
