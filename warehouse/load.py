@@ -16,6 +16,8 @@ class LoadResult:
     loaded: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    # Per record loaded (or found already loaded): id, council, department, period, warnings, outcome.
+    records: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
         text = f"{len(self.loaded)} loaded, {len(self.already)} already in the warehouse"
@@ -41,4 +43,8 @@ def load_inbox(inbox: Inbox, warehouse: Warehouse) -> LoadResult:
         # Moved only after the commit: a crash in between leaves it pending, and reloading it is a no-op.
         inbox.mark_loaded(path)
         (result.loaded if new else result.already).append(record["id"])
+        result.records.append({
+            "id": record["id"], "council": record.get("council"), "department": record.get("department"),
+            "period": record.get("period"), "outcome": "loaded" if new else "already loaded",
+            "warnings": sum(1 for m in record.get("messages") or [] if m.get("level") == "warning")})
     return result
