@@ -165,7 +165,9 @@ def run_checkpoints(batches: dict[str, _Batch], period: str, docs_dir: Path | No
     gx, context = _context(docs_dir)
     from great_expectations.core.run_identifier import RunIdentifier
 
-    run_id = RunIdentifier(run_name=run_name or period)  # the run's name in Data Docs, instead of __none__
+    # The run's name in Data Docs (instead of __none__); it becomes a folder name there, so no slashes.
+    name = f"{period} {run_name}" if run_name else period
+    run_id = RunIdentifier(run_name=name.replace("/", "-").replace("\\", "-"))
     source = context.data_sources.add_pandas("actionplan")
     results = {}
     for kind, batch in batches.items():
@@ -308,3 +310,39 @@ def _swap(built: Path, target: Path) -> None:
         os.replace(target, old)
     os.replace(built, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+class NoDataDocs(ActionplanError):
+    """No Data Docs site has been built for this period yet."""
+
+
+def data_docs_index(settings: Any, period: str, council: str) -> Path:
+    """The index page of a council's Data Docs site for a period; NoDataDocs saying how to build it when absent."""
+    from .vocabulary import period_from_text
+
+    parsed = period_from_text(period)
+    if parsed is None:
+        raise ActionplanError(f"'{period}' is not a period actionplan recognises. Use e.g. 2024/25 Q2.")
+    index = settings.data_docs_path(parsed.label, council) / "index.html"
+    if not index.exists():
+        raise NoDataDocs(f"No Data Docs for {parsed.label} yet: `actionplan consolidate --period \"{parsed.label}\"` "
+                         "validates the period with Great Expectations and builds them.")
+    return index
+
+
+def data_docs_sites(settings: Any) -> list[str]:
+    """The folders under <home>/data-docs/ holding a built site (one per council and period), A–Z."""
+    root = settings.home_path / "data-docs"
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and (p / "index.html").is_file())
+
+
+def data_docs_validation_pages(settings: Any, site: str) -> list[tuple[str, str]]:
+    """A site's validation result pages as (sheet kind, path inside the site), one per suite run, kinds A–Z.
+
+    The site's own index lists them with a script it loads from a public CDN; this list needs none.
+    """
+    base = settings.home_path / "data-docs" / site / "validations"
+    pages = sorted(base.glob("*/*/*/*.html")) if base.is_dir() else []
+    return [(p.relative_to(base).parts[0], str(p.relative_to(base.parent))) for p in pages]

@@ -323,6 +323,15 @@ def cmd_deploy(args) -> int:
     return 0
 
 
+def cmd_docs(args) -> int:
+    from .checkpoint import data_docs_index
+
+    s = _settings()
+    council = s.council if args.council is None else args.council
+    print(data_docs_index(s, args.period, council))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="actionplan",
@@ -363,6 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--against", help="compare with this period instead of the previous one")
     c.add_argument("--council", help=COUNCIL_HELP)
     c.set_defaults(func=cmd_export)
+
+    c = sub.add_parser("docs", help="Print the path of a period's Great Expectations Data Docs site (built by "
+                                    "`consolidate`).")
+    c.add_argument("--period", required=True, help="e.g. 2024/25 Q2")
+    c.add_argument("--council", help="the council whose site (default: ACTIONPLAN_COUNCIL), or `all`")
+    c.set_defaults(func=cmd_docs)
 
     c = sub.add_parser("template", help="Write a blank department workbook (the canonical template).")
     c.add_argument("-o", "--output", required=True, metavar="FILE")

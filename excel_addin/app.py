@@ -428,6 +428,11 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return Response(icon_png(kind, int(size)), media_type="image/png",
                         headers={"Cache-Control": "public, max-age=86400"})
 
+    # Great Expectations Data Docs, for admins (its own module: datadocs.py).
+    from .datadocs import data_docs_router
+
+    app.include_router(data_docs_router(settings, tokens))
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
