@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import progress
 from .errors import ActionplanError
 from .files import write_atomic
 from .validate import KINDS, _letters, suite_definition, suite_frame
@@ -149,6 +151,10 @@ def _context(docs_dir: Path | None):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX logs its temporary folders at INFO; under Prefect's logging that reaches the CLI's output.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm bars in the CLI or logs
     if docs_dir is not None:
@@ -170,6 +176,7 @@ def run_checkpoints(batches: dict[str, _Batch], period: str, docs_dir: Path | No
     run_id = RunIdentifier(run_name=name.replace("/", "-").replace("\\", "-"))
     source = context.data_sources.add_pandas("actionplan")
     results = {}
+    progress.begin("suites validated", len(batches))
     for kind, batch in batches.items():
         definition = suite_definition(kind)
         suite = context.suites.add(gx.ExpectationSuite(name=definition["name"], meta={
@@ -188,6 +195,7 @@ def run_checkpoints(batches: dict[str, _Batch], period: str, docs_dir: Path | No
         run = checkpoint.run(batch_parameters={"dataframe": batch.frame}, run_id=run_id)
         (result,) = run.run_results.values()
         results[kind] = result
+        progress.advance("suites validated", kind)
     return results
 
 

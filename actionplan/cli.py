@@ -8,6 +8,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,21 +64,23 @@ def _read_file(path: str) -> bytes:
         raise ActionplanError(f"{path}: permission denied.") from None
 
 
-def _check_files(args) -> list[tuple[str, bytes, Any]]:
+def _check_files(args) -> Iterator[tuple[str, bytes, Any]]:
+    """Each file checked in turn, as soon as it is (progress: files checked)."""
+    from . import progress
     from .check import check_workbook
 
     s = _settings()
-    results = []
+    progress.begin("files checked", len(args.files))
     for path in args.files:
         data = _read_file(path)
         sub = check_workbook(data, Path(path).name, department=args.department, period=args.period,
                              layout=getattr(args, "layout", None), settings=s)
-        results.append((path, data, sub))
-    return results
+        progress.advance("files checked", Path(path).name)
+        yield path, data, sub
 
 
 def cmd_validate(args) -> int:
-    results = _check_files(args)
+    results = list(_check_files(args))
     reports = [sub.report() for _, _, sub in results]
     for (path, _, _), report in zip(results, reports, strict=True):
         report["file"] = path
@@ -92,18 +95,21 @@ def cmd_validate(args) -> int:
 def cmd_submit(args) -> int:
     from actionplan.warehouse.inbox import Inbox
 
+    from . import progress
+
     s = _settings()
     inbox = Inbox(s.inbox_path, s.archive_path)
     ok = True
     whose = "" if s.council == DEFAULT_COUNCIL else f" for {s.council}"
-    for path, data, sub in _check_files(args):
-        report = inbox.submit(sub, data, submitted_by=args.by or getpass.getuser(), council=s.council)
-        report["file"] = path
-        _print_report(report)
-        if report["accepted"]:
-            state = "new submission" if report["new"] else "identical to one already received: not stored twice"
-            print(f"  Submission id {report['submission_id'][:12]}{whose} ({state}).")
-        ok &= report["accepted"]
+    with progress.shown():
+        for path, data, sub in _check_files(args):
+            report = inbox.submit(sub, data, submitted_by=args.by or getpass.getuser(), council=s.council)
+            report["file"] = path
+            _print_report(report)
+            if report["accepted"]:
+                state = "new submission" if report["new"] else "identical to one already received: not stored twice"
+                print(f"  Submission id {report['submission_id'][:12]}{whose} ({state}).")
+            ok &= report["accepted"]
     return 0 if ok else EXIT_REJECTED
 
 
@@ -134,7 +140,10 @@ def run_flow(flow_name: str, **params):
 
 
 def cmd_ingest(args) -> int:
-    result = run_flow("ingest")
+    from . import progress
+
+    with progress.shown():
+        result = run_flow("ingest")
     print(f"{len(result['loaded'])} loaded, {len(result['already'])} already in the warehouse"
           + (f", {len(result['failed'])} failed" if result["failed"] else "") + ".")
     for sid, why in result["failed"].items():
@@ -179,8 +188,11 @@ def cmd_consolidate(args) -> int:
     # Checked before the flow runs (a failed flow run prints a traceback); the flow loads the inbox first, so
     # a council whose first plans are waiting there is known too.
     council = _council(args.council, _settings(), waiting=True)
-    result = run_flow("consolidate", period=period, as_at=_date(args.as_at), out=out,
-                      against=_period(args.against), pdf=args.pdf, council=council)
+    from . import progress
+
+    with progress.shown():
+        result = run_flow("consolidate", period=period, as_at=_date(args.as_at), out=out,
+                          against=_period(args.against), pdf=args.pdf, council=council)
     print_summary(result["facts"], council=result["council"])
     print(f"Rollup written: {result['path']}")
     if args.pdf:

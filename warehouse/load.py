@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from actionplan import progress
+
 from .base import Warehouse
 from .inbox import Inbox
 
@@ -27,7 +29,9 @@ class LoadResult:
 def load_inbox(inbox: Inbox, warehouse: Warehouse) -> LoadResult:
     """Load every pending record, oldest first; a record that fails stays pending and is reported."""
     result = LoadResult()
-    for path in inbox.pending():
+    pending = inbox.pending()
+    progress.begin("departments written", len(pending))
+    for path in pending:
         try:
             record = inbox.read(path)
         except FileNotFoundError:
@@ -47,4 +51,5 @@ def load_inbox(inbox: Inbox, warehouse: Warehouse) -> LoadResult:
             "id": record["id"], "council": record.get("council"), "department": record.get("department"),
             "period": record.get("period"), "outcome": "loaded" if new else "already loaded",
             "warnings": sum(1 for m in record.get("messages") or [] if m.get("level") == "warning")})
+        progress.advance("departments written", f"{record.get('department')}, {record.get('period')}")
     return result
