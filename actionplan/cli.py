@@ -27,8 +27,13 @@ def _settings():
     return load_settings()
 
 
-def _print_report(report: dict[str, Any], out=sys.stdout, limit: int | None = None) -> None:
-    """The plain-English report of one file: outcome, counts, then every error and warning with its cell."""
+GROUP_FROM = 4  # a warning repeated this often is printed once, with its count and first cells
+_NOUNS = {"actions": "actions", "kpis": "KPIs", "objectives": "objectives"}
+
+
+def _print_report(report: dict[str, Any], out=sys.stdout, limit: int | None = None, every: bool = False) -> None:
+    """The plain-English report of one file: outcome, counts, then every error and warning with its cell (a warning
+    repeated GROUP_FROM times or more once, with its count and first cells, unless every)."""
     who = ", ".join(x for x in (report["department"], report["period"]) if x) or "department and period unknown"
     layout = f" (layout: {report['layout']})" if report["layout"] else ""
     print(f"{report['file']} — {who}{layout}", file=out)
@@ -45,12 +50,41 @@ def _print_report(report: dict[str, Any], out=sys.stdout, limit: int | None = No
             continue
         print(f"  {title}:", file=out)
         shown = items if limit is None else items[:limit]
-        for m in shown:
-            where = f"{m['sheet']}!{m['cell']}" if m["sheet"] and m["cell"] else (m["sheet"] or "workbook")
-            value = f" '{m['value']}'" if m["value"] not in (None, "") else ""
-            print(f"    {where}{value}: {m['message']}", file=out)
+        lines = _grouped(shown) if title == "Warnings" and not every else [_line(m) for m in shown]
+        for line in lines:
+            print(line, file=out)
         if len(shown) < len(items):
             print(f"    … and {len(items) - len(shown)} more (use `actionplan validate` to see all)", file=out)
+
+
+def _line(m: dict[str, Any]) -> str:
+    where = f"{m['sheet']}!{m['cell']}" if m["sheet"] and m["cell"] else (m["sheet"] or "workbook")
+    value = f" '{m['value']}'" if m["value"] not in (None, "") else ""
+    return f"    {where}{value}: {m['message']}"
+
+
+def _grouped(items: list[dict[str, Any]]) -> list[str]:
+    """The warnings' lines, those with the same code, sheet and message together where there are many, at the
+    place of the first: "200 KPIs: no lead officer. …" then "KPIs!E2, E3, E4 … (`--all` lists every one)"."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for m in items:
+        groups.setdefault((m["code"], m["sheet"], m["message"]), []).append(m)
+    lines, done = [], set()
+    for m in items:
+        key = (m["code"], m["sheet"], m["message"])
+        same = groups[key]
+        if len(same) < GROUP_FROM or not m["sheet"]:
+            lines.append(_line(m))
+            continue
+        if key in done:
+            continue
+        done.add(key)
+        noun = _NOUNS.get(m["sheet"].casefold(), f"rows on {m['sheet']}")
+        cells = [x["cell"] for x in same if x["cell"]]
+        first = ", ".join(cells[:3])
+        lines.append(f"    {len(same)} {noun}: {m['message']}")
+        lines.append(f"      {m['sheet']}!{first} … (`--all` lists every one)")
+    return lines
 
 
 def _read_file(path: str) -> bytes:
@@ -88,7 +122,7 @@ def cmd_validate(args) -> int:
         print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, ensure_ascii=False))
     else:
         for report in reports:
-            _print_report(report)
+            _print_report(report, every=args.all)
     return 0 if all(r["accepted"] for r in reports) else EXIT_REJECTED
 
 
@@ -105,7 +139,7 @@ def cmd_submit(args) -> int:
         for path, data, sub in _check_files(args):
             report = inbox.submit(sub, data, submitted_by=args.by or getpass.getuser(), council=s.council)
             report["file"] = path
-            _print_report(report)
+            _print_report(report, every=args.all)
             if report["accepted"]:
                 state = "new submission" if report["new"] else "identical to one already received: not stored twice"
                 print(f"  Submission id {report['submission_id'][:12]}{whose} ({state}).")
@@ -358,6 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--department", help="department, when the workbook has no Plan sheet")
         c.add_argument("--period", help="reporting period (e.g. 2024/25 Q2), when the workbook has no Plan sheet")
         c.add_argument("--layout", help="read with this layout instead of choosing one (see `actionplan layouts`)")
+        c.add_argument("--all", action="store_true",
+                       help="list every warning (by default a warning repeated on many rows is shown once, with its "
+                            "count and first cells)")
         c.set_defaults(func=func)
         return c
 
