@@ -31,10 +31,6 @@ INDEX_COLUMNS = ["row", "department", "sheet", "sheet_row"]  # row: the batch's 
 SHOWN = 5  # cells named in a disagreement's message before "… and N more"
 
 
-class ValidationDisagrees(ActionplanError):
-    """Great Expectations and Submit disagree about the period's loaded submissions."""
-
-
 @dataclass(frozen=True)
 class Disagreement:
     """One expectation whose failing cells differ between the GX run and what Submit reported."""

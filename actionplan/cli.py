@@ -31,9 +31,10 @@ GROUP_FROM = 4  # a warning repeated this often is printed once, with its count 
 _NOUNS = {"actions": "actions", "kpis": "KPIs", "objectives": "objectives"}
 
 
-def _print_report(report: dict[str, Any], out=sys.stdout, limit: int | None = None, every: bool = False) -> None:
+def _print_report(report: dict[str, Any], out=None, limit: int | None = None, every: bool = False) -> None:
     """The plain-English report of one file: outcome, counts, then every error and warning with its cell (a warning
     repeated GROUP_FROM times or more once, with its count and first cells, unless every)."""
+    out = out or sys.stdout  # looked up now: a test (or a progress display) may have replaced it
     who = ", ".join(x for x in (report["department"], report["period"]) if x) or "department and period unknown"
     layout = f" (layout: {report['layout']})" if report["layout"] else ""
     print(f"{report['file']} — {who}{layout}", file=out)

@@ -429,9 +429,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
                         headers={"Cache-Control": "public, max-age=86400"})
 
     # Great Expectations Data Docs, for admins (its own module: datadocs.py).
-    from .datadocs import data_docs_router
+    from .datadocs import add_data_docs_routes
 
-    app.include_router(data_docs_router(settings, tokens))
+    add_data_docs_routes(app, settings, tokens)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

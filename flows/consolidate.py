@@ -86,8 +86,7 @@ def validate_with_gx(warehouse_url: str, inbox_dir: str, archive_dir: str, perio
     from actionplan.warehouse.validation import validate_loaded_period
     from prefect.artifacts import create_markdown_artifact
     from prefect.context import TaskRunContext
-
-    from actionplan.checkpoint import ValidationDisagrees
+    from prefect.states import Failed
 
     context = TaskRunContext.get()
     run_name = context.task_run.name if context else None
@@ -102,9 +101,10 @@ def validate_with_gx(warehouse_url: str, inbox_dir: str, archive_dir: str, perio
                                                                           period),
                              description=outcome.summary())
     if not outcome.agrees:
-        problem = ValidationDisagrees(" ".join([outcome.summary(), *(d.message() for d in outcome.disagreements)]))
-        problem.validation = found
-        raise problem
+        # A Failed state, not an exception: the run shows the task failed with this message, and a person running
+        # `actionplan consolidate` reads it without a traceback.
+        return Failed(message=" ".join([outcome.summary(), *(d.message() for d in outcome.disagreements)]),
+                      data=found)
     return found
 
 
@@ -151,16 +151,16 @@ def consolidate(period: str | None = None, as_at: dt.date | None = None, out: st
 def _validation(state) -> dict:
     """The validation task's findings, whether it completed or failed (a disagreement, or GX could not run)."""
     outcome = state.result(raise_on_failure=False)
-    if isinstance(outcome, BaseException):
-        found = dict(getattr(outcome, "validation", None) or {"summary": None, "agrees": None})
-        found["failed"] = f"{type(outcome).__name__}: {outcome}"
-        return found
+    if isinstance(outcome, BaseException):  # GX could not run at all
+        return {"summary": None, "agrees": None, "failed": f"{type(outcome).__name__}: {outcome}"}
+    if state.is_failed():
+        return {**outcome, "failed": state.message}
     return outcome
 
 
-@task(name="publish-summary")
 def publish_summary(result: dict, service_url: str | None) -> None:
-    """The run's markdown artifact: Summary table, exceptions, missing departments, the rollup's path or link."""
+    """The run's markdown artifact: Summary table, exceptions, missing departments, the rollup's path or link
+    (created in the flow itself, so it belongs to the flow run)."""
     from prefect.artifacts import create_markdown_artifact
 
     facts = result["facts"]

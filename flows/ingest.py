@@ -24,9 +24,9 @@ def load_pending(warehouse_url: str, inbox_dir: str, archive_dir: str) -> LoadRe
         wh.close()
 
 
-@task(name="publish-load-table")
 def publish_load_table(result: LoadResult, inbox_dir: str, archive_dir: str) -> str:
-    """The run's table artifact: departments loaded with their warnings, failures, rejections since the last run."""
+    """The run's table artifact: departments loaded with their warnings, failures, rejections since the last run.
+    Called in the flow itself, not as a task: the artifact belongs to the flow run."""
     from pathlib import Path
 
     from prefect.artifacts import create_table_artifact

@@ -110,6 +110,32 @@ def served(tmp_path):
         yield server
 
 
+# Every Data Docs route (datadocs.ROUTES) by a concrete request: admins only, whatever the key's form.
+DOCS_REQUESTS = {"/data-docs/session": ("POST", "/data-docs/session"),
+                 "/data-docs/sites.json": ("GET", "/data-docs/sites.json?period=2024/25 Q2"),
+                 "/data-docs/": ("GET", "/data-docs/"),
+                 "/data-docs/{site}/{path:path}": ("GET", "/data-docs/2024-25-Q2/index.html")}
+
+
+def test_data_docs_matrix_covers_every_route(served):
+    from actionplan.excel_addin.datadocs import ROUTES
+    from actionplan.excel_addin.tokens import TokenStore
+
+    assert set(DOCS_REQUESTS) == set(ROUTES)
+    store = TokenStore.for_home(served.settings.home_path, served.settings.council)
+    revoked, revoked_key = store.add(department="Finance")
+    store.revoke(revoked.id)
+    callers = {"none": None, "wrong": "0000.not-a-key", "revoked": revoked_key, "department": served.finance_key,
+               "bearer": f"Bearer {served.admin_key}", "admin": served.admin_key}
+    for route, (method, url) in DOCS_REQUESTS.items():
+        got = {}
+        for who, key in callers.items():
+            served.client.cookies.clear()
+            got[who] = served.client.request(method, url, headers={"Authorization": key} if key else {}).status_code
+        assert got == {"none": 401, "wrong": 401, "revoked": 401, "department": 403, "bearer": 200,
+                       "admin": 200}, route
+
+
 def test_data_docs_route_admins_only(served):
     site = "/data-docs/2024-25-Q2/index.html"
     assert served.client.get(site).json() == {

@@ -90,7 +90,7 @@ def test_consolidate_flow_reports_what_gx_finds_and_submit_did_not(tmp_path, set
                "found 1 row Submit did not report: Finance Actions!H3 'Greenish'. The loaded record differs from "
                "what was checked at Submit: check its inbox record, or resubmit the workbook.")
     assert result["validation"]["failed"] == (
-        "ValidationDisagrees: Great Expectations validated 1 submission for 2024/25 Q2 (actions 3 rows): "
+        "Great Expectations validated 1 submission for 2024/25 Q2 (actions 3 rows): "
         f"disagrees with Submit on 1 expectation. {message}")
     run = _runs_tagged("period:2024/25 Q2")[0]  # the latest
     assert (run["name"], set(run["tags"])) == ("consolidate 2024/25 Q2", {"council:default", "period:2024/25 Q2"})
