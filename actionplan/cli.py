@@ -230,9 +230,20 @@ def cmd_consolidate(args) -> int:
                           against=_period(args.against), pdf=args.pdf, council=council)
     print_summary(result["facts"], council=result["council"])
     print(f"Rollup written: {result['path']}")
+    _print_validation(result.get("validation") or {})
     if args.pdf:
         print(f"PDF written: {result['pdf']}" if result["pdf"] else f"PDF not written: {result['pdf_problem']}")
     return 0
+
+
+def _print_validation(validation: dict[str, Any]) -> None:
+    """What the flow's Great Expectations task found: its verdict, or why it failed, and where the Data Docs are."""
+    if validation.get("failed"):
+        print(f"Validation task failed: {validation['failed']}")
+    elif validation.get("summary"):
+        print(validation["summary"])
+    if validation.get("docs_index"):
+        print(f"Data Docs: {validation['docs_index']}")
 
 
 def print_summary(facts: dict[str, Any], out=sys.stdout, council: str = DEFAULT_COUNCIL) -> None:

@@ -67,10 +67,10 @@ def run_demo(workbooks: Path | None = None, seed: int = 42) -> int:
     print_summary(result["facts"])
     print(f"\nRollup workbook: {result['path']}")
     validation = result.get("validation") or {}
-    if validation.get("summary"):
-        print(validation["summary"])
     if validation.get("failed"):
         print(f"Validation task failed: {validation['failed']}")
+    elif validation.get("summary"):
+        print(validation["summary"])
     if validation.get("docs_index"):
         print(f"Data Docs (Great Expectations): {validation['docs_index']}")
     print(f"Demo finished in {time.perf_counter() - started:.1f} s.")

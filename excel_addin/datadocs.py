@@ -21,11 +21,14 @@ from actionplan.vocabulary import period_from_text
 from .tokens import Token, TokenStore, token_from_header
 
 COOKIE = "actionplan_docs"
-# The sites load Bootstrap and jQuery from public CDNs (GX's own templates); nothing else may run or be framed.
-CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com https://cdn.jsdelivr.net "
-       "https://cdnjs.cloudflare.com https://maxcdn.bootstrapcdn.com https://code.jquery.com; style-src 'self' "
-       "'unsafe-inline' https:; font-src 'self' https: data:; img-src 'self' data: https:; object-src 'none'; "
-       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# GX writes workbook values into the pages unescaped (a cell holding <img onerror=…> would run as script on the
+# service's origin, where the page keeps the access key), so no script runs at all: the validation pages are plain
+# HTML, and /data-docs/ lists them because the GX index draws its table with script. Styles may come from the
+# CDNs GX's templates name; images and fonts only from the site itself, so no style can send data elsewhere.
+CDNS = "https://maxcdn.bootstrapcdn.com https://unpkg.com https://cdn.jsdelivr.net https://cdnjs.cloudflare.com"
+CSP = (f"default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline' {CDNS}; font-src 'self' data:; "
+       "img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'none'")
 
 
 ROUTES = ("/data-docs/session", "/data-docs/sites.json", "/data-docs/", "/data-docs/{site}/{path:path}")

@@ -79,7 +79,9 @@ def consolidate_markdown(result: dict[str, Any], link: str | None = None) -> str
     if result.get("pdf"):
         lines.append(f"- **Committee report (PDF):** {result['pdf']}")
     validation = result.get("validation") or {}
-    if validation.get("summary"):
+    if validation.get("failed"):
+        lines.append(f"- **Great Expectations validation failed:** {_cell(validation['failed'])}")
+    elif validation.get("summary"):
         lines.append(f"- **Great Expectations:** {validation['summary']}")
     if validation.get("docs_index"):
         lines.append(f"- **Data Docs:** {validation['docs_index']}")

@@ -104,8 +104,15 @@ def validate_with_gx(warehouse_url: str, inbox_dir: str, archive_dir: str, perio
         # A Failed state, not an exception: the run shows the task failed with this message, and a person running
         # `actionplan consolidate` reads it without a traceback.
         return Failed(message=" ".join([outcome.summary(), *(d.message() for d in outcome.disagreements)]),
-                      data=found)
+                      data=_Found(found))
     return found
+
+
+class _Found(dict):
+    """The validation's findings; shown briefly where Prefect logs a failed state (the message says it all)."""
+
+    def __repr__(self) -> str:
+        return f"<Great Expectations validation of {self.get('period')}>"
 
 
 def _run_name() -> str:
@@ -154,7 +161,7 @@ def _validation(state) -> dict:
     if isinstance(outcome, BaseException):  # GX could not run at all
         return {"summary": None, "agrees": None, "failed": f"{type(outcome).__name__}: {outcome}"}
     if state.is_failed():
-        return {**outcome, "failed": state.message}
+        return {**dict(outcome or {}), "failed": state.message}
     return outcome
 
 

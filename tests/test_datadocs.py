@@ -46,16 +46,17 @@ def _two_departments(tmp_path):
     finance = canonical_workbook(tmp_path / "finance.xlsx", actions=[action("A1"), action("A2", lead=None)],
                                  kpis=[GOOD_KPI])
     legal = canonical_workbook(tmp_path / "legal.xlsx", department="Legal", actions=[
-        action("A1", status="R", update="Late"), action("A2", lead=None), action("A3", lead=None)])
+        action("A1", status="R", update="Late"), action("A2", lead=None), action("A3", lead=None),
+        action("A4", due='<img src=x onerror="document.title=1">')])
     return finance, legal
 
 
 def test_validate_period_agrees_with_submit_over_departments_at_once(tmp_path, settings):
     inbox = _submit_and_load(settings, *_two_departments(tmp_path))
     outcome = _validate(settings, inbox)
-    assert outcome.summary() == ("Great Expectations validated 2 submissions for 2024/25 Q2 (actions 5 rows, "
+    assert outcome.summary() == ("Great Expectations validated 2 submissions for 2024/25 Q2 (actions 6 rows, "
                                  "kpis 1 row): agrees with Submit.")
-    assert outcome.suites["actions"] == {"rows": 5, "expectations": 11, "met": 10, "not met": 1}
+    assert outcome.suites["actions"] == {"rows": 6, "expectations": 11, "met": 9, "not met": 2}
     assert outcome.docs_index == str(settings.home_path / "data-docs" / "2024-25-Q2" / "index.html")
     assert data_docs_index(settings, "Q2 2024/25", settings.council) == settings.data_docs_path(
         "2024/25 Q2") / "index.html"
@@ -173,9 +174,11 @@ def test_data_docs_read_back_in_chromium_from_the_status_page(served):
         page.get_by_role("link", name="actions", exact=True).click()
         page.wait_for_url("**/validations/actions/**")
         text = " ".join(page.locator("body").inner_text().split())
+        # GX writes the cell's <img onerror=…> into the page as HTML; the policy lets no script run.
+        assert page.locator("img[src=x]").count() >= 1 and page.title() != "1"
         browser.close()
     assert "Expectation Suite: actions" in text
-    assert "Evaluated Expectations 11 Successful Expectations 10 Unsuccessful Expectations 1" in text
+    assert "Evaluated Expectations 11 Successful Expectations 9 Unsuccessful Expectations 2" in text
     assert ("lead_officer Status Expectation Observed Value values must never be null. 3 unexpected values found. "
-            "60% of 5 total rows. Unexpected Value Count row department sheet sheet_row null 3 1, 3, 4 Finance, "
+            "50% of 6 total rows. Unexpected Value Count row department sheet sheet_row null 3 1, 3, 4 Finance, "
             "Legal, Legal Actions, Actions, Actions 3, 3, 4") in text
