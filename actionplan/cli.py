@@ -14,6 +14,7 @@ from typing import Any
 
 from .councils import ALL_COUNCILS, DEFAULT_COUNCIL
 from .errors import ActionplanError
+from .files import read_file
 
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
@@ -88,17 +89,6 @@ def _grouped(items: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _read_file(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ActionplanError(f"{path}: no such file.") from None
-    except IsADirectoryError:
-        raise ActionplanError(f"{path} is a folder, not a workbook.") from None
-    except PermissionError:
-        raise ActionplanError(f"{path}: permission denied.") from None
-
-
 def _check_files(args) -> Iterator[tuple[str, bytes, Any]]:
     """Each file checked in turn, as soon as it is (progress: files checked)."""
     from . import progress
@@ -107,7 +97,7 @@ def _check_files(args) -> Iterator[tuple[str, bytes, Any]]:
     s = _settings()
     progress.begin("files checked", len(args.files))
     for path in args.files:
-        data = _read_file(path)
+        data = read_file(path)
         sub = check_workbook(data, Path(path).name, department=args.department, period=args.period,
                              layout=getattr(args, "layout", None), settings=s)
         progress.advance("files checked", Path(path).name)
@@ -281,7 +271,7 @@ def cmd_export(args) -> int:
     try:
         council = council_on_record(args.council, wh.councils(), s.council)
         facts = facts_from_warehouse(wh, period, council=council, against=_period(args.against),
-                                     tolerance=s.tolerance)
+                                     tolerance=s.tolerance, timezone=s.timezone)
     finally:
         wh.close()
     data = facts.export()
@@ -330,7 +320,7 @@ def cmd_layouts(args) -> int:
     from .layouts import layout_report
     from .read import book_from_xlsx
 
-    report = layout_report(book_from_xlsx(_read_file(args.file), Path(args.file).name), layouts, forced=args.layout)
+    report = layout_report(book_from_xlsx(read_file(args.file), Path(args.file).name), layouts, forced=args.layout)
     print(f"{args.file}: read with layout '{report['layout']}'"
           + (f" (matches {', '.join(report['ambiguous_with'])} equally well)" if report["ambiguous_with"] else ""))
     print("  Scores: " + ", ".join(f"{n} {s[0]}" for n, s in report["scores"].items()))
@@ -351,7 +341,7 @@ def cmd_convert(args) -> int:
     from .convert import convert_workbook
 
     out = Path(args.output)
-    sub = convert_workbook(_read_file(args.file), Path(args.file).name, out, layout=args.layout,
+    sub = convert_workbook(read_file(args.file), Path(args.file).name, out, layout=args.layout,
                            department=args.department, period=args.period, settings=_settings())
     report = sub.report()
     report["file"] = args.file
@@ -388,6 +378,52 @@ def cmd_docs(args) -> int:
     council = s.council if args.council is None else args.council
     print(data_docs_index(s, args.period, council))
     return 0
+
+
+# -- report: the committee report (Word, and PDF through LibreOffice) ---------------------------------------------
+
+def cmd_report(args) -> int:
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.consolidate import report_from_warehouse
+
+    from .councils import council_on_record
+    from .report import report_file
+
+    s = _settings()
+    period = _period(args.period)
+    url = s.warehouse_url
+    if "://" not in url and not Path(url).exists():
+        raise ActionplanError(f"No warehouse yet at {url}: submit workbooks and run `actionplan ingest` first.")
+    wh = open_warehouse(url, read_only=True, wait_seconds=5)
+    try:
+        council = council_on_record(args.council, wh.councils(), s.council)
+        out = Path(args.out) if args.out else report_file(s.rollup_file(period, council), args.department)
+        path = report_from_warehouse(wh, period, out, council=council, department=args.department,
+                                     template=Path(s.report_template) if s.report_template else None,
+                                     tolerance=s.tolerance, as_at=_date(args.as_at))
+    finally:
+        wh.close()
+    print(f"Report written: {path}")
+    if args.pdf:
+        from .pdf import PdfUnavailable, pdf_from_report
+
+        try:
+            print(f"PDF written: {pdf_from_report(path)}")
+        except PdfUnavailable as exc:
+            print(exc)
+    return 0
+
+
+def _add_report_command(sub) -> None:
+    c = sub.add_parser("report", help="Write the committee report (Word) for a period from the warehouse: summary, "
+                                      "exceptions, each department's objectives, milestones and KPIs.")
+    c.add_argument("--period", required=True, help="e.g. 2024/25 Q2, or 2024/25 for the year")
+    c.add_argument("--council", help=COUNCIL_HELP)
+    c.add_argument("--department", help="one department's own report (for its management team)")
+    c.add_argument("--as-at", help="date the data is taken as at (dd/mm/yyyy)")
+    c.add_argument("--out", help="where to write the .docx (default: beside the rollup, report-<period>.docx)")
+    c.add_argument("--pdf", action="store_true", help="also print it to PDF (needs LibreOffice)")
+    c.set_defaults(func=cmd_report)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -474,6 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--pool", default="actionplan", help="work pool name (created as a process pool if missing)")
     c.add_argument("--serve", action="store_true", help="run the flows' schedules in this process instead")
     c.set_defaults(func=cmd_deploy)
+
+    _add_report_command(sub)
 
     # The service's commands (serve, token) live with the service; importing them loads no web framework.
     from actionplan.excel_addin.commands import add_commands

@@ -8,47 +8,38 @@ from typing import Any
 
 import pandas as pd
 
+from .clock import DEFAULT_TIMEZONE, local, now_in
+from .columns import rollup_headings, rollup_renames
 from .model import RollupFacts
+from .rules import (
+    CORRECTIVE_MIN_WORDS,
+    NOT_DONE_WORDS,
+    REPEATED_SLIP,
+    history_exception_reasons,
+    rag_check,
+    reasons_from_stored,
+    stored_reasons,
+)
 from .values import present, same_text
-from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text
+from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text, plausible_as_at
 
 RAGB_COLUMNS = ("Blue", "Green", "Amber", "Red", "Not rated")
 _LETTER_TO_COLUMN = {"B": "Blue", "G": "Green", "A": "Amber", "R": "Red", "-": "Not rated"}
-SUMMARY_COLUMNS = ["Department", *RAGB_COLUMNS, "Total", "% complete", "% on track"]
+SUMMARY_COLUMNS = list(rollup_headings("summary"))
 PERFORMANCE_COLUMNS = ("better", "within", "worse", "no data")
 # Worse statuses rank higher: a move to Red is read before a move to Green.
 _SEVERITY = {"R": 4, "A": 3, "-": 2, "G": 1, "B": 0}
 
-ACTION_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "theme": "Theme", "action": "Action",
-    "lead_officer": "Lead officer", "due_date": "Due date", "revised_due_date": "Revised due date",
-    "status": "Status", "progress_update": "Progress update", "overdue": "Overdue", "slipped": "Slipped",
-    "due_date_text": "Due date as written", "revised_due_date_text": "Revised due date as written",
-    "exception": "Exception", "times_revised": "Times revised", "original_due_date": "Original due date",
-    "rag_check": "RAG check",
-}
-EXCEPTION_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "action": "Action",
-    "lead_officer": "Lead officer", "due_date": "Due date", "revised_due_date": "Revised due date",
-    "status": "Status", "progress_update": "Progress update", "exception_reason": "Reason",
-}
-OBJECTIVE_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "theme": "Theme",
-    "delivered_by": "Delivered by", "lead_officer": "Lead officer", "status": "Status", "commentary": "Commentary",
-}
-KPI_COLUMNS = ["Department", "Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
-               "Performance", "Previous actual", "Direction", "Comment"]
+ACTION_COLUMNS = rollup_renames("actions")
+EXCEPTION_COLUMNS = rollup_renames("exceptions")
+OBJECTIVE_COLUMNS = rollup_renames("objectives")
+KPI_COLUMNS = list(rollup_headings("kpis"))
 DIRECTIONS = {"improving": "↑ improving", "steady": "→ steady", "worsening": "↓ worsening"}
 # A KPI whose actual moved by no more than this share of the previous actual is steady, not a trend.
 STEADY_SHARE = 0.005
-# Words in a progress update that contradict a Blue (complete) status.
-NOT_DONE_WORDS = ("not started", "not yet", "delayed", "behind", "not complete", "incomplete", "awaiting")
-# A Red item's update must say what happens next; fewer words than this cannot.
-CORRECTIVE_MIN_WORDS = 5
-REPEATED_SLIP = 2  # due date revised this many times or more: an exception
-SUBMISSION_COLUMNS = ["Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id"]
-CHANGE_COLUMNS = ["Department", "Kind", "Ref", "Title", "Change", "From", "To"]
-QUALITY_COLUMNS = ["Department", "Sheet", "Cell", "Value", "Code", "Message"]
+SUBMISSION_COLUMNS = list(rollup_headings("submissions"))
+CHANGE_COLUMNS = list(rollup_headings("changes"))
+QUALITY_COLUMNS = list(rollup_headings("data_quality"))
 
 
 def _sorted_departments(names: Any) -> list[str]:
@@ -166,10 +157,16 @@ def submissions_table(subs: pd.DataFrame, known: list[str]) -> tuple[pd.DataFram
                          "File": None, "Warnings": None, "Submission id": None})
         else:
             rows.append({"Department": dept, "Status": "submitted",
-                         "Submitted at": pd.Timestamp(sub["submitted_at"]).to_pydatetime(),
+                         "Submitted at": stored_time(sub["submitted_at"]),
                          "Submitted by": sub["submitted_by"], "File": sub["file_name"],
                          "Warnings": int(sub["warnings"]), "Submission id": sub["id"][:12]})
     return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS, dtype=object), missing
+
+
+def stored_time(value: Any) -> dt.datetime:
+    """A time as the warehouse keeps it (UTC, without a zone) as an aware time; writers show it in local time."""
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
 
 
 def _day(value: Any) -> dt.date | None:
@@ -303,21 +300,6 @@ def slip_history(history: list[tuple[str, pd.DataFrame]]) -> dict[tuple[str, str
     return seen
 
 
-def rag_check(status: str, overdue: bool, update: Any, slips: dict[str, Any] | None) -> str | None:
-    """Why a self-assessed status disagrees with the data, or None; the status itself is never changed."""
-    reasons = []
-    if status == "G" and overdue:
-        reasons.append("Green but overdue")
-    if status in ("G", "A") and slips and slips["last_three"]:
-        reasons.append(f"{_name(status)} but the due date was revised in each of the last three periods")
-    if status == "B" and present(update):
-        text = " ".join(str(update).lower().split())
-        said = next((w for w in NOT_DONE_WORDS if w in text), None)
-        if said:
-            reasons.append(f"Blue (complete) but the update says '{said}'")
-    return "; ".join(reasons) or None
-
-
 def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     """Actions with slip history, RAG checks and the full exception rule (Red without corrective action, repeated slips)."""
     if actions.empty:
@@ -337,13 +319,9 @@ def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFram
                    if status in ("G", "B") or (status == "A" and repeated) else None)
         # What only the history shows (the rest was already warned about when the plan was submitted).
         rag_history.append(rag_check(status, False, None, entry) if repeated else None)
-        why = [r for r in str(reason).split(", ") if r] if present(reason) else []
-        if status == "R" and len(str(update).split() if present(update) else []) < CORRECTIVE_MIN_WORDS:
-            why.append("Red without corrective action")
-        if entry and entry["times"] >= REPEATED_SLIP:
-            why.append(f"due date revised {entry['times']} times")
+        why = reasons_from_stored(reason) + history_exception_reasons(status, update, entry["times"] if entry else 0)
         exception.append(bool(is_exception) or bool(why))
-        reasons.append(", ".join(dict.fromkeys(why)) or None)
+        reasons.append(stored_reasons(why))
     out["times_revised"] = times
     out["original_due_date"] = original
     out["rag_check"] = rag
@@ -433,7 +411,8 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
                      known_departments: list[str], as_at: dt.date | None = None,
                      generated_at: dt.datetime | None = None, tolerance: float = DEFAULT_TOLERANCE,
                      previous_period: str | None = None,
-                     history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None) -> RollupFacts:
+                     history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None,
+                     timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
     """All the rollup's tables for a period from the warehouse's current (and previous) submissions.
 
     history: every period on record up to and including this one, oldest first (for slips and trends).
@@ -451,12 +430,15 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
     kpis, trend_periods = kpi_travel(current["kpis"], [(p, f["kpis"]) for p, f in history])
     kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
-        as_at = _day(subs["as_at"].dropna().max())
+        # The latest plausible one: a department's typing slip (31/12/9999) never sets the council's date.
+        dates = [d if type(d) is dt.date else _day(d) for d in subs["as_at"].dropna()]  # 9999 is past pandas' range
+        as_at = max((d for d in dates if plausible_as_at(d, parsed.end)), default=None)
+    generated_at = local(generated_at, timezone) if generated_at else now_in(timezone)
     return RollupFacts(
         period=parsed.label,
         period_end=parsed.end,
         as_at=as_at,
-        generated_at=generated_at or dt.datetime.now().replace(microsecond=0),
+        generated_at=generated_at,
         previous_period=previous_period,
         summary=ragb_table(actions, submitted),
         objectives_summary=ragb_table(objectives, submitted),
@@ -472,7 +454,7 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
         missing=missing,
         tolerance=tolerance,
         trend_periods=trend_periods,
-        how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at,
-                                generated_at=generated_at or dt.datetime.now().replace(microsecond=0),
+        how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at, generated_at=generated_at,
                                 missing=missing, previous_period=previous_period),
+        timezone=timezone,
     )

@@ -307,8 +307,9 @@ def council_tables(settings: Settings, period: str) -> CouncilTables:
             from actionplan.warehouse.consolidate import facts_from_warehouse
 
             if period in wh.periods(settings.council):
-                facts = facts_from_warehouse(wh, period, council=settings.council, tolerance=settings.tolerance)
-                now = dt.datetime.now().strftime("%d/%m/%Y %H:%M")
+                facts = facts_from_warehouse(wh, period, council=settings.council, tolerance=settings.tolerance,
+                                             timezone=settings.timezone)
+                now = facts.generated_at.strftime("%d/%m/%Y %H:%M")
                 return CouncilTables(period, f"the warehouse at {now}", facts.summary, facts.exceptions,
                                      facts.actions)
         except Exception:  # busy or half-migrated: the published workbook still answers

@@ -10,6 +10,7 @@ from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse
 from prefect import flow, tags, task
 
+from actionplan.clock import DEFAULT_TIMEZONE
 from actionplan.councils import DEFAULT_COUNCIL, council_on_record, council_slug
 from actionplan.model import RollupFacts
 from actionplan.settings import load_settings
@@ -29,10 +30,11 @@ from .ingest import load_pending, publish_load_table
 
 @task(name="read-facts", retries=2, retry_delay_seconds=[5, 20])
 def read_facts(warehouse_url: str, period: str, as_at: dt.date | None, against: str | None,
-               tolerance: float, council: str) -> RollupFacts:
+               tolerance: float, council: str, timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
-        return facts_from_warehouse(wh, period, council=council, as_at=as_at, against=against, tolerance=tolerance)
+        return facts_from_warehouse(wh, period, council=council, as_at=as_at, against=against, tolerance=tolerance,
+                                    timezone=timezone)
     finally:
         wh.close()
 
@@ -140,7 +142,7 @@ def consolidate(period: str | None = None, as_at: dt.date | None = None, out: st
         checked = validate_with_gx(s.warehouse_url, str(s.inbox_path), str(s.archive_path), label, council,
                                    str(s.data_docs_path(label, council)), str(s.validations_path(label, council)),
                                    return_state=True)
-        facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council)
+        facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
         path = publish(facts, out or str(rollup_path(s, period, council)))
         result = {"path": path, "loaded": len(loaded.loaded), "council": council, "facts": facts.export(),
                   "pdf": None, "validation": _validation(checked)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import zipfile
 
@@ -190,7 +191,14 @@ def test_rollup_workbook_shows_the_committee_columns(facts, tmp_path):
     assert kpi_header[-1] == "Trend" and {"Previous actual", "Direction", *PERIODS} <= set(kpi_header)
     with zipfile.ZipFile(out) as z:
         kpi_xml = z.read("xl/worksheets/sheet5.xml").decode()
-    assert "<x14:sparkline>" in kpi_xml  # one small line per KPI
+    # One small line per KPI, in its row's Trend cell, over that row's actuals by period.
+    sparklines = re.findall(r"<x14:sparkline><xm:f>KPIs!\$?(\w+?)\$?(\d+):\$?(\w+?)\$?(\d+)</xm:f>"
+                            r"<xm:sqref>(\w+?)(\d+)</xm:sqref></x14:sparkline>", kpi_xml)
+    assert sorted(int(s[1]) for s in sparklines) == list(range(2, 2 + len(facts.kpis)))
+    trend = openpyxl.utils.get_column_letter(len(kpi_header))
+    first = openpyxl.utils.get_column_letter(kpi_header.index(PERIODS[0]) + 1)
+    last = openpyxl.utils.get_column_letter(kpi_header.index(PERIODS[-1]) + 1)
+    assert all(s[1] == s[3] == s[5] and (s[0], s[2], s[4]) == (first, last, trend) for s in sparklines)
     assert wb["Summary"]._charts and wb["KPIs"]._charts
 
 
@@ -201,3 +209,24 @@ def test_rollup_prints_to_pdf(facts, tmp_path):
 
     pdf = pdf_from_workbook(write_rollup(facts, tmp_path / "rollup.xlsx"))
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(("status", "overdue", "update", "times", "plan", "history"), [
+    ("R", False, "Supplier withdrew; re-tendering in November with two bidders", 0, ["Red"], []),
+    ("R", True, "Being looked at", 0, ["Red", "overdue"], ["Red without corrective action"]),
+    ("A", False, None, 0, ["no progress update"], []),
+    ("G", True, "On plan", 2, ["overdue"], ["due date revised 2 times"]),
+    ("B", False, "Done", 1, [], []),  # never overdue: Blue is done
+    ("G", False, "On plan", 0, [], []),
+])
+def test_exception_rules_in_one_place(status, overdue, update, times, plan, history):
+    from actionplan.rules import (
+        history_exception_reasons,
+        plan_exception_reasons,
+        reasons_from_stored,
+        stored_reasons,
+    )
+
+    assert plan_exception_reasons(status, overdue, update) == plan
+    assert history_exception_reasons(status, update, times) == history
+    assert reasons_from_stored(stored_reasons(plan + history)) == plan + history
