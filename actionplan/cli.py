@@ -8,6 +8,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,14 @@ def _settings():
     return load_settings()
 
 
-def _print_report(report: dict[str, Any], out=sys.stdout, limit: int | None = None) -> None:
-    """The plain-English report of one file: outcome, counts, then every error and warning with its cell."""
+GROUP_FROM = 4  # a warning repeated this often is printed once, with its count and first cells
+_NOUNS = {"actions": "actions", "kpis": "KPIs", "objectives": "objectives"}
+
+
+def _print_report(report: dict[str, Any], out=None, limit: int | None = None, every: bool = False) -> None:
+    """The plain-English report of one file: outcome, counts, then every error and warning with its cell (a warning
+    repeated GROUP_FROM times or more once, with its count and first cells, unless every)."""
+    out = out or sys.stdout  # looked up now: a test (or a progress display) may have replaced it
     who = ", ".join(x for x in (report["department"], report["period"]) if x) or "department and period unknown"
     layout = f" (layout: {report['layout']})" if report["layout"] else ""
     print(f"{report['file']} — {who}{layout}", file=out)
@@ -46,29 +53,60 @@ def _print_report(report: dict[str, Any], out=sys.stdout, limit: int | None = No
             continue
         print(f"  {title}:", file=out)
         shown = items if limit is None else items[:limit]
-        for m in shown:
-            where = f"{m['sheet']}!{m['cell']}" if m["sheet"] and m["cell"] else (m["sheet"] or "workbook")
-            value = f" '{m['value']}'" if m["value"] not in (None, "") else ""
-            print(f"    {where}{value}: {m['message']}", file=out)
+        lines = _grouped(shown) if title == "Warnings" and not every else [_line(m) for m in shown]
+        for line in lines:
+            print(line, file=out)
         if len(shown) < len(items):
             print(f"    … and {len(items) - len(shown)} more (use `actionplan validate` to see all)", file=out)
 
 
-def _check_files(args) -> list[tuple[str, bytes, Any]]:
+def _line(m: dict[str, Any]) -> str:
+    where = f"{m['sheet']}!{m['cell']}" if m["sheet"] and m["cell"] else (m["sheet"] or "workbook")
+    value = f" '{m['value']}'" if m["value"] not in (None, "") else ""
+    return f"    {where}{value}: {m['message']}"
+
+
+def _grouped(items: list[dict[str, Any]]) -> list[str]:
+    """The warnings' lines, those with the same code, sheet and message together where there are many, at the
+    place of the first: "200 KPIs: no lead officer. …" then "KPIs!E2, E3, E4 … (`--all` lists every one)"."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for m in items:
+        groups.setdefault((m["code"], m["sheet"], m["message"]), []).append(m)
+    lines, done = [], set()
+    for m in items:
+        key = (m["code"], m["sheet"], m["message"])
+        same = groups[key]
+        if len(same) < GROUP_FROM or not m["sheet"]:
+            lines.append(_line(m))
+            continue
+        if key in done:
+            continue
+        done.add(key)
+        noun = _NOUNS.get(m["sheet"].casefold(), f"rows on {m['sheet']}")
+        cells = [x["cell"] for x in same if x["cell"]]
+        first = ", ".join(cells[:3])
+        lines.append(f"    {len(same)} {noun}: {m['message']}")
+        lines.append(f"      {m['sheet']}!{first} … (`--all` lists every one)")
+    return lines
+
+
+def _check_files(args) -> Iterator[tuple[str, bytes, Any]]:
+    """Each file checked in turn, as soon as it is (progress: files checked)."""
+    from . import progress
     from .check import check_workbook
 
     s = _settings()
-    results = []
+    progress.begin("files checked", len(args.files))
     for path in args.files:
         data = read_file(path)
         sub = check_workbook(data, Path(path).name, department=args.department, period=args.period,
                              layout=getattr(args, "layout", None), settings=s)
-        results.append((path, data, sub))
-    return results
+        progress.advance("files checked", Path(path).name)
+        yield path, data, sub
 
 
 def cmd_validate(args) -> int:
-    results = _check_files(args)
+    results = list(_check_files(args))
     reports = [sub.report() for _, _, sub in results]
     for (path, _, _), report in zip(results, reports, strict=True):
         report["file"] = path
@@ -76,30 +114,36 @@ def cmd_validate(args) -> int:
         print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, ensure_ascii=False))
     else:
         for report in reports:
-            _print_report(report)
+            _print_report(report, every=args.all)
     return 0 if all(r["accepted"] for r in reports) else EXIT_REJECTED
 
 
 def cmd_submit(args) -> int:
     from actionplan.warehouse.inbox import Inbox
 
+    from . import progress
+
     s = _settings()
     inbox = Inbox(s.inbox_path, s.archive_path)
     ok = True
     whose = "" if s.council == DEFAULT_COUNCIL else f" for {s.council}"
-    for path, data, sub in _check_files(args):
-        report = inbox.submit(sub, data, submitted_by=args.by or getpass.getuser(), council=s.council)
-        report["file"] = path
-        _print_report(report)
-        if report["accepted"]:
-            state = "new submission" if report["new"] else "identical to one already received: not stored twice"
-            print(f"  Submission id {report['submission_id'][:12]}{whose} ({state}).")
-        ok &= report["accepted"]
+    with progress.shown():
+        for path, data, sub in _check_files(args):
+            report = inbox.submit(sub, data, submitted_by=args.by or getpass.getuser(), council=s.council)
+            report["file"] = path
+            _print_report(report, every=args.all)
+            if report["accepted"]:
+                state = "new submission" if report["new"] else "identical to one already received: not stored twice"
+                print(f"  Submission id {report['submission_id'][:12]}{whose} ({state}).")
+            ok &= report["accepted"]
     return 0 if ok else EXIT_REJECTED
 
 
 def cmd_ingest(args) -> int:
-    result = run_flow("ingest")
+    from . import progress
+
+    with progress.shown():
+        result = run_flow("ingest")
     print(f"{len(result['loaded'])} loaded, {len(result['already'])} already in the warehouse"
           + (f", {len(result['failed'])} failed" if result["failed"] else "") + ".")
     for sid, why in result["failed"].items():
@@ -144,13 +188,27 @@ def cmd_consolidate(args) -> int:
     # Checked before the flow runs (a failed flow run prints a traceback); the flow loads the inbox first, so
     # a council whose first plans are waiting there is known too.
     council = _council(args.council, _settings(), waiting=True)
-    result = run_flow("consolidate", period=period, as_at=_date(args.as_at), out=out,
-                      against=_period(args.against), pdf=args.pdf, council=council)
+    from . import progress
+
+    with progress.shown():
+        result = run_flow("consolidate", period=period, as_at=_date(args.as_at), out=out,
+                          against=_period(args.against), pdf=args.pdf, council=council)
     print_summary(result["facts"], council=result["council"])
     print(f"Rollup written: {result['path']}")
+    _print_validation(result.get("validation") or {})
     if args.pdf:
         print(f"PDF written: {result['pdf']}" if result["pdf"] else f"PDF not written: {result['pdf_problem']}")
     return 0
+
+
+def _print_validation(validation: dict[str, Any]) -> None:
+    """What the flow's Great Expectations task found: its verdict, or why it failed, and where the Data Docs are."""
+    if validation.get("failed"):
+        print(f"Validation task failed: {validation['failed']}")
+    elif validation.get("summary"):
+        print(validation["summary"])
+    if validation.get("docs_index"):
+        print(f"Data Docs: {validation['docs_index']}")
 
 
 def cmd_export(args) -> int:
@@ -283,6 +341,15 @@ def cmd_deploy(args) -> int:
     return 0
 
 
+def cmd_docs(args) -> int:
+    from .checkpoint import data_docs_index
+
+    s = _settings()
+    council = s.council if args.council is None else args.council
+    print(data_docs_index(s, args.period, council))
+    return 0
+
+
 # -- report: the committee report (Word, and PDF through LibreOffice) ---------------------------------------------
 
 def cmd_report(args) -> int:
@@ -343,6 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--department", help="department, when the workbook has no Plan sheet")
         c.add_argument("--period", help="reporting period (e.g. 2024/25 Q2), when the workbook has no Plan sheet")
         c.add_argument("--layout", help="read with this layout instead of choosing one (see `actionplan layouts`)")
+        c.add_argument("--all", action="store_true",
+                       help="list every warning (by default a warning repeated on many rows is shown once, with its "
+                            "count and first cells)")
         c.set_defaults(func=func)
         return c
 
@@ -369,6 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--against", help="compare with this period instead of the previous one")
     c.add_argument("--council", help=COUNCIL_HELP)
     c.set_defaults(func=cmd_export)
+
+    c = sub.add_parser("docs", help="Print the path of a period's Great Expectations Data Docs site (built by "
+                                    "`consolidate`).")
+    c.add_argument("--period", required=True, help="e.g. 2024/25 Q2")
+    c.add_argument("--council", help="the council whose site (default: ACTIONPLAN_COUNCIL), or `all`")
+    c.set_defaults(func=cmd_docs)
 
     c = sub.add_parser("template", help="Write a blank department workbook (the canonical template).")
     c.add_argument("-o", "--output", required=True, metavar="FILE")

@@ -67,6 +67,13 @@ def run_demo(workbooks: Path | None = None, seed: int = 42) -> int:
     print_summary(result["facts"])
     print(f"\nRollup workbook: {result['path']}")
     print(f"Committee report: {write_demo_report(s, DEMO_PERIODS[-1])}")
+    validation = result.get("validation") or {}
+    if validation.get("failed"):
+        print(f"Validation task failed: {validation['failed']}")
+    elif validation.get("summary"):
+        print(validation["summary"])
+    if validation.get("docs_index"):
+        print(f"Data Docs (Great Expectations): {validation['docs_index']}")
     print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
     return 0
 

@@ -113,6 +113,19 @@ class Settings:
         whose = council_in_file_name(council)
         return self.rollups_path / f"rollup-{whose + '-' if whose else ''}{period}.xlsx"
 
+    def period_folder(self, period_label: str, council: str = DEFAULT_COUNCIL) -> str:
+        """A period's name in folder names, as rollup_file spells it: 2024-25-Q2, Sheffield-2024-25-Q2."""
+        whose = council_in_file_name(council)
+        return f"{whose + '-' if whose else ''}{period_label.replace('/', '-').replace(' ', '-')}"
+
+    def data_docs_path(self, period_label: str, council: str = DEFAULT_COUNCIL) -> Path:
+        """The folder of a period's Great Expectations Data Docs site: data-docs/2024-25-Q2/ (index.html inside)."""
+        return self.home_path / "data-docs" / self.period_folder(period_label, council)
+
+    def validations_path(self, period_label: str, council: str = DEFAULT_COUNCIL) -> Path:
+        """Where the flows keep each Great Expectations run's results for a period, one JSON file a run."""
+        return self.home_path / "validations" / self.period_folder(period_label, council)
+
     @property
     def warehouse_url(self) -> str:
         return self.warehouse or str(self.home_path / "warehouse.duckdb")

@@ -483,6 +483,7 @@ def _build_rollup(facts: RollupFacts, target: str, scratch: str) -> None:
                                  "subject": f"Period ending {_day(facts.period_end)}",
                                  "comments": f"Generated {_when(facts.generated_at)} by actionplan"})
         styles = _Styles(workbook)
+        _report_sheets(workbook)
         _summary_sheet(workbook, styles, facts)
         _objectives_sheet(workbook, styles, facts)
         _list_sheet(workbook, styles, facts, "Exceptions", facts.exceptions, EXCEPTION_COLUMNS)
@@ -500,6 +501,30 @@ def _build_rollup(facts: RollupFacts, target: str, scratch: str) -> None:
         _abandon(workbook)
         raise
     workbook.close()
+
+
+def _report_sheets(workbook: Workbook) -> None:
+    """Report each sheet as written (actionplan.progress): rows stream in sheet order under constant_memory, so a
+    sheet is done when the next one is added, and the last when the workbook closes."""
+    from . import progress
+
+    add, close = workbook.add_worksheet, workbook.close
+    progress.begin("sheets written", None)
+
+    def _done() -> None:
+        if workbook.worksheets():
+            progress.advance("sheets written", workbook.worksheets()[-1].name)
+
+    def add_worksheet(*args: Any, **kwargs: Any) -> Worksheet:
+        _done()
+        return add(*args, **kwargs)
+
+    def closing() -> None:
+        _done()
+        close()
+
+    workbook.add_worksheet = add_worksheet  # type: ignore[method-assign]
+    workbook.close = closing  # type: ignore[method-assign]
 
 
 def _abandon(workbook: Workbook) -> None:

@@ -401,6 +401,11 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return Response(icon_png(kind, int(size)), media_type="image/png",
                         headers={"Cache-Control": "public, max-age=86400"})
 
+    # Great Expectations Data Docs, for admins (its own module: datadocs.py).
+    from .datadocs import add_data_docs_routes
+
+    add_data_docs_routes(app, settings, tokens)
+
     app.mount("/static", _Revalidated(directory=STATIC), name="static")
     return app
 

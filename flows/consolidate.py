@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import quote
 
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse
-from prefect import flow, task
+from prefect import flow, tags, task
 
 from actionplan.clock import DEFAULT_TIMEZONE
-from actionplan.councils import DEFAULT_COUNCIL, council_on_record
+from actionplan.councils import DEFAULT_COUNCIL, council_on_record, council_slug
 from actionplan.model import RollupFacts
 from actionplan.settings import load_settings
 from actionplan.vocabulary import period_from_text
 from actionplan.workbooks import write_rollup
 
-from .ingest import load_pending
+from .artifacts import (
+    add_run_tags,
+    artifact_key,
+    consolidate_markdown,
+    counted,
+    run_tags,
+    validation_markdown,
+)
+from .ingest import load_pending, publish_load_table
 
 
 @task(name="read-facts", retries=2, retry_delay_seconds=[5, 20])
@@ -70,24 +79,102 @@ def print_pdf(workbook: str) -> str:
     return str(pdf_from_workbook(Path(workbook)))
 
 
-@flow(name="consolidate", log_prints=True, timeout_seconds=60 * 60)
+@task(name="validate-with-gx", tags=["great-expectations"])
+def validate_with_gx(warehouse_url: str, inbox_dir: str, archive_dir: str, period: str, council: str,
+                     docs_dir: str, results_dir: str) -> dict:
+    """Validate the period as loaded with Great Expectations; fails, naming each disagreement, when GX finds what
+    Submit did not (or the reverse). Its results are kept in results_dir and shown in the Data Docs at docs_dir."""
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.validation import validate_loaded_period
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.context import TaskRunContext
+    from prefect.states import Failed
+
+    context = TaskRunContext.get()
+    run_name = context.task_run.name if context else None
+    wh = open_warehouse(warehouse_url, wait_seconds=10)
+    try:
+        outcome = validate_loaded_period(wh, Inbox(Path(inbox_dir), Path(archive_dir)), period, council,
+                                         docs_dir=Path(docs_dir), results_dir=Path(results_dir), run_name=run_name)
+    finally:
+        wh.close()
+    found = outcome.as_dict()
+    create_markdown_artifact(validation_markdown(found), key=artifact_key("gx-validation", council_slug(council),
+                                                                          period),
+                             description=outcome.summary())
+    if not outcome.agrees:
+        # A Failed state, not an exception: the run shows the task failed with this message, and a person running
+        # `actionplan consolidate` reads it without a traceback.
+        return Failed(message=" ".join([outcome.summary(), *(d.message() for d in outcome.disagreements)]),
+                      data=_Found(found))
+    return found
+
+
+class _Found(dict):
+    """The validation's findings; shown briefly where Prefect logs a failed state (the message says it all)."""
+
+    def __repr__(self) -> str:
+        return f"<Great Expectations validation of {self.get('period')}>"
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    period = flow_run.parameters.get("period")
+    return f"consolidate {period}" if period else "consolidate latest period"
+
+
+@flow(name="consolidate", log_prints=True, timeout_seconds=60 * 60, flow_run_name=_run_name)
 def consolidate(period: str | None = None, as_at: dt.date | None = None, out: str | None = None,
                 against: str | None = None, pdf: bool = False, council: str | None = None) -> dict:
     """Load the inbox, then write a council's rollup workbook for the period atomically; returns its path and
     numbers. council: the configured council when not given, or `all` for every council in one workbook."""
     s = load_settings()
     loaded = load_pending(s.warehouse_url, str(s.inbox_path), str(s.archive_path))
+    publish_load_table(loaded, str(s.inbox_path), str(s.archive_path))
     council, period = council_and_period(s.warehouse_url, council, s.council, period)
     if period is None or period_from_text(period) is None:
         raise ValueError(f"unrecognised period {period!r}" if period else "no period on record yet")
-    facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
-    path = publish(facts, out or str(rollup_path(s, period, council)))
-    result = {"path": path, "loaded": len(loaded.loaded), "council": council, "facts": facts.export(), "pdf": None}
-    if pdf:
-        from actionplan.pdf import PdfUnavailable, libreoffice
+    label = period_from_text(period).label
+    add_run_tags(run_tags(council, label))
+    with tags(*run_tags(council, label)):
+        # The reference validation: a failed task reports a disagreement, and the rollup is built all the same.
+        checked = validate_with_gx(s.warehouse_url, str(s.inbox_path), str(s.archive_path), label, council,
+                                   str(s.data_docs_path(label, council)), str(s.validations_path(label, council)),
+                                   return_state=True)
+        facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
+        path = publish(facts, out or str(rollup_path(s, period, council)))
+        result = {"path": path, "loaded": len(loaded.loaded), "council": council, "facts": facts.export(),
+                  "pdf": None, "validation": _validation(checked)}
+        if pdf:
+            from actionplan.pdf import PdfUnavailable, libreoffice
 
-        if libreoffice() is None:
-            result["pdf_problem"] = PdfUnavailable.__doc__
-        else:
-            result["pdf"] = print_pdf(path)
+            if libreoffice() is None:
+                result["pdf_problem"] = PdfUnavailable.__doc__
+            else:
+                result["pdf"] = print_pdf(path)
+        publish_summary(result, s.service_url if s.public_url else None)
     return result
+
+
+def _validation(state) -> dict:
+    """The validation task's findings, whether it completed or failed (a disagreement, or GX could not run)."""
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, BaseException):  # GX could not run at all
+        return {"summary": None, "agrees": None, "failed": f"{type(outcome).__name__}: {outcome}"}
+    if state.is_failed():
+        return {**dict(outcome or {}), "failed": state.message}
+    return outcome
+
+
+def publish_summary(result: dict, service_url: str | None) -> None:
+    """The run's markdown artifact: Summary table, exceptions, missing departments, the rollup's path or link
+    (created in the flow itself, so it belongs to the flow run)."""
+    from prefect.artifacts import create_markdown_artifact
+
+    facts = result["facts"]
+    link = f"{service_url.rstrip('/')}/rollup/latest.xlsx?period={quote(facts['period'])}" if service_url else None
+    create_markdown_artifact(consolidate_markdown(result, link),
+                             key=artifact_key("consolidate", council_slug(result["council"]), facts["period"]),
+                             description=f"Rollup {facts['period']}: {counted(facts['exceptions'], 'exception')}, "
+                                         f"{counted(len(facts['missing']), 'department')} not submitted.")

@@ -9,6 +9,8 @@ from prefect import flow, task
 
 from actionplan.settings import load_settings
 
+from .artifacts import add_run_tags, artifact_key, load_description, load_table, run_tags
+
 
 @task(name="load-inbox", retries=3, retry_delay_seconds=[2, 10, 30])
 def load_pending(warehouse_url: str, inbox_dir: str, archive_dir: str) -> LoadResult:
@@ -22,9 +24,25 @@ def load_pending(warehouse_url: str, inbox_dir: str, archive_dir: str) -> LoadRe
         wh.close()
 
 
+def publish_load_table(result: LoadResult, inbox_dir: str, archive_dir: str) -> str:
+    """The run's table artifact: departments loaded with their warnings, failures, rejections since the last run.
+    Called in the flow itself, not as a task: the artifact belongs to the flow run."""
+    from pathlib import Path
+
+    from prefect.artifacts import create_table_artifact
+
+    rejected = Inbox(Path(inbox_dir), Path(archive_dir)).rejected_unreported()
+    description = load_description(result.records, result.failed, rejected)
+    create_table_artifact(load_table(result.records, result.failed, rejected), key=artifact_key("ingest"),
+                          description=description)
+    return description
+
+
 @flow(name="ingest", log_prints=True, timeout_seconds=30 * 60)
 def ingest() -> dict:
     """Load accepted submissions waiting in the inbox into the warehouse."""
     s = load_settings()
     result = load_pending(s.warehouse_url, str(s.inbox_path), str(s.archive_path))
+    add_run_tags([t for r in result.records for t in run_tags(r.get("council") or s.council, r.get("period"))])
+    publish_load_table(result, str(s.inbox_path), str(s.archive_path))
     return {"loaded": result.loaded, "already": result.already, "failed": result.failed}

@@ -105,3 +105,24 @@ def test_cli_help_is_fast_and_imports_no_heavy_modules():
             "print(sorted(m for m in ('great_expectations','prefect','fastapi','duckdb') if m in sys.modules))")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.stdout.strip() == "[]"
+
+
+def test_validate_repeated_warnings_grouped_by_code_all_lists_every_one(tmp_path, home, capsys):
+    from actionplan.cli import main
+
+    book = canonical_workbook(tmp_path / "finance.xlsx", actions=[
+        action(f"F{i}", lead=None) for i in range(1, 6)] + [action("F6", due="TBC")])
+    assert main(["validate", str(book)]) == 0
+    assert capsys.readouterr().out.splitlines()[2:] == [
+        "  Warnings:",
+        "    5 actions: no lead officer. Name the officer responsible for this item.",
+        "      Actions!E2, E3, E4 … (`--all` lists every one)",
+        "    Actions!F7 'TBC': no date found, so this item has no due date and cannot be checked for being overdue. "
+        "Use dd/mm/yyyy (or a month such as March 2025) once the date is known."]
+    assert main(["validate", str(book), "--all"]) == 0
+    listed = capsys.readouterr().out.splitlines()[3:]
+    assert listed[:5] == [f"    Actions!E{row}: no lead officer. Name the officer responsible for this item."
+                          for row in range(2, 7)] and len(listed) == 6
+    assert main(["validate", str(book), "--json"]) == 0
+    assert [m["cell"] for m in json.loads(capsys.readouterr().out)["warnings"]] == [
+        "E2", "E3", "E4", "E5", "E6", "F7"]

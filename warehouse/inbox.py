@@ -205,6 +205,13 @@ class Inbox:
     def read(self, path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
 
+    def loaded_record(self, rid: str) -> dict[str, Any] | None:
+        """The record of a loaded submission, as it was loaded; None when it is not in the loaded folder."""
+        try:
+            return self.read(self.loaded_dir / f"{rid}.json")
+        except (OSError, ValueError):
+            return None
+
     def mark_loaded(self, path: Path) -> None:
         """Move a loaded record out of pending (kept for audit and replay)."""
         try:
@@ -214,6 +221,23 @@ class Inbox:
 
     def rejected(self) -> list[dict[str, Any]]:
         return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(self.rejected_dir.glob("*.json"))]
+
+    def rejected_unreported(self) -> list[dict[str, Any]]:
+        """The rejections archived since the last call (what an ingest run reports), oldest first; each is
+        reported once (the last one reported is remembered in the inbox folder)."""
+        marker = self.pending_dir.parent / "rejections-reported"
+        last = marker.read_text(encoding="utf-8").strip() if marker.exists() else ""
+        # Names start with the submission time (YYYYmmddTHHMMSSffffff), so their order is the time order.
+        paths = [p for p in sorted(self.rejected_dir.glob("*.json")) if p.name > last]
+        found = []
+        for path in paths:
+            try:
+                found.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                continue
+        if paths:
+            write_atomic(marker, paths[-1].name.encode("utf-8"))
+        return found
 
 
 def _submitted_at(path: Path) -> str:

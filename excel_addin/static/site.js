@@ -157,10 +157,34 @@
       $("rollup-message").textContent = s.rollup_published ? "" :
         "No council rollup has been published for " + s.period + " yet. Corporate performance publishes it " +
         "when the period's returns are consolidated.";
+      await showDataDocs(s);
     } catch (e) {
       clear(box);
       box.appendChild(el("p", { "class": "notice", role: "alert" }, [e.message]));
       if (e.status === 401) { $("who").textContent = e.message; }
+    }
+  }
+
+  // -- Data Docs (admins): the period's Great Expectations validation results ---------------------------------
+  async function showDataDocs(s) {
+    var box = $("data-docs");
+    box.hidden = true;
+    if (!s.you || !s.you.admin) { return; }
+    var docs = await (await api("/data-docs/sites.json?period=" + encodeURIComponent(s.period))).json();
+    if (!docs.period_site) { return; }
+    $("data-docs-link").href = "/data-docs/" + encodeURIComponent(docs.period_site) + "/index.html";
+    $("data-docs-link").textContent = "Validation results for " + s.period + " (Great Expectations Data Docs)";
+    box.hidden = false;
+  }
+
+  async function openDataDocs(ev) {
+    ev.preventDefault();
+    var href = $("data-docs-link").href;
+    try {
+      await api("/data-docs/session", { method: "POST" });  // the key in a cookie the site's own links carry
+      window.location.href = href;
+    } catch (e) {
+      $("rollup-message").textContent = e.message;
     }
   }
 
@@ -200,6 +224,7 @@
     $("status-form").addEventListener("submit", function (ev) { ev.preventDefault(); loadStatus($("period").value); });
     $("rollup").addEventListener("click", function () { download("/rollup/latest.xlsx", "rollup.xlsx"); });
     $("committee-report").addEventListener("click", function () { download("/report/latest.docx", "committee-report.docx"); });
+    $("data-docs-link").addEventListener("click", openDataDocs);
     showWho();
     loadStatus();
   });
