@@ -90,23 +90,37 @@ def _grouped(items: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _check_files(args) -> Iterator[tuple[str, bytes, Any]]:
-    """Each file checked in turn, as soon as it is (progress: files checked)."""
-    from . import progress
-    from .check import check_workbook
+class FilesNotOpened(ActionplanError):
+    """Some files named on the command line could not be opened (the rest were checked)."""
 
-    s = _settings()
+
+def _check_files(args) -> Iterator[tuple[str, bytes, Any]]:
+    """Every file checked, across one process per core, each yielded in the order given as soon as it and
+    those before it are done (progress: files checked). A file that cannot be opened is named on stderr and,
+    once the others are done, FilesNotOpened ends the command (exit 2)."""
+    from . import progress
+    from .batch import checked_files
+
     progress.begin("files checked", len(args.files))
-    for path in args.files:
-        data = read_file(path)
-        sub = check_workbook(data, Path(path).name, department=args.department, period=args.period,
-                             layout=getattr(args, "layout", None), settings=s)
-        progress.advance("files checked", Path(path).name)
-        yield path, data, sub
+    unopened = []
+    for done in checked_files(args.files, settings=_settings(), workers=args.workers, department=args.department,
+                              period=args.period, layout=getattr(args, "layout", None)):
+        progress.advance("files checked", Path(done.path).name)
+        if done.data is None:  # named on stderr, and the others still checked and reported
+            unopened.append(done.submission.errors[0].message)
+            print(f"actionplan: {unopened[-1]}", file=sys.stderr)
+            continue
+        yield done.path, done.data, done.submission
+    if unopened:
+        raise FilesNotOpened(f"{len(unopened)} of {len(args.files)} files could not be opened (named above).")
 
 
 def cmd_validate(args) -> int:
-    results = list(_check_files(args))
+    results, unopened = [], None
+    try:
+        results.extend(_check_files(args))
+    except FilesNotOpened as exc:  # the others are still reported, then the exit says some were not
+        unopened = exc
     reports = [sub.report() for _, _, sub in results]
     for (path, _, _), report in zip(results, reports, strict=True):
         report["file"] = path
@@ -115,6 +129,8 @@ def cmd_validate(args) -> int:
     else:
         for report in reports:
             _print_report(report, every=args.all)
+    if unopened:
+        raise unopened
     return 0 if all(r["accepted"] for r in reports) else EXIT_REJECTED
 
 
@@ -413,6 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--all", action="store_true",
                        help="list every warning (by default a warning repeated on many rows is shown once, with its "
                             "count and first cells)")
+        c.add_argument("--workers", type=int, default=None,
+                       help="processes checking files at once (default: one per core)")
         c.set_defaults(func=func)
         return c
 

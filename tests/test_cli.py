@@ -126,3 +126,17 @@ def test_validate_repeated_warnings_grouped_by_code_all_lists_every_one(tmp_path
     assert main(["validate", str(book), "--json"]) == 0
     assert [m["cell"] for m in json.loads(capsys.readouterr().out)["warnings"]] == [
         "E2", "E3", "E4", "E5", "E6", "F7"]
+
+
+def test_cli_submit_many_files_in_parallel_same_order_past_a_missing_one(tmp_path, home):
+    files = [canonical_workbook(tmp_path / f"d{i}.xlsx", f"Dept {i}", [action(f"A{i}", status="G")])
+             for i in range(4)]
+    missing = tmp_path / "missing.xlsx"
+    p = run("submit", files[0], missing, *files[1:], "--workers", "2", check=False)
+    assert p.returncode == 2  # a usage mistake, said once the others are stored
+    assert [x for x in p.stderr.splitlines() if x.startswith("actionplan:")] == [f"actionplan: {missing}: no such file.",
+                                     "actionplan: 1 of 5 files could not be opened (named above)."]
+    heads = [line for line in p.stdout.splitlines() if not line.startswith(" ")]
+    assert heads == [f"{f} — Dept {i}, 2024/25 Q2 (layout: canonical)" for i, f in enumerate(files)]
+    assert p.stdout.count("(new submission)") == 4
+    assert len(list((home / "inbox" / "pending").glob("*.json"))) == 4
