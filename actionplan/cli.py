@@ -203,6 +203,8 @@ def print_summary(facts: dict[str, Any], out=sys.stdout, council: str = DEFAULT_
                   + f"  {r['% complete']:>9.0%}", file=out)
     if facts["missing"]:
         print(f"Not submitted: {', '.join(facts['missing'])}", file=out)
+    if facts.get("returned"):
+        print("Returned: " + ", ".join(f"{d} ({c})" for d, c in sorted(facts["returned"].items())), file=out)
     changes = (f"Changes since {facts['previous_period']}: {facts['changes']}" if facts["previous_period"]
                else "Changes: none (no earlier period on record)")
     print(f"Exceptions: {facts['exceptions']}   {changes}   Warnings: {facts['warnings']}", file=out)
@@ -223,13 +225,21 @@ def cmd_export(args) -> int:
     try:
         council = council_on_record(args.council, wh.councils(), s.council)
         facts = facts_from_warehouse(wh, period, council=council, against=_period(args.against),
-                                     tolerance=s.tolerance)
+                                     tolerance=s.tolerance, register=_register(s, council), zone=s.timezone)
     finally:
         wh.close()
     data = facts.export()
     data.pop("generated_at", None)
     print(json.dumps(data, indent=2, ensure_ascii=False))
     return 0
+
+
+def _register(settings, council: str | None = None):
+    """The council's register (None for the combined rollup of every council: each has its own)."""
+    from .register import Register
+
+    council = council or settings.council
+    return None if council == ALL_COUNCILS else Register.for_home(settings.home_path, council)
 
 
 def cmd_template(args) -> int:
@@ -398,6 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--pool", default="actionplan", help="work pool name (created as a process pool if missing)")
     c.add_argument("--serve", action="store_true", help="run the flows' schedules in this process instead")
     c.set_defaults(func=cmd_deploy)
+
+    # The quarter's commands: departments, deadline, remind, submissions, return (issue 16).
+    from .quarter_commands import add_commands as add_quarter_commands
+
+    add_quarter_commands(sub)
 
     # The service's commands (serve, token) live with the service; importing them loads no web framework.
     from actionplan.excel_addin.commands import add_commands

@@ -46,7 +46,8 @@ NOT_DONE_WORDS = ("not started", "not yet", "delayed", "behind", "not complete",
 # A Red item's update must say what happens next; fewer words than this cannot.
 CORRECTIVE_MIN_WORDS = 5
 REPEATED_SLIP = 2  # due date revised this many times or more: an exception
-SUBMISSION_COLUMNS = ["Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id"]
+SUBMISSION_COLUMNS = ["Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id",
+                      "Note"]
 CHANGE_COLUMNS = ["Department", "Kind", "Ref", "Title", "Change", "From", "To"]
 QUALITY_COLUMNS = ["Department", "Sheet", "Cell", "Value", "Code", "Message"]
 
@@ -154,21 +155,30 @@ def kpi_tables(kpis: pd.DataFrame, departments: list[str]) -> tuple[pd.DataFrame
     return listing, pd.DataFrame(rows, columns=["Department", *PERFORMANCE_COLUMNS, "Total"])
 
 
-def submissions_table(subs: pd.DataFrame, known: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Every known department with its current submission, or `missing`; and the missing names."""
+def submissions_table(subs: pd.DataFrame, known: list[str], *, deadline: dt.date | None = None,
+                      returned: dict[str, Any] | None = None,
+                      zone: str | None = "Europe/London") -> tuple[pd.DataFrame, list[str]]:
+    """Every known department with its current submission and standing (on time, late, returned, missing; see
+    standing.py), and the missing names. returned: department → the Return of its latest plan."""
+    from .standing import MISSING, standing
+
+    returned = returned or {}
     by_dept = {row["department"]: row for row in subs.to_dict("records")} if not subs.empty else {}
     rows, missing = [], []
-    for dept in _sorted_departments(list(known) + list(by_dept)):
+    for dept in _sorted_departments(list(known) + list(by_dept) + list(returned)):
         sub = by_dept.get(dept)
+        status, note = standing(None if sub is None else sub["submitted_at"], deadline, returned=returned.get(dept),
+                                zone=zone)
         if sub is None:
-            missing.append(dept)
-            rows.append({"Department": dept, "Status": "missing", "Submitted at": None, "Submitted by": None,
-                         "File": None, "Warnings": None, "Submission id": None})
+            if status == MISSING:
+                missing.append(dept)
+            rows.append({"Department": dept, "Status": status, "Submitted at": None, "Submitted by": None,
+                         "File": None, "Warnings": None, "Submission id": None, "Note": note})
         else:
-            rows.append({"Department": dept, "Status": "submitted",
+            rows.append({"Department": dept, "Status": status,
                          "Submitted at": pd.Timestamp(sub["submitted_at"]).to_pydatetime(),
                          "Submitted by": sub["submitted_by"], "File": sub["file_name"],
-                         "Warnings": int(sub["warnings"]), "Submission id": sub["id"][:12]})
+                         "Warnings": int(sub["warnings"]), "Submission id": sub["id"][:12], "Note": note})
     return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS, dtype=object), missing
 
 
@@ -433,10 +443,13 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
                      known_departments: list[str], as_at: dt.date | None = None,
                      generated_at: dt.datetime | None = None, tolerance: float = DEFAULT_TOLERANCE,
                      previous_period: str | None = None,
-                     history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None) -> RollupFacts:
+                     history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None,
+                     deadline: dt.date | None = None, returned: dict[str, Any] | None = None,
+                     zone: str | None = "Europe/London") -> RollupFacts:
     """All the rollup's tables for a period from the warehouse's current (and previous) submissions.
 
     history: every period on record up to and including this one, oldest first (for slips and trends).
+    deadline, returned: the period's deadline and the departments whose latest plan was returned (their Return).
     """
     parsed: Period | None = period_from_text(period)
     if parsed is None:
@@ -447,7 +460,7 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
     submitted = _sorted_departments(subs["department"]) if not subs.empty else []
     actions = committee_checks(current["actions"], [(p, f["actions"]) for p, f in history])
     objectives = current["objectives"]
-    submissions, missing = submissions_table(subs, known_departments)
+    submissions, missing = submissions_table(subs, known_departments, deadline=deadline, returned=returned, zone=zone)
     kpis, trend_periods = kpi_travel(current["kpis"], [(p, f["kpis"]) for p, f in history])
     kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
@@ -470,6 +483,8 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
         changes=changes_table(current, previous),
         data_quality=quality_table(current, previous, actions),
         missing=missing,
+        returned={d: r.comment for d, r in (returned or {}).items()},
+        expected=len(submissions),
         tolerance=tolerance,
         trend_periods=trend_periods,
         how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at,

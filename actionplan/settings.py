@@ -53,6 +53,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("validator", "compiled",
             "How the expectation suites are run: `compiled` (pandas, the same rules, milliseconds) or `gx` "
             "(Great Expectations itself, 0.1-0.3 s per sheet)."),
+    Setting("smtp_host", "", "Mail server reminders are sent through (empty: `actionplan remind` can only --dry-run)."),
+    Setting("smtp_port", 25, "Port of the mail server (587 with STARTTLS, 25 inside the council's network).", int),
+    Setting("smtp_from", "", "Address reminders come from, e.g. performance@council.gov.uk (replies go there)."),
+    Setting("smtp_user", "", "User name for the mail server, if it needs one."),
+    Setting("smtp_password", "", "Password for the mail server, if it needs one."),
+    Setting("smtp_starttls", False, "Upgrade the mail server connection with STARTTLS before signing in "
+            "(true or false).", bool),
+    Setting("remind_days", "7,2", "Days before each deadline the `remind` deployment emails the departments still "
+            "owing a plan, e.g. 7,2."),
 )
 
 
@@ -142,6 +151,20 @@ def _checked(setting: Setting, value: Any) -> Any:
             return council_name(value)
         except ValueError as exc:
             raise StartupError(f"ACTIONPLAN_COUNCIL={value!r} is not valid: {exc}.") from None
+    if setting.kind is bool:
+        text = str(value).strip().lower()
+        if text not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value!r} is not valid: use true or false.")
+        return text in ("1", "true", "yes", "on")
+    if setting.name == "remind_days":
+        try:
+            days = sorted({int(d) for d in str(value).replace(" ", "").split(",") if d}, reverse=True)
+        except ValueError:
+            days = [-1]
+        if any(d < 0 for d in days):
+            raise StartupError(f"ACTIONPLAN_REMIND_DAYS={value!r} is not valid: give whole numbers of days before "
+                               "the deadline, separated by commas, e.g. 7,2.")
+        return ",".join(str(d) for d in days)
     if setting.kind is str:
         if setting.name == "validator" and str(value) not in ("compiled", "gx"):
             raise StartupError(f"ACTIONPLAN_VALIDATOR={value!r} is not valid: use compiled or gx.")

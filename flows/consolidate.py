@@ -9,8 +9,9 @@ from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse
 from prefect import flow, task
 
-from actionplan.councils import DEFAULT_COUNCIL, council_on_record
+from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_on_record
 from actionplan.model import RollupFacts
+from actionplan.register import Register
 from actionplan.settings import load_settings
 from actionplan.vocabulary import period_from_text
 from actionplan.workbooks import write_rollup
@@ -21,9 +22,12 @@ from .ingest import load_pending
 @task(name="read-facts", retries=2, retry_delay_seconds=[5, 20])
 def read_facts(warehouse_url: str, period: str, as_at: dt.date | None, against: str | None,
                tolerance: float, council: str) -> RollupFacts:
+    s = load_settings()
+    register = Register.for_home(s.home_path, council) if council != ALL_COUNCILS else None
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
-        return facts_from_warehouse(wh, period, council=council, as_at=as_at, against=against, tolerance=tolerance)
+        return facts_from_warehouse(wh, period, council=council, as_at=as_at, against=against, tolerance=tolerance,
+                                    register=register, zone=s.timezone)
     finally:
         wh.close()
 
