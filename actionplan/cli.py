@@ -318,14 +318,15 @@ def cmd_deploy(args) -> int:
     if not PREFECT_API_URL.value():
         raise ActionplanError("No Prefect server to deploy to: set PREFECT_API_URL, e.g. "
                               "export PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Running at scale).")
-    from actionplan.flows.deployments import deployments, register
+    from actionplan.flows.deployments import all_deployments, register
 
     s = _settings()
     if args.serve:
         from prefect import serve
 
-        print(f"Serving ingest and consolidate from this process against {PREFECT_API_URL.value()} (Ctrl+C stops).")
-        serve(*deployments(s), print_starting_message=False)
+        print(f"Serving ingest, consolidate and remind from this process against {PREFECT_API_URL.value()} "
+              "(Ctrl+C stops).")
+        serve(*all_deployments(s), print_starting_message=False)
         return 0
     for name, deployment_id in register(args.pool, s).items():
         print(f"Deployed {name} ({deployment_id}) to work pool '{args.pool}'.")

@@ -58,7 +58,7 @@ def cmd_departments_list(args) -> int:
 
 def cmd_departments_rename(args) -> int:
     dept = _register().rename(args.old, args.new)
-    print(f"Renamed {args.old} to {dept.name}; plans sent under the old name count as {dept.name}'s.")
+    print(f"Renamed {args.old} to {dept.name}; plans sent under the old name now count for it.")
     return 0
 
 
@@ -121,8 +121,9 @@ def cmd_remind(args) -> int:
     return 1 if result.failed else 0
 
 
-def print_reminders(result, *, dry_run: bool, out=sys.stdout) -> None:
+def print_reminders(result, *, dry_run: bool, out=None) -> None:
     """Who gets (or, dry, would get) which reminder, and who cannot be reminded."""
+    out = out or sys.stdout
     due = f"deadline {result.deadline:%d/%m/%Y}" if result.deadline else "no deadline set"
     verb = "Would email" if dry_run else "Emailed"
     print(f"Reminders for {result.period} ({due}):", file=out)
@@ -161,12 +162,16 @@ def cmd_submissions_list(args) -> int:
         return 0
     print(f"{'id':<13} {'submitted (UTC)':<20} {'period':<11} {'department':<28} {'channel':<8} outcome")
     for e in entries:
-        outcome = e.outcome + (f", {len(e.warnings)} warnings" if e.warnings else "")
-        outcome += f", {len(e.errors)} errors" if e.errors else ""
+        outcome = e.outcome + (f", {_count(len(e.warnings), 'warning')}" if e.warnings else "")
+        outcome += f", {_count(len(e.errors), 'error')}" if e.errors else ""
         outcome += " — RETURNED: " + e.returned.comment if e.returned else ""
         print(f"{e.id[:SHORT_ID]:<13} {e.submitted_at:%d/%m/%Y %H:%M}     {e.period:<11} {e.department[:28]:<28} "
               f"{e.channel or '-':<8} {outcome}")
     return 0
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def cmd_submissions_show(args) -> int:

@@ -122,6 +122,11 @@ def send_reminders(result: RemindResult, mailer: Mailer, register: Register, tod
     return result
 
 
+def periods_due_for_reminder(deadlines: dict[str, dt.date], today: dt.date, days: list[int]) -> list[str]:
+    """The periods whose deadline is one of the given numbers of days after today (0: the deadline is today)."""
+    return [period for period, deadline in deadlines.items() if (deadline - today).days in days]
+
+
 def remind_period(settings: Any, period: str, *, dry_run: bool, today: dt.date | None = None,
                   mailer: Mailer | None = None) -> RemindResult:
     """Work out who owes the period's plan (the status page's standings) and email them, or only say so (dry run)."""
