@@ -9,10 +9,11 @@ from .errors import UnreadableWorkbook
 from .layouts import SHEET_TITLES, Layout, choose_layout, layout_named, load_layouts, tables_from_book
 from .model import ERROR, Message, Submission
 from .normalise import submission_from_tables
+from .plan_checks import previous_snapshot, snapshot_checks
 from .read import Book, book_from_xlsx, book_from_xlwings
 from .register import Register, fold_name
 from .settings import Settings, load_settings
-from .validate import validate_submission
+from .validate import _letters, validate_submission
 
 
 @lru_cache(maxsize=8)
@@ -87,6 +88,13 @@ def check_book(book: Book, *, department: str | None = None, period: str | None 
     if sub.accepted or not any(m.code in ("unreadable-file", "no-usable-sheet", "missing-column")
                                for m in sub.errors):
         validate_submission(sub, settings.validator)
+    if sub.accepted and not sub.actions.empty:
+        # Last period's plan as the flows published it: stale commentary and slips are told now, while the
+        # department can still fix them, not only at consolidation.
+        previous = previous_snapshot(settings.home_path, settings.council, sub.period, sub.department)
+        if previous:
+            letters = {sheet: _letters(info) for sheet, info in sub.columns.items()}
+            sub.messages = list(sub.messages) + snapshot_checks(sub.actions, previous, letters)
     return sub
 
 

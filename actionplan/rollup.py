@@ -243,10 +243,15 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
         warned = msgs.loc[msgs["level"] == "warning", ["department", "sheet", "cell", "value", "code", "message"]]
         warned = warned.astype(object).set_axis(QUALITY_COLUMNS, axis=1)
     rows: list[dict[str, Any]] = []
-    # Stale commentary needs the previous period, which only consolidation has: it is found here, never at submit.
-    rows.extend(stale_rows(current["actions"], previous["actions"] if previous else None))
+    # Found at Submit too when last period's snapshot was published (plan_checks): those departments' own
+    # warnings already say it, so consolidation adds only what Submit could not see.
+    told = set(zip(warned["Department"], warned["Code"], strict=True)) if not warned.empty else set()
+    rows.extend(r for r in stale_rows(current["actions"], previous["actions"] if previous else None)
+                if (r["Department"], "stale-commentary") not in told)
     if checked is not None and not checked.empty:
         for r in checked[checked["rag_history"].map(present)].to_dict("records"):
+            if (r["department"], "rag-history") in told:
+                continue
             rows.append({"Department": r["department"], "Sheet": r["sheet"], "Cell": f"row {r['row_number']}",
                          "Value": _name(r["status"]), "Code": "rag-check",
                          "Message": f"{r['rag_history']}. The status is shown as the department gave it; "

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .expect import CompiledSuite, Failure, compile_suite
 from .model import ERROR, WARNING, Message, Submission
+from .plan_checks import objective_checks
 from .settings import EXPECTATIONS_DIR
 from .values import present
 from .vocabulary import STATUS_NAMES, accepted_status_words
@@ -134,6 +135,7 @@ def validate_submission(sub: Submission, engine: str = "compiled") -> Submission
                 found.extend(_messages(meta, rows, values, by_row, sheet, letters.get(sheet, {})))
     if not sub.actions.empty and "status" in sub.actions:
         found.extend(rag_checks(sub.actions, letters))
+    found.extend(objective_checks(sub.objectives, sub.actions, letters))
     order = {name: i for i, name in enumerate(sub.columns)}
     found.sort(key=lambda m: (order.get(m.sheet, 99), _row_of(m.cell), _col_of(m.cell)))
     sub.messages = list(sub.messages) + found

@@ -52,6 +52,21 @@ def latest_period(warehouse_url: str, council: str = DEFAULT_COUNCIL) -> str | N
     return council_and_period(warehouse_url, council, council, None)[1]
 
 
+@task(name="publish-snapshots", retries=2, retry_delay_seconds=[5, 20])
+def publish_snapshots(warehouse_url: str, period: str, council: str) -> int:
+    """Publish the period's plans per department, read-only for the service's checks at the next period's Submit."""
+    from actionplan.warehouse.snapshot import publish_snapshots as publish_files
+    from actionplan.warehouse.snapshot import snapshots_of_period
+
+    s = load_settings()
+    wh = open_warehouse(warehouse_url, wait_seconds=10)
+    try:
+        snapshots = snapshots_of_period(wh, period, council, Register.for_home(s.home_path, council))
+    finally:
+        wh.close()
+    return publish_files(s.home_path, council, period, snapshots)
+
+
 @task(name="write-rollup")
 def publish(facts: RollupFacts, out: str) -> str:
     from actionplan.workbooks import sweep_orphans
@@ -84,6 +99,8 @@ def consolidate(period: str | None = None, as_at: dt.date | None = None, out: st
         raise ValueError(f"unrecognised period {period!r}" if period else "no period on record yet")
     facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council)
     path = publish(facts, out or str(rollup_path(s, period, council)))
+    if council != ALL_COUNCILS:
+        publish_snapshots(s.warehouse_url, facts.period, council)
     result = {"path": path, "loaded": len(loaded.loaded), "council": council, "facts": facts.export(), "pdf": None}
     if pdf:
         from actionplan.pdf import PdfUnavailable, libreoffice

@@ -494,3 +494,60 @@ def test_admin_api_keeps_the_register_and_deadlines(quarter):
     assert [x["department"] for x in r.json()["reminders"]] == ["Children's Services", "Finance", "Housing",
                                                                "Legal, HR & Property", "registrars"]
     assert r.json()["no_contact"] == []
+
+
+# -- checks a department can act on at Submit ----------------------------------------------------------------------
+
+OBJECTIVES = [["O1", "Balanced budget", "Money", "Finance", "Patel, Anita", "B", None],
+              ["O2", "Clean audit", "Money", "Finance", "R Khan", "Green", None],
+              ["O3", "New ledger", "Money", "Finance", "R Khan", "G", None]]
+
+
+def test_check_objective_status_against_its_actions_and_unknown_refs(settings, tmp_path):
+    book = canonical_workbook(tmp_path / "f.xlsx", objectives=OBJECTIVES, actions=[
+        action("A1", objective="O1", status="B"), action("A2", objective="O1", status="G"),
+        action("A3", objective="O2", status="R", update="Auditors have not started the work yet"),
+        action("A4", objective="O3", status="A", update="Some slippage"), action("A5", objective="O9"),
+        action("A6", objective="Balanced budget")])
+    sub = check_workbook(book.read_bytes(), "f.xlsx", settings=settings)
+    found = [(m.code, f"{m.sheet}!{m.cell}", m.value, m.message) for m in sub.warnings
+             if m.code in ("objective-status", "unknown-objective")]
+    assert found == [
+        ("objective-status", "Objectives!F2", "B", "this objective is Blue (complete) but 1 of its 2 actions is not "
+         "Blue (A2 Green). Check the objective's status against its actions."),
+        ("objective-status", "Objectives!F3", "Green", "this objective is Green (on track) but its action is Red "
+         "(A3 Red). Check the objective's status against its actions."),
+        ("unknown-objective", "Actions!B6", "O9", "no objective has the ref 'O9' on the Objectives sheet (its refs: "
+         "O1, O2, O3). Use one of those refs, or add the objective."),
+    ]
+    assert sub.accepted
+
+
+def test_check_at_submit_uses_last_periods_published_snapshot(home, tmp_path):
+    from actionplan.flows.consolidate import consolidate
+
+    s = load_settings()
+    # F1's due date moved in each of Q1, Q2 and Q3; F2's update never changes.
+    for period, revised in (("2024/25 Q1", "31/12/2024"), ("2024/25 Q2", "31/01/2025"), ("2024/25 Q3", "28/02/2025")):
+        book = canonical_workbook(tmp_path / f"{period[-2:]}.xlsx", period=period, actions=[
+            action("F1", due="30/06/2024", revised=revised, update=f"Moved to {revised}"),
+            action("F2", status="A", update="Waiting for the auditors")])
+        assert _cli_submit(s, book)["accepted"]
+    assert check_workbook(book.read_bytes(), "q3.xlsx", settings=s).warnings == []  # nothing published yet
+    consolidate(period="2024/25 Q3")
+    q4 = canonical_workbook(tmp_path / "q4.xlsx", period="2024/25 Q4", actions=[
+        action("F1", due="30/06/2024", revised="31/05/2025", update="Moved again"),
+        action("F2", status="A", update="Waiting for  the auditors")])
+    sub = check_workbook(q4.read_bytes(), "q4.xlsx", settings=s)
+    assert [(m.code, f"{m.sheet}!{m.cell}", m.value, m.message) for m in sub.warnings] == [
+        ("rag-history", "Actions!H2", "G", "green but the due date was revised in each of the last three periods. "
+         "Check the status: the rollup shows it as you gave it, with this flag beside it."),
+        ("stale-commentary", "Actions!I3", "Waiting for the auditors", "this progress update is the same as last "
+         "period's. Say what has happened since then."),
+    ]
+    # The rollup does not list them twice once they were told at Submit.
+    assert _cli_submit(s, q4)["accepted"]
+    result = consolidate(period="2024/25 Q4")
+    wb = openpyxl.load_workbook(result["path"])
+    codes = [r[4] for r in wb["Data quality"].iter_rows(min_row=2, values_only=True)]
+    assert sorted(codes) == ["rag-history", "stale-commentary"]
