@@ -62,6 +62,16 @@ SETTINGS: tuple[Setting, ...] = (
             "(true or false).", bool),
     Setting("remind_days", "7,2", "Days before each deadline the `remind` deployment emails the departments still "
             "owing a plan, e.g. 7,2."),
+    Setting("entra_tenant", "", "The council's Microsoft Entra ID tenant (its id or domain): with the client id, "
+            "staff sign in to the add-in with their Microsoft 365 account instead of pasting a key (empty: keys only)."),
+    Setting("entra_client_id", "", "The add-in's app (client) id registered in Entra ID; sign-in tokens must be "
+            "issued for it."),
+    Setting("entra_authority", "https://login.microsoftonline.com", "Where the tenant's signing keys and tokens come "
+            "from (Microsoft's public cloud unless the council is on a national cloud)."),
+    Setting("entra_admin_role", "actionplan.admin", "App role that makes a signed-in user corporate performance "
+            "(admin)."),
+    Setting("entra_admin_groups", "", "Entra ID group ids (comma-separated) whose members are corporate "
+            "performance (admin)."),
 )
 
 

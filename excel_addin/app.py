@@ -50,7 +50,7 @@ from . import council, xlbook
 from .audit import AUDITED, Refusals
 from .icons import KINDS, SIZES, icon_png
 from .limits import BURST, REQUESTS_PER_MINUTE, PayloadTooLarge, RateLimit, payload_from_body
-from .quarter import quarter_router
+from .quarter import add_quarter_routes
 from .tokens import Token, TokenStore, token_from_header
 
 HERE = Path(__file__).resolve().parent
@@ -257,7 +257,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     Admin = Annotated[Token, Depends(admin_only)]
     # The quarter's admin endpoints: register, deadlines, submissions on file, returns, reminders (quarter.py).
-    app.include_router(quarter_router(settings, inbox, admin_only))
+    add_quarter_routes(app, settings, inbox, admin_only, tokens)
 
     def within_rate(token: SignedIn) -> Token:
         wait = rate.take(token.id)

@@ -17,7 +17,7 @@ import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from fastapi import Body, Depends, FastAPI, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -36,8 +36,12 @@ def _department(d) -> dict[str, Any]:
             "former_names": d.former_names}
 
 
-def quarter_router(settings: Settings, inbox, admin: Any) -> APIRouter:
-    """The router, given the service's settings, its inbox (a function returning it) and its admin-key dependency."""
+def add_quarter_routes(app: FastAPI, settings: Settings, inbox, admin: Any, tokens: Any = None) -> None:
+    """Add the endpoints to the service, given its settings, its inbox (a function returning it), its admin-key
+    dependency and its access keys (which also accept Microsoft 365 sign-in when the council set it up).
+
+    Added to the app itself rather than included as a router: FastAPI 0.154 includes routers lazily, and the
+    service's tests walk app.routes to check every endpoint is in the access matrix."""
     from actionplan.warehouse.history import (
         UnknownSubmission,
         return_submission,
@@ -46,8 +50,12 @@ def quarter_router(settings: Settings, inbox, admin: Any) -> APIRouter:
         workbook_of,
     )
 
-    router = APIRouter()
+    router = app
     register = Register.for_settings(settings)
+    if tokens is not None:
+        from .entra import EntraSignIn
+
+        tokens.sso = EntraSignIn.from_settings(settings)
     Admin = Annotated[Token, Depends(admin)]
 
     @router.get("/api/departments")
@@ -110,5 +118,3 @@ def quarter_router(settings: Settings, inbox, admin: Any) -> APIRouter:
 
         result = await run_in_threadpool(remind_period, settings, period_label(period), dry_run=dry_run)
         return {**result.as_dict(), "dry_run": dry_run}
-
-    return router
