@@ -21,8 +21,15 @@ from actionplan.excel_addin.tokens import TokenStore
 from actionplan.warehouse.inbox import Inbox
 
 from tests.conftest import action, canonical_workbook
-from tests.test_service import ADMIN_ONLY, ENDPOINTS, MATRIX, LiveServer, _free_port, post_json
-from tests.test_service import xlwings_payload
+from tests.test_service import (
+    ADMIN_ONLY,
+    ENDPOINTS,
+    MATRIX,
+    LiveServer,
+    _free_port,
+    post_json,
+    xlwings_payload,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = {"/", "/healthz", "/manifest.xml", "/icons/{name}.png", "/static"}
