@@ -50,7 +50,7 @@ from . import council, xlbook
 from .audit import AUDITED, Refusals
 from .icons import KINDS, SIZES, icon_png
 from .limits import BURST, REQUESTS_PER_MINUTE, PayloadTooLarge, RateLimit, payload_from_body
-from .quarter import add_quarter_routes
+from .quarter import add_quarter_routes, sso_manifest
 from .tokens import Token, TokenStore, token_from_header
 
 HERE = Path(__file__).resolve().parent
@@ -420,8 +420,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     @app.get("/manifest.xml", include_in_schema=False)
     def manifest_xml():
         base = settings.service_url.rstrip("/")
-        return Response(manifest.substitute(base=xml.sax.saxutils.escape(base, {'"': "&quot;"})),
-                        media_type="application/xml")
+        return Response(manifest.substitute(base=xml.sax.saxutils.escape(base, {'"': "&quot;"}),
+                                            sso=sso_manifest(settings)), media_type="application/xml")
 
     @app.get("/icons/{name}.png", include_in_schema=False)
     def icon(name: str):

@@ -29,15 +29,18 @@ class EntraSignIn:
 
     def __init__(self, tenant: str, client_id: str, register: Register, *,
                  authority: str = "https://login.microsoftonline.com", admin_role: str = "actionplan.admin",
-                 admin_groups: tuple[str, ...] = (), cache_seconds: int = 24 * 3600) -> None:
+                 admin_groups: tuple[str, ...] = (), cache_seconds: int = 24 * 3600,
+                 refetch_after: float = 30.0) -> None:
         import jwt
 
         self.tenant, self.client_id, self.register = tenant, client_id, register
         self.authority = authority.rstrip("/")
         self.admin_role, self.admin_groups = admin_role, set(admin_groups)
         self.keys_url = f"{self.authority}/{tenant}/discovery/v2.0/keys"
-        # PyJWKClient caches the key set for cache_seconds and fetches it again for a key id it has not seen.
-        self._keys = jwt.PyJWKClient(self.keys_url, cache_jwk_set=True, lifespan=cache_seconds, timeout=10)
+        # PyJWKClient caches the key set for cache_seconds and fetches it again for a key id it has not seen, at
+        # most once every refetch_after seconds: tokens naming made-up key ids cannot make us hammer Microsoft.
+        self._keys = jwt.PyJWKClient(self.keys_url, cache_jwk_set=True, lifespan=cache_seconds, timeout=10,
+                                     cooldown_duration=refetch_after)
         self._lock = threading.Lock()
         self.issuers = {f"{self.authority}/{tenant}/v2.0", f"https://sts.windows.net/{tenant}/"}
 

@@ -118,3 +118,17 @@ def add_quarter_routes(app: FastAPI, settings: Settings, inbox, admin: Any, toke
 
         result = await run_in_threadpool(remind_period, settings, period_label(period), dry_run=dry_run)
         return {**result.as_dict(), "dry_run": dry_run}
+
+
+def sso_manifest(settings: Settings) -> str:
+    """The manifest's WebApplicationInfo for Microsoft 365 sign-in (Office SSO), or nothing without Entra ID."""
+    if not settings.entra_tenant or not settings.entra_client_id:
+        return ""
+    from urllib.parse import urlsplit
+    from xml.sax.saxutils import escape
+
+    host = urlsplit(settings.service_url).netloc
+    client = escape(settings.entra_client_id)
+    return (f"\n    <WebApplicationInfo>\n      <Id>{client}</Id>\n      <Resource>api://{escape(host)}/{client}</Resource>"
+            "\n      <Scopes>\n        <Scope>openid</Scope>\n        <Scope>profile</Scope>\n      </Scopes>"
+            "\n    </WebApplicationInfo>")

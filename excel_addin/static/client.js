@@ -163,8 +163,27 @@
     return alertText;
   }
 
-  async function callService(path, payload) {
+  async function signInToken() {
+    // Microsoft 365 sign-in (Office SSO) where the council set it up in Entra ID and the manifest; null otherwise,
+    // and then the pasted access key is the way in, as for councils without Entra ID.
+    if (!global.Office || !Office.auth || typeof Office.auth.getAccessToken !== "function") { return null; }
+    try {
+      return await Office.auth.getAccessToken({ allowSignInPrompt: true, allowConsentPrompt: true });
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** The Authorization header: the pasted access key, else a Microsoft 365 sign-in token, else "". */
+  async function credential() {
     var key = accessKey();
+    if (key) { return key; }
+    var token = await signInToken();
+    return token ? "Bearer " + token : "";
+  }
+
+  async function callService(path, payload) {
+    var key = await credential();
     if (!key) {
       throw new Error("Type your department's access key in the actionplan pane first " +
         "(ribbon: actionplan > Access key and status).");
@@ -196,14 +215,16 @@
 
   async function status(period) {
     var q = period ? "?period=" + encodeURIComponent(period) : "";
-    var response = await global.fetch(baseUrl() + "/api/status" + q, { headers: { "Authorization": accessKey() } });
+    var response = await global.fetch(baseUrl() + "/api/status" + q,
+      { headers: { "Authorization": await credential() } });
     var body = await response.json().catch(function () { return {}; });
     if (response.status !== 200) { throw new Error(body.detail || "Status unavailable."); }
     return body;
   }
 
   global.actionplan = {
-    accessKey: accessKey, setAccessKey: setAccessKey, bookPayload: bookPayload, applyActions: applyActions,
+    accessKey: accessKey, setAccessKey: setAccessKey, credential: credential, bookPayload: bookPayload,
+    applyActions: applyActions,
     runPython: runPython, status: status, baseUrl: baseUrl
   };
 })(window);

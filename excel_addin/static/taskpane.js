@@ -10,7 +10,7 @@
   }
 
   async function refresh() {
-    if (!actionplan.accessKey()) { text("who", "Not signed in: type your access key below."); return; }
+    if (!(await actionplan.credential())) { text("who", "Not signed in: type your access key below."); return; }
     try {
       var s = await actionplan.status();
       var you = s.you || {};
