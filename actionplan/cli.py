@@ -211,6 +211,7 @@ def print_summary(facts: dict[str, Any], out=sys.stdout, council: str = DEFAULT_
 
 
 def cmd_export(args) -> int:
+    from actionplan.excel_addin.tokens import key_holders
     from actionplan.warehouse import open_warehouse
     from actionplan.warehouse.consolidate import facts_from_warehouse
 
@@ -225,7 +226,8 @@ def cmd_export(args) -> int:
     try:
         council = council_on_record(args.council, wh.councils(), s.council)
         facts = facts_from_warehouse(wh, period, council=council, against=_period(args.against),
-                                     tolerance=s.tolerance, register=_register(s, council), zone=s.timezone)
+                                     tolerance=s.tolerance, register=_register(s, council), zone=s.timezone,
+                                     key_holders=key_holders(s.home_path, council))
     finally:
         wh.close()
     data = facts.export()

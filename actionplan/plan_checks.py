@@ -41,7 +41,8 @@ def objective_checks(objectives: pd.DataFrame, actions: pd.DataFrame,
     refs = {_key(r): str(r) for r in objectives["ref"].tolist() if present(r)}
     texts = {_key(t) for t in objectives.get("objective", pd.Series(dtype=object)).tolist() if present(t)}
     under: dict[str, list[dict[str, Any]]] = {}
-    for a in actions.to_dict("records"):
+    wanted = [c for c in ("objective", "ref", "status", "sheet", "row") if c in actions]
+    for a in actions[wanted].to_dict("records"):  # only the columns used: a 2,000-row plan is checked at Submit
         named = a.get("objective")
         key = _key(named)
         if not key:
@@ -87,7 +88,9 @@ def snapshot_checks(actions: pd.DataFrame, previous: dict[str, dict[str, Any]] |
     if not previous or actions.empty:
         return []
     found: list[Message] = []
-    for a in actions.to_dict("records"):
+    wanted = [c for c in ("ref", "status", "status_text", "progress_update", "effective_due_date", "sheet", "row")
+              if c in actions]
+    for a in actions[wanted].to_dict("records"):
         before = previous.get(str(a.get("ref")))
         if before is None:
             continue

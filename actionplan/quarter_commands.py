@@ -199,13 +199,17 @@ def cmd_submissions_show(args) -> int:
 def cmd_submissions_get(args) -> int:
     from actionplan.warehouse.history import workbook_of
 
+    from .errors import ActionplanError
     from .files import write_atomic
 
     s = _settings()
     e = _entry(s, args.id)
     data, name = workbook_of(_inbox(s), e)
     out = Path(args.output)
-    write_atomic(out, data)
+    try:
+        write_atomic(out, data)
+    except OSError as exc:
+        raise ActionplanError(f"Cannot write {out}: {exc.strerror or exc}. Choose another file with -o.") from None
     print(f"Written {out} ({len(data):,} bytes): {e.department}, {e.period}, "
           + ("rebuilt from the add-in's sheets" if e.raw and e.raw.endswith(".json") else f"as received ({name})")
           + ".")

@@ -26,6 +26,8 @@ from actionplan.standing import standing as standing_of
 from actionplan.vocabulary import Period, period_from_text
 from actionplan.vocabulary import period_label as vocabulary_period_label
 
+from .tokens import key_holders
+
 
 class NoRollupYet(ActionplanError):
     """No rollup workbook has been published for this period yet."""
@@ -340,7 +342,8 @@ def council_tables(settings: Settings, period: str) -> CouncilTables:
 
             if period in wh.periods(settings.council):
                 facts = facts_from_warehouse(wh, period, council=settings.council, tolerance=settings.tolerance,
-                                             register=Register.for_settings(settings), zone=settings.timezone)
+                                             register=Register.for_settings(settings), zone=settings.timezone,
+                                             key_holders=key_holders(settings.home_path, settings.council))
                 now = dt.datetime.now().strftime("%d/%m/%Y %H:%M")
                 return CouncilTables(period, f"the warehouse at {now}", facts.summary, facts.exceptions,
                                      facts.actions)

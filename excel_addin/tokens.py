@@ -187,3 +187,11 @@ class TokenStore:
             return self._match(secret)
         except ActionplanError:
             return None
+
+
+def key_holders(home: Path, council: str = DEFAULT_COUNCIL) -> list[str]:
+    """The departments holding a live access key for a council (none for the combined rollup of every council):
+    expected to report when the council has no register, on the rollup as on the status page."""
+    from actionplan.councils import ALL_COUNCILS
+
+    return [] if council == ALL_COUNCILS else TokenStore.for_home(home, council).departments()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from actionplan.excel_addin.tokens import key_holders
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse
 from prefect import flow, task
@@ -27,7 +28,8 @@ def read_facts(warehouse_url: str, period: str, as_at: dt.date | None, against: 
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
         return facts_from_warehouse(wh, period, council=council, as_at=as_at, against=against, tolerance=tolerance,
-                                    register=register, zone=s.timezone)
+                                    register=register, zone=s.timezone,
+                                    key_holders=key_holders(s.home_path, council))
     finally:
         wh.close()
 

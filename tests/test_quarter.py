@@ -286,6 +286,26 @@ def test_warehouse_without_a_register_files_spellings_under_the_first(home, tmp_
     assert facts.missing == []
 
 
+def test_without_a_register_key_holders_are_expected_on_the_rollup_as_on_the_status_page(tmp_path, monkeypatch):
+    from actionplan.flows.consolidate import consolidate
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("ACTIONPLAN_HOME", str(home))
+    with LiveServer(home) as srv:
+        finance = srv.token("Finance")[1]
+        srv.token("Registrars")  # holds a key, never submits
+        book = canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")])
+        assert srv.client.post("/api/submissions", files={"file": ("f.xlsx", book.read_bytes())},
+                               headers={"Authorization": finance}).json()["accepted"]
+        result = consolidate(period=PERIOD)
+        status = srv.client.get(f"/api/status?period={PERIOD}", headers={"Authorization": finance}).json()
+    sheet = {r[0]: r[1] for r in openpyxl.load_workbook(result["path"])["Submissions"].iter_rows(
+        min_row=2, values_only=True)}
+    assert sheet == {d["department"]: d["standing"] for d in status["departments"]} == {
+        "Finance": "submitted", "Registrars": "missing"}
+    assert result["facts"]["missing"] == status["missing"] == ["Registrars"]
+
+
 # -- submissions on file -------------------------------------------------------------------------------------------
 
 def test_submissions_get_gives_back_the_uploaded_bytes_and_an_xlsx_for_the_addin(quarter, tmp_path, monkeypatch,

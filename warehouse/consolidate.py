@@ -25,12 +25,12 @@ from .inbox import Inbox
 def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_COUNCIL, as_at: dt.date | None = None,
                          against: str | None = None, tolerance: float = DEFAULT_TOLERANCE,
                          generated_at: dt.datetime | None = None, register: Register | None = None,
-                         zone: str | None = "Europe/London") -> RollupFacts:
+                         zone: str | None = "Europe/London", key_holders: list[str] | None = None) -> RollupFacts:
     """The rollup facts of a period for one council (or ALL_COUNCILS combined): its current submissions,
     compared with the previous period's.
 
     register: the council's register (departments, deadlines, returns); without one, every department that has
-    ever submitted is expected, as before registers existed.
+    ever submitted, and every one holding an access key (key_holders), is expected, as on the status page.
     """
     parsed = period_from_text(period)
     if parsed is None:
@@ -65,7 +65,7 @@ def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_C
     if register is not None and not register.is_empty():
         known = register.names()
     else:
-        known = list(dict.fromkeys(spelling(d) for d in wh.departments(council)))
+        known = list(dict.fromkeys(spelling(d) for d in [*wh.departments(council), *(key_holders or [])]))
     facts = facts_for_period(parsed.label, current, previous, known_departments=known, returned=returned,
                              deadline=register.deadline(parsed.label) if register is not None else None, zone=zone,
                              **common)
@@ -79,13 +79,14 @@ def department_spelling(register: Register | None, on_record: list[str]) -> Call
     for name in on_record:
         first.setdefault(fold_name(name), name)
     use_register = register is not None and not register.is_empty()
+    seen: dict[str, str] = {}  # a status page spells thousands of attempts' names: each is looked up once
 
     def spelling(name: str) -> str:
-        if use_register:
-            found = register.department(name)
-            if found is not None:
-                return found.name
-        return first.get(fold_name(name), name)
+        if name in seen:
+            return seen[name]
+        found = register.department(name) if use_register else None
+        seen[name] = found.name if found is not None else first.get(fold_name(name), name)
+        return seen[name]
 
     return spelling
 
