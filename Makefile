@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test test-fast wheel-check lint format bench clean
 
 $(BIN)/actionplan: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ demo: install
 
 test: install
 	$(BIN)/pytest -n 2 --dist loadfile -q
+
+test-fast: install  # everything but the long tests (@pytest.mark.slow: the wheel, servers with workers)
+	$(BIN)/pytest -n 2 --dist loadfile -q -m "not slow"
+
+wheel-check: install  # build the wheel, install it in a fresh venv outside the checkout, run it from there
+	$(BIN)/pytest -q tests/test_wheel.py
 
 lint: install
 	$(BIN)/ruff check .

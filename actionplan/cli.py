@@ -226,7 +226,7 @@ def cmd_export(args) -> int:
     try:
         council = council_on_record(args.council, wh.councils(), s.council)
         facts = facts_from_warehouse(wh, period, council=council, against=_period(args.against),
-                                     tolerance=s.tolerance, register=_register(s, council), zone=s.timezone,
+                                     tolerance=s.tolerance, timezone=s.timezone, register=_register(s, council),
                                      key_holders=key_holders(s.home_path, council))
     finally:
         wh.close()

@@ -8,6 +8,7 @@ import datetime as dt
 
 import pandas as pd
 
+from .clock import DEFAULT_TIMEZONE
 from .councils import ALL_COUNCILS, ALL_COUNCILS_TOTAL, council_label
 from .model import RollupFacts
 from .rollup import facts_for_period, ragb_table
@@ -64,7 +65,8 @@ def combined_facts(period: str, current: dict[str, pd.DataFrame], previous: dict
                    departments: dict[str, list[str]], as_at: dt.date | None = None,
                    generated_at: dt.datetime | None = None, tolerance: float = DEFAULT_TOLERANCE,
                    previous_period: str | None = None,
-                   history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None) -> RollupFacts:
+                   history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None,
+                   timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
     """The rollup of several councils at once from their current (and previous) submissions.
 
     departments: each council on record and the departments it expects, so who is missing is per council.
@@ -75,7 +77,7 @@ def combined_facts(period: str, current: dict[str, pd.DataFrame], previous: dict
     known = [council_label(c, d) for c in councils for d in departments.get(c, [])]
     facts = facts_for_period(period, labelled(current), labelled(previous) if previous is not None else None,
                              known_departments=known, as_at=as_at, generated_at=generated_at, tolerance=tolerance,
-                             previous_period=previous_period,
+                             previous_period=previous_period, timezone=timezone,
                              history=[(p, labelled(frames)) for p, frames in history] if history else None)
     return dataclasses.replace(
         facts, council=ALL_COUNCILS, councils=council_totals(current["actions"], councils),

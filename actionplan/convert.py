@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import tempfile
 from copy import copy
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,9 @@ from typing import Any
 import pandas as pd
 
 from .check import check_workbook
+from .columns import BY_HEADING
 from .errors import ActionplanError
+from .files import write_built
 from .model import Submission
 from .settings import Settings, load_settings
 from .vocabulary import DEFAULT_TOLERANCE
@@ -33,7 +33,7 @@ from .workbooks import (
 )
 
 _PLAN_ROWS = {"department": 1, "plan_title": 2, "period": 3, "as_at": 4, "contact": 5}  # rows of the Plan sheet
-_WRAPPED = {"Objective", "Theme", "Action", "Progress update", "Commentary", "Measure", "Comment"}
+_WRAPPED = {h for h, c in BY_HEADING.items() if c.template and c.wraps_in_template}
 
 
 class NothingToConvert(ActionplanError):
@@ -56,12 +56,9 @@ def template_from_submission(sub: Submission, path: Path, default_tolerance: flo
     """Write the canonical template at path, filled with a submission's plan, objectives, actions and KPIs."""
     import openpyxl
 
-    path = Path(path)
-    fd, scratch = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
-    os.close(fd)
-    try:
-        write_template(Path(scratch), department=sub.department, period=sub.period)
-        wb = openpyxl.load_workbook(io.BytesIO(Path(scratch).read_bytes()))
+    def build(scratch: Path) -> None:
+        write_template(scratch, department=sub.department, period=sub.period)
+        wb = openpyxl.load_workbook(io.BytesIO(scratch.read_bytes()))
         plan = wb["Plan"]
         for key, row in _PLAN_ROWS.items():
             value = getattr(sub, key)
@@ -72,11 +69,8 @@ def template_from_submission(sub: Submission, path: Path, default_tolerance: flo
         _fill(wb["KPIs"], sub.kpis, TEMPLATE_KPI_COLUMNS, lambda r: _kpi_row(r, default_tolerance))
         wb.active = wb.sheetnames.index("Actions")
         wb.save(scratch)
-        os.replace(scratch, path)
-    finally:
-        if os.path.exists(scratch):
-            os.unlink(scratch)
-    return path
+
+    return write_built(Path(path), build)
 
 
 def _fill(ws, frame: pd.DataFrame, columns: tuple[str, ...], row_of) -> None:
@@ -165,6 +159,7 @@ def _objective_row(r: dict[str, Any]) -> list[Any]:
 def _kpi_row(r: dict[str, Any], default_tolerance: float) -> list[Any]:
     tolerance = r.get("tolerance")
     # The frame holds the council default where the KPI gave none: leave that blank, as it was.
-    own = None if _missing(tolerance) or tolerance == default_tolerance else f"{float(tolerance) * 100:g}%"
+    own = None if tolerance is None or _missing(tolerance) or tolerance == default_tolerance \
+        else f"{float(tolerance) * 100:g}%"
     return [r.get("ref"), r.get("measure"), r.get("polarity_text"), r.get("unit"), r.get("lead_officer"),
             r.get("target_text"), r.get("actual_text"), own, r.get("comment")]

@@ -55,7 +55,7 @@ class CompiledSuite:
                 continue
             if check.mostly is not None and (len(domain) - count) / len(domain) >= check.mostly:
                 continue
-            failing = domain[bad]
+            failing = domain.loc[bad]
             failures.append((dict(check.meta), [int(r) for r in failing["row"].tolist()], check.values(failing)))
         return failures
 
@@ -72,7 +72,7 @@ def compile_suite(definition: dict[str, Any]) -> CompiledSuite | None:
 
 
 def _compile(expectation: dict[str, Any]) -> _Check | None:
-    kind, kwargs = expectation.get("type"), dict(expectation.get("kwargs") or {})
+    kind, kwargs = str(expectation.get("type")), dict(expectation.get("kwargs") or {})
     builder = _BUILDERS.get(kind)
     if builder is None:
         return None
@@ -80,7 +80,7 @@ def _compile(expectation: dict[str, Any]) -> _Check | None:
     if mostly is not None and not (isinstance(mostly, int | float) and 0 <= mostly <= 1):
         return None
     condition = _condition(kwargs.pop("row_condition", None), kwargs.pop("condition_parser", None))
-    if condition is False:
+    if condition is False or condition is True:
         return None
     built = builder(kwargs)
     if built is None:
@@ -109,12 +109,12 @@ def _column_map(kwargs: dict[str, Any], test: Callable[[pd.Series], np.ndarray],
     """A column-map expectation: GX leaves null values out of the domain unless the rule is about nulls."""
     if not _only(kwargs, "column", *extra) or not isinstance(kwargs.get("column"), str):
         return None
-    column = kwargs["column"]
+    column: str = kwargs["column"]
 
     def rows_of(frame: pd.DataFrame) -> pd.DataFrame:
         if column not in frame:
             raise KeyError(f"the frame has no column '{column}'")
-        return frame[frame[column].notna()] if skip_nulls else frame
+        return frame.loc[frame[column].notna()] if skip_nulls else frame
 
     return (rows_of, lambda d: np.asarray(test(d[column]), dtype=bool), lambda f: f[column].tolist())
 
@@ -157,9 +157,9 @@ def _pair_greater(kwargs: dict[str, Any]) -> Built:
     def rows_of(frame: pd.DataFrame) -> pd.DataFrame:
         missing_a, missing_b = frame[a].isna(), frame[b].isna()
         if ignore == "either_value_is_missing":
-            return frame[~(missing_a | missing_b)]
+            return frame.loc[~(missing_a | missing_b)]
         if ignore == "both_values_are_missing":
-            return frame[~(missing_a & missing_b)]
+            return frame.loc[~(missing_a & missing_b)]
         return frame
 
     def unexpected(d: pd.DataFrame) -> np.ndarray:
@@ -201,16 +201,17 @@ def _condition(condition: Any, parser: Any) -> Callable[[pd.DataFrame], pd.DataF
     mask = _mask(condition)
     if mask is None:
         return False
-    return lambda frame: frame[mask(frame).to_numpy(dtype=bool)]
+    return lambda frame: frame.loc[mask(frame).to_numpy(dtype=bool)]
 
 
 def _mask(condition: dict[str, Any]) -> Mask | None:
     """The rows a structured condition selects (GX renders it as query text; query runs these same operations)."""
     kind = condition.get("type")
     if kind == "comparison":
-        column, op, value = _column_name(condition), condition.get("operator"), condition.get("parameter")
-        if column is None:
+        name, op, value = _column_name(condition), condition.get("operator"), condition.get("parameter")
+        if name is None:
             return None
+        column: str = name  # narrowed once, for the lambdas below
         if op in ("IN", "NOT_IN"):
             if not isinstance(value, list | tuple):
                 return None
@@ -221,10 +222,11 @@ def _mask(condition: dict[str, Any]) -> Mask | None:
         method = _COMPARE[op]
         return lambda f: getattr(f[column], method)(value).fillna(False)
     if kind == "nullity":
-        column = _column_name(condition)
-        if column is None:
+        name = _column_name(condition)
+        if name is None:
             return None
-        return (lambda f: f[column].isna()) if condition.get("is_null") else (lambda f: f[column].notna())
+        null_column: str = name
+        return (lambda f: f[null_column].isna()) if condition.get("is_null") else (lambda f: f[null_column].notna())
     if kind in ("and", "or"):
         parts = [_mask(c) for c in condition.get("conditions") or []]
         if not parts or any(p is None for p in parts):

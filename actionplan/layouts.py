@@ -17,23 +17,14 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+from .columns import ITEM_KINDS, SHEET_TITLES, template_fields
 from .errors import LayoutFileInvalid, UnknownLayout
 from .model import ERROR, WARNING, Message
 from .read import Book, Sheet, add_cell_styles, column_letter
 from .values import date_from_value, text_from_value
 
-# Canonical columns of each table kind: field id → the header printed in the template.
-FIELDS: dict[str, dict[str, str]] = {
-    "objectives": {"ref": "Ref", "objective": "Objective", "theme": "Theme", "delivered_by": "Delivered by",
-                   "lead_officer": "Lead officer", "status": "Status", "commentary": "Commentary"},
-    "actions": {"ref": "Ref", "objective": "Objective", "theme": "Theme", "action": "Action",
-                "lead_officer": "Lead officer", "due_date": "Due date", "revised_due_date": "Revised due date",
-                "status": "Status", "progress_update": "Progress update"},
-    "kpis": {"ref": "Ref", "measure": "Measure", "polarity": "Polarity", "unit": "Unit",
-             "lead_officer": "Lead officer", "target": "Target", "actual": "Actual", "tolerance": "Tolerance",
-             "comment": "Comment"},
-}
-SHEET_TITLES = {"objectives": "Objectives", "actions": "Actions", "kpis": "KPIs"}
+# Canonical columns of each table kind: field id → the header printed in the template (actionplan/columns.py).
+FIELDS: dict[str, dict[str, str]] = {kind: template_fields(kind) for kind in ITEM_KINDS}
 REQUIRED: dict[str, tuple[str, ...]] = {
     "objectives": ("objective",),
     "actions": ("action", "status"),

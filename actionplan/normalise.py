@@ -149,8 +149,8 @@ def _memo(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
     seen: dict[tuple[type, Any], Any] = {}
 
     def call(value: Any) -> Any:
+        key = (value.__class__, value)
         try:
-            key = (value.__class__, value)
             return seen[key]
         except KeyError:
             answer = seen[key] = fn(value)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from .errors import ActionplanError
+from .files import write_built
 
 
 class PdfUnavailable(ActionplanError):
@@ -37,7 +37,4 @@ def pdf_from_workbook(workbook: Path, out: Path | None = None, timeout: float = 
         if result.returncode != 0 or not printed.exists():
             raise ActionplanError(f"LibreOffice could not print {workbook.name}: "
                                   f"{(result.stderr or result.stdout).strip()[:300]}")
-        tmp = out.with_name(f".{out.name}.tmp")
-        shutil.copyfile(printed, tmp)
-        os.replace(tmp, out)
-    return out
+        return write_built(out, lambda tmp: shutil.copyfile(printed, tmp))

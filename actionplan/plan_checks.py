@@ -40,7 +40,7 @@ def objective_checks(objectives: pd.DataFrame, actions: pd.DataFrame,
     found: list[Message] = []
     refs = {_key(r): str(r) for r in objectives["ref"].tolist() if present(r)}
     texts = {_key(t) for t in objectives.get("objective", pd.Series(dtype=object)).tolist() if present(t)}
-    under: dict[str, list[dict[str, Any]]] = {}
+    under: dict[str, list[dict[Any, Any]]] = {}
     wanted = [c for c in ("objective", "ref", "status", "sheet", "row") if c in actions]
     for a in actions[wanted].to_dict("records"):  # only the columns used: a 2,000-row plan is checked at Submit
         named = a.get("objective")
@@ -70,7 +70,8 @@ def objective_checks(objectives: pd.DataFrame, actions: pd.DataFrame,
             what = "Red"
         if not odd:
             continue
-        listed = ", ".join(f"{a.get('ref')} {STATUS_NAMES.get(a.get('status'), a.get('status'))}" for a in odd[:6])
+        listed = ", ".join(f"{a.get('ref')} {STATUS_NAMES.get(str(a.get('status')), a.get('status'))}"
+                           for a in odd[:6])
         listed += "…" if len(odd) > 6 else ""
         count = ("its action is" if len(mine) == 1 else
                  f"{len(odd)} of its {len(mine)} actions {'is' if len(odd) == 1 else 'are'}")

@@ -29,7 +29,7 @@ def _inbox(settings):
 def _period(text: str) -> str:
     from .vocabulary import period_label
 
-    return period_label(text)
+    return period_label(text) or text  # None only for no text, which argparse never gives
 
 
 # -- departments ----------------------------------------------------------------------------------------------

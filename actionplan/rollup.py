@@ -8,36 +8,23 @@ from typing import Any
 
 import pandas as pd
 
+from .clock import DEFAULT_TIMEZONE, local, now_in
+from .columns import rollup_headings, rollup_renames
 from .model import RollupFacts
 from .values import present, same_text
 from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text
 
 RAGB_COLUMNS = ("Blue", "Green", "Amber", "Red", "Not rated")
 _LETTER_TO_COLUMN = {"B": "Blue", "G": "Green", "A": "Amber", "R": "Red", "-": "Not rated"}
-SUMMARY_COLUMNS = ["Department", *RAGB_COLUMNS, "Total", "% complete", "% on track"]
+SUMMARY_COLUMNS = list(rollup_headings("summary"))
 PERFORMANCE_COLUMNS = ("better", "within", "worse", "no data")
 # Worse statuses rank higher: a move to Red is read before a move to Green.
 _SEVERITY = {"R": 4, "A": 3, "-": 2, "G": 1, "B": 0}
 
-ACTION_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "theme": "Theme", "action": "Action",
-    "lead_officer": "Lead officer", "due_date": "Due date", "revised_due_date": "Revised due date",
-    "status": "Status", "progress_update": "Progress update", "overdue": "Overdue", "slipped": "Slipped",
-    "due_date_text": "Due date as written", "revised_due_date_text": "Revised due date as written",
-    "exception": "Exception", "times_revised": "Times revised", "original_due_date": "Original due date",
-    "rag_check": "RAG check",
-}
-EXCEPTION_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "action": "Action",
-    "lead_officer": "Lead officer", "due_date": "Due date", "revised_due_date": "Revised due date",
-    "status": "Status", "progress_update": "Progress update", "exception_reason": "Reason",
-}
-OBJECTIVE_COLUMNS = {
-    "department": "Department", "ref": "Ref", "objective": "Objective", "theme": "Theme",
-    "delivered_by": "Delivered by", "lead_officer": "Lead officer", "status": "Status", "commentary": "Commentary",
-}
-KPI_COLUMNS = ["Department", "Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
-               "Performance", "Previous actual", "Direction", "Comment"]
+ACTION_COLUMNS = rollup_renames("actions")
+EXCEPTION_COLUMNS = rollup_renames("exceptions")
+OBJECTIVE_COLUMNS = rollup_renames("objectives")
+KPI_COLUMNS = list(rollup_headings("kpis"))
 DIRECTIONS = {"improving": "↑ improving", "steady": "→ steady", "worsening": "↓ worsening"}
 # A KPI whose actual moved by no more than this share of the previous actual is steady, not a trend.
 STEADY_SHARE = 0.005
@@ -46,10 +33,9 @@ NOT_DONE_WORDS = ("not started", "not yet", "delayed", "behind", "not complete",
 # A Red item's update must say what happens next; fewer words than this cannot.
 CORRECTIVE_MIN_WORDS = 5
 REPEATED_SLIP = 2  # due date revised this many times or more: an exception
-SUBMISSION_COLUMNS = ["Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id",
-                      "Note"]
-CHANGE_COLUMNS = ["Department", "Kind", "Ref", "Title", "Change", "From", "To"]
-QUALITY_COLUMNS = ["Department", "Sheet", "Cell", "Value", "Code", "Message"]
+SUBMISSION_COLUMNS = list(rollup_headings("submissions"))
+CHANGE_COLUMNS = list(rollup_headings("changes"))
+QUALITY_COLUMNS = list(rollup_headings("data_quality"))
 
 
 def _sorted_departments(names: Any) -> list[str]:
@@ -176,10 +162,16 @@ def submissions_table(subs: pd.DataFrame, known: list[str], *, deadline: dt.date
                          "File": None, "Warnings": None, "Submission id": None, "Note": note})
         else:
             rows.append({"Department": dept, "Status": status,
-                         "Submitted at": pd.Timestamp(sub["submitted_at"]).to_pydatetime(),
+                         "Submitted at": stored_time(sub["submitted_at"]),
                          "Submitted by": sub["submitted_by"], "File": sub["file_name"],
                          "Warnings": int(sub["warnings"]), "Submission id": sub["id"][:12], "Note": note})
     return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS, dtype=object), missing
+
+
+def stored_time(value: Any) -> dt.datetime:
+    """A time as the warehouse keeps it (UTC, without a zone) as an aware time; writers show it in local time."""
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
 
 
 def _day(value: Any) -> dt.date | None:
@@ -450,7 +442,7 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
                      previous_period: str | None = None,
                      history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None,
                      deadline: dt.date | None = None, returned: dict[str, Any] | None = None,
-                     zone: str | None = "Europe/London") -> RollupFacts:
+                     timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
     """All the rollup's tables for a period from the warehouse's current (and previous) submissions.
 
     history: every period on record up to and including this one, oldest first (for slips and trends).
@@ -465,16 +457,18 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
     submitted = _sorted_departments(subs["department"]) if not subs.empty else []
     actions = committee_checks(current["actions"], [(p, f["actions"]) for p, f in history])
     objectives = current["objectives"]
-    submissions, missing = submissions_table(subs, known_departments, deadline=deadline, returned=returned, zone=zone)
+    submissions, missing = submissions_table(subs, known_departments, deadline=deadline, returned=returned,
+                                             zone=timezone)
     kpis, trend_periods = kpi_travel(current["kpis"], [(p, f["kpis"]) for p, f in history])
     kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
         as_at = _day(subs["as_at"].dropna().max())
+    generated_at = local(generated_at, timezone) if generated_at else now_in(timezone)
     return RollupFacts(
         period=parsed.label,
         period_end=parsed.end,
         as_at=as_at,
-        generated_at=generated_at or dt.datetime.now().replace(microsecond=0),
+        generated_at=generated_at,
         previous_period=previous_period,
         summary=ragb_table(actions, submitted),
         objectives_summary=ragb_table(objectives, submitted),
@@ -492,7 +486,7 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
         expected=len(submissions),
         tolerance=tolerance,
         trend_periods=trend_periods,
-        how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at,
-                                generated_at=generated_at or dt.datetime.now().replace(microsecond=0),
+        how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at, generated_at=generated_at,
                                 missing=missing, previous_period=previous_period),
+        timezone=timezone,
     )

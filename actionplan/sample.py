@@ -925,8 +925,7 @@ class _PlanMaker:
         if not self.messy:
             return canonical if canonical != "N" else "G"
         if canonical == "N":
-            texts, weights = zip(*_NOT_RATED_FORMS, strict=True)
-            return rng.choices(texts, weights)[0]
+            return rng.choices([text for text, _ in _NOT_RATED_FORMS], [w for _, w in _NOT_RATED_FORMS])[0]
         family = self.habits.status_family if self.chance(0.65) else rng.choice(tuple(_STATUS_FORMS))
         text = rng.choice(_STATUS_FORMS[family][canonical])
         if text.isascii() and self.chance(0.06):
@@ -1396,7 +1395,7 @@ def _cell(ws, value: object) -> object:
         cell.data_type = "s"  # openpyxl would otherwise store '=SUM(…)' as a live formula
         return cell
     if isinstance(value, datetime.date):
-        cell = WriteOnlyCell(ws, value=value)
+        cell = WriteOnlyCell(ws, value=value)  # pyright: ignore[reportArgumentType]  # openpyxl writes dates too
         cell.number_format = "dd/mm/yyyy"
         return cell
     return value
@@ -1427,7 +1426,7 @@ def write_plan(plan: SamplePlan, path: Path, write_only: bool = False) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = Workbook(write_only=write_only)
-    if not write_only:
+    if not write_only and workbook.active is not None:
         workbook.remove(workbook.active)
     workbook.properties.creator = "actionplan sample"
     plan_rows = [

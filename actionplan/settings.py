@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfoNotFoundError
 
+from .clock import zone_named
 from .councils import DEFAULT_COUNCIL, council_in_file_name, council_name
 from .errors import StartupError
 
@@ -21,79 +23,95 @@ SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Setting:
+    """One setting as the docs and checks see it: name, default, help and type."""
+
     name: str
     default: Any
     help: str
     kind: type = str
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("home", "./actionplan-data",
-            "Folder holding warehouse.duckdb, inbox/, archive/ and rollups/."),
-    Setting("warehouse", "",
-            "Warehouse to use: empty for the DuckDB file in the home folder, or a "
-            "postgresql://user:password@host/db URL."),
-    Setting("inbox", "",
-            "Folder for accepted submissions waiting to be loaded (empty: <home>/inbox). May be shared storage."),
-    Setting("council", DEFAULT_COUNCIL,
-            "Council this install serves: its submissions, rollups and status page. Councils sharing one "
-            "warehouse each set their own name; a single council can leave it."),
-    Setting("layouts", "",
-            "Extra folder of layout files (*.toml) read besides the built-in templates/layouts/."),
-    Setting("tolerance", 0.025,
-            "Default KPI tolerance as a fraction (0.025 = 2.5%), used when a KPI gives none.", float),
-    Setting("schedule", "0 7 * * 1-5",
-            "Cron schedule of the consolidate deployment (council's local time)."),
-    Setting("timezone", "Europe/London", "Time zone of the schedule and of times printed in reports."),
-    Setting("max_upload_mb", 25.0, "Largest workbook or JSON payload accepted, in megabytes.", float),
-    Setting("host", "127.0.0.1", "Address `actionplan serve` listens on."),
-    Setting("port", 8000, "Port `actionplan serve` listens on.", int),
-    Setting("public_url", "",
-            "URL departments reach the service at (goes into the add-in manifest); empty: http://host:port."),
-    Setting("validator", "compiled",
-            "How the expectation suites are run: `compiled` (pandas, the same rules, milliseconds) or `gx` "
-            "(Great Expectations itself, 0.1-0.3 s per sheet)."),
-    Setting("smtp_host", "", "Mail server reminders are sent through (empty: `actionplan remind` can only --dry-run)."),
-    Setting("smtp_port", 25, "Port of the mail server (587 with STARTTLS, 25 inside the council's network).", int),
-    Setting("smtp_from", "", "Address reminders come from, e.g. performance@council.gov.uk (replies go there)."),
-    Setting("smtp_user", "", "User name for the mail server, if it needs one."),
-    Setting("smtp_password", "", "Password for the mail server, if it needs one."),
-    Setting("smtp_starttls", False, "Upgrade the mail server connection with STARTTLS before signing in "
-            "(true or false).", bool),
-    Setting("remind_days", "7,2", "Days before each deadline the `remind` deployment emails the departments still "
-            "owing a plan, e.g. 7,2."),
-    Setting("entra_tenant", "", "The council's Microsoft Entra ID tenant (its id or domain): with the client id, "
-            "staff sign in to the add-in with their Microsoft 365 account instead of pasting a key (empty: keys only)."),
-    Setting("entra_client_id", "", "The add-in's app (client) id registered in Entra ID; sign-in tokens must be "
-            "issued for it."),
-    Setting("entra_authority", "https://login.microsoftonline.com", "Where the tenant's signing keys and tokens come "
-            "from (Microsoft's public cloud unless the council is on a national cloud)."),
-    Setting("entra_admin_role", "actionplan.admin", "App role that makes a signed-in user corporate performance "
-            "(admin)."),
-    Setting("entra_admin_groups", "", "Entra ID group ids (comma-separated) whose members are corporate "
-            "performance (admin)."),
-)
+def _setting(default: Any, help_text: str) -> Any:
+    return field(default=default, metadata={"help": help_text})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The settings in force, after defaults, the settings file and ACTIONPLAN_* variables."""
+    """The settings in force, after defaults, the settings file and ACTIONPLAN_* variables (each declared once,
+    here, with its default and help; the README's table and the start-up checks are made from these)."""
 
-    values: dict[str, Any] = field(default_factory=dict)
+    home: str = _setting(
+        "./actionplan-data",
+        "Folder holding warehouse.duckdb, inbox/, archive/ and rollups/.")
+    warehouse: str = _setting(
+        "",
+        "Warehouse to use: empty for the DuckDB file in the home folder, or a "
+        "postgresql://user:password@host/db URL.")
+    inbox: str = _setting(
+        "",
+        "Folder for accepted submissions waiting to be loaded (empty: <home>/inbox). May be "
+        "shared storage.")
+    council: str = _setting(
+        DEFAULT_COUNCIL,
+        "Council this install serves: its submissions, rollups and status page. Councils sharing "
+        "one warehouse each set their own name; a single council can leave it.")
+    layouts: str = _setting(
+        "",
+        "Extra folder of layout files (*.toml) read besides the built-in templates/layouts/.")
+    tolerance: float = _setting(
+        0.025,
+        "Default KPI tolerance as a fraction (0.025 = 2.5%), used when a KPI gives none.")
+    schedule: str = _setting(
+        "0 7 * * 1-5",
+        "Cron schedule of the consolidate deployment (council's local time).")
+    timezone: str = _setting("Europe/London", "Time zone of the schedule and of times printed in reports.")
+    max_upload_mb: float = _setting(25.0, "Largest workbook or JSON payload accepted, in megabytes.")
+    host: str = _setting("127.0.0.1", "Address `actionplan serve` listens on.")
+    port: int = _setting(8000, "Port `actionplan serve` listens on.")
+    public_url: str = _setting(
+        "",
+        "URL departments reach the service at (goes into the add-in manifest); empty: "
+        "http://host:port.")
+    validator: str = _setting(
+        "compiled",
+        "How the expectation suites are run: `compiled` (pandas, the same rules, milliseconds) or "
+        "`gx` (Great Expectations itself, 0.1-0.3 s per sheet).")
+    smtp_host: str = _setting(
+        "", "Mail server reminders are sent through (empty: `actionplan remind` can only --dry-run).")
+    smtp_port: int = _setting(25, "Port of the mail server (587 with STARTTLS, 25 inside the council's network).")
+    smtp_from: str = _setting(
+        "", "Address reminders come from, e.g. performance@council.gov.uk (replies go there).")
+    smtp_user: str = _setting("", "User name for the mail server, if it needs one.")
+    smtp_password: str = _setting("", "Password for the mail server, if it needs one.")
+    smtp_starttls: bool = _setting(
+        False, "Upgrade the mail server connection with STARTTLS before signing in (true or false).")
+    remind_days: str = _setting(
+        "7,2", "Days before each deadline the `remind` deployment emails the departments still owing a plan, "
+        "e.g. 7,2.")
+    entra_tenant: str = _setting(
+        "", "The council's Microsoft Entra ID tenant (its id or domain): with the client id, staff sign in to the "
+        "add-in with their Microsoft 365 account instead of pasting a key (empty: keys only).")
+    entra_client_id: str = _setting(
+        "", "The add-in's app (client) id registered in Entra ID; sign-in tokens must be issued for it.")
+    entra_authority: str = _setting(
+        "https://login.microsoftonline.com", "Where the tenant's signing keys and tokens come from (Microsoft's "
+        "public cloud unless the council is on a national cloud).")
+    entra_admin_role: str = _setting(
+        "actionplan.admin", "App role that makes a signed-in user corporate performance (admin).")
+    entra_admin_groups: str = _setting(
+        "", "Entra ID group ids (comma-separated) whose members are corporate performance (admin).")
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @property
+    def values(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @property
     def home_path(self) -> Path:
-        return Path(self.values["home"]).expanduser().absolute()
+        return Path(self.home).expanduser().absolute()
 
     @property
     def inbox_path(self) -> Path:
-        return Path(self.values["inbox"]).expanduser() if self.values["inbox"] else self.home_path / "inbox"
+        return Path(self.inbox).expanduser() if self.inbox else self.home_path / "inbox"
 
     @property
     def archive_path(self) -> Path:
@@ -112,18 +130,23 @@ class Settings:
 
     @property
     def warehouse_url(self) -> str:
-        return self.values["warehouse"] or str(self.home_path / "warehouse.duckdb")
+        return self.warehouse or str(self.home_path / "warehouse.duckdb")
 
     @property
     def layout_dirs(self) -> list[Path]:
         dirs = [LAYOUTS_DIR]
-        if self.values["layouts"]:
-            dirs.append(Path(self.values["layouts"]).expanduser())
+        if self.layouts:
+            dirs.append(Path(self.layouts).expanduser())
         return dirs
 
     @property
     def service_url(self) -> str:
-        return self.values["public_url"] or f"http://{self.values['host']}:{self.values['port']}"
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+_KINDS = {"str": str, "float": float, "int": int, "bool": bool}
+SETTINGS: tuple[Setting, ...] = tuple(Setting(f.name, f.default, f.metadata["help"], _KINDS[str(f.type)])
+                                      for f in fields(Settings))
 
 
 def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -152,7 +175,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
     raw.update({k: v for k, v in overrides.items() if v is not None})
     for s in SETTINGS:
         raw[s.name] = _checked(s, raw[s.name])
-    return Settings(raw)
+    return Settings(**raw)
 
 
 def _checked(setting: Setting, value: Any) -> Any:
@@ -161,6 +184,12 @@ def _checked(setting: Setting, value: Any) -> Any:
             return council_name(value)
         except ValueError as exc:
             raise StartupError(f"ACTIONPLAN_COUNCIL={value!r} is not valid: {exc}.") from None
+    if setting.name == "timezone":
+        try:
+            zone_named(str(value))
+        except (ValueError, ZoneInfoNotFoundError):
+            raise StartupError(f"ACTIONPLAN_TIMEZONE={value!r} is not a time zone this machine knows: use a name "
+                               "such as Europe/London.") from None
     if setting.kind is bool:
         text = str(value).strip().lower()
         if text not in ("1", "0", "true", "false", "yes", "no", "on", "off"):

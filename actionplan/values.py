@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
+import pandas as pd
+
 _CACHE_SIZE = 16384
 
 
@@ -22,12 +24,17 @@ def _number_text(value: float | int) -> str:
     return str(value)
 
 
-def _is_missing(value: object) -> bool:
-    """Return True for NaN or NaT, which pandas uses for an empty cell (they are not equal to themselves)."""
+def is_blank(value: object) -> bool:
+    """No value at all: None, or pandas' NA, NaT and NaN, however a cell, a record or a frame spells it.
+
+    Blank text is a value here; present() is the test that also takes "   " for nothing.
+    """
+    if value is None:
+        return True
     try:
-        return bool(value != value)
-    except (TypeError, ValueError):
-        return False
+        return bool(value != value)  # NaN and NaT are the only values not equal to themselves
+    except (TypeError, ValueError):  # pd.NA (and arrays) refuse a truth value
+        return value is pd.NA
 
 
 # --- Dates ---------------------------------------------------------------------------------------
@@ -185,7 +192,7 @@ def date_from_value(value: object) -> DateValue:
     """Return the date a cell value means (UK day-first), keeping its text and why it cannot exist."""
     if isinstance(value, str):
         return _date_from_text(value)
-    if value is None or _is_missing(value):
+    if is_blank(value):
         return DateValue(None, "")
     if isinstance(value, datetime.datetime):
         # A date cell comes back as midnight; keep the time in the text only when there is one.
@@ -267,7 +274,7 @@ def number_from_value(value: object) -> NumberValue:
     """Return the number a cell value means ("£1.2m" → 1200000, unit "£"), or no number for words."""
     if isinstance(value, str):
         return _number_from_text(value)
-    if value is None or _is_missing(value):
+    if is_blank(value):
         return NumberValue(None, None, "")
     if isinstance(value, bool):
         return NumberValue(None, None, str(value))
@@ -331,7 +338,7 @@ def text_from_value(value: object) -> str | None:
     """Return a cell value as tidy plain text, or None when it holds no text."""
     if isinstance(value, str):
         return _text_from_text(value)
-    if value is None or _is_missing(value):
+    if is_blank(value):
         return None
     if isinstance(value, bool):
         return str(value)
@@ -362,11 +369,6 @@ def same_text(a: object, b: object) -> bool:
 
 def present(value: object) -> bool:
     """True for a real value; False for None, NaN/NaT (pandas' missing markers) and blank text."""
-    if value is None:
-        return False
     if isinstance(value, str):
         return bool(value.strip())
-    try:
-        return not bool(value != value)  # NaN and NaT are the only values not equal to themselves
-    except (TypeError, ValueError):
-        return True
+    return not is_blank(value)

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import secrets
-import stat
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from decimal import Decimal
 from itertools import count, repeat
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -31,8 +27,15 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from actionplan.clock import DEFAULT_TIMEZONE, zone_named
+from actionplan.columns import BY_HEADING, kind_of, rollup_headings, template_headings
+from actionplan.columns import (
+    ROLLUP_SHEETS as ROLLUP_SHEETS,  # re-exported: the rollup writer names its sheets
+)
 from actionplan.councils import ALL_COUNCILS, ALL_COUNCILS_TOTAL, DEFAULT_COUNCIL
+from actionplan.files import sweep_temp_files, write_built
 from actionplan.model import RollupFacts
+from actionplan.values import is_blank
 from actionplan.vocabulary import (
     DEFAULT_TOLERANCE,
     HIGHER_IS_BETTER,
@@ -47,32 +50,22 @@ TEMPLATE_VERSION = 1
 # Every workbook is opened with these: text is data, never a formula, a number or a link.
 SAFE_OPTIONS: dict[str, Any] = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
 
-ROLLUP_SHEETS = ("Summary", "Objectives", "Exceptions", "Actions", "KPIs", "Submissions", "Changes", "Data quality",
-                 "How to read this report")
 TEMPLATE_SHEETS = ("Instructions", "Plan", "Objectives", "Actions", "KPIs")
 
-# Columns of each rollup table, used when a frame arrives with no columns at all (pd.DataFrame()).
-SUMMARY_COLUMNS = ("Department", "Blue", "Green", "Amber", "Red", "Not rated", "Total", "% complete", "% on track")
-OBJECTIVE_COLUMNS = ("Department", "Ref", "Objective", "Theme", "Delivered by", "Lead officer", "Status",
-                     "Commentary")
-EXCEPTION_COLUMNS = ("Department", "Ref", "Objective", "Action", "Lead officer", "Due date", "Revised due date",
-                     "Status", "Progress update", "Reason")
-ACTION_COLUMNS = ("Department", "Ref", "Objective", "Theme", "Action", "Lead officer", "Due date",
-                  "Revised due date", "Status", "Progress update", "Overdue", "Slipped", "Due date as written",
-                  "Revised due date as written", "Exception")
-KPI_COLUMNS = ("Department", "Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
-               "Performance", "Comment")
-KPI_COUNT_COLUMNS = ("Department", "better", "within", "worse", "no data", "Total")
-SUBMISSION_COLUMNS = ("Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id",
-                      "Note")
-CHANGE_COLUMNS = ("Department", "Kind", "Ref", "Title", "Change", "From", "To")
-DATA_QUALITY_COLUMNS = ("Department", "Sheet", "Cell", "Value", "Code", "Message")
+# Columns of each rollup table (actionplan/columns.py), used when a frame arrives with no columns at all.
+SUMMARY_COLUMNS = rollup_headings("summary")
+OBJECTIVE_COLUMNS = rollup_headings("objectives")
+EXCEPTION_COLUMNS = rollup_headings("exceptions")
+ACTION_COLUMNS = rollup_headings("actions")
+KPI_COLUMNS = rollup_headings("kpis")
+KPI_COUNT_COLUMNS = rollup_headings("kpi_counts")
+SUBMISSION_COLUMNS = rollup_headings("submissions")
+CHANGE_COLUMNS = rollup_headings("changes")
+DATA_QUALITY_COLUMNS = rollup_headings("data_quality")
 
-TEMPLATE_OBJECTIVE_COLUMNS = ("Ref", "Objective", "Theme", "Delivered by", "Lead officer", "Status", "Commentary")
-TEMPLATE_ACTION_COLUMNS = ("Ref", "Objective", "Theme", "Action", "Lead officer", "Due date", "Revised due date",
-                           "Status", "Progress update")
-TEMPLATE_KPI_COLUMNS = ("Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
-                        "Comment")
+TEMPLATE_OBJECTIVE_COLUMNS = template_headings("objectives")
+TEMPLATE_ACTION_COLUMNS = template_headings("actions")
+TEMPLATE_KPI_COLUMNS = template_headings("kpis")
 
 COUNCIL_TOTAL = "Council total"
 _TOTALS = {COUNCIL_TOTAL.lower(), ALL_COUNCILS_TOTAL.lower()}  # the combined rollup's tables end with the latter
@@ -95,47 +88,37 @@ _SUMMARY_SERIES = (("Blue", RAGB_COLOURS["B"][0]), ("Green", RAGB_COLOURS["G"][0
 _HEADER_COLOURS = {"Blue": RAGB_COLOURS["B"], "Green": RAGB_COLOURS["G"], "Amber": RAGB_COLOURS["A"],
                    "Red": RAGB_COLOURS["R"]}
 
-# How a column's cells are written, by display name (anything else: by the value's own type).
-_DATE_COLUMNS = {"Due date", "Revised due date", "Original due date"}
-_DATETIME_COLUMNS = {"Submitted at"}
-_FLAG_COLUMNS = {"Overdue", "Slipped", "Exception"}
-_PERCENT_COLUMNS = {"% complete": "0%", "% on track": "0%", "Tolerance": "0.0%"}
-_WRAPPED_COLUMNS = {"Objective", "Action", "Progress update", "Commentary", "Reason", "Measure", "Comment", "Title",
-                    "RAG check",
-                    "Message", "Value", "Change", "File", "Delivered by"}
-_WIDTHS = {
-    "Department": 24, "Ref": 9, "Objective": 30, "Theme": 18, "Delivered by": 22, "Lead officer": 20,
-    "Status": 8, "Commentary": 55, "Action": 45, "Due date": 12, "Revised due date": 12,
-    "Progress update": 55, "Overdue": 9, "Slipped": 9, "Due date as written": 16,
-    "Revised due date as written": 16, "Exception": 10, "Reason": 34, "Measure": 40, "Polarity": 16,
-    "Unit": 8, "Target": 11, "Actual": 11, "Tolerance": 10, "Performance": 12, "Comment": 40,
-    "Submitted at": 17, "Submitted by": 22, "File": 30, "Warnings": 10, "Submission id": 24, "Kind": 12,
-    "Title": 40, "Change": 28, "From": 14, "To": 14, "Sheet": 12, "Cell": 8, "Value": 26, "Code": 20,
-    "Message": 70, "Blue": 9, "Green": 9, "Amber": 9, "Red": 9, "Not rated": 10, "Total": 9,
-    "% complete": 11, "% on track": 11, "better": 9, "within": 9, "worse": 9, "no data": 9,
-    "Times revised": 9, "Original due date": 12, "RAG check": 34, "Previous actual": 11, "Direction": 13,
-    "Trend": 16,
-}
+# How a column's cells are written, by its declared kind (anything undeclared: by the value's own type).
+_DATE_COLUMNS = {h for h, c in BY_HEADING.items() if c.kind == "date"}
+_DATETIME_COLUMNS = {h for h, c in BY_HEADING.items() if c.kind == "datetime"}
+_FLAG_COLUMNS = {h for h, c in BY_HEADING.items() if c.kind == "flag"}
+_PERCENT_COLUMNS = {h: c.number_format or "0%" for h, c in BY_HEADING.items() if c.kind == "percent"}
+_WRAPPED_COLUMNS = {h for h, c in BY_HEADING.items() if c.wrap}
+_WIDTHS = {h: c.width for h, c in BY_HEADING.items() if c.width is not None}
 
 _EXCEL_EPOCH_ORDINAL = dt.date(1899, 12, 30).toordinal()  # serial 0; right for dates from 1 Mar 1900
 _FIRST_SERIAL_DATE = dt.date(1900, 3, 1)  # before this Excel's phantom 29 Feb 1900 shifts serials
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_ORPHAN_AGE_SECONDS = 60.0
 _STATUS_LETTER_BY_NAME = {STATUS_NAMES[letter]: letter for letter in RAGB_COLOURS}
 _BLANK = object()  # a cell with a format but no value (a highlighted empty cell)
 
-try:
-    _LOCAL_ZONE: dt.tzinfo | None = ZoneInfo("Europe/London")
-except ZoneInfoNotFoundError:  # no tz database: aware times are shown in the machine's zone
-    _LOCAL_ZONE = None
+# The zone aware times are shown in: the council's (RollupFacts.timezone), set while a rollup is written.
+_ZONE: ContextVar[str] = ContextVar("zone", default=DEFAULT_TIMEZONE)
 
 
 # --- Atomic files --------------------------------------------------------------------------------
 
 
+sweep_orphans = sweep_temp_files  # temp files of interrupted rollup writes
+
+
 def write_rollup(facts: RollupFacts, path: Path) -> Path:
     """Write the council-wide rollup workbook for facts to path, atomically, and return path."""
-    return _write_atomically(Path(path), lambda target, scratch: _build_rollup(facts, target, scratch))
+    token = _ZONE.set(facts.timezone)
+    try:
+        return _write_atomically(Path(path), lambda target, scratch: _build_rollup(facts, target, scratch))
+    finally:
+        _ZONE.reset(token)
 
 
 def write_template(path: Path, department: str | None = None, period: str | None = None) -> Path:
@@ -143,74 +126,15 @@ def write_template(path: Path, department: str | None = None, period: str | None
     return _write_atomically(Path(path), lambda target, _: _build_template(target, department, period))
 
 
-def sweep_orphans(directory: Path, older_than: float = _ORPHAN_AGE_SECONDS) -> int:
-    """Remove temp files (".*.tmp") left in directory by interrupted writes; return how many."""
-    removed = 0
-    cutoff = time.time() - older_than
-    for candidate in Path(directory).glob(".*.tmp"):
-        try:
-            info = candidate.lstat()
-            # Younger ones may belong to a write still running in another process.
-            if not stat.S_ISREG(info.st_mode) or info.st_mtime > cutoff:
-                continue
-            candidate.unlink()
-            removed += 1
-        except FileNotFoundError:  # another sweeper or the writer itself got there first
-            continue
-    return removed
-
-
 def _write_atomically(path: Path, build: Callable[[str, str], None]) -> Path:
     """Build a workbook into a temp file beside path, then move it over path in one step."""
-    directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    temp_name = _reserve_temp_file(directory, path.name)
-    try:
-        # constant_memory keeps each sheet's rows in a scratch file; ours, so a failure leaves none.
+
+    def into(tmp: Path) -> None:
+        # constant_memory keeps each sheet's rows in a scratch folder; ours, so a failure leaves none.
         with tempfile.TemporaryDirectory(prefix="actionplan-xlsx-", ignore_cleanup_errors=True) as scratch:
-            build(temp_name, scratch)
-        # xlsxwriter opens temp_name by name only when the workbook closes, so a sweep that took the
-        # reserved (still empty, older than a minute) file during a long build does no harm.
-        # Make the bytes durable before the rename, or a crash could leave path naming an empty file.
-        with open(temp_name, "rb+") as written:
-            written.flush()
-            os.fsync(written.fileno())
-        if path.exists():  # a rewrite keeps the permissions the old file had
-            os.chmod(temp_name, stat.S_IMODE(path.stat().st_mode))
-        os.replace(temp_name, path)
-    except BaseException:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
-    return path
+            build(str(tmp), scratch)
 
-
-def _reserve_temp_file(directory: Path, name: str) -> str:
-    """Create an empty, uniquely named ".NAME.xxxx.tmp" file in directory and return its path."""
-    for _ in range(100):
-        candidate = directory / f".{name}.{secrets.token_hex(6)}.tmp"
-        try:
-            # Mode 0o666 less the umask, like any new file (mkstemp would make it owner-only).
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        return str(candidate)
-    raise FileExistsError(f"could not create a temp file for {name} in {directory}")
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows cannot open a directory and needs no fsync."""
-    if os.name == "nt":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return write_built(path, into)
 
 
 # --- Formats -------------------------------------------------------------------------------------
@@ -241,7 +165,7 @@ def _excel_serial(value: dt.date) -> float | None:
     """Return an Excel date serial for a date or datetime, or None when Excel cannot show it."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(_LOCAL_ZONE).replace(tzinfo=None)
+            value = value.astimezone(zone_named(_ZONE.get())).replace(tzinfo=None)
         day = value.date()
         if day < _FIRST_SERIAL_DATE:
             return None
@@ -257,20 +181,12 @@ def _dmy(value: dt.date) -> str:
     return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
-def _is_missing(value: Any) -> bool:
-    """Return True for None, NaN and NaT (pandas' three ways of saying "no value")."""
-    if value is None or value is pd.NaT or value is pd.NA:
-        return True
-    if isinstance(value, float | np.floating):
-        return bool(np.isnan(value))
-    return False
-
 
 def _typed(value: Any) -> tuple[Any, str]:
     """Return a cell value as Excel will hold it (text or number, None for empty) and its kind."""
     if value.__class__ is str:
         return (value or None), "text"
-    if _is_missing(value):
+    if is_blank(value):
         return None, "text"
     if isinstance(value, str):
         return (str(value) or None), "text"
@@ -301,7 +217,7 @@ def _flag(value: Any) -> str | None:
     """Return "Yes" for a true flag and None (an empty cell) for false or missing."""
     if isinstance(value, str):
         return "Yes" if value.strip().lower() in {"yes", "y", "true", "1"} else None
-    if _is_missing(value):
+    if is_blank(value):
         return None
     return "Yes" if bool(value) else None
 
@@ -309,12 +225,13 @@ def _flag(value: Any) -> str | None:
 def _cells(name: str, series: pd.Series, sheet: str) -> tuple[list[Any], list[Any]]:
     """Return a column's cell values and, for each, a key naming its look (see _format_for)."""
     raw = series.tolist()
-    if name == "Status" and sheet == "Submissions":
+    kind = kind_of(name, sheet)
+    if kind == "submission_status":
         values = [_typed(v)[0] for v in raw]
         return values, ["missing" if isinstance(v, str) and v.lower() == "missing" else "text" for v in values]
-    if name == "Status" or name.lower().endswith(" rating") or (sheet == "Changes" and name in {"From", "To"}):
+    if kind in ("status", "status_name") or name.lower().endswith(" rating"):
         # Changes name statuses in words ("Green → Red"); the Status columns hold the letters.
-        letters = _STATUS_LETTER_BY_NAME if sheet == "Changes" else {}
+        letters = _STATUS_LETTER_BY_NAME if kind == "status_name" else {}
         values, keys = [], []
         for value in raw:
             if isinstance(value, str) and value in RAGB_COLOURS:
@@ -331,10 +248,10 @@ def _cells(name: str, series: pd.Series, sheet: str) -> tuple[list[Any], list[An
                 values.append(typed)
                 keys.append(kind)
         return values, keys
-    if name == "Performance":
+    if kind == "performance":
         values = [_typed(v)[0] for v in raw]
         return values, [v if v in PERFORMANCE_COLOURS else "text" for v in values]
-    if name in _FLAG_COLUMNS:
+    if kind == "flag":
         return [_flag(v) for v in raw], ["centre"] * len(raw)
     # Plain numpy columns in one go; nullable and object columns cell by cell below.
     dtype = series.dtype
@@ -381,7 +298,7 @@ def _datetime_cells(name: str, series: pd.Series) -> tuple[list[Any], list[Any]]
     """Return datetime64 cells as Excel serials, computed for the whole column at once."""
     stamps = series
     if getattr(series.dt, "tz", None) is not None:
-        stamps = series.dt.tz_convert(_LOCAL_ZONE or "UTC").dt.tz_localize(None)
+        stamps = series.dt.tz_convert(zone_named(_ZONE.get())).dt.tz_localize(None)
     serials = (stamps - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
     early = stamps < pd.Timestamp(_FIRST_SERIAL_DATE)
     values: list[Any] = [None if math.isnan(s) else s for s in serials.tolist()]
@@ -546,9 +463,9 @@ def _day(value: dt.date) -> str:
 
 
 def _when(value: dt.datetime) -> str:
-    """Return a date and time as "15 Oct 2024 09:30", aware times in UK time."""
+    """Return a date and time as "15 Oct 2024 09:30", aware times in the council's zone."""
     if value.tzinfo is not None:
-        value = value.astimezone(_LOCAL_ZONE)
+        value = value.astimezone(zone_named(_ZONE.get()))
     return f"{_day(value)} {value:%H:%M}"
 
 
@@ -668,7 +585,7 @@ def _bar_chart(workbook: Workbook, sheet: str, frame: pd.DataFrame, header_row: 
     categories = [str(v) for v in frame.iloc[:rows, 0].tolist()]
     for name, colour in wanted:
         col = columns.index(name)
-        numbers = [0 if _is_missing(v) else v for v in frame.iloc[:rows, col].tolist()]
+        numbers = [0 if is_blank(v) else v for v in frame.iloc[:rows, col].tolist()]
         chart.add_series({
             "name": [sheet, header_row, col],
             "categories": [sheet, first, 0, last, 0],
@@ -713,10 +630,13 @@ def _kpis_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None
         # One sparkline per KPI over its actual in each period on record: the direction of travel at a glance.
         col = list(kpis.columns).index("Trend")
         first_col, last_col = list(kpis.columns).index(trend[0]), list(kpis.columns).index(trend[-1])
-        for r in range(1, last + 1):
-            ws.add_sparkline(r, col, {"range": f"KPIs!{xl_rowcol_to_cell(r, first_col)}:"
-                                               f"{xl_rowcol_to_cell(r, last_col)}",
-                                      "markers": True, "series_color": "#1F4E79"})
+        # One group for them all: xlsxwriter rebuilds a group's style on every call (~1 ms), a call per KPI
+        # cost 12 s for 10,000 KPIs; grouped, the sparklines are the same and the cost is one call.
+        rows = range(1, last + 1)
+        ws.add_sparkline(1, col, {
+            "location": [xl_rowcol_to_cell(r, col) for r in rows],
+            "range": [f"KPIs!{xl_rowcol_to_cell(r, first_col)}:{xl_rowcol_to_cell(r, last_col)}" for r in rows],
+            "markers": True, "series_color": "#1F4E79"})
     _list_features(ws, 0, last, len(kpis.columns))
     counts = _with_columns(facts.kpi_counts, KPI_COUNT_COLUMNS)
     counts_header = last + 2
@@ -830,12 +750,8 @@ def _template_print_setup(ws: Worksheet) -> None:
     ws.set_footer("&L&A&CPage &P of &N")
 
 
-_TEMPLATE_WRAPPED = {"Objective", "Action", "Progress update", "Commentary", "Measure", "Comment", "Theme",
-                     "Delivered by"}
-_TEMPLATE_WIDTHS = {"Ref": 8, "Objective": 35, "Theme": 20, "Delivered by": 22, "Lead officer": 20, "Status": 9,
-                    "Commentary": 55, "Action": 45, "Due date": 13, "Revised due date": 13,
-                    "Progress update": 60, "Measure": 40, "Polarity": 17, "Unit": 8, "Target": 11,
-                    "Actual": 11, "Tolerance": 11, "Comment": 50}
+_TEMPLATE_WRAPPED = {h for h, c in BY_HEADING.items() if c.template and c.wraps_in_template}
+_TEMPLATE_WIDTHS = {h: c.template_width for h, c in BY_HEADING.items() if c.template}
 
 
 def _entry_sheet(workbook: Workbook, styles: _Styles, name: str, columns: Sequence[str]) -> Worksheet:

@@ -23,8 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # the checkout (actionplan itself comes from the install)
 
 
 def timed(fn: Callable[[], object], repeat: int, warmup: int = 1) -> list[float]:
@@ -305,6 +304,49 @@ def bench_submit(work: Path, requests: int) -> dict:
     return {**figures, "rows": 2000, "target_p95_ms": 250, "met": worst <= 250}
 
 
+def bench_sparklines(work: Path, kpis: int, repeat: int) -> dict:
+    """The KPI sheet's trend sparklines: the rollup written with and without them, against one add_sparkline
+    call per KPI (how the writer drew them before), for the same rows."""
+    import pandas as pd
+    import xlsxwriter
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    from actionplan.model import RollupFacts
+    from actionplan.workbooks import write_rollup
+
+    periods = ["2023/24 Q4", "2024/25 Q1", "2024/25 Q2"]
+    rows = [{"Department": f"Dept {i % 50}", "Ref": f"K{i}", "Measure": f"Measure {i}", "Target": 90.0,
+             "Actual": 80.0 + i % 20, **{p: 70.0 + (i + j) % 30 for j, p in enumerate(periods)}}
+            for i in range(kpis)]
+    empty = pd.DataFrame()
+
+    def facts(trend: list[str]) -> RollupFacts:
+        return RollupFacts(period="2024/25 Q2", period_end=dt.date(2024, 9, 30), as_at=None,
+                           generated_at=dt.datetime(2024, 10, 7, 9, 30), previous_period=None, summary=empty,
+                           objectives_summary=empty, objectives=empty, exceptions=empty, actions=empty,
+                           kpis=pd.DataFrame(rows), kpi_counts=empty, submissions=empty, changes=empty,
+                           data_quality=empty, trend_periods=trend)
+
+    with_lines, without = facts(periods), facts([])
+    grouped = median(timed(lambda: write_rollup(with_lines, work / "spark.xlsx"), repeat))
+    plain = median(timed(lambda: write_rollup(without, work / "plain.xlsx"), repeat))
+
+    def one_call_each() -> None:
+        wb = xlsxwriter.Workbook(str(work / "per-call.xlsx"), {"constant_memory": True})
+        ws = wb.add_worksheet("KPIs")
+        for r in range(1, kpis + 1):
+            ws.write_row(r, 0, [1, 2, 3])
+        for r in range(1, kpis + 1):
+            ws.add_sparkline(r, 4, {"range": f"KPIs!{xl_rowcol_to_cell(r, 0)}:{xl_rowcol_to_cell(r, 2)}",
+                                    "markers": True, "series_color": "#1F4E79"})
+        wb.close()
+
+    per_call = median(timed(one_call_each, repeat, warmup=0))
+    return {"kpis": kpis, "rollup_with_sparklines_s": round(grouped, 3), "rollup_without_s": round(plain, 3),
+            "sparklines_s": round(max(grouped - plain, 0.0), 3), "target_s": 0.5,
+            "one_call_per_kpi_s (xlsxwriter alone, before)": round(per_call, 3)}
+
+
 def bench_startup(work: Path, repeat: int) -> dict:
     """`actionplan --help` and `actionplan export` wall time, against starting the Python interpreter."""
     exe = shutil.which("actionplan") or str(Path(sys.executable).parent / "actionplan")
@@ -324,13 +366,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data: finishes in about a minute")
     parser.add_argument("--out", type=Path, help="where to write the figures (default bench/results[-quick].json)")
-    parser.add_argument("--only", help="comma-separated: submit,ingest,consolidate,orchestration,startup")
+    parser.add_argument("--only", help="comma-separated: submit,ingest,consolidate,orchestration,startup,"
+                                       "sparklines")
     args = parser.parse_args(argv)
     quick = args.quick
     sizes = {"ingest": (10, 500) if quick else (50, 2000), "consolidate": (10, 500) if quick else (60, 2000)}
     repeat = 2 if quick else 3
     only = set(args.only.split(",")) if args.only else {"submit", "ingest", "consolidate", "orchestration",
-                                                        "startup"}
+                                                        "startup", "sparklines"}
     results: dict = {"mode": "quick" if quick else "full", "when": dt.datetime.now().isoformat(timespec="seconds"),
                      "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                  "platform": platform.platform()}}
@@ -348,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
         if "ingest" in only:
             results["ingest"] = bench_ingest(work, *sizes["ingest"], repeat)
             _show("ingest", results["ingest"])
+        if "sparklines" in only:
+            results["sparklines"] = bench_sparklines(work, 2000 if quick else 10000, repeat)
+            _show("sparklines", results["sparklines"])
         if "consolidate" in only:
             results["consolidate"] = bench_consolidate(work, *sizes["consolidate"], repeat)
             _show("consolidate", results["consolidate"])

@@ -342,9 +342,9 @@ def council_tables(settings: Settings, period: str) -> CouncilTables:
 
             if period in wh.periods(settings.council):
                 facts = facts_from_warehouse(wh, period, council=settings.council, tolerance=settings.tolerance,
-                                             register=Register.for_settings(settings), zone=settings.timezone,
+                                             timezone=settings.timezone, register=Register.for_settings(settings),
                                              key_holders=key_holders(settings.home_path, settings.council))
-                now = dt.datetime.now().strftime("%d/%m/%Y %H:%M")
+                now = facts.generated_at.strftime("%d/%m/%Y %H:%M")
                 return CouncilTables(period, f"the warehouse at {now}", facts.summary, facts.exceptions,
                                      facts.actions)
         except Exception:  # busy or half-migrated: the published workbook still answers

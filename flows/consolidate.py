@@ -10,6 +10,7 @@ from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse
 from prefect import flow, task
 
+from actionplan.clock import DEFAULT_TIMEZONE
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_on_record
 from actionplan.model import RollupFacts
 from actionplan.register import Register
@@ -22,13 +23,13 @@ from .ingest import load_pending
 
 @task(name="read-facts", retries=2, retry_delay_seconds=[5, 20])
 def read_facts(warehouse_url: str, period: str, as_at: dt.date | None, against: str | None,
-               tolerance: float, council: str) -> RollupFacts:
+               tolerance: float, council: str, timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
     s = load_settings()
     register = Register.for_home(s.home_path, council) if council != ALL_COUNCILS else None
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
         return facts_from_warehouse(wh, period, council=council, as_at=as_at, against=against, tolerance=tolerance,
-                                    register=register, zone=s.timezone,
+                                    timezone=timezone, register=register,
                                     key_holders=key_holders(s.home_path, council))
     finally:
         wh.close()
@@ -99,7 +100,7 @@ def consolidate(period: str | None = None, as_at: dt.date | None = None, out: st
     council, period = council_and_period(s.warehouse_url, council, s.council, period)
     if period is None or period_from_text(period) is None:
         raise ValueError(f"unrecognised period {period!r}" if period else "no period on record yet")
-    facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council)
+    facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
     path = publish(facts, out or str(rollup_path(s, period, council)))
     if council != ALL_COUNCILS:
         publish_snapshots(s.warehouse_url, facts.period, council)

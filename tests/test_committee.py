@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import zipfile
 
@@ -190,7 +191,14 @@ def test_rollup_workbook_shows_the_committee_columns(facts, tmp_path):
     assert kpi_header[-1] == "Trend" and {"Previous actual", "Direction", *PERIODS} <= set(kpi_header)
     with zipfile.ZipFile(out) as z:
         kpi_xml = z.read("xl/worksheets/sheet5.xml").decode()
-    assert "<x14:sparkline>" in kpi_xml  # one small line per KPI
+    # One small line per KPI, in its row's Trend cell, over that row's actuals by period.
+    sparklines = re.findall(r"<x14:sparkline><xm:f>KPIs!\$?(\w+?)\$?(\d+):\$?(\w+?)\$?(\d+)</xm:f>"
+                            r"<xm:sqref>(\w+?)(\d+)</xm:sqref></x14:sparkline>", kpi_xml)
+    assert sorted(int(s[1]) for s in sparklines) == list(range(2, 2 + len(facts.kpis)))
+    trend = openpyxl.utils.get_column_letter(len(kpi_header))
+    first = openpyxl.utils.get_column_letter(kpi_header.index(PERIODS[0]) + 1)
+    last = openpyxl.utils.get_column_letter(kpi_header.index(PERIODS[-1]) + 1)
+    assert all(s[1] == s[3] == s[5] and (s[0], s[2], s[4]) == (first, last, trend) for s in sparklines)
     assert wb["Summary"]._charts and wb["KPIs"]._charts
 
 

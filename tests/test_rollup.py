@@ -101,3 +101,40 @@ def test_rollup_data_quality_includes_stale_commentary(facts):
     stale = quality[quality["Code"] == "stale-commentary"]
     assert list(stale["Department"]) == ["Finance"] and list(stale["Value"]) == ["Waiting for legal advice"]
     assert "no-progress-update" in set(quality["Code"])
+
+
+@pytest.mark.parametrize(("zone", "printed", "submitted"), [
+    ("Europe/London", "20/10/2024 10:00", dt.datetime(2024, 10, 10, 1, 0)),  # BST: UTC+1
+    ("America/New_York", "20/10/2024 05:00", dt.datetime(2024, 10, 9, 20, 0)),  # EDT: UTC-4
+])
+def test_rollup_times_are_shown_in_the_timezone_setting(tmp_path, settings, zone, printed, submitted):
+    import openpyxl
+
+    from actionplan.workbooks import write_rollup
+
+    inbox = Inbox(settings.inbox_path, settings.archive_path)
+    path = canonical_workbook(tmp_path / "f.xlsx", "Finance", [action("F1", status="G")], period="2024/25 Q2")
+    data = path.read_bytes()
+    inbox.submit(check_workbook(data, "f.xlsx"), data, submitted_by="officer",
+                 now=dt.datetime(2024, 10, 10, 0, 0, tzinfo=dt.UTC))
+    load_inbox(inbox, wh := open_warehouse(settings.warehouse_url))
+    try:
+        facts = facts_from_warehouse(wh, "2024/25 Q2", timezone=zone,
+                                     generated_at=dt.datetime(2024, 10, 20, 9, 0, tzinfo=dt.UTC))
+    finally:
+        wh.close()
+    assert dict(facts.how_to_read)["Generated"] == f"{printed}."
+    wb = openpyxl.load_workbook(write_rollup(facts, tmp_path / "rollup.xlsx"))
+    subs = wb["Submissions"]
+    header = [c.value for c in subs[1]]
+    assert subs.cell(2, header.index("Submitted at") + 1).value == submitted
+
+
+def test_settings_refuse_an_unknown_timezone():
+    from actionplan.errors import StartupError
+    from actionplan.settings import load_settings
+
+    with pytest.raises(StartupError) as err:
+        load_settings({"ACTIONPLAN_TIMEZONE": "Europe/Londn"})
+    assert str(err.value) == ("ACTIONPLAN_TIMEZONE='Europe/Londn' is not a time zone this machine knows: use a name "
+                              "such as Europe/London.")

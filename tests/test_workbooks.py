@@ -390,3 +390,29 @@ def test_date_columns_converted_at_once_match_cell_by_cell(days):
     assert values == [v for v, _ in expected]
     assert [k for v, k in zip(values, keys, strict=True) if v is not None] == [
         k for v, k in expected if v is not None]
+
+
+def test_write_built_leaves_nothing_when_the_build_fails(tmp_path):
+    from actionplan.files import write_built
+
+    target = tmp_path / "rollup.xlsx"
+    target.write_bytes(b"the old rollup")
+
+    def broken(tmp):
+        tmp.write_bytes(b"half a file")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_built(target, broken)
+    assert target.read_bytes() == b"the old rollup"
+    assert [p.name for p in tmp_path.iterdir()] == ["rollup.xlsx"]
+
+
+def test_write_atomic_new_files_are_private_and_rewrites_keep_their_mode(tmp_path):
+    from actionplan.files import write_atomic
+
+    new = write_atomic(tmp_path / "tokens.json", b"{}")
+    assert new.stat().st_mode & 0o777 == 0o600
+    new.chmod(0o640)
+    write_atomic(new, b"[]")
+    assert new.stat().st_mode & 0o777 == 0o640 and new.read_bytes() == b"[]"

@@ -12,30 +12,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from actionplan.columns import ITEM_KINDS, stored_columns
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_name
+from actionplan.values import is_blank
 from actionplan.vocabulary import period_from_text
 
 from .migrations import Migration, migrations, statements
 
 # Table → (column, SQL type) in insert order; the record's field is the column name except row_number.
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
-    "objectives": (
-        ("submission_id", "TEXT"), ("sheet", "TEXT"), ("row_number", "INTEGER"), ("ref", "TEXT"),
-        ("objective", "TEXT"), ("theme", "TEXT"), ("delivered_by", "TEXT"), ("lead_officer", "TEXT"),
-        ("status", "TEXT"), ("status_text", "TEXT"), ("commentary", "TEXT"), ("extra_json", "TEXT")),
-    "actions": (
-        ("submission_id", "TEXT"), ("sheet", "TEXT"), ("row_number", "INTEGER"), ("ref", "TEXT"),
-        ("objective", "TEXT"), ("theme", "TEXT"), ("action", "TEXT"), ("lead_officer", "TEXT"),
-        ("due_date", "DATE"), ("due_date_text", "TEXT"), ("revised_due_date", "DATE"),
-        ("revised_due_date_text", "TEXT"), ("effective_due_date", "DATE"), ("status", "TEXT"),
-        ("status_text", "TEXT"), ("progress_update", "TEXT"), ("overdue", "BOOLEAN"), ("slipped", "BOOLEAN"),
-        ("exception", "BOOLEAN"), ("exception_reason", "TEXT"), ("extra_json", "TEXT")),
-    "kpis": (
-        ("submission_id", "TEXT"), ("sheet", "TEXT"), ("row_number", "INTEGER"), ("ref", "TEXT"),
-        ("measure", "TEXT"), ("polarity", "TEXT"), ("unit", "TEXT"), ("lead_officer", "TEXT"),
-        ("target", "DOUBLE PRECISION"), ("target_text", "TEXT"), ("actual", "DOUBLE PRECISION"),
-        ("actual_text", "TEXT"), ("tolerance", "DOUBLE PRECISION"), ("comment", "TEXT"), ("performance", "TEXT"),
-        ("extra_json", "TEXT")),
+    **{kind: stored_columns(kind) for kind in ITEM_KINDS},  # declared in actionplan/columns.py
     "messages": (
         ("submission_id", "TEXT"), ("seq", "INTEGER"), ("level", "TEXT"), ("code", "TEXT"), ("sheet", "TEXT"),
         ("cell", "TEXT"), ("value", "TEXT"), ("message", "TEXT")),
@@ -91,11 +77,6 @@ def table_columns(table: str, value: Any, submission_id: str) -> dict[str, list[
 
 def _iso_day(value: Any) -> Any:
     return value[:10] if isinstance(value, str) else value
-
-
-def is_blank(value: Any) -> bool:
-    """None, NA, NaT or NaN: no value, however a record or a frame spells it."""
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def frame_for_table(table: str, rows: Any, submission_id: str) -> pd.DataFrame:

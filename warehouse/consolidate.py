@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from actionplan.clock import DEFAULT_TIMEZONE
 from actionplan.combined import combined_facts
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL
 from actionplan.errors import WarehouseNeedsUpgrade
@@ -24,8 +25,8 @@ from .inbox import Inbox
 
 def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_COUNCIL, as_at: dt.date | None = None,
                          against: str | None = None, tolerance: float = DEFAULT_TOLERANCE,
-                         generated_at: dt.datetime | None = None, register: Register | None = None,
-                         zone: str | None = "Europe/London", key_holders: list[str] | None = None) -> RollupFacts:
+                         generated_at: dt.datetime | None = None, timezone: str = DEFAULT_TIMEZONE,
+                         register: Register | None = None, key_holders: list[str] | None = None) -> RollupFacts:
     """The rollup facts of a period for one council (or ALL_COUNCILS combined): its current submissions,
     compared with the previous period's.
 
@@ -58,7 +59,7 @@ def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_C
     history = [(p, previous if p == previous_label and previous is not None else current_of(p))
                for p in earlier]
     history.append((parsed.label, current))
-    common = {"as_at": as_at, "generated_at": generated_at, "tolerance": tolerance,
+    common = {"as_at": as_at, "generated_at": generated_at, "tolerance": tolerance, "timezone": timezone,
               "previous_period": previous_label if previous is not None else None, "history": history}
     if council == ALL_COUNCILS:
         return combined_facts(parsed.label, current, previous, departments=wh.departments_by_council(), **common)
@@ -67,7 +68,7 @@ def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_C
     else:
         known = list(dict.fromkeys(spelling(d) for d in [*wh.departments(council), *(key_holders or [])]))
     facts = facts_for_period(parsed.label, current, previous, known_departments=known, returned=returned,
-                             deadline=register.deadline(parsed.label) if register is not None else None, zone=zone,
+                             deadline=register.deadline(parsed.label) if register is not None else None,
                              **common)
     return dataclasses.replace(facts, council=council)
 

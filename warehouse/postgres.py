@@ -16,8 +16,9 @@ import psycopg
 
 from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.errors import WarehouseUnavailable
+from actionplan.values import is_blank
 
-from .base import TABLES, Warehouse, is_blank, table_columns
+from .base import TABLES, Warehouse, table_columns
 
 # PostgreSQL type OIDs → how DuckDB hands the same column to pandas, so both backends give equal frames.
 _DATES = {1082, 1114}  # date, timestamp (the schema has no timestamptz: times are stored in UTC, naive)

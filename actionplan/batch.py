@@ -1,0 +1,72 @@
+"""Checking many workbooks at once: one process per core, the same reports, in the order the files were given."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .check import check_workbook
+from .errors import ActionplanError
+from .model import ERROR, Message, Submission
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One file of a batch: its path, its bytes (None when it could not be read) and its check."""
+
+    path: str
+    data: bytes | None
+    submission: Submission
+
+
+def read_file(path: str) -> bytes:
+    """The bytes of a file named on the command line, or ActionplanError saying plainly why not."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ActionplanError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise ActionplanError(f"{path} is a folder, not a workbook.") from None
+    except PermissionError:
+        raise ActionplanError(f"{path}: permission denied.") from None
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _check_one(job: tuple[str, dict, Settings]) -> Checked:
+    path, options, settings = job
+    try:
+        data = read_file(path)
+    except ActionplanError as exc:  # a batch goes on past a file it cannot open
+        return Checked(path, None, Submission(file=Path(path).name, department=options.get("department"),
+                                              period=options.get("period"), layout="",
+                                              messages=[Message(ERROR, "unreadable-file", None, None, None,
+                                                                str(exc))]))
+    return Checked(path, data, check_workbook(data, Path(path).name, settings=settings, **options))
+
+
+def checked_files(paths: Sequence[str], *, settings: Settings, workers: int | None = None,
+                  **options) -> Iterator[Checked]:
+    """Check every file (options as check_workbook takes them), yielding each in the order given.
+
+    Checks are pure Python work per cell, so threads would share one core: files go to a pool of processes
+    when there are several, and a single file is checked right here (no pool to start).
+    """
+    jobs = [(str(p), options, settings) for p in paths]
+    workers = min(workers or default_workers(), len(jobs))
+    if workers <= 1:
+        yield from map(_check_one, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        # chunksize 1: plans differ tenfold in size, and map still yields in order.
+        yield from pool.map(_check_one, jobs, chunksize=1)
