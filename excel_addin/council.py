@@ -358,6 +358,6 @@ def own_rows(frame: pd.DataFrame, department: str | None) -> pd.DataFrame:
     """The rows of one department (all rows when department is None: an admin key)."""
     if department is None or frame.empty or "Department" not in frame.columns:
         return frame
-    wanted = " ".join(department.split()).casefold()
-    mask = frame["Department"].map(lambda d: " ".join(str(d).split()).casefold() == wanted)
+    wanted = fold_name(department)  # names compare as everywhere: NFKC, case and spaces folded
+    mask = frame["Department"].map(lambda d: fold_name(d) == wanted)
     return frame[mask.astype(bool)]
