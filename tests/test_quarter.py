@@ -571,3 +571,28 @@ def test_check_at_submit_uses_last_periods_published_snapshot(home, tmp_path):
     wb = openpyxl.load_workbook(result["path"])
     codes = [r[4] for r in wb["Data quality"].iter_rows(min_row=2, values_only=True)]
     assert sorted(codes) == ["rag-history", "stale-commentary"]
+
+
+def test_rollup_counts_spellings_stored_before_folding_as_one_department(home, tmp_path):
+    """A warehouse filled before names were folded holds Finance and ﬁNANCE apart; the rollup does not."""
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.consolidate import facts_from_warehouse
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.load import load_inbox
+
+    s = load_settings()
+    _cli_submit(s, canonical_workbook(tmp_path / "a.xlsx", "Finance", actions=[action("F1")], period="2024/25 Q1"))
+    _cli_submit(s, canonical_workbook(tmp_path / "b.xlsx", "ﬁNANCE", actions=[action("F1"), action("F2")]))
+    _cli_submit(s, canonical_workbook(tmp_path / "c.xlsx", "Legal", actions=[action("L1")], period="2024/25 Q1"))
+    wh = open_warehouse(s.warehouse_url)
+    try:
+        wh.department_on_record = lambda council, name: name  # load as versions before folding did
+        assert len(load_inbox(Inbox(s.inbox_path, s.archive_path), wh).loaded) == 3
+        assert wh.departments() == ["Finance", "Legal", "ﬁNANCE"]
+        facts = facts_from_warehouse(wh, PERIOD, register=Register.for_settings(s))
+    finally:
+        wh.close()
+    assert list(zip(facts.submissions["Department"], facts.submissions["Status"], strict=True)) == [
+        ("Finance", "submitted"), ("Legal", "missing")]
+    assert [(r["Department"], r["Total"]) for r in facts.export()["summary"]] == [("Finance", 2), ("Council total", 2)]
+    assert facts.changes["Change"].tolist() == ["new"]  # compared with Q1's Finance: F2 is new, F1 unchanged
