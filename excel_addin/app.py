@@ -11,6 +11,7 @@ Access rules (see README.md beside this file):
 | POST /xlwings/rollup             | 401                  | 200: council tables + own actions | 200: all actions |
 | GET /api/status, /rollup/latest.xlsx | 401              | 200 (every department)     | 200              |
 | GET /api/tokens                  | 401                  | 403                        | 200              |
+| the quarter's (quarter.py): /api/departments, /api/deadlines, /api/admin/… | 401 | 403      | 200              |
 
 The POST endpoints allow each key 60 requests at once, then 60 a minute (429 with Retry-After beyond that). Every
 attempt is audited in <archive>/audit.jsonl: submissions by the inbox, refusals and server errors by `audit.py`.

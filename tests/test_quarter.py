@@ -596,3 +596,21 @@ def test_rollup_counts_spellings_stored_before_folding_as_one_department(home, t
         ("Finance", "submitted"), ("Legal", "missing")]
     assert [(r["Department"], r["Total"]) for r in facts.export()["summary"]] == [("Finance", 2), ("Council total", 2)]
     assert facts.changes["Change"].tolist() == ["new"]  # compared with Q1's Finance: F2 is new, F1 unchanged
+
+
+def test_remind_with_the_mail_server_down_records_nothing_and_a_later_run_sends(quarter, monkeypatch, smtp, capsys):
+    monkeypatch.setenv("ACTIONPLAN_HOME", str(quarter.settings.home_path))
+    working = load_settings().smtp_port
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    monkeypatch.setenv("ACTIONPLAN_SMTP_PORT", str(closed))
+    assert main(["remind", "--period", PERIOD]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5 and all(line.startswith("  Not sent to ") for line in lines[1:])
+    assert lines[1].startswith(f"  Not sent to Children's Services: Could not send email through 127.0.0.1:{closed} (")
+    assert lines[1].endswith("). Check ACTIONPLAN_SMTP_HOST and ACTIONPLAN_SMTP_PORT.")
+    assert quarter.register.reminded() == []
+    monkeypatch.setenv("ACTIONPLAN_SMTP_PORT", str(working))
+    assert main(["remind", "--period", PERIOD]) == 0
+    assert len(smtp.messages) == 4 and len(quarter.register.reminded()) == 4
