@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .check import check_workbook
 from .errors import ActionplanError
+from .files import read_file
 from .model import ERROR, Message, Submission
 from .settings import Settings
 
@@ -21,18 +22,6 @@ class Checked:
     path: str
     data: bytes | None
     submission: Submission
-
-
-def read_file(path: str) -> bytes:
-    """The bytes of a file named on the command line, or ActionplanError saying plainly why not."""
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ActionplanError(f"{path}: no such file.") from None
-    except IsADirectoryError:
-        raise ActionplanError(f"{path} is a folder, not a workbook.") from None
-    except PermissionError:
-        raise ActionplanError(f"{path}: permission denied.") from None
 
 
 def default_workers() -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
 from .errors import UnreadableWorkbook
 from .layouts import SHEET_TITLES, Layout, choose_layout, layout_named, load_layouts, tables_from_book
-from .model import ERROR, Message, Submission
+from .model import ERROR, WARNING, Message, Submission
 from .normalise import submission_from_tables
 from .plan_checks import previous_snapshot, snapshot_checks
 from .read import Book, book_from_xlsx, book_from_xlwings
@@ -15,10 +16,19 @@ from .register import Register, fold_name
 from .settings import Settings, load_settings
 from .validate import _letters, validate_submission
 
+MAX_MESSAGES = 1000  # listed per check; the rest are counted (see messages_within_limit)
+
+
+log = logging.getLogger("actionplan.check")
+
 
 @lru_cache(maxsize=8)
 def _layouts(dirs: tuple[Path, ...]) -> dict[str, Layout]:
-    return load_layouts(list(dirs))
+    skipped: list[str] = []
+    layouts = load_layouts(list(dirs), skipped=skipped)
+    for problem in skipped:  # once per process: the admin reads it in the service log or under the command
+        log.warning("%s", problem)
+    return layouts
 
 
 def available_layouts(settings: Settings | None = None) -> dict[str, Layout]:
@@ -37,6 +47,13 @@ def check_workbook(data: bytes, name: str, *, department: str | None = None, per
         return Submission(file=name, department=expected_department or department, period=period, layout="",
                           messages=[Message(ERROR, getattr(exc, "code", "unreadable-file"), None, None, None,
                                             str(exc))])
+    except Exception:  # a file no test has met yet: the department gets an answer, the batch goes on, the log has it
+        log.exception("reading %s failed unexpectedly", name)
+        return Submission(file=name, department=expected_department or department, period=period, layout="",
+                          messages=[Message(ERROR, "unreadable-file", None, None, None, (
+                              f"{name} could not be read: something in it is not as Excel writes it. Open it in "
+                              "Excel, save it as a new .xlsx (File > Save As) and submit that; if it happens again, "
+                              "send the file to corporate performance."))])
     return check_book(book, department=department, period=period, layout=layout,
                       expected_department=expected_department,
                       settings=settings)
@@ -87,7 +104,7 @@ def check_book(book: Book, *, department: str | None = None, period: str | None 
                                                  else register.spelling(sub.department))
     if sub.accepted or not any(m.code in ("unreadable-file", "no-usable-sheet", "missing-column")
                                for m in sub.errors):
-        validate_submission(sub, settings.validator)
+        validate_submission(sub, settings.validator, limit=MAX_MESSAGES)
     if sub.accepted and not sub.actions.empty:
         # Last period's plan as the flows published it: stale commentary and slips are told now, while the
         # department can still fix them, not only at consolidation.
@@ -95,7 +112,27 @@ def check_book(book: Book, *, department: str | None = None, period: str | None 
         if previous:
             letters = {sheet: _letters(info) for sheet, info in sub.columns.items()}
             sub.messages = list(sub.messages) + snapshot_checks(sub.actions, previous, letters)
+    sub.messages = messages_within_limit(sub.messages, counted=sub.unlisted)
     return sub
+
+
+def messages_within_limit(messages: list[Message], limit: int = MAX_MESSAGES, counted: int = 0) -> list[Message]:
+    """At most `limit` messages, errors first, in their order, and one more saying how many were left out
+    (`counted`: findings already left out by the validation itself).
+
+    A 30,000-row sheet of mistakes would otherwise answer with 90,000 messages (and colour as many cells in Excel):
+    no one reads past the first screenful, and the report must stay small enough to send back at once.
+    """
+    if len(messages) <= limit and not counted:
+        return messages
+    errors = [i for i, m in enumerate(messages) if m.level == ERROR]
+    warnings = [i for i, m in enumerate(messages) if m.level != ERROR]
+    kept = set(errors[:limit]) | set(warnings[:max(0, limit - len(errors))])
+    left = len(messages) - len(kept) + counted
+    note = Message(ERROR if errors else WARNING, "too-many-messages", None, None, None,
+                   f"the check stopped listing problems at {limit:,}; {left:,} more were found and are not listed. "
+                   "Correct these (often one mistake repeated down a column) and check again to see the rest.")
+    return [m for i, m in enumerate(messages) if i in kept] + [note]
 
 
 def _norm(text: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .councils import ALL_COUNCILS, DEFAULT_COUNCIL
 from .errors import ActionplanError
+from .files import read_file
 
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
@@ -52,24 +53,13 @@ def _print_report(report: dict[str, Any], out=sys.stdout, limit: int | None = No
             print(f"    … and {len(items) - len(shown)} more (use `actionplan validate` to see all)", file=out)
 
 
-def _read_file(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ActionplanError(f"{path}: no such file.") from None
-    except IsADirectoryError:
-        raise ActionplanError(f"{path} is a folder, not a workbook.") from None
-    except PermissionError:
-        raise ActionplanError(f"{path}: permission denied.") from None
-
-
 def _check_files(args) -> list[tuple[str, bytes, Any]]:
     from .check import check_workbook
 
     s = _settings()
     results = []
     for path in args.files:
-        data = _read_file(path)
+        data = read_file(path)
         sub = check_workbook(data, Path(path).name, department=args.department, period=args.period,
                              layout=getattr(args, "layout", None), settings=s)
         results.append((path, data, sub))
@@ -284,7 +274,7 @@ def cmd_layouts(args) -> int:
     from .layouts import layout_report
     from .read import book_from_xlsx
 
-    report = layout_report(book_from_xlsx(_read_file(args.file), Path(args.file).name), layouts, forced=args.layout)
+    report = layout_report(book_from_xlsx(read_file(args.file), Path(args.file).name), layouts, forced=args.layout)
     print(f"{args.file}: read with layout '{report['layout']}'"
           + (f" (matches {', '.join(report['ambiguous_with'])} equally well)" if report["ambiguous_with"] else ""))
     print("  Scores: " + ", ".join(f"{n} {s[0]}" for n, s in report["scores"].items()))
@@ -305,7 +295,7 @@ def cmd_convert(args) -> int:
     from .convert import convert_workbook
 
     out = Path(args.output)
-    sub = convert_workbook(_read_file(args.file), Path(args.file).name, out, layout=args.layout,
+    sub = convert_workbook(read_file(args.file), Path(args.file).name, out, layout=args.layout,
                            department=args.department, period=args.period, settings=_settings())
     report = sub.report()
     report["file"] = args.file

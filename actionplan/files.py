@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .errors import ActionplanError
+
 TEMP_AGE_SECONDS = 60.0  # a temp file younger than this may belong to a write still running elsewhere
 
 
@@ -112,3 +114,15 @@ def sweep_temp_files(directory: Path, older_than: float = TEMP_AGE_SECONDS) -> i
         except FileNotFoundError:  # another sweeper or the writer itself got there first
             continue
     return removed
+
+
+def read_file(path: str) -> bytes:
+    """The bytes of a file named on the command line, or ActionplanError saying plainly why not."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ActionplanError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise ActionplanError(f"{path} is a folder, not a workbook.") from None
+    except PermissionError:
+        raise ActionplanError(f"{path}: permission denied.") from None

@@ -314,14 +314,25 @@ def layout_from_file(path: Path) -> Layout:
         raise LayoutFileInvalid(f"Layout file {path} is missing '{exc.args[0]}'.") from None
 
 
-def load_layouts(dirs: list[Path]) -> dict[str, Layout]:
-    """Every layout in the given folders, later folders overriding earlier ones by name."""
+def load_layouts(dirs: list[Path], skipped: list[str] | None = None) -> dict[str, Layout]:
+    """Every layout in the given folders, later folders overriding earlier ones by name.
+
+    With `skipped`, a file in a folder after the first (the council's own) that cannot be read is left out and
+    why is added there: one typo in a council's layout must not stop every check. The built-in ones must load.
+    """
     layouts: dict[str, Layout] = {}
-    for d in dirs:
+    for n, d in enumerate(dirs):
         if not d.is_dir():
             continue
         for path in sorted(d.glob("*.toml")):
-            layout = layout_from_file(path)
+            try:
+                layout = layout_from_file(path)
+            except LayoutFileInvalid as exc:
+                if skipped is None or n == 0:
+                    raise
+                skipped.append(f"{exc} This layout was skipped; the others are in use. Correct the file and "
+                               "restart the service (the command line reads it again each time).")
+                continue
             layouts[layout.name] = layout
     return layouts
 
@@ -579,7 +590,7 @@ def _colour_evidence(book: Book, sheet: Sheet, h: _Header) -> int:
             if sum(1 for v in sheet.rows[r] if _present(v)) >= 2]
     if not rows or any(_present(sheet.cell(r, col)) for r in rows):
         return 0
-    if book.source == "xlwings" or not add_cell_styles(book):
+    if not add_cell_styles(book):
         return 1  # values only: a blank Status column is all there is to go on
     filled = sum(1 for r in rows if status_from_fill(sheet.fill(r, col)))
     return _NAMED_SHEET + 2 if filled else 0
@@ -611,8 +622,8 @@ def tables_from_book(book: Book, layout: Layout) -> tuple[list[Table], list[Mess
             WARNING, "ambiguous-layout", None, None, None,
             f"this workbook's headings match the '{layout.name}' layout and {others} equally well; it was read "
             f"with '{layout.name}'. If that is wrong, submit again choosing the layout (--layout NAME)."))
-    if layout.fills and book.source != "xlwings":
-        add_cell_styles(book)
+    if layout.fills:
+        add_cell_styles(book)  # from the file, or the fills the add-in sent (False without either)
     partials: list[_Header] = []
     for sheet in book.sheets:
         found, partial = _headers(sheet, list(layout.tables))
@@ -706,6 +717,7 @@ def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header]
     columns of the header right above it.
     """
     tables: dict[int, tuple[Table, list[_Raw]]] = {}
+    headings: dict[int, list[tuple[int, int, str]]] = {}  # per table: (row, column, text) read as headings in it
     extras_of: dict[tuple, dict[int, str]] = {}
     header_rows = {h.row for h in headers} | {h.row + 1 for h in headers if h.judgement}
     section: str | None = None
@@ -739,7 +751,10 @@ def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header]
                 # Right above a table it is a section heading, bold or not; inside one, bold makes it a
                 # group heading (the rows' Objective) and plain a section heading (their Theme or team).
                 text = text_from_value(row[filled[0]])
-                if not _above_header(sheet, r, header_rows) and _is_bold(book, sheet, layout, r, filled[0]):
+                inside = not _above_header(sheet, r, header_rows)
+                if inside:
+                    headings.setdefault(id(h.spec), []).append((r, filled[0], text))
+                if inside and _is_bold(book, sheet, layout, r, filled[0]):
                     group = text
                 else:
                     section, group = text, None
@@ -749,10 +764,28 @@ def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header]
                 continue
             raws.append(_Raw(r, list(row), section, group, h, extras_of[h.signature()]))
     out = []
-    for table, raws in tables.values():
+    for key, (table, raws) in tables.items():
         table.items = _items(book, sheet, layout, table, raws, messages)
+        # The template has no headings, and a table of headings alone has no items: either way such rows are
+        # far more likely actions typed in the wrong column than headings, and must not vanish without a word.
+        if headings.get(key) and (layout.name == "canonical" or not table.items):
+            messages.append(_headings_note(sheet.name, table.kind, headings[key]))
         out.append(table)
     return out
+
+
+def _headings_note(sheet: str, kind: str, rows: list[tuple[int, int, str]]) -> Message:
+    """The warning for rows with text in their first cell only, read as headings inside a table."""
+    r, c, text = rows[0]
+    columns = sorted({column_letter(col) for _, col, _ in rows})
+    where = f"column {columns[0]}" if len(columns) == 1 else "columns " + ", ".join(columns)
+    n = len(rows)
+    items = {"actions": "actions", "objectives": "objectives", "kpis": "KPIs"}[kind]
+    main = FIELDS[kind]["action" if kind == "actions" else "objective" if kind == "objectives" else "measure"]
+    return Message(WARNING, "heading-rows", sheet, f"{column_letter(c)}{r + 1}", text,
+                   f"{n} row{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} text only in {where}: read as "
+                   f"heading{'s' if n != 1 else ''}; if {'they are' if n != 1 else 'it is'} {items}, fill the "
+                   f"{main} column.")
 
 
 def _above_header(sheet: Sheet, r: int, header_rows: set[int]) -> bool:
@@ -780,7 +813,7 @@ def _is_bold(book: Book, sheet: Sheet, layout: Layout, r: int, c: int) -> bool:
         return True
     if layout.bold != "font":
         return False
-    if sheet.bold is None and book.source != "xlwings":
+    if sheet.bold is None:
         add_cell_styles(book)  # only now, when a heading row is met: most workbooks never pay for openpyxl
     return sheet.is_bold(r, c)
 

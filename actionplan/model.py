@@ -56,6 +56,7 @@ class Submission:
     kpis: pd.DataFrame = field(default_factory=pd.DataFrame)
     messages: list[Message] = field(default_factory=list)
     columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # sheet -> mapped/ignored
+    unlisted: int = 0  # findings the check counted but did not list (beyond its limit of messages)
 
     @property
     def errors(self) -> list[Message]:

@@ -12,6 +12,7 @@ import pandas as pd
 from .layouts import SHEET_TITLES, Item, Layout, Table, columns_report, title_match
 from .model import ERROR, WARNING, Message, Submission
 from .read import Book, column_letter
+from .rules import plan_exception_reasons, stored_reasons
 from .values import DateValue, date_from_value, number_from_value, text_from_value
 from .vocabulary import (
     DEFAULT_TOLERANCE,
@@ -19,6 +20,7 @@ from .vocabulary import (
     accepted_status_words,
     kpi_performance,
     period_from_text,
+    plausible_as_at,
     polarity_from_text,
     status_from_text,
     tolerance_from_value,
@@ -55,6 +57,12 @@ def submission_from_tables(book: Book, layout: Layout, tables: list[Table], mess
                      layout=layout.name, plan_title=meta.get("plan_title"), contact=meta.get("contact"),
                      as_at=meta.get("as_at"))
     period_end = period_obj.end if period_obj else None
+    if sub.as_at and period_end and not plausible_as_at(sub.as_at, period_end):
+        sheet_name, cell, text = meta["as_at_cell"]
+        messages.append(Message(WARNING, "implausible-as-at", sheet_name, cell, text,
+                                f"the 'As at' date is {sub.as_at:%d/%m/%Y}, more than a year from the end of "
+                                f"{period_obj.label} ({period_end:%d/%m/%Y}), so it looks mistyped and is not used "
+                                "as the council's as-at date. Use the date of this update, as dd/mm/yyyy."))
     for table in tables:
         if table.kind == "actions":
             sub.actions = _concat(sub.actions, _actions_frame(table, layout, period_end, messages))
@@ -88,6 +96,7 @@ def _plan_meta(book: Book, layout: Layout) -> tuple[dict[str, Any], list[Message
         if key == "as_at":
             parsed = date_from_value(value)
             meta["as_at"] = parsed.date
+            meta["as_at_cell"] = (sheet.name, cell, parsed.text)
             if value is not None and parsed.date is None:
                 messages.append(Message(WARNING, "unknown-as-at", sheet.name, cell, parsed.text,
                                         "the 'As at' date was not understood, so it is left blank. "
@@ -240,15 +249,9 @@ def _derive_action_facts(data: dict[str, list[Any]], period_end: dt.date | None)
         is_overdue = bool(period_end and eff is not None and eff < period_end and status != "B")
         overdue.append(is_overdue)
         slipped.append(bool(due is not None and rev is not None and rev > due))
-        reasons = []
-        if status == "R":
-            reasons.append("Red")
-        if is_overdue:
-            reasons.append("overdue")
-        if status in ("A", "R") and not update:
-            reasons.append("no progress update")
+        reasons = plan_exception_reasons(status, is_overdue, update)
         exception.append(bool(reasons))
-        reason.append(", ".join(reasons) if reasons else None)
+        reason.append(stored_reasons(reasons))
     data["effective_due_date"] = effective
     data["overdue"] = overdue
     data["slipped"] = slipped

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,40 @@ class TooManyRows(UnreadableWorkbook):
     """A sheet reaches further down than any action plan, usually because of stray content far below it."""
 
     code = "too-many-rows"
+
+
+class DamagedWorkbook(UnreadableWorkbook):
+    """Part of the file cannot be unpacked: its bytes were damaged on disk, in an email or in transit."""
+
+    code = "damaged-file"
+
+
+# Everything the zip layer raises for a damaged part: wrong checksum, garbled compressed data, a size or a
+# compression method that lies, a zip password (Excel never sets one), a file cut short.
+_ZIP_FAULTS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError, ValueError,
+               KeyError, UnicodeDecodeError)
+
+
+def _zip_fault_in_words(exc: Exception) -> str:
+    """What went wrong with a damaged zip part, in words (never the zip library's own)."""
+    text = str(exc)
+    if isinstance(exc, zipfile.BadZipFile) and "CRC" in text:
+        return "its stored checksum does not match its contents"
+    if isinstance(exc, zlib.error):
+        return "its compressed data is garbled"
+    if isinstance(exc, NotImplementedError):
+        return "it is packed in a way Excel never uses"
+    if isinstance(exc, RuntimeError) and "encrypted" in text:
+        return "it is locked with a zip password, which Excel never sets"
+    if isinstance(exc, EOFError):
+        return "it is shorter than its header says"
+    return "it cannot be unpacked"
+
+
+def _damaged(name: str, where: str | None, exc: Exception) -> DamagedWorkbook:
+    where = f" ({where}: {_zip_fault_in_words(exc)})" if where else ""
+    return DamagedWorkbook(f"{name} is a damaged workbook{where}, so it was not read. If Excel opens it, save it "
+                           "again as a new .xlsx (File > Save As) and submit that; if not, submit an earlier copy.")
 
 
 def assert_safe_xml() -> None:
@@ -104,8 +140,8 @@ def column_letter(index: int) -> str:
 
 def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
     """Read an .xlsx or .xlsm workbook's values with calamine; macros are never run or kept."""
-    _refuse_non_workbooks(data, name)
-    notes, hidden_rows = _inspect_parts(data, name)
+    main = _refuse_non_workbooks(data, name)
+    notes, hidden_rows = _inspect_parts(data, name)  # reads every part to its end: damage is found here
     import python_calamine as pc
 
     try:
@@ -131,9 +167,14 @@ def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
     except pc.PasswordError:
         raise UnreadableWorkbook(f"{name} is password-protected. Remove the password (File > Info > "
                                  "Protect Workbook) and submit it again.") from None
-    except Exception as exc:  # calamine raises several types for damaged files
-        raise UnreadableWorkbook(f"{name} could not be read as an Excel workbook ({_short(exc)}). "
-                                 "Open it in Excel, save it as .xlsx and submit it again.") from None
+    except Exception:  # calamine raises several types for damaged files, in its own words: never show those
+        if main != "xl/workbook.xml":
+            raise UnreadableWorkbook(f"{name} is a spreadsheet whose parts are not where Excel puts them (its "
+                                     f"workbook is stored as {main}), so it cannot be read here. Open it in Excel, "
+                                     "save it as an Excel Workbook (.xlsx) and submit that.") from None
+        raise DamagedWorkbook(f"{name} is a damaged workbook (parts of it are not as Excel writes them), so it was "
+                              "not read. If Excel opens it, save it again as a new .xlsx (File > Save As) and submit "
+                              "that; if not, submit an earlier copy.") from None
     return Book(name, sheets, notes=notes, data=data)
 
 
@@ -150,7 +191,7 @@ def _merge_notes(sheet: str, merged: list[tuple[tuple[int, int], tuple[int, int]
     return found
 
 
-_ROW_TAG = re.compile(rb"<row\b[^>]*>")
+_ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 _ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
 _HIDDEN = re.compile(rb'\shidden="(?:1|true)"')
 _SHEET_ENTRY = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
@@ -163,51 +204,81 @@ _EXTERNAL = (("xl/externalLinks/", "links to other workbooks (they were not foll
 
 
 def _inspect_parts(data: bytes, name: str) -> tuple[list[Message], dict[str, list[int]]]:
-    """Look at the raw parts before any parser: refuse DTDs and impossible rows; note macros, links, hidden rows."""
+    """Look at the raw parts before any parser: refuse DTDs, damage and impossible rows; note macros, links, hidden
+    rows."""
+    try:
+        return _inspect_zip(data, name)
+    except _PartFault as fault:
+        raise _damaged(name, f"part {fault.part}", fault.cause) from None
+    except _ZIP_FAULTS as exc:  # in the package's directory, before any one part is read
+        raise _damaged(name, None, exc) from None
+
+
+def _inspect_zip(data: bytes, name: str) -> tuple[list[Message], dict[str, list[int]]]:
     import html
+
+    from .macros import macro_parts
 
     notes: list[Message] = []
     hidden: dict[str, list[int]] = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         names = zf.namelist()
-        if "xl/vbaProject.bin" in names:
+        try:
+            macros = bool(macro_parts(zf))
+        except _ZIP_FAULTS:  # a damaged part: named below, where each part is read
+            macros = False
+        if macros:
             notes.append(Message(WARNING, "macros", None, None, None,
                                  "this workbook contains macros; they were not run and are not kept."))
-        external = [what for prefix, what in _EXTERNAL if any(n.startswith(prefix) for n in names)]
+        external = [what for prefix, what in _EXTERNAL if any(_normal(n).startswith(prefix) for n in names)]
         if external:
             notes.append(Message(WARNING, "external-content", None, None, None,
                                  f"this workbook has {', '.join(external)}. Only the values typed in its cells "
                                  "were read."))
-        part_to_sheet = _sheet_parts(zf)
+        try:
+            part_to_sheet = _sheet_parts(zf)
+        except _PartFault:  # named below, where each part is read
+            part_to_sheet = {}
         for part in names:
-            if not part.endswith(".xml") and not part.endswith(".rels"):
-                continue
-            with zf.open(part) as fh:
-                head = fh.read(4096)
-                # Excel never writes a DTD; one in a workbook part is an entity attack (billion laughs, XXE).
-                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise UnreadableWorkbook(
-                        f"{name} contains XML entity declarations (a DTD), which Excel never writes; the file "
-                        "was not opened. Open it in Excel, save it as a new .xlsx and submit that.")
+            try:
+                scan = _inspect_part(zf, part, part_to_sheet.get(part), name)
+            except _ZIP_FAULTS as exc:
                 sheet = part_to_sheet.get(part)
-                if sheet is None:
-                    continue
-                scan = _scan_rows(head, fh)
-            sheet_name = html.unescape(sheet)
+                raise _damaged(name, f"sheet '{html.unescape(sheet)}'" if sheet else f"part {part}", exc) from None
+            if scan is None:
+                continue
+            sheet_name = html.unescape(part_to_sheet[part])
             last_row = scan.last_row
             if last_row > EXCEL_LAST_ROW:
                 raise UnreadableWorkbook(
                     f"{name}: sheet '{sheet_name}' claims a row {last_row:,}, beyond Excel's last row "
                     f"({EXCEL_LAST_ROW:,}); the file was not made by Excel and was not opened.")
-            if last_row > MAX_ROWS:
+            if scan.last_value_row > MAX_ROWS:
                 raise TooManyRows(
-                    f"sheet '{sheet_name}' has content down to row {last_row:,}, far below any action plan "
-                    f"(at most {MAX_ROWS:,} rows are read). Delete the rows below your plan (select them, "
+                    f"sheet '{sheet_name}' has content down to row {scan.last_value_row:,}, far below any action "
+                    f"plan (at most {MAX_ROWS:,} rows are read). Delete the rows below your plan (select them, "
                     "right-click > Delete) and save; in Excel, Ctrl+End shows the last used cell.")
             if scan.hidden:
                 hidden[sheet_name] = scan.hidden
             notes.extend(_formula_notes(sheet_name, scan.formulas))
     return notes, hidden
+
+
+def _inspect_part(zf: zipfile.ZipFile, part: str, sheet: str | None, name: str) -> _SheetScan | None:
+    """Read one part to its end (so a damaged one is found before any parser); a sheet part's rows are scanned."""
+    with zf.open(part) as fh:
+        head = fh.read(4096)
+        if part.endswith((".xml", ".rels")):
+            # Excel never writes a DTD; one in a workbook part is an entity attack (billion laughs, XXE).
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise UnreadableWorkbook(
+                    f"{name} contains XML entity declarations (a DTD), which Excel never writes; the file "
+                    "was not opened. Open it in Excel, save it as a new .xlsx and submit that.")
+            if sheet is not None:
+                return _scan_rows(head, fh)
+        while fh.read(1 << 20):  # the checksum is checked only at a part's end
+            pass
+    return None
 
 
 _FORMULA_CELL = re.compile(rb'<c\b[^>]*?\sr="([A-Z]+[0-9]+)"[^>]*>\s*<f\b[^>]*?(?:/>|>(.*?)</f>)\s*(<v>.*?</v>|<v/>)?',
@@ -217,6 +288,7 @@ _FORMULA_CELL = re.compile(rb'<c\b[^>]*?\sr="([A-Z]+[0-9]+)"[^>]*>\s*<f\b[^>]*?(
 @dataclass
 class _SheetScan:
     last_row: int = 0
+    last_value_row: int = 0  # the last row with a value, formula or inline text in any cell
     hidden: list[int] = field(default_factory=list)
     formulas: list[tuple[str, str, bool]] = field(default_factory=list)  # (cell, formula, has a saved value)
 
@@ -234,12 +306,17 @@ def _scan_rows(head: bytes, fh: Any) -> _SheetScan:
             chunk, carry = (carry[:cut], carry[cut:]) if cut > 0 else (b"", carry)
         else:
             chunk, carry = carry, b""
-        for tag in _ROW_TAG.findall(chunk):
-            m = _ROW_NUMBER.search(tag)
+        for row in _ROW.finditer(chunk):
+            m = _ROW_NUMBER.search(row.group(1))
             if m:
-                scan.last_row = max(scan.last_row, int(m.group(1)))
-                if _HIDDEN.search(tag):
-                    scan.hidden.append(int(m.group(1)))
+                number = int(m.group(1))
+                scan.last_row = max(scan.last_row, number)
+                if _HIDDEN.search(row.group(1)):
+                    scan.hidden.append(number)
+                # Excel writes rows that only carry a height or a style, even at row 1,048,576: they hold nothing.
+                body = row.group(2)
+                if body and (b"<v>" in body or b"<is>" in body or b"<f" in body):
+                    scan.last_value_row = max(scan.last_value_row, number)
         if b"<f" in chunk and len(scan.formulas) < 1000:
             for cell, formula, value in _FORMULA_CELL.findall(chunk):
                 saved = bool(value) and value not in (b"<v/>", b"<v></v>")
@@ -270,19 +347,80 @@ def _formula_notes(sheet: str, formulas: list[tuple[str, str, bool]]) -> list[Me
 
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Worksheet part path → sheet name, from workbook.xml and its relationships."""
-    try:
-        workbook = zf.read("xl/workbook.xml")
-        rels = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
+    """Worksheet part (its name in the zip) → sheet name, from the workbook part and its relationships.
+
+    Found from the package's own relationships, so a workbook at workbook.xml or with backslashes in its part names
+    (both read by Excel and calamine) is scanned like any other: its rows count against the limit too.
+    """
+    names = _part_names(zf)
+    main = _main_part(zf)
+    if main is None:
         return {}
+    folder = posixpath.dirname(_normal(main))
+    rels = names.get(posixpath.join(folder, "_rels", posixpath.basename(_normal(main)) + ".rels").casefold())
+    if rels is None:
+        return {}
+    workbook = _read_part(zf, main)
     targets = {}
-    for m in _REL_ENTRY.finditer(rels):
+    for m in _REL_ENTRY.finditer(_read_part(zf, rels)):
         rid, target = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        target = target.decode()
-        targets[rid.decode()] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        target = target.decode("utf-8", "replace").replace("\\", "/")
+        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        actual = names.get(path.casefold())
+        if actual is not None:
+            targets[rid.decode()] = actual
     return {targets[rid.decode()]: sheet_name.decode("utf-8") for sheet_name, rid in _SHEET_ENTRY.findall(workbook)
             if rid.decode() in targets}
+
+
+class _PartFault(Exception):
+    """A part that cannot be unpacked, and why (turned into DamagedWorkbook where the file's name is known)."""
+
+    def __init__(self, part: str, cause: Exception) -> None:
+        super().__init__(part)
+        self.part, self.cause = part, cause
+
+
+def _read_part(zf: zipfile.ZipFile, part: str) -> bytes:
+    """A part's bytes; _PartFault naming it when it is damaged."""
+    try:
+        return zf.read(part)
+    except _ZIP_FAULTS as exc:
+        raise _PartFault(part, exc) from None
+
+
+def _normal(part: str) -> str:
+    return part.replace("\\", "/").lstrip("/")
+
+
+def _part_names(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Each part's name as the zip holds it, by its path with forward slashes, in lower case."""
+    return {_normal(n).casefold(): n for n in zf.namelist()}
+
+
+_OFFICE_DOCUMENT = re.compile(rb'<Relationship\b[^>]*?Type="[^"]*/officeDocument"[^>]*?/?>', re.S)
+_TARGET = re.compile(rb'Target="([^"]*)"')
+_MAIN_TYPES = (b"spreadsheetml.sheet.main", b"spreadsheetml.template.main", b"ms-excel.sheet.macroenabled.main",
+               b"ms-excel.template.macroenabled.main")
+
+
+def _main_part(zf: zipfile.ZipFile) -> str | None:
+    """The workbook part (its name in the zip): the package's officeDocument when it is a spreadsheet's, or
+    xl/workbook.xml; None when the package holds no workbook."""
+    names = _part_names(zf)
+    rels = names.get("_rels/.rels")
+    found = _OFFICE_DOCUMENT.search(_read_part(zf, rels)) if rels else None
+    target = _TARGET.search(found.group(0)) if found else None
+    if target is not None:
+        main = names.get(_normal(target.group(1).decode("utf-8", "replace")).casefold())
+        if main is not None:
+            types = _read_part(zf, names["[content_types].xml"]).lower() if "[content_types].xml" in names else b""
+            part = _normal(main).casefold().encode()
+            declared = any(f'partname="/{part.decode()}" contenttype="'.encode() in types and t in types
+                           for t in _MAIN_TYPES)
+            if declared or posixpath.basename(_normal(main)).casefold() == "workbook.xml":
+                return main
+    return names.get("xl/workbook.xml")
 
 
 def book_from_xlwings(payload: dict[str, Any]) -> Book:
@@ -294,10 +432,27 @@ def book_from_xlwings(payload: dict[str, Any]) -> Book:
             values = sheet.get("values") or []
             rows = [[None if v == "" else v for v in row] for row in values]
             sheets.append(Sheet(str(sheet["name"]), rows))
-    except (KeyError, TypeError, AttributeError):
+            if "fills" in sheet or "bold" in sheet:  # the add-in sends these when the layout reads them
+                sheets[-1].fills, sheets[-1].bold = _styles_from_xlwings(sheet, rows)
+    except (KeyError, TypeError, AttributeError, ValueError):
         raise UnreadableWorkbook("The add-in sent a payload without sheets and values; "
                                  "update the add-in and try again.") from None
     return Book(book_name, sheets, source="xlwings")
+
+
+def _styles_from_xlwings(sheet: dict[str, Any], rows: list[list[Any]]) -> tuple[list[list[str | None]],
+                                                                                list[list[bool]]]:
+    """Fill (RRGGBB) and bold grids from the add-in's sparse lists: fills [[row, col, "#RRGGBB"]], bold [[row, col]]."""
+    width = max((len(r) for r in rows), default=0)
+    fills: list[list[str | None]] = [[None] * width for _ in rows]
+    bold = [[False] * width for _ in rows]
+    for r, c, colour in sheet.get("fills") or []:
+        if 0 <= r < len(rows) and 0 <= c < width and isinstance(colour, str):
+            fills[r][c] = colour.lstrip("#").upper()[-6:] or None
+    for r, c in sheet.get("bold") or []:
+        if 0 <= r < len(rows) and 0 <= c < width:
+            bold[r][c] = True
+    return fills, bold
 
 
 def add_cell_styles(book: Book) -> bool:
@@ -398,13 +553,15 @@ def _short(exc: Exception) -> str:
     return text[:120]
 
 
-def _refuse_non_workbooks(data: bytes, name: str) -> None:
-    """Name what a file really is when it is not an xlsx, before any parser sees it."""
+def _refuse_non_workbooks(data: bytes, name: str) -> str:
+    """Name what a file really is when it is not an xlsx, before any parser sees it; else its workbook part."""
     head = data[:8]
     if not data:
         raise UnreadableWorkbook(f"{name} is empty (0 bytes).")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        if "EncryptedPackage".encode("utf-16-le") in data[:200_000] or b"EncryptedPackage" in data[:200_000]:
+        # An encrypted .xlsx is a compound file holding an EncryptedPackage stream; the directory naming it may sit
+        # anywhere in the file (at the end of a large one), so look through all of it.
+        if any(marker in data for marker in (_ENCRYPTED_UTF16, _ENCRYPTION_INFO_UTF16, b"EncryptedPackage")):
             raise UnreadableWorkbook(f"{name} is password-protected. Remove the password (File > Info > "
                                      "Protect Workbook) and submit it again.")
         raise UnreadableWorkbook(f"{name} is an old-style Excel 97-2003 (.xls) file. Open it in Excel and "
@@ -421,21 +578,32 @@ def _refuse_non_workbooks(data: bytes, name: str) -> None:
             names = {i.filename for i in infos}
             total = sum(i.file_size for i in infos)
             packed = sum(i.compress_size for i in infos) or 1
-    except (zipfile.BadZipFile, OSError, ValueError):
+            main = _main_part(zf)
+            normal = set(_part_names(zf))
+            ods = "mimetype" in names and zf.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet")
+    except _PartFault as fault:
+        raise _damaged(name, f"part {fault.part}", fault.cause) from None
+    except _ZIP_FAULTS:
         raise UnreadableWorkbook(f"{name} is damaged or incomplete (the file was cut short). Save it "
                                  "again in Excel and submit the new copy.") from None
-    if "xl/workbook.bin" in names:
+    if "xl/workbook.bin" in normal:
         raise UnreadableWorkbook(f"{name} is a binary workbook (.xlsb). Save it as an Excel Workbook "
                                  "(.xlsx) and submit it again.")
-    if "xl/workbook.xml" not in names:
-        what = "a Word document" if "word/document.xml" in names else (
-            "a PowerPoint file" if "ppt/presentation.xml" in names else "a zip file, not an Excel workbook")
+    if ods:
+        raise UnreadableWorkbook(f"{name} is an OpenDocument spreadsheet (.ods). Open it in Excel or LibreOffice, "
+                                 "save it as an Excel Workbook (.xlsx) and submit that.")
+    if main is None:
+        what = "a Word document" if "word/document.xml" in normal else (
+            "a PowerPoint file" if "ppt/presentation.xml" in normal else "a zip file, not an Excel workbook")
         raise UnreadableWorkbook(f"{name} is {what}. Submit the .xlsx workbook itself.")
     if total > _MAX_UNCOMPRESSED or (total > 20 * 1024 * 1024 and total / packed > _MAX_RATIO):
         raise UnreadableWorkbook(f"{name} unpacks to {total // (1024 * 1024)} MB, far more than any action plan; "
                                  "it was not opened. Remove unused sheets or rows and submit it again.")
+    return main
 
 
+_ENCRYPTED_UTF16 = "EncryptedPackage".encode("utf-16-le")
+_ENCRYPTION_INFO_UTF16 = "EncryptionInfo".encode("utf-16-le")
 def _looks_like_text(data: bytes) -> bool:
     sample = data[:4096]
     try:

@@ -11,8 +11,17 @@ import pandas as pd
 from .clock import DEFAULT_TIMEZONE, local, now_in
 from .columns import rollup_headings, rollup_renames
 from .model import RollupFacts
+from .rules import (
+    CORRECTIVE_MIN_WORDS,
+    NOT_DONE_WORDS,
+    REPEATED_SLIP,
+    history_exception_reasons,
+    rag_check,
+    reasons_from_stored,
+    stored_reasons,
+)
 from .values import present, same_text
-from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text
+from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text, plausible_as_at
 
 RAGB_COLUMNS = ("Blue", "Green", "Amber", "Red", "Not rated")
 _LETTER_TO_COLUMN = {"B": "Blue", "G": "Green", "A": "Amber", "R": "Red", "-": "Not rated"}
@@ -28,11 +37,6 @@ KPI_COLUMNS = list(rollup_headings("kpis"))
 DIRECTIONS = {"improving": "↑ improving", "steady": "→ steady", "worsening": "↓ worsening"}
 # A KPI whose actual moved by no more than this share of the previous actual is steady, not a trend.
 STEADY_SHARE = 0.005
-# Words in a progress update that contradict a Blue (complete) status.
-NOT_DONE_WORDS = ("not started", "not yet", "delayed", "behind", "not complete", "incomplete", "awaiting")
-# A Red item's update must say what happens next; fewer words than this cannot.
-CORRECTIVE_MIN_WORDS = 5
-REPEATED_SLIP = 2  # due date revised this many times or more: an exception
 SUBMISSION_COLUMNS = list(rollup_headings("submissions"))
 CHANGE_COLUMNS = list(rollup_headings("changes"))
 QUALITY_COLUMNS = list(rollup_headings("data_quality"))
@@ -310,21 +314,6 @@ def slip_history(history: list[tuple[str, pd.DataFrame]]) -> dict[tuple[str, str
     return seen
 
 
-def rag_check(status: str, overdue: bool, update: Any, slips: dict[str, Any] | None) -> str | None:
-    """Why a self-assessed status disagrees with the data, or None; the status itself is never changed."""
-    reasons = []
-    if status == "G" and overdue:
-        reasons.append("Green but overdue")
-    if status in ("G", "A") and slips and slips["last_three"]:
-        reasons.append(f"{_name(status)} but the due date was revised in each of the last three periods")
-    if status == "B" and present(update):
-        text = " ".join(str(update).lower().split())
-        said = next((w for w in NOT_DONE_WORDS if w in text), None)
-        if said:
-            reasons.append(f"Blue (complete) but the update says '{said}'")
-    return "; ".join(reasons) or None
-
-
 def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     """Actions with slip history, RAG checks and the full exception rule (Red without corrective action, repeated slips)."""
     if actions.empty:
@@ -344,13 +333,9 @@ def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFram
                    if status in ("G", "B") or (status == "A" and repeated) else None)
         # What only the history shows (the rest was already warned about when the plan was submitted).
         rag_history.append(rag_check(status, False, None, entry) if repeated else None)
-        why = [r for r in str(reason).split(", ") if r] if present(reason) else []
-        if status == "R" and len(str(update).split() if present(update) else []) < CORRECTIVE_MIN_WORDS:
-            why.append("Red without corrective action")
-        if entry and entry["times"] >= REPEATED_SLIP:
-            why.append(f"due date revised {entry['times']} times")
+        why = reasons_from_stored(reason) + history_exception_reasons(status, update, entry["times"] if entry else 0)
         exception.append(bool(is_exception) or bool(why))
-        reasons.append(", ".join(dict.fromkeys(why)) or None)
+        reasons.append(stored_reasons(why))
     out["times_revised"] = times
     out["original_due_date"] = original
     out["rag_check"] = rag
@@ -462,7 +447,9 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
     kpis, trend_periods = kpi_travel(current["kpis"], [(p, f["kpis"]) for p, f in history])
     kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
-        as_at = _day(subs["as_at"].dropna().max())
+        # The latest plausible one: a department's typing slip (31/12/9999) never sets the council's date.
+        dates = [d if type(d) is dt.date else _day(d) for d in subs["as_at"].dropna()]  # 9999 is past pandas' range
+        as_at = max((d for d in dates if plausible_as_at(d, parsed.end)), default=None)
     generated_at = local(generated_at, timezone) if generated_at else now_in(timezone)
     return RollupFacts(
         period=parsed.label,

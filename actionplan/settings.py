@@ -72,6 +72,11 @@ class Settings:
         "",
         "URL departments reach the service at (goes into the add-in manifest); empty: "
         "http://host:port.")
+    publish_rollup: bool = _setting(
+        False,
+        "Whether every department's key may download the full council rollup (every department's actions). "
+        "Off (the default): only the admin key may, until the committee has seen it; departments get the "
+        "council summary and their own rows from Get council rollup.")
     validator: str = _setting(
         "compiled",
         "How the expectation suites are run: `compiled` (pandas, the same rules, milliseconds) or "
@@ -191,10 +196,15 @@ def _checked(setting: Setting, value: Any) -> Any:
             raise StartupError(f"ACTIONPLAN_TIMEZONE={value!r} is not a time zone this machine knows: use a name "
                                "such as Europe/London.") from None
     if setting.kind is bool:
-        text = str(value).strip().lower()
-        if text not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-            raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value!r} is not valid: use true or false.")
-        return text in ("1", "true", "yes", "on")
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off", ""):
+            return False
+        raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value!r} is not valid: use true or false. "
+                           f"{setting.help}")
     if setting.name == "remind_days":
         try:
             days = sorted({int(d) for d in str(value).replace(" ", "").split(",") if d}, reverse=True)

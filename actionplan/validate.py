@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import threading
@@ -14,9 +15,16 @@ import pandas as pd
 from .expect import CompiledSuite, Failure, compile_suite
 from .model import ERROR, WARNING, Message, Submission
 from .plan_checks import objective_checks
+from .rules import rag_check
 from .settings import EXPECTATIONS_DIR
 from .values import present
-from .vocabulary import STATUS_NAMES, accepted_status_words
+from .vocabulary import (
+    PLAUSIBLE_YEARS,
+    STATUS_NAMES,
+    accepted_status_words,
+    period_from_text,
+    plausible_due_date,
+)
 
 KINDS = ("objectives", "actions", "kpis")
 _TEXT_COLUMNS = ("ref", "objective", "theme", "action", "measure", "lead_officer", "progress_update", "commentary",
@@ -116,8 +124,12 @@ def run_suite(kind: str, frame: pd.DataFrame, engine: str = "compiled") -> list[
     return compiled.run(frame) if compiled is not None else _get_runner().run(kind, frame)
 
 
-def validate_submission(sub: Submission, engine: str = "compiled") -> Submission:
-    """Run each sheet kind's suite once over its frame and add the findings, in sheet and row order."""
+def validate_submission(sub: Submission, engine: str = "compiled", limit: int | None = None) -> Submission:
+    """Run each sheet kind's suite once over its frame and add the findings, in sheet and row order.
+
+    With a limit, each expectation lists its first `limit` failing rows only (the rest are counted in
+    sub.unlisted): a sheet of 30,000 mistakes costs seconds to describe, and no one reads past the first screenful.
+    """
     letters = {sheet: _letters(info) for sheet, info in sub.columns.items()}
     found: list[Message] = []
     for kind in KINDS:
@@ -127,6 +139,8 @@ def validate_submission(sub: Submission, engine: str = "compiled") -> Submission
         for sheet, part in frame.groupby("sheet", sort=False):
             checked = suite_frame(part)
             failures = run_suite(kind, checked, engine)
+            if limit is not None:
+                failures = [_first_rows(f, limit, sub) for f in failures]
             # Only the rows a message is about: a messy plan fails on a few hundred of its 2,000 rows.
             named = {row for _, rows, _ in failures for row in rows}
             records = part[part["row"].isin(named)].to_dict("records") if named else []
@@ -136,10 +150,22 @@ def validate_submission(sub: Submission, engine: str = "compiled") -> Submission
     if not sub.actions.empty and "status" in sub.actions:
         found.extend(rag_checks(sub.actions, letters))
     found.extend(objective_checks(sub.objectives, sub.actions, letters))
+    if not sub.actions.empty and "due_date" in sub.actions:
+        period = period_from_text(sub.period) if sub.period else None
+        found.extend(date_checks(sub.actions, letters, period.end if period else None))
     order = {name: i for i, name in enumerate(sub.columns)}
     found.sort(key=lambda m: (order.get(m.sheet, 99), _row_of(m.cell), _col_of(m.cell)))
     sub.messages = list(sub.messages) + found
     return sub
+
+
+def _first_rows(failure: Failure, limit: int, sub: Submission) -> Failure:
+    meta, rows, values = failure
+    if len(rows) <= limit:
+        return failure
+    sub.unlisted += len(rows) - limit
+    order = sorted(range(len(rows)), key=rows.__getitem__)[:limit]
+    return meta, [rows[i] for i in order], [values[i] for i in order if i < len(values)]
 
 
 def suite_frame(part: pd.DataFrame) -> pd.DataFrame:
@@ -210,8 +236,6 @@ def _date_text(value: Any) -> str:
 
 def rag_checks(actions: pd.DataFrame, letters: dict[str, dict[str, str]]) -> list[Message]:
     """Warn where the data contradicts a self-assessed status (Green but overdue, Blue but 'not yet')."""
-    from .rollup import rag_check
-
     found = []
     # Plain lists: iterating pandas' string arrays value by value costs more than the check itself.
     columns = [actions[c].tolist() for c in ("status", "overdue", "progress_update", "sheet", "row", "status_text")]
@@ -225,6 +249,27 @@ def rag_checks(actions: pd.DataFrame, letters: dict[str, dict[str, str]]) -> lis
                                  status_text if present(status_text) else status,
                                  f"{reason[0].lower()}{reason[1:]}. Check the status: the rollup shows it as "
                                  "you gave it, with this flag beside it."))
+    return found
+
+
+def date_checks(actions: pd.DataFrame, letters: dict[str, dict[str, str]], period_end: Any) -> list[Message]:
+    """Warn about due dates too far from the period to be meant (year 1 or 9999 is a slip of the keyboard)."""
+    found = []
+    for col in ("due_date", "revised_due_date"):
+        if col not in actions:
+            continue
+        columns = [actions[c].tolist() for c in (col, f"{col}_text", "sheet", "row")]
+        for value, text, sheet, row in zip(*columns, strict=True):
+            if not isinstance(value, dt.date) or plausible_due_date(value, period_end):
+                continue
+            letter = (letters.get(sheet) or {}).get(col, "")
+            what = "revised due date" if col == "revised_due_date" else "due date"
+            against = (f"more than {PLAUSIBLE_YEARS} years from the period's end ({period_end:%d/%m/%Y})"
+                       if period_end else "far from any plan's dates")
+            found.append(Message(WARNING, "implausible-date", sheet, f"{letter}{row}" if letter else None,
+                                 text if present(text) else value.isoformat(),
+                                 f"the {what} is in the year {value.year}, {against}, so it looks mistyped. "
+                                 "Check the date and write it as dd/mm/yyyy."))
     return found
 
 

@@ -155,6 +155,24 @@ class Period:
         return self.label
 
 
+# Dates a plan can mean: a due date within 20 years of the period's end, an As at no more than a year either side of
+# it. Beyond those it is a typing slip (31/12/9999, 01/01/0001), warned about and never taken as the council's date.
+PLAUSIBLE_YEARS = 20
+AS_AT_DAYS = 366
+
+
+def plausible_due_date(value: date, period_end: date | None) -> bool:
+    """Whether a due date is within PLAUSIBLE_YEARS of the period's end (of 2000-2050 when no period is known)."""
+    if period_end is None:
+        return 2000 - PLAUSIBLE_YEARS <= value.year <= 2050 + PLAUSIBLE_YEARS
+    return abs(value.year - period_end.year) <= PLAUSIBLE_YEARS
+
+
+def plausible_as_at(value: date, period_end: date) -> bool:
+    """Whether an As at date is within a year either side of the period's end."""
+    return abs((value - period_end).days) <= AS_AT_DAYS
+
+
 _QUARTER = r"(?:q|qtr|quarter)\s*(?P<{name}>[1-4])"
 _YEARS = r"(?P<first>\d{4})\s*[/\-–]\s*(?P<second>\d{4}|\d{2})"
 _PERIOD = re.compile(

@@ -8,12 +8,15 @@ Access rules (see README.md beside this file):
 |----------------------------------|----------------------|----------------------------|------------------|
 | GET /healthz, /, /static, icons, /manifest.xml | 200    | 200                        | 200              |
 | POST /xlwings/check, /xlwings/submit, /api/submissions | 401 | 200, own department only | 200, any department |
-| POST /xlwings/rollup             | 401                  | 200: council tables + own actions | 200: all actions |
-| GET /api/status, /rollup/latest.xlsx | 401              | 200 (every department)     | 200              |
+| POST /xlwings/rollup             | 401                  | 200: council summary + own exceptions and actions (all exceptions when publish_rollup) | 200: all |
+| GET /api/status                  | 401                  | 200 (every department)     | 200              |
+| GET /rollup/latest.xlsx          | 401                  | 403 (200 when publish_rollup is on) | 200     |
 | GET /api/tokens                  | 401                  | 403                        | 200              |
 | the quarter's (quarter.py): /api/departments, /api/deadlines, /api/admin/… | 401 | 403      | 200              |
 
-The POST endpoints allow each key 60 requests at once, then 60 a minute (429 with Retry-After beyond that). Every
+Before any request body is read, the gate (gate.py) checks the key and the size and gives the request a fair turn:
+one in progress per key, up to 30 waiting, 4 in all. The POST endpoints allow each key 60 requests at once, then 60
+a minute (429 with Retry-After beyond either). Every
 attempt is audited in <archive>/audit.jsonl: submissions by the inbox, refusals and server errors by `audit.py`.
 """
 
@@ -25,9 +28,8 @@ import logging
 import math
 import secrets
 import string
-import threading
+import urllib.parse
 import xml.sax.saxutils
-from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,6 +51,7 @@ from actionplan.vocabulary import period_from_text
 
 from . import council, xlbook
 from .audit import AUDITED, Refusals
+from .gate import FairSlots, KeysUnavailable, RequestGate
 from .icons import KINDS, SIZES, icon_png
 from .limits import BURST, REQUESTS_PER_MINUTE, PayloadTooLarge, RateLimit, payload_from_body
 from .quarter import add_quarter_routes, sso_manifest
@@ -58,69 +61,6 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 log = logging.getLogger("actionplan.service")
-
-
-class BodyLimit:
-    """Refuse request bodies over the limit with 413: by Content-Length at once, else by counting what arrives."""
-
-    def __init__(self, app, max_bytes: int, on_refuse: Callable[[dict, int, str], None] | None = None) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.on_refuse = on_refuse  # told (scope, status, detail) of each refusal, for the audit log
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope["headers"]).get(b"content-length")
-        try:
-            declared = int(length) if length is not None else None
-        except ValueError:
-            await self._refuse(scope, send, 400, "The Content-Length header is not a number.")
-            return
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, send, 413, self._too_big())
-            return
-        # Read the whole body here (it is at most max_bytes), then hand it on: a chunked upload that grows past
-        # the limit is refused before any endpoint sees it.
-        chunks, total = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > self.max_bytes:
-                await self._refuse(scope, send, 413, self._too_big())
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay():
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    def _too_big(self) -> str:
-        mb = self.max_bytes / (1024 * 1024)
-        return (f"The workbook is larger than the {mb:g} MB this service accepts. Remove unused sheets, rows or "
-                "pictures and try again, or ask corporate performance to raise max_upload_mb.")
-
-    async def _refuse(self, scope, send, status: int, detail: str) -> None:
-        if self.on_refuse is not None:
-            self.on_refuse(scope, status, detail)
-        body = json.dumps({"detail": detail}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
 
 
 def _warm(settings: Settings) -> None:
@@ -142,9 +82,11 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     settings = settings or load_settings()
     tokens = TokenStore.for_home(settings.home_path, settings.council)
     records = council.InboxRecords()
-    # One check at a time: under the GIL parallel checks would not finish sooner, and with ACTIONPLAN_VALIDATOR=gx
-    # the shared Great Expectations runner is not documented as thread-safe. Storing (file I/O) is outside the lock.
-    checking = threading.Lock()
+    # Two checks at a time, taken in turn, and the gate lets each key one request at a time: a department's short
+    # check runs beside another's 30,000-row one instead of waiting for it to end (under the GIL the two share the
+    # processor; neither finishes later in total). With ACTIONPLAN_VALIDATOR=gx one at a time: the shared Great
+    # Expectations runner is not documented as thread-safe. Storing (file I/O) is outside.
+    checking = FairSlots(1 if settings.validator == "gx" else 2)
     inbox_holder: dict[str, Inbox] = {}
     try:
         zone: dt.tzinfo | None = ZoneInfo(settings.timezone)
@@ -235,7 +177,17 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return JSONResponse({"detail": f"Something went wrong on the server (reference {ref}). Try again; if it "
                                        "happens again, tell corporate performance the reference."}, status_code=500)
 
-    app.add_middleware(BodyLimit, max_bytes=int(settings.max_upload_mb * 1024 * 1024), on_refuse=audit_scope)
+    def key_of(headers: dict[str, str]) -> tuple[str | None, str]:
+        try:
+            token, why = tokens.verify(token_from_header(headers.get("authorization")))
+        except ActionplanError as exc:  # tokens.json damaged: the service's fault, not the user's
+            log.error("%s", exc)
+            raise KeysUnavailable("Access keys cannot be checked just now. Tell corporate performance.") from None
+        return (token.id if token else None), why
+
+    # Key, size and a fair turn before any body is read (gate.py); the endpoints check the key again for its rights.
+    app.add_middleware(RequestGate, max_bytes=int(settings.max_upload_mb * 1024 * 1024), authenticate=key_of,
+                       on_refuse=audit_scope)
 
     # -- auth -----------------------------------------------------------------------------------------------------
     def signed_in(request: Request) -> Token:
@@ -285,6 +237,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     # -- xlwings endpoints (Excel add-in) ---------------------------------------------------------------------------
     def _xlwings_report(payload: dict[str, Any], token: Token, period: str | None, store: bool) -> dict[str, Any]:
         plan = xlbook.plan_payload(payload)
+        if (ask := xlbook.styles_request(plan, settings)) is not None:
+            return ask  # the layout reads cell colours or bold: the add-in sends the workbook again with them
         with checking:
             sub = check_xlwings(plan, period=period, expected_department=token.department, settings=settings)
         if store:
@@ -316,14 +270,18 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         except council.NoRollupYet as exc:
             return xlbook.alert_actions(payload, str(exc))
         own = council.own_rows(tables.actions, token.department)
+        # Other departments' exceptions are their actions too: shown to departments only when the council publishes.
+        everyone = token.admin or settings.publish_rollup
+        exceptions = tables.exceptions if everyone else council.own_rows(tables.exceptions, token.department)
+        whose_exceptions = "Council exceptions" if everyone else f"{token.department}'s exceptions"
         actions_sheet = xlbook.OWN_ACTIONS_SHEET if token.department else xlbook.ALL_ACTIONS_SHEET
         whose = f"{token.department}'s actions" if token.department else "Every department's actions"
         dates = ("Due date", "Revised due date")
         sheets = [
             xlbook.CouncilSheet(xlbook.SUMMARY_SHEET, f"Council summary, {period} (from {tables.source})",
                                 tables.summary, percent_columns=("% complete", "% on track")),
-            xlbook.CouncilSheet(xlbook.EXCEPTIONS_SHEET, f"Council exceptions, {period}: red, overdue, or amber/red "
-                                "with no update", tables.exceptions, date_columns=dates),
+            xlbook.CouncilSheet(xlbook.EXCEPTIONS_SHEET, f"{whose_exceptions}, {period}: red, overdue, or amber/red "
+                                "with no update", exceptions, date_columns=dates),
             xlbook.CouncilSheet(actions_sheet, f"{whose}, {period}", own, date_columns=dates),
         ]
         alert = (f"Council rollup for {period} written to the sheets '{xlbook.SUMMARY_SHEET}', "
@@ -380,6 +338,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         body = result.as_dict()
         body["you"] = {"department": token.department, "admin": token.admin, "key_id": token.id}
         body["rollup_published"] = council.rollup_file(settings, result.period).exists()
+        body["rollup_download_allowed"] = bool(token.admin or settings.publish_rollup)  # the page may grey the button
         return body
 
     @app.get("/api/tokens")
@@ -388,6 +347,10 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     @app.get("/rollup/latest.xlsx")
     def rollup_download(token: SignedIn, period: Period = None):
+        if not (token.admin or settings.publish_rollup):
+            raise HTTPException(403, "The full council rollup goes to corporate performance until the committee "
+                                     "has seen it. Press Get council rollup in the actionplan pane for the council "
+                                     "summary and your department's own rows.")
         try:
             label = council.period_label(period) or _latest_published(settings)
         except council.NoRollupYet as exc:
@@ -405,7 +368,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     # -- pages, add-in files, health ----------------------------------------------------------------------------------
     @app.get("/healthz")
-    def healthz():
+    async def healthz():  # on the event loop, not a worker thread: it answers however busy the checks are
         return {"status": "ok"}
 
     @app.get("/", include_in_schema=False)
@@ -421,8 +384,12 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     @app.get("/manifest.xml", include_in_schema=False)
     def manifest_xml():
         base = settings.service_url.rstrip("/")
-        return Response(manifest.substitute(base=xml.sax.saxutils.escape(base, {'"': "&quot;"}),
-                                            sso=sso_manifest(settings)), media_type="application/xml")
+        # An AppDomain is an origin only (scheme, host, port): Microsoft's manifest rules allow no path there.
+        origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(base))
+        escape = {'"': "&quot;"}
+        return Response(manifest.substitute(base=xml.sax.saxutils.escape(base, escape),
+                                            origin=xml.sax.saxutils.escape(origin, escape), sso=sso_manifest(settings)),
+                        media_type="application/xml", headers={"Cache-Control": "no-cache"})
 
     @app.get("/icons/{name}.png", include_in_schema=False)
     def icon(name: str):
@@ -432,8 +399,17 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return Response(icon_png(kind, int(size)), media_type="image/png",
                         headers={"Cache-Control": "public, max-age=86400"})
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", _Revalidated(directory=STATIC), name="static")
     return app
+
+
+class _Revalidated(StaticFiles):
+    """The add-in's files, revalidated on every load (ETag), so Office never keeps an old client after an upgrade."""
+
+    async def get_response(self, path: str, scope):
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def _period_in_workbook(payload: dict[str, Any]) -> str | None:
@@ -458,4 +434,4 @@ def _latest_published(settings: Settings) -> str:
     return published[-1]
 
 
-__all__ = ["create_app", "BodyLimit"]
+__all__ = ["create_app"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+LIMIT_CONCURRENCY = 1000  # per worker: far above any council's traffic; an idle connection costs kilobytes
+
 
 def _settings():
     from actionplan.settings import load_settings
@@ -19,26 +21,41 @@ def _store():
 
 
 def cmd_serve(args) -> int:
+    import os
+
     import uvicorn
+
+    from actionplan.settings import load_settings
 
     from .app import create_app
 
-    s = _settings()
-    host = args.host or s.host
-    port = args.port if args.port is not None else s.port
+    # --host/--port win over the settings, also for the manifest's URLs and for each worker process's app.
+    chosen = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    os.environ.update({f"ACTIONPLAN_{k.upper()}": str(v) for k, v in chosen.items()})
+    s = load_settings(**chosen)
+    host, port = s.host, s.port
     workers = args.workers
     if workers < 1:
         print("actionplan: --workers must be 1 or more.", file=sys.stderr)
         return 2
     print(f"actionplan service on http://{host}:{port} (add-in manifest: {s.service_url}/manifest.xml)"
           + (f", {workers} worker processes" if workers > 1 else ""), file=sys.stderr)
+    if args.limit_concurrency < 1:
+        print("actionplan: --limit-concurrency must be 1 or more.", file=sys.stderr)
+        return 2
+    # Beyond limit_concurrency connections the server answers 503 at once instead of taking on more. An idle
+    # keep-alive connection is closed after 20 s, not uvicorn's 5: a request refused before its body was read (401,
+    # 413, 429) is answered while the caller is still sending, and the rest is discarded as it arrives; a caller
+    # whose upload pauses for 5 s would otherwise find the connection gone instead of reading its answer.
+    # (A body that stalls while it is wanted is given up by the gate: gate.BODY_TIMEOUT.)
+    server = {"host": host, "port": port, "log_level": args.log_level, "server_header": False,
+              "limit_concurrency": args.limit_concurrency, "timeout_keep_alive": 20}
     if workers == 1:
-        uvicorn.run(create_app(s), host=host, port=port, log_level=args.log_level, server_header=False)
+        uvicorn.run(create_app(s), **server)
     else:
         # Each worker process builds its own app from the same settings (the environment it inherits). The
-        # inbox is safe for many writers; the rate limit applies per worker process.
-        uvicorn.run("actionplan.excel_addin.app:create_app", factory=True, workers=workers, host=host, port=port,
-                    log_level=args.log_level, server_header=False)
+        # inbox is safe for many writers; the rate limit and the gate's turns apply per worker process.
+        uvicorn.run("actionplan.excel_addin.app:create_app", factory=True, workers=workers, **server)
     return 0
 
 
@@ -88,6 +105,8 @@ def add_commands(sub) -> None:
     c.add_argument("--port", type=int, help="port to listen on (default: the port setting, 8000)")
     c.add_argument("--workers", type=int, default=1,
                    help="worker processes answering requests (default 1; one per core spreads checks over the cores)")
+    c.add_argument("--limit-concurrency", type=int, default=LIMIT_CONCURRENCY,
+                   help=f"connections served at once; beyond it new ones get 503 (default {LIMIT_CONCURRENCY})")
     c.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"],
                    help="server log level (default: warning)")
     c.set_defaults(func=cmd_serve)

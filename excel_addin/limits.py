@@ -1,6 +1,6 @@
 """What one caller may send and how often: the workbook JSON's shape within bounds, and a rate per access key.
 
-The body limit (bytes) is `app.BodyLimit`; these bound what fits inside it. A 25 MB body of small cells is
+The body limit (bytes) is `gate.RequestGate`; these bound what fits inside it. A 25 MB body of small cells is
 millions of Python objects, and a 50,000-row sheet of errors takes the check minutes: refuse such shapes with
 words before the check sees them, and never let one key hold the check lock for everyone else.
 """

@@ -80,6 +80,26 @@ def plan_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "sheets": [s for s in payload["sheets"] if str(s["name"]).casefold() not in ours]}
 
 
+def styles_request(plan: dict[str, Any], settings: Any) -> dict[str, Any] | None:
+    """An answer asking the add-in to send its cell fills and bold, when the plan's layout reads them and none came.
+
+    The add-in sends values only at first (cell properties are slow to read from Excel); a plan whose layout
+    reads colours or bold headings is sent again with them, for the plan's own sheets.
+    """
+    if any("fills" in s or "bold" in s for s in plan["sheets"]):
+        return None
+    from actionplan.check import available_layouts
+    from actionplan.layouts import choose_layout
+    from actionplan.read import book_from_xlwings
+
+    chosen = choose_layout(book_from_xlwings(plan), available_layouts(settings))
+    if not (chosen.fills or chosen.bold == "font"):
+        return None
+    names = [str(s["name"]) for s in plan["sheets"] if s.get("values") not in (None, [], [[]])]
+    return {"actions": [{"func": "sendCellStyles", "args": [names], "values": None, "sheet_position": None,
+                         "start_row": None, "start_column": None, "row_count": None, "column_count": None}]}
+
+
 def _remote_book(payload: dict[str, Any]):
     """An xlwings remote Book over a copy of the payload (the engine changes the dict it is given)."""
     xw = _xlwings()
@@ -349,7 +369,7 @@ def rollup_actions(payload: dict[str, Any], sheets: Sequence[CouncilSheet], aler
                 title = cs.title
                 if len(rows) > len(shown):
                     title += f" (first {len(shown):,} of {len(rows):,} rows: download the rollup workbook for all)"
-                sheet["A1"].value = [[title]]
+                sheet["A1"].value = [[as_text(title)]]  # titles carry department names: text, never a formula
                 sheet["A1"].font.bold = True
                 sheet["A1"].font.size = 14
                 sheet["A3"].value = [columns] + (shown or [[""] * len(columns)])

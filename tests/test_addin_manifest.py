@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import struct
+import subprocess
 import uuid
 
 import pytest
@@ -43,7 +44,8 @@ def test_manifest_is_a_task_pane_add_in_with_the_services_urls(manifest):
     uuid.UUID(manifest.findtext("o:Id", namespaces=NS))
     assert manifest.find("o:DefaultSettings/o:SourceLocation", NS).get("DefaultValue") == \
         f"{PUBLIC}/static/taskpane.html"
-    assert manifest.findtext("o:AppDomains/o:AppDomain", namespaces=NS) == PUBLIC
+    # Microsoft's rules: an AppDomain is an origin, never a path.
+    assert manifest.findtext("o:AppDomains/o:AppDomain", namespaces=NS) == "https://actionplan.council.example"
     urls = [e.get("DefaultValue") for e in manifest.iter() if (e.get("DefaultValue") or "").startswith("http")]
     assert len(urls) > 15 and all(u.startswith(PUBLIC + "/") for u in urls), urls
 
@@ -66,7 +68,7 @@ def test_manifest_ribbon_tab_has_check_submit_and_rollup_buttons(manifest):
 
 def test_every_file_the_manifest_names_is_served(served, manifest):
     urls = {e.get("DefaultValue") for e in manifest.iter() if (e.get("DefaultValue") or "").startswith(PUBLIC)}
-    urls |= {manifest.findtext("o:AppDomains/o:AppDomain", namespaces=NS) + "/"}
+    urls |= {PUBLIC + "/"}
     for url in sorted(urls):
         r = served.client.get(url.removeprefix(PUBLIC))
         assert r.status_code == 200, url
@@ -105,3 +107,75 @@ def test_static_pages_load_no_external_assets_but_office_js():
         external = set(re.findall(r'(?:src|href)="(https?://[^"]+)"', html))
         assert external <= {"https://appsforoffice.microsoft.com/lib/1/hosted/office.js"}, (page, external)
     assert "appsforoffice" not in (HERE / "static" / "index.html").read_text()
+
+
+SCHEMA = HERE / "schemas" / "OfficeAppManifestV1_1.xsd"
+
+
+def _xmllint(path) -> subprocess.CompletedProcess:
+    import os
+    import shutil
+
+    if shutil.which("xmllint") is None:
+        if os.environ.get("CI"):
+            pytest.fail("xmllint is not installed: .ci/run installs libxml2-utils; run it as root")
+        pytest.skip("xmllint is not installed (apt-get install libxml2-utils)")
+    return subprocess.run(["xmllint", "--noout", "--schema", str(SCHEMA), str(path)], capture_output=True, text=True)
+
+
+def test_manifest_validates_against_microsofts_schema(served, tmp_path):
+    path = tmp_path / "manifest.xml"
+    path.write_bytes(served.client.get("/manifest.xml").content)
+    done = _xmllint(path)
+    assert done.returncode == 0 and done.stderr.strip() == f"{path} validates", done.stderr
+
+
+@pytest.mark.parametrize(("change", "complaint"), [
+    (("<Version>1.0.0.0</Version>", "<Version>one</Version>"), "Element '{http://schemas.microsoft.com/office/"
+     "appforoffice/1.1}Version': [facet 'pattern'] The value 'one' is not accepted by the pattern"),
+    (("<ProviderName>actionplan</ProviderName>", ""), "This element is not expected. Expected is ( "
+     "{http://schemas.microsoft.com/office/appforoffice/1.1}ProviderName )."),
+])
+def test_manifest_schema_rejects_a_broken_manifest(served, tmp_path, change, complaint):
+    path = tmp_path / "broken.xml"
+    path.write_text(served.client.get("/manifest.xml").text.replace(*change))
+    done = _xmllint(path)
+    assert done.returncode != 0 and complaint in done.stderr, done.stderr
+
+
+def test_static_files_are_revalidated_so_an_upgrade_reaches_office(served):
+    for path in ("/static/client.js", "/static/commands.html", "/static/taskpane.html", "/manifest.xml"):
+        assert served.client.get(path).headers["cache-control"] == "no-cache", path
+
+
+def test_serve_port_option_is_the_manifests_port(tmp_path):
+    import os
+    import sys
+
+    from tests.test_service import _free_port
+
+    port = _free_port()
+    env = {**os.environ, "ACTIONPLAN_HOME": str(tmp_path / "home")}
+    env.pop("ACTIONPLAN_PUBLIC_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "actionplan.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stderr.readline()
+        assert line.strip() == (f"actionplan service on http://127.0.0.1:{port} (add-in manifest: "
+                                f"http://127.0.0.1:{port}/manifest.xml)")
+        import httpx
+
+        for _ in range(600):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/manifest.xml", timeout=5)
+                break
+            except httpx.TransportError:
+                import time
+
+                time.sleep(0.2)
+        root = ElementTree.fromstring(r.content)
+        assert root.find("o:DefaultSettings/o:SourceLocation", NS).get("DefaultValue") == \
+            f"http://127.0.0.1:{port}/static/taskpane.html"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -209,3 +209,24 @@ def test_rollup_prints_to_pdf(facts, tmp_path):
 
     pdf = pdf_from_workbook(write_rollup(facts, tmp_path / "rollup.xlsx"))
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(("status", "overdue", "update", "times", "plan", "history"), [
+    ("R", False, "Supplier withdrew; re-tendering in November with two bidders", 0, ["Red"], []),
+    ("R", True, "Being looked at", 0, ["Red", "overdue"], ["Red without corrective action"]),
+    ("A", False, None, 0, ["no progress update"], []),
+    ("G", True, "On plan", 2, ["overdue"], ["due date revised 2 times"]),
+    ("B", False, "Done", 1, [], []),  # never overdue: Blue is done
+    ("G", False, "On plan", 0, [], []),
+])
+def test_exception_rules_in_one_place(status, overdue, update, times, plan, history):
+    from actionplan.rules import (
+        history_exception_reasons,
+        plan_exception_reasons,
+        reasons_from_stored,
+        stored_reasons,
+    )
+
+    assert plan_exception_reasons(status, overdue, update) == plan
+    assert history_exception_reasons(status, update, times) == history
+    assert reasons_from_stored(stored_reasons(plan + history)) == plan + history

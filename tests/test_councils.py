@@ -378,7 +378,8 @@ def test_service_stamps_its_council_and_shows_only_its_status_and_rollup(warehou
                                                            submitted_by="north", council=NORTH)
     home = tmp_path / "shared-home"
     default_key = TokenStore.for_home(home).add(department="Finance")[1]  # the default council's service's key
-    with LiveServer(home, council=EAST, warehouse=warehouse_url, inbox=str(shared_inbox)) as srv:
+    with LiveServer(home, council=EAST, warehouse=warehouse_url, inbox=str(shared_inbox),
+                    publish_rollup=True) as srv:
         key = srv.token("Finance")[1]
         headers = {"Authorization": key}
         refused = srv.client.get(f"/api/status?period={Q2}", headers={"Authorization": default_key})

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    with LiveServer(tmp_path_factory.mktemp("pages") / "home") as server:
+    # A council that publishes its rollup to departments (publish_rollup): the page's download button works for them.
+    with LiveServer(tmp_path_factory.mktemp("pages") / "home", publish_rollup=True) as server:
         server.keys = {"finance": server.token("Finance")[1]}
         server.token("Children's Services")
         yield server

@@ -160,7 +160,8 @@ def report_rows(excel: FakeExcel) -> list[list[Any]]:
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
     home = tmp_path_factory.mktemp("service") / "home"
-    with LiveServer(home, max_upload_mb=2) as server:
+    # A council that publishes its rollup to departments (publish_rollup): the matrix's department download is 200.
+    with LiveServer(home, max_upload_mb=2, publish_rollup=True) as server:
         yield server
 
 
@@ -571,7 +572,7 @@ def council(tmp_path_factory):
     """A second service whose inbox has been loaded into a warehouse, for the rollup and the warehouse's status."""
     home = tmp_path_factory.mktemp("council") / "home"
     books = tmp_path_factory.mktemp("council-books")
-    with LiveServer(home) as server:
+    with LiveServer(home, publish_rollup=True) as server:  # departments see the council's rollup (the setting)
         finance, legal = server.token("Finance")[1], server.token("Legal, HR & Property")[1]
         server.token("Registrars")
         for key, path in (
@@ -626,7 +627,7 @@ def locked_warehouse(published_council):
 
 
 def test_rollup_when_nothing_is_published_yet(tmp_path, books):
-    with LiveServer(tmp_path / "home") as server:
+    with LiveServer(tmp_path / "home", publish_rollup=True) as server:
         headers = {"Authorization": server.token("Finance")[1]}
         r = server.client.get("/rollup/latest.xlsx", headers=headers)
         assert r.status_code == 404

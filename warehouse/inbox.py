@@ -14,6 +14,7 @@ import pandas as pd
 
 from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.files import create_atomic, sweep_temp_files, write_atomic
+from actionplan.macros import without_macros
 from actionplan.model import Submission
 
 RECORD_VERSION = 2  # 2: tables as columns; records of version 1 (a dict per row) still load
@@ -94,31 +95,6 @@ def record_from_submission(sub: Submission, data: bytes, *, submitted_by: str, s
     }
 
 
-_MACRO_PARTS = ("xl/vbaProject.bin", "xl/vbaProjectSignature.bin", "xl/vbaProjectSignatureAgile.bin")
-
-
-def without_macros(data: bytes) -> bytes:
-    """The workbook's bytes with any VBA project removed (an .xlsm's macros are never run or kept)."""
-    import io
-    import zipfile
-
-    if not data.startswith(b"PK"):
-        return data
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as src:
-            names = src.namelist()
-            if not any(n in _MACRO_PARTS for n in names):
-                return data
-            out = io.BytesIO()
-            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-                for info in src.infolist():
-                    if info.filename not in _MACRO_PARTS:
-                        dst.writestr(info, src.read(info.filename))
-            return out.getvalue()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return data
-
-
 @dataclass
 class Receipt:
     """What putting a submission in the inbox did."""
@@ -138,6 +114,9 @@ class Inbox:
         self.audit_path = archive_dir / "audit.jsonl"
         for d in (self.pending_dir, self.loaded_dir, self.archive_dir, self.rejected_dir):
             d.mkdir(parents=True, exist_ok=True)
+        # A writer killed mid-write leaves its temp file; sweep those older than a minute (never a live one).
+        for d in (self.archive_dir, self.rejected_dir, self.loaded_dir):
+            sweep_temp_files(d)
 
     def archive_raw(self, data: bytes, ext: str) -> Path:
         """Keep the submitted bytes under their SHA-256, once; macros are stripped, never kept."""

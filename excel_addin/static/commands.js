@@ -1,36 +1,24 @@
-/* The ribbon's buttons: Check, Submit, Get council rollup. The answer is shown in a small dialog. */
+/* The ribbon's buttons: Check, Submit, Get council rollup. Submit asks first; the answer is shown in a dialog. */
 /* global Office, actionplan */
 (function (global) {
   "use strict";
 
-  function show(message) {
-    var url = actionplan.baseUrl() + "/static/alert.html?message=" + encodeURIComponent(message);
-    return new Promise(function (resolve) {
-      Office.context.ui.displayDialogAsync(url, { height: 30, width: 35, displayInIframe: true }, function (result) {
-        if (result.status !== Office.AsyncResultStatus.Succeeded) { resolve(); return; }
-        var dialog = result.value;
-        var done = function () { dialog.close(); resolve(); };
-        dialog.addEventHandler(Office.EventType.DialogMessageReceived, done);
-        dialog.addEventHandler(Office.EventType.DialogEventReceived, resolve);  // closed with its own X
-      });
-    });
-  }
-
-  function command(path) {
+  function command(path, ask) {
     return async function (event) {
       try {
-        await show(await actionplan.runPython(path) || "Done.");
+        if (ask && !(await actionplan.dialog(await actionplan.submitQuestion(), true))) { return; }
+        await actionplan.dialog(await actionplan.runPython(path) || "Done.");
       } catch (e) {
-        await show(e.message || String(e));
+        await actionplan.dialog(actionplan.messageOf(e));
       } finally {
         if (event && event.completed) { event.completed(); }
       }
     };
   }
 
-  global.checkPlan = command("/xlwings/check");
-  global.submitPlan = command("/xlwings/submit");
-  global.getRollup = command("/xlwings/rollup");
+  global.checkPlan = command("/xlwings/check", false);
+  global.submitPlan = command("/xlwings/submit", true);
+  global.getRollup = command("/xlwings/rollup", false);
 
   Office.onReady(function () {
     if (Office.actions && Office.actions.associate) {

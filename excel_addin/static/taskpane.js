@@ -5,6 +5,13 @@
 
   function text(id, value) { document.getElementById(id).textContent = value; }
 
+  /** The Check / Submit / Rollup buttons. */
+  function pathButtons() {
+    return /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("button[data-path]"));
+  }
+
+  function keyInput() { return /** @type {HTMLInputElement} */ (document.getElementById("key")); }
+
   function when(iso) {
     return iso ? new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" }) : "–";
   }
@@ -40,14 +47,18 @@
   }
 
   async function run(path, button) {
-    var buttons = document.querySelectorAll("button[data-path]");
+    var buttons = pathButtons();
     buttons.forEach(function (b) { b.disabled = true; });
-    text("result", "Working…");
     try {
+      if (path === "/xlwings/submit" && !(await actionplan.dialog(await actionplan.submitQuestion(), true))) {
+        text("result", "Nothing was submitted.");
+        return;
+      }
+      text("result", "Working…");
       text("result", (await actionplan.runPython(path)) || "Done.");
       refresh();
     } catch (e) {
-      text("result", e.message || String(e));
+      text("result", actionplan.messageOf(e));
     } finally {
       buttons.forEach(function (b) { b.disabled = false; });
       button.focus();
@@ -55,18 +66,25 @@
   }
 
   function start() {
-    document.getElementById("key").value = "";
+    try {
+      actionplan.checkExcel();
+    } catch (e) {
+      text("who", e.message);
+      pathButtons().forEach(function (b) { b.disabled = true; });
+      return;
+    }
+    keyInput().value = "";
     document.getElementById("key-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
-      actionplan.setAccessKey(document.getElementById("key").value);
-      document.getElementById("key").value = "";
+      actionplan.setAccessKey(keyInput().value);
+      keyInput().value = "";
       refresh();
     });
     document.getElementById("forget").addEventListener("click", function () {
       actionplan.setAccessKey("");
       refresh();
     });
-    document.querySelectorAll("button[data-path]").forEach(function (b) {
+    pathButtons().forEach(function (b) {
       b.addEventListener("click", function () { run(b.getAttribute("data-path"), b); });
     });
     refresh();

@@ -149,3 +149,118 @@ def formulas(tmp: Path) -> bytes:
               '<c r="F2"><f>DATE(2025,3,31)</f></c>'
               '<c r="H2" t="inlineStr"><is><t>G</t></is></c></row>')
     return rewrite(good_bytes(tmp), {"xl/worksheets/sheet2.xml": _actions_sheet_with(body)})
+
+
+# -- damaged zips: one byte-level fault each, in one part, the rest of the file intact ---------------------------
+
+def _headers_of(data: bytes, part: str) -> tuple[int, int]:
+    """Offsets of a part's local header and of its central directory entry."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        local = zf.getinfo(part).header_offset
+    name = part.encode()
+    central = data.find(b"PK\x01\x02")
+    while data[central + 46:central + 46 + len(name)] != name:
+        central = data.find(b"PK\x01\x02", central + 4)
+        assert central > 0, part
+    return local, central
+
+
+def _patched(data: bytes, part: str, local_field: int, central_field: int, value: bytes) -> bytes:
+    """The bytes with one header field of a part (at the same meaning in both headers) set to value."""
+    local, central = _headers_of(data, part)
+    out = bytearray(data)
+    out[local + local_field:local + local_field + len(value)] = value
+    out[central + central_field:central + central_field + len(value)] = value
+    return bytes(out)
+
+
+DAMAGED_PART = "xl/worksheets/sheet2.xml"  # the Actions sheet of `good_bytes`
+
+
+def bad_crc(tmp: Path) -> bytes:
+    """The Actions sheet's checksum is wrong (a bit flipped on disk or in transit)."""
+    return _patched(good_bytes(tmp), DAMAGED_PART, 14, 16, b"\xde\xad\xbe\xef")
+
+
+def garbled_deflate(tmp: Path) -> bytes:
+    """The Actions sheet's compressed bytes are overwritten in the middle with seeded noise."""
+    import random
+
+    data = good_bytes(tmp)
+    local, _ = _headers_of(data, DAMAGED_PART)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = zf.getinfo(DAMAGED_PART)
+    start = local + 30 + len(info.filename.encode()) + len(info.extra)
+    out = bytearray(data)
+    rng = random.Random(15)
+    for i in range(start + 4, start + min(info.compress_size - 4, 64)):
+        out[i] = rng.randrange(256)
+    return bytes(out)
+
+
+def lying_size(tmp: Path) -> bytes:
+    """The Actions sheet says it unpacks to half the bytes it does."""
+    data = good_bytes(tmp)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        size = zf.getinfo(DAMAGED_PART).file_size
+    return _patched(data, DAMAGED_PART, 22, 24, (size // 2).to_bytes(4, "little"))
+
+
+def unknown_compression(tmp: Path) -> bytes:
+    """The Actions sheet claims compression method 99 (AES, which Excel never writes)."""
+    return _patched(good_bytes(tmp), DAMAGED_PART, 8, 10, (99).to_bytes(2, "little"))
+
+
+def zip_encrypted(tmp: Path) -> bytes:
+    """The Actions sheet has the zip encryption flag set (a zip password, not an Excel one)."""
+    return _patched(good_bytes(tmp), DAMAGED_PART, 6, 8, (1).to_bytes(2, "little"))
+
+
+DAMAGED = {"bad-crc": bad_crc, "garbled-deflate": garbled_deflate, "lying-size": lying_size,
+           "compression-method-99": unknown_compression, "zip-encryption-flag": zip_encrypted}
+
+
+def macros_elsewhere(tmp: Path, part: str, linked_by: str) -> bytes:
+    """A VBA project stored away from xl/vbaProject.bin, said to be one by a relationship or by its content type."""
+    data = good_bytes(tmp)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+        types = z.read("[Content_Types].xml").decode()
+    change: dict[str, bytes | None] = {}
+    if linked_by == "relationship":
+        target = part.removeprefix("xl/")
+        change["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>", (
+            '<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" '
+            f'Target="{target}"/></Relationships>')).encode()
+    else:
+        change["[Content_Types].xml"] = types.replace("</Types>", (
+            f'<Override PartName="/{part}" ContentType="application/vnd.ms-office.vbaProject"/></Types>')).encode()
+    return rewrite(data, change, add={part: b"\xd0\xcf\x11\xe0MACRO" + b"\0" * 512})
+
+
+def tall_last_row(tmp: Path, styled_cell: bool = False) -> bytes:
+    """One action, and row 1,048,576 given a height (and a formatted empty cell): Excel writes such files."""
+    cell = '<c r="A1048576" s="0"/>' if styled_cell else ""
+    body = (_inline_row(1, HEADER) + _inline_row(2, ["A1", "x", "x", "Do it", "R Khan", "31/03/2025", "", "G", ""])
+            + f'<row r="1048576" ht="24" customHeight="1">{cell}</row>')
+    return rewrite(good_bytes(tmp), {"xl/worksheets/sheet2.xml": _actions_sheet_with(body, dimension="A1:I1048576")})
+
+
+def at_package_root(tmp: Path) -> bytes:
+    """The workbook's parts moved from xl/ to the package's root (calamine's minimal_package.xlsx is made so)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good_bytes(tmp))) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename).replace(b'Target="/xl/', b'Target="/').replace(b'Target="xl/', b'Target="')
+            body = body.replace(b'PartName="/xl/', b'PartName="/')
+            dst.writestr(info.filename.removeprefix("xl/"), body)
+    return out.getvalue()
+
+
+def backslash_names(data: bytes) -> bytes:
+    """The same package with its part names written with backslashes (some Windows tools write them so)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename.replace("/", "\\"), src.read(info.filename))
+    return out.getvalue()

@@ -131,3 +131,28 @@ def test_kill_while_publishing_rollup_keeps_the_previous_one(tmp_path):
         os.utime(p, (time.time() - 3600, time.time() - 3600))
     assert sweep_orphans(target.parent) == len(leftovers)
     assert list(target.parent.iterdir()) == [target]
+
+
+def test_inbox_sweeps_archive_temp_files_a_killed_writer_left(tmp_path):
+    # A writer killed with SIGKILL between writing its temp file and renaming it leaves `.<sha>.xlsx.*.tmp`.
+    archive = tmp_path / "archive"
+    child = _child(f"""
+        import time
+        from pathlib import Path
+        from actionplan.files import _reserve_temp
+        _reserve_temp(Path({str(archive / ('a' * 64 + '.xlsx'))!r}), private=True).write_bytes(b"PK" + b"x" * 100_000)
+        _reserve_temp(Path({str(archive / 'rejected' / 'r.json')!r}), private=True).write_bytes(b"{{}}")
+        print("written", flush=True)
+        time.sleep(600)
+    """)
+    assert child.stdout.readline().strip() == "written", child.stderr.read()
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    left = sorted(archive.rglob(".*.tmp"))
+    assert [p.name.startswith(".") and p.name.endswith(".tmp") for p in left] == [True, True]
+    Inbox(tmp_path / "inbox", archive)
+    assert sorted(archive.rglob(".*.tmp")) == left  # younger than a minute: perhaps a live writer's, kept
+    for p in left:
+        os.utime(p, (time.time() - 120, time.time() - 120))
+    Inbox(tmp_path / "inbox", archive)
+    assert list(archive.rglob(".*.tmp")) == []
