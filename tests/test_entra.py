@@ -176,3 +176,12 @@ def test_manifest_asks_office_for_sign_in_only_where_the_council_set_it_up(tenan
     with LiveServer(tmp_path / "home") as server:
         plain = ET.fromstring(server.client.get("/manifest.xml").content)
     assert plain.find(".//ov:WebApplicationInfo", ns) is None
+
+
+def test_manifest_with_sign_in_validates_against_microsofts_schema(tenant, tmp_path):
+    from tests.test_addin_manifest import _xmllint
+
+    path = tmp_path / "manifest.xml"
+    path.write_bytes(tenant.client.get("/manifest.xml").content)
+    done = _xmllint(path)
+    assert done.returncode == 0 and done.stderr.strip() == f"{path} validates", done.stderr
