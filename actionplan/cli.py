@@ -326,6 +326,52 @@ def cmd_deploy(args) -> int:
     return 0
 
 
+# -- report: the committee report (Word, and PDF through LibreOffice) ---------------------------------------------
+
+def cmd_report(args) -> int:
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.consolidate import report_from_warehouse
+
+    from .councils import council_on_record
+    from .report import report_file
+
+    s = _settings()
+    period = _period(args.period)
+    url = s.warehouse_url
+    if "://" not in url and not Path(url).exists():
+        raise ActionplanError(f"No warehouse yet at {url}: submit workbooks and run `actionplan ingest` first.")
+    wh = open_warehouse(url, read_only=True, wait_seconds=5)
+    try:
+        council = council_on_record(args.council, wh.councils(), s.council)
+        out = Path(args.out) if args.out else report_file(s.rollup_file(period, council), args.department)
+        path = report_from_warehouse(wh, period, out, council=council, department=args.department,
+                                     template=Path(s.report_template) if s.report_template else None,
+                                     tolerance=s.tolerance, as_at=_date(args.as_at))
+    finally:
+        wh.close()
+    print(f"Report written: {path}")
+    if args.pdf:
+        from .pdf import PdfUnavailable, pdf_from_report
+
+        try:
+            print(f"PDF written: {pdf_from_report(path)}")
+        except PdfUnavailable as exc:
+            print(exc)
+    return 0
+
+
+def _add_report_command(sub) -> None:
+    c = sub.add_parser("report", help="Write the committee report (Word) for a period from the warehouse: summary, "
+                                      "exceptions, each department's objectives, milestones and KPIs.")
+    c.add_argument("--period", required=True, help="e.g. 2024/25 Q2, or 2024/25 for the year")
+    c.add_argument("--council", help=COUNCIL_HELP)
+    c.add_argument("--department", help="one department's own report (for its management team)")
+    c.add_argument("--as-at", help="date the data is taken as at (dd/mm/yyyy)")
+    c.add_argument("--out", help="where to write the .docx (default: beside the rollup, report-<period>.docx)")
+    c.add_argument("--pdf", action="store_true", help="also print it to PDF (needs LibreOffice)")
+    c.set_defaults(func=cmd_report)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="actionplan",
@@ -401,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--pool", default="actionplan", help="work pool name (created as a process pool if missing)")
     c.add_argument("--serve", action="store_true", help="run the flows' schedules in this process instead")
     c.set_defaults(func=cmd_deploy)
+
+    _add_report_command(sub)
 
     # The quarter's commands: departments, deadline, remind, submissions, return (issue 16).
     from .quarter_commands import add_commands as add_quarter_commands

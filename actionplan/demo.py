@@ -66,5 +66,21 @@ def run_demo(workbooks: Path | None = None, seed: int = 42) -> int:
         result = run_flow("consolidate", period=period)
     print_summary(result["facts"])
     print(f"\nRollup workbook: {result['path']}")
+    print(f"Committee report: {write_demo_report(s, DEMO_PERIODS[-1])}")
     print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
     return 0
+
+
+def write_demo_report(settings, period: str) -> Path:
+    """The committee report of the demo's last period, beside its rollup workbook."""
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.consolidate import report_from_warehouse
+
+    from .report import report_file
+
+    wh = open_warehouse(settings.warehouse_url, read_only=True, wait_seconds=10)
+    try:
+        return report_from_warehouse(wh, period, report_file(settings.rollup_file(period, settings.council)),
+                                     council=settings.council, tolerance=settings.tolerance)
+    finally:
+        wh.close()

@@ -141,6 +141,9 @@ class RollupFacts:
             "missing": list(self.missing),
             "returned": dict(self.returned),
         }
+        if "Completed in year" in self.actions:  # the year-end view's own counts (a quarter's export is unchanged)
+            out["completed_in_year"] = int(self.actions["Completed in year"].sum())
+            out["carried_forward"] = int(self.actions["Carried forward"].sum())
         if self.councils is not None:  # the combined rollup's council totals (a one-council export is unchanged)
             out["councils"] = records(self.councils)
         return out

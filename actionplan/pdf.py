@@ -38,3 +38,11 @@ def pdf_from_workbook(workbook: Path, out: Path | None = None, timeout: float = 
             raise ActionplanError(f"LibreOffice could not print {workbook.name}: "
                                   f"{(result.stderr or result.stdout).strip()[:300]}")
         return write_built(out, lambda tmp: shutil.copyfile(printed, tmp))
+
+
+def pdf_from_report(document: Path, out: Path | None = None, timeout: float = 300) -> Path:
+    """Print a Word report to a PDF beside it (or at out), through LibreOffice Writer."""
+    if libreoffice() is None:
+        raise PdfUnavailable("PDF not written: LibreOffice is not installed on this machine "
+                             "(Debian/Ubuntu: apt-get install libreoffice-writer).")
+    return pdf_from_workbook(document, out, timeout)

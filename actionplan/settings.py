@@ -81,6 +81,10 @@ class Settings:
         "compiled",
         "How the expectation suites are run: `compiled` (pandas, the same rules, milliseconds) or "
         "`gx` (Great Expectations itself, 0.1-0.3 s per sheet).")
+    report_template: str = _setting(
+        "",
+        "A council's own Word template (.docx) for `actionplan report`: its styles, header and logo are kept "
+        "and its body replaced; empty: Word's plain styles.")
     smtp_host: str = _setting(
         "", "Mail server reminders are sent through (empty: `actionplan remind` can only --dry-run).")
     smtp_port: int = _setting(25, "Port of the mail server (587 with STARTTLS, 25 inside the council's network).")

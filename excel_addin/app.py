@@ -11,6 +11,7 @@ Access rules (see README.md beside this file):
 | POST /xlwings/rollup             | 401                  | 200: council summary + own exceptions and actions (all exceptions when publish_rollup) | 200: all |
 | GET /api/status                  | 401                  | 200 (every department)     | 200              |
 | GET /rollup/latest.xlsx          | 401                  | 403 (200 when publish_rollup is on) | 200     |
+| GET /report/latest.docx          | 401                  | 200, own department only   | 200, council's or one department's |
 | GET /api/tokens                  | 401                  | 403                        | 200              |
 | the quarter's (quarter.py): /api/departments, /api/deadlines, /api/admin/… | 401 | 403      | 200              |
 
@@ -55,6 +56,7 @@ from .gate import FairSlots, KeysUnavailable, RequestGate
 from .icons import KINDS, SIZES, icon_png
 from .limits import BURST, REQUESTS_PER_MINUTE, PayloadTooLarge, RateLimit, payload_from_body
 from .quarter import add_quarter_routes, sso_manifest
+from .reports import add_report_routes, report_link
 from .tokens import Token, TokenStore, token_from_header
 
 HERE = Path(__file__).resolve().parent
@@ -222,6 +224,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return token
 
     Limited = Annotated[Token, Depends(within_rate)]
+    # The committee report download (admins: the council's; departments: their own).
+    add_report_routes(app, settings, signed_in)
     Period = Annotated[str | None, Query(description="reporting period, e.g. 2024/25 Q2")]
 
     # -- request bodies ---------------------------------------------------------------------------------------------
@@ -285,7 +289,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             xlbook.CouncilSheet(actions_sheet, f"{whose}, {period}", own, date_columns=dates),
         ]
         alert = (f"Council rollup for {period} written to the sheets '{xlbook.SUMMARY_SHEET}', "
-                 f"'{xlbook.EXCEPTIONS_SHEET}' and '{actions_sheet}' (from {tables.source}).")
+                 f"'{xlbook.EXCEPTIONS_SHEET}' and '{actions_sheet}' (from {tables.source}). "
+                 f"Download the committee report{' for ' + token.department if token.department else ''} from "
+                 f"the service's page, or from {report_link(settings, period)} with your access key.")
         return xlbook.rollup_actions(payload, sheets, alert)
 
     @app.post("/xlwings/rollup")

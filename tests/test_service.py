@@ -324,6 +324,7 @@ ENDPOINTS = {
     "upload": ("POST", "/api/submissions?check_only=true"),
     "status": ("GET", "/api/status"),
     "download": ("GET", f"/rollup/latest.xlsx?period={PUBLISHED}"),
+    "report": ("GET", f"/report/latest.docx?period={PUBLISHED}"),
     "tokens": ("GET", "/api/tokens"),
     # The quarter's admin endpoints (excel_addin/quarter.py).
     "departments": ("GET", "/api/departments"),
@@ -359,9 +360,13 @@ MATRIX = [
 def published(srv, books):
     """Any workbook where the PUBLISHED period's rollup lives, so downloads have something to send."""
 
+    from actionplan.report import report_file
+
     target = srv.settings.rollup_file(PUBLISHED)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(books["good"], target)
+    for department in (None, "Finance"):  # the committee report, sent from here while there is no warehouse
+        shutil.copyfile(books["good"], report_file(target, department))
     return target
 
 

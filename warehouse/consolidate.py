@@ -11,13 +11,14 @@ from typing import Any
 import pandas as pd
 
 from actionplan.clock import DEFAULT_TIMEZONE
-from actionplan.combined import combined_facts
+from actionplan.combined import combined_facts, labelled
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL
 from actionplan.errors import WarehouseNeedsUpgrade
 from actionplan.model import RollupFacts
 from actionplan.register import Register, fold_name
 from actionplan.rollup import facts_for_period
-from actionplan.vocabulary import DEFAULT_TOLERANCE, period_from_text
+from actionplan.vocabulary import DEFAULT_TOLERANCE, Period, period_from_text
+from actionplan.yearview import latest_in_year, year_facts
 
 from .base import Warehouse
 from .inbox import Inbox
@@ -36,8 +37,11 @@ def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_C
     parsed = period_from_text(period)
     if parsed is None:
         raise ValueError(f"unrecognised period {period!r}")
-    previous_label = against or parsed.previous().label
     on_record = wh.periods(council)
+    if parsed.quarter is None and quarters_of_year(parsed, on_record):
+        return _year_from_warehouse(wh, parsed, on_record, council=council, as_at=as_at, tolerance=tolerance,
+                                    generated_at=generated_at)
+    previous_label = against or parsed.previous().label
     one = council != ALL_COUNCILS
     spelling = department_spelling(register, wh.departments(council) if one else [])
     returns = register.returns() if register is not None and one else {}
@@ -117,6 +121,35 @@ def as_registered(frames: dict[str, pd.DataFrame], spelling: Callable[[str], str
     return out, gone
 
 
+def quarters_of_year(year: Period, on_record: list[str]) -> list[str]:
+    """The quarters of a financial year with submissions on record, oldest first."""
+    return [p for p in on_record if (q := period_from_text(p)) is not None and q.quarter is not None
+            and q.start_year == year.start_year]
+
+
+def _year_from_warehouse(wh: Warehouse, year: Period, on_record: list[str], *, council: str,
+                         as_at: dt.date | None, tolerance: float, generated_at: dt.datetime | None) -> RollupFacts:
+    """The year-end view: the year's quarters on record rolled up, compared with the year before (if on record)."""
+    quarters = [(q, wh.current(q, council)) for q in quarters_of_year(year, on_record)]
+    current = latest_in_year(quarters)
+    earlier = quarters_of_year(year.previous(), on_record)
+    before = latest_in_year([(q, wh.current(q, council)) for q in earlier]) if earlier else None
+    common = {"as_at": as_at, "generated_at": generated_at, "tolerance": tolerance,
+              "previous_period": year.previous().label if before is not None else None,
+              # The year's own entry stands for its last quarter: slips count moves between quarters only.
+              "history": [*quarters[:-1], (year.label, current)]}
+    if council == ALL_COUNCILS:
+        facts = combined_facts(year.label, current, before, departments=wh.departments_by_council(), **common)
+        # The combined rollup names departments 'Council — Department'; the quarters' columns must match them.
+        quarters = [(q, labelled(frames)) for q, frames in quarters]
+        before = labelled(before) if before is not None else None
+    else:
+        facts = dataclasses.replace(facts_for_period(year.label, current, before,
+                                                     known_departments=wh.departments(council), **common),
+                                    council=council)
+    return year_facts(facts, quarters, before)
+
+
 def councils_known(warehouse_url: str, inbox: Inbox | None = None) -> set[str]:
     """The councils on record in the warehouse (read, never written), and those with plans waiting in the inbox."""
     from . import open_warehouse
@@ -132,3 +165,16 @@ def councils_known(warehouse_url: str, inbox: Inbox | None = None) -> set[str]:
         return names | set(wh.councils())
     finally:
         wh.close()
+
+
+def report_from_warehouse(wh: Warehouse, period: str, out: Path, *, council: str = DEFAULT_COUNCIL,
+                          department: str | None = None, template: Path | None = None,
+                          tolerance: float = DEFAULT_TOLERANCE, as_at: dt.date | None = None) -> Path:
+    """Write the committee report of a period (a department's own with department) from the same facts as the
+    rollup, compared with the period before it."""
+    from actionplan.report import write_report
+
+    facts = facts_from_warehouse(wh, period, council=council, as_at=as_at, tolerance=tolerance)
+    previous = (facts_from_warehouse(wh, facts.previous_period, council=council, tolerance=tolerance)
+                if facts.previous_period else None)
+    return write_report(facts, out, department=department, previous=previous, template=template)

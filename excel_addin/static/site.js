@@ -172,14 +172,14 @@
   }
 
   // -- rollup download ----------------------------------------------------------------------------------------
-  async function download() {
+  async function download(path, fallback) {
     var msg = $("rollup-message");
     var period = $("rollup").getAttribute("data-period") || $("period").value;
     msg.textContent = "Preparing the download…";
     try {
-      var response = await api("/rollup/latest.xlsx" + (period ? "?period=" + encodeURIComponent(period) : ""));
+      var response = await api(path + (period ? "?period=" + encodeURIComponent(period) : ""));
       var blob = await response.blob();
-      var name = (/filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "") || [])[1] || "rollup.xlsx";
+      var name = (/filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "") || [])[1] || fallback;
       var a = el("a", { href: URL.createObjectURL(blob), download: name });
       document.body.appendChild(a);
       a.click();
@@ -205,7 +205,8 @@
     });
     $("upload-form").addEventListener("submit", upload);
     $("status-form").addEventListener("submit", function (ev) { ev.preventDefault(); loadStatus($("period").value); });
-    $("rollup").addEventListener("click", download);
+    $("rollup").addEventListener("click", function () { download("/rollup/latest.xlsx", "rollup.xlsx"); });
+    $("committee-report").addEventListener("click", function () { download("/report/latest.docx", "committee-report.docx"); });
     showWho();
     loadStatus();
   });
