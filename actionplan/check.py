@@ -10,9 +10,11 @@ from .errors import UnreadableWorkbook
 from .layouts import SHEET_TITLES, Layout, choose_layout, layout_named, load_layouts, tables_from_book
 from .model import ERROR, WARNING, Message, Submission
 from .normalise import submission_from_tables
+from .plan_checks import previous_snapshot, snapshot_checks
 from .read import Book, book_from_xlsx, book_from_xlwings
+from .register import Register, fold_name
 from .settings import Settings, load_settings
-from .validate import validate_submission
+from .validate import _letters, validate_submission
 
 MAX_MESSAGES = 1000  # listed per check; the rest are counted (see messages_within_limit)
 
@@ -86,14 +88,30 @@ def check_book(book: Book, *, department: str | None = None, period: str | None 
                               "column headings in row 1.")])
     sub = submission_from_tables(book, chosen, tables, messages, department=expected_department or department,
                                  period=period, tolerance=settings.tolerance)
-    if expected_department and sub.department and _norm(sub.department) != _norm(expected_department):
+    register = _register(settings)
+    if expected_department:
+        expected_department = register.spelling(expected_department) if not register.is_empty() \
+            else expected_department
+    if expected_department and sub.department and not _same_department(sub.department, expected_department,
+                                                                        register):
         sub.messages.append(Message(
             ERROR, "wrong-department", chosen.plan_sheet, None, sub.department,
             f"this workbook is for '{sub.department}' but you are signed in for '{expected_department}'. "
             "Submit your own department's plan, or ask corporate performance for the right access."))
+    elif sub.department:
+        # Another spelling of the same department ('FINANCE', 'ﬁnance') is stored under the key's or the register's.
+        sub.department = expected_department or (sub.department if register.is_empty()
+                                                 else register.spelling(sub.department))
     if sub.accepted or not any(m.code in ("unreadable-file", "no-usable-sheet", "missing-column")
                                for m in sub.errors):
         validate_submission(sub, settings.validator, limit=MAX_MESSAGES)
+    if sub.accepted and not sub.actions.empty:
+        # Last period's plan as the flows published it: stale commentary and slips are told now, while the
+        # department can still fix them, not only at consolidation.
+        previous = previous_snapshot(settings.home_path, settings.council, sub.period, sub.department)
+        if previous:
+            letters = {sheet: _letters(info) for sheet, info in sub.columns.items()}
+            sub.messages = list(sub.messages) + snapshot_checks(sub.actions, previous, letters)
     sub.messages = messages_within_limit(sub.messages, counted=sub.unlisted)
     return sub
 
@@ -126,4 +144,21 @@ def messages_within_limit(messages: list[Message], limit: int = MAX_MESSAGES, co
 
 
 def _norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
+    return fold_name(text)
+
+
+def _same_department(named: str, expected: str, register: Register) -> bool:
+    """Whether a workbook's department is the expected one, in any spelling or by a former (renamed) name."""
+    if _norm(named) == _norm(expected):
+        return True
+    found = None if register.is_empty() else register.department(named)
+    return found is not None and _norm(found.name) == _norm(expected)
+
+
+_REGISTERS: dict[Path, Register] = {}
+
+
+def _register(settings: Settings) -> Register:
+    """The council's register, one instance per file (it re-reads itself only when the file changes)."""
+    path = Register.for_settings(settings).path
+    return _REGISTERS.setdefault(path, Register(path))

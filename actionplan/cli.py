@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .councils import DEFAULT_COUNCIL
+from .councils import ALL_COUNCILS, DEFAULT_COUNCIL
 from .errors import ActionplanError
 from .files import read_file
 from .runs import print_summary, run_flow
@@ -228,6 +228,7 @@ def _print_validation(validation: dict[str, Any]) -> None:
 
 
 def cmd_export(args) -> int:
+    from actionplan.excel_addin.tokens import key_holders
     from actionplan.warehouse import open_warehouse
     from actionplan.warehouse.consolidate import facts_from_warehouse
 
@@ -242,13 +243,22 @@ def cmd_export(args) -> int:
     try:
         council = council_on_record(args.council, wh.councils(), s.council)
         facts = facts_from_warehouse(wh, period, council=council, against=_period(args.against),
-                                     tolerance=s.tolerance, timezone=s.timezone)
+                                     tolerance=s.tolerance, timezone=s.timezone, register=_register(s, council),
+                                     key_holders=key_holders(s.home_path, council))
     finally:
         wh.close()
     data = facts.export()
     data.pop("generated_at", None)
     print(json.dumps(data, indent=2, ensure_ascii=False))
     return 0
+
+
+def _register(settings, council: str | None = None):
+    """The council's register (None for the combined rollup of every council: each has its own)."""
+    from .register import Register
+
+    council = council or settings.council
+    return None if council == ALL_COUNCILS else Register.for_home(settings.home_path, council)
 
 
 def cmd_template(args) -> int:
@@ -342,14 +352,15 @@ def cmd_deploy(args) -> int:
     if not PREFECT_API_URL.value():
         raise ActionplanError("No Prefect server to deploy to: set PREFECT_API_URL, e.g. "
                               "export PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Running at scale).")
-    from actionplan.flows.deployments import deployments, register
+    from actionplan.flows.deployments import all_deployments, register
 
     s = _settings()
     if args.serve:
         from prefect import serve
 
-        print(f"Serving ingest and consolidate from this process against {PREFECT_API_URL.value()} (Ctrl+C stops).")
-        serve(*deployments(s), print_starting_message=False)
+        print(f"Serving ingest, consolidate and remind from this process against {PREFECT_API_URL.value()} "
+              "(Ctrl+C stops).")
+        serve(*all_deployments(s), print_starting_message=False)
         return 0
     for name, deployment_id in register(args.pool, s).items():
         print(f"Deployed {name} ({deployment_id}) to work pool '{args.pool}'.")
@@ -500,6 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_deploy)
 
     _add_report_command(sub)
+
+    # The quarter's commands: departments, deadline, remind, submissions, return (issue 16).
+    from .quarter_commands import add_commands as add_quarter_commands
+
+    add_quarter_commands(sub)
 
     # The service's commands (serve, token) live with the service; importing them loads no web framework.
     from actionplan.excel_addin.commands import add_commands

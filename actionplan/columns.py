@@ -116,6 +116,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(None, "File", rollup=("submissions",), width=30, wrap=True),
     Column(None, "Warnings", "count", rollup=("submissions",), width=10),
     Column(None, "Submission id", rollup=("submissions",), width=24),
+    Column(None, "Note", rollup=("submissions",), width=40, wrap=True),  # late by, a return's comment
     Column(None, "Title", rollup=("changes",), width=40, wrap=True),
     Column(None, "Change", rollup=("changes",), width=28, wrap=True),
     Column(None, "From", rollup=("changes",), width=14),

@@ -108,6 +108,8 @@ class RollupFacts:
     changes: pd.DataFrame
     data_quality: pd.DataFrame
     missing: list[str] = field(default_factory=list)
+    returned: dict[str, str] = field(default_factory=dict)  # department → the comment its latest plan was returned with
+    expected: int = 0                # departments on the Submissions sheet (registered, or everyone who has reported)
     tolerance: float = 0.025
     trend_periods: list[str] = field(default_factory=list)  # KPI columns named by period, oldest first
     how_to_read: list[tuple[str, str]] = field(default_factory=list)  # (term, explanation); "" starts a section
@@ -137,6 +139,7 @@ class RollupFacts:
             "changes": len(self.changes),
             "warnings": len(self.data_quality),
             "missing": list(self.missing),
+            "returned": dict(self.returned),
         }
         if "Completed in year" in self.actions:  # the year-end view's own counts (a quarter's export is unchanged)
             out["completed_in_year"] = int(self.actions["Completed in year"].sum())

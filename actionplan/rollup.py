@@ -159,21 +159,30 @@ def _department_symbols(kpis: pd.DataFrame) -> dict[str, list[Any]]:
     return {"Department's symbol": symbols} if any(symbols) else {}
 
 
-def submissions_table(subs: pd.DataFrame, known: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Every known department with its current submission, or `missing`; and the missing names."""
+def submissions_table(subs: pd.DataFrame, known: list[str], *, deadline: dt.date | None = None,
+                      returned: dict[str, Any] | None = None,
+                      zone: str | None = "Europe/London") -> tuple[pd.DataFrame, list[str]]:
+    """Every known department with its current submission and standing (on time, late, returned, missing; see
+    standing.py), and the missing names. returned: department → the Return of its latest plan."""
+    from .standing import MISSING, standing
+
+    returned = returned or {}
     by_dept = {row["department"]: row for row in subs.to_dict("records")} if not subs.empty else {}
     rows, missing = [], []
-    for dept in _sorted_departments(list(known) + list(by_dept)):
+    for dept in _sorted_departments(list(known) + list(by_dept) + list(returned)):
         sub = by_dept.get(dept)
+        status, note = standing(None if sub is None else sub["submitted_at"], deadline, returned=returned.get(dept),
+                                zone=zone)
         if sub is None:
-            missing.append(dept)
-            rows.append({"Department": dept, "Status": "missing", "Submitted at": None, "Submitted by": None,
-                         "File": None, "Warnings": None, "Submission id": None})
+            if status == MISSING:
+                missing.append(dept)
+            rows.append({"Department": dept, "Status": status, "Submitted at": None, "Submitted by": None,
+                         "File": None, "Warnings": None, "Submission id": None, "Note": note})
         else:
-            rows.append({"Department": dept, "Status": "submitted",
+            rows.append({"Department": dept, "Status": status,
                          "Submitted at": stored_time(sub["submitted_at"]),
                          "Submitted by": sub["submitted_by"], "File": sub["file_name"],
-                         "Warnings": int(sub["warnings"]), "Submission id": sub["id"][:12]})
+                         "Warnings": int(sub["warnings"]), "Submission id": sub["id"][:12], "Note": note})
     return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS, dtype=object), missing
 
 
@@ -250,11 +259,16 @@ def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
             "Value": warned["value"], "Code": warned["code"], "Message": warned["message"]},
             dtype=object)[QUALITY_COLUMNS]
     rows: list[dict[str, Any]] = []
-    # Stale commentary needs the previous period, which only consolidation has: it is found here, never at submit.
-    rows.extend(stale_rows(current["actions"], previous["actions"] if previous else None,
-                           _letters(current.get("submissions"), "actions.progress_update")))
+    # Found at Submit too when last period's snapshot was published (plan_checks): those departments' own
+    # warnings already say it, so consolidation adds only what Submit could not see.
+    told = set(zip(warned["Department"], warned["Code"], strict=True)) if not warned.empty else set()
+    rows.extend(r for r in stale_rows(current["actions"], previous["actions"] if previous else None,
+                                      _letters(current.get("submissions"), "actions.progress_update"))
+                if (r["Department"], "stale-commentary") not in told)
     if checked is not None and not checked.empty:
         for r in checked[checked["rag_history"].map(present)].to_dict("records"):
+            if (r["department"], "rag-history") in told:
+                continue
             rows.append({"Department": r["department"], "Sheet": r["sheet"], "Cell": f"row {r['row_number']}",
                          "Ref": r["ref"],
                          "Value": _name(r["status"]), "Code": "rag-check",
@@ -490,10 +504,12 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
                      generated_at: dt.datetime | None = None, tolerance: float = DEFAULT_TOLERANCE,
                      previous_period: str | None = None,
                      history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None,
+                     deadline: dt.date | None = None, returned: dict[str, Any] | None = None,
                      timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
     """All the rollup's tables for a period from the warehouse's current (and previous) submissions.
 
     history: every period on record up to and including this one, oldest first (for slips and trends).
+    deadline, returned: the period's deadline and the departments whose latest plan was returned (their Return).
     """
     parsed: Period | None = period_from_text(period)
     if parsed is None:
@@ -504,7 +520,8 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
     submitted = _sorted_departments(subs["department"]) if not subs.empty else []
     actions = committee_checks(current["actions"], [(p, f["actions"]) for p, f in history])
     objectives = current["objectives"]
-    submissions, missing = submissions_table(subs, known_departments)
+    submissions, missing = submissions_table(subs, known_departments, deadline=deadline, returned=returned,
+                                             zone=timezone)
     kpis, trend_periods = kpi_travel(current["kpis"], [(p, f["kpis"]) for p, f in history])
     kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
@@ -530,6 +547,8 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
         changes=changes_table(current, previous),
         data_quality=quality_table(current, previous, actions),
         missing=missing,
+        returned={d: r.comment for d, r in (returned or {}).items()},
+        expected=len(submissions),
         tolerance=tolerance,
         trend_periods=trend_periods,
         how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at, generated_at=generated_at,

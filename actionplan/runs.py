@@ -51,6 +51,8 @@ def print_summary(facts: dict[str, Any], out=sys.stdout, council: str = DEFAULT_
                   + f"  {r['% complete']:>9.0%}", file=out)
     if facts["missing"]:
         print(f"Not submitted: {', '.join(facts['missing'])}", file=out)
+    if facts.get("returned"):
+        print("Returned: " + ", ".join(f"{d} ({c})" for d, c in sorted(facts["returned"].items())), file=out)
     changes = (f"Changes since {facts['previous_period']}: {facts['changes']}" if facts["previous_period"]
                else "Changes: none (no earlier period on record)")
     print(f"Exceptions: {facts['exceptions']}   {changes}   Warnings: {facts['warnings']}", file=out)

@@ -85,6 +85,30 @@ class Settings:
         "",
         "A council's own Word template (.docx) for `actionplan report`: its styles, header and logo are kept "
         "and its body replaced; empty: Word's plain styles.")
+    smtp_host: str = _setting(
+        "", "Mail server reminders are sent through (empty: `actionplan remind` can only --dry-run).")
+    smtp_port: int = _setting(25, "Port of the mail server (587 with STARTTLS, 25 inside the council's network).")
+    smtp_from: str = _setting(
+        "", "Address reminders come from, e.g. performance@council.gov.uk (replies go there).")
+    smtp_user: str = _setting("", "User name for the mail server, if it needs one.")
+    smtp_password: str = _setting("", "Password for the mail server, if it needs one.")
+    smtp_starttls: bool = _setting(
+        False, "Upgrade the mail server connection with STARTTLS before signing in (true or false).")
+    remind_days: str = _setting(
+        "7,2", "Days before each deadline the `remind` deployment emails the departments still owing a plan, "
+        "e.g. 7,2.")
+    entra_tenant: str = _setting(
+        "", "The council's Microsoft Entra ID tenant (its id or domain): with the client id, staff sign in to the "
+        "add-in with their Microsoft 365 account instead of pasting a key (empty: keys only).")
+    entra_client_id: str = _setting(
+        "", "The add-in's app (client) id registered in Entra ID; sign-in tokens must be issued for it.")
+    entra_authority: str = _setting(
+        "https://login.microsoftonline.com", "Where the tenant's signing keys and tokens come from (Microsoft's "
+        "public cloud unless the council is on a national cloud).")
+    entra_admin_role: str = _setting(
+        "actionplan.admin", "App role that makes a signed-in user corporate performance (admin).")
+    entra_admin_groups: str = _setting(
+        "", "Entra ID group ids (comma-separated) whose members are corporate performance (admin).")
 
     @property
     def values(self) -> dict[str, Any]:
@@ -198,6 +222,15 @@ def _checked(setting: Setting, value: Any) -> Any:
             return False
         raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value!r} is not valid: use true or false. "
                            f"{setting.help}")
+    if setting.name == "remind_days":
+        try:
+            days = sorted({int(d) for d in str(value).replace(" ", "").split(",") if d}, reverse=True)
+        except ValueError:
+            days = [-1]
+        if any(d < 0 for d in days):
+            raise StartupError(f"ACTIONPLAN_REMIND_DAYS={value!r} is not valid: give whole numbers of days before "
+                               "the deadline, separated by commas, e.g. 7,2.")
+        return ",".join(str(d) for d in days)
     if setting.kind is str:
         if setting.name == "validator" and str(value) not in ("compiled", "gx"):
             raise StartupError(f"ACTIONPLAN_VALIDATOR={value!r} is not valid: use compiled or gx.")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .expect import CompiledSuite, Failure, compile_suite
 from .model import ERROR, WARNING, Message, Submission
+from .plan_checks import objective_checks
 from .rules import rag_check
 from .settings import EXPECTATIONS_DIR
 from .values import present
@@ -148,6 +149,7 @@ def validate_submission(sub: Submission, engine: str = "compiled", limit: int | 
                 found.extend(_messages(meta, rows, values, by_row, sheet, letters.get(sheet, {})))
     if not sub.actions.empty and "status" in sub.actions:
         found.extend(rag_checks(sub.actions, letters))
+    found.extend(objective_checks(sub.objectives, sub.actions, letters))
     if not sub.actions.empty and "due_date" in sub.actions:
         period = period_from_text(sub.period) if sub.period else None
         found.extend(date_checks(sub.actions, letters, period.end if period else None))

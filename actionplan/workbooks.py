@@ -490,7 +490,7 @@ def _build_rollup(facts: RollupFacts, target: str, scratch: str) -> None:
         _list_sheet(workbook, styles, facts, "Actions", facts.actions, ACTION_COLUMNS)
         _kpis_sheet(workbook, styles, facts)
         submissions = _with_columns(facts.submissions, SUBMISSION_COLUMNS)
-        missing = ([str(v).strip().lower() == "missing" for v in submissions["Status"]]
+        missing = ([str(v).strip().lower() in ("missing", "returned") for v in submissions["Status"]]
                    if "Status" in submissions.columns else None)
         _list_sheet(workbook, styles, facts, "Submissions", submissions, SUBMISSION_COLUMNS, highlight=missing)
         _list_sheet(workbook, styles, facts, "Changes", facts.changes, CHANGE_COLUMNS)
@@ -563,6 +563,14 @@ def _has_total(frame: pd.DataFrame) -> bool:
     return isinstance(last, str) and last.strip().lower() in _TOTALS
 
 
+def _owed_line(facts: RollupFacts) -> str:
+    """'Missing: 2 of 9 departments; returned: Finance (please add the KPIs)'."""
+    line = f"Missing: {len(facts.missing)} of {facts.expected} department{'s' if facts.expected != 1 else ''}"
+    if facts.returned:
+        line += "; returned: " + ", ".join(f"{d} ({c})" for d, c in sorted(facts.returned.items()))
+    return line
+
+
 def _summary_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None:
     ws = workbook.add_worksheet("Summary")
     _print_setup(ws, facts)
@@ -574,6 +582,8 @@ def _summary_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> N
              f"Changes compared with {facts.previous_period}" if facts.previous_period
              else "Changes: no previous period on record",
              "Not submitted: " + (", ".join(str(d) for d in facts.missing) if facts.missing else "none")]
+    if facts.expected:  # how many are owed, in words a committee paper can quote
+        lines.append(_owed_line(facts))
     ws.write_string(0, 0, f"{_title(facts)} — {facts.period}", title)
     for row, line in enumerate(lines, start=1):
         ws.write_string(row, 0, line)

@@ -13,6 +13,7 @@ Access rules (see README.md beside this file):
 | GET /rollup/latest.xlsx          | 401                  | 403 (200 when publish_rollup is on) | 200     |
 | GET /report/latest.docx          | 401                  | 200, own department only   | 200, council's or one department's |
 | GET /api/tokens                  | 401                  | 403                        | 200              |
+| the quarter's (quarter.py): /api/departments, /api/deadlines, /api/admin/… | 401 | 403      | 200              |
 
 Before any request body is read, the gate (gate.py) checks the key and the size and gives the request a fair turn:
 one in progress per key, up to 30 waiting, 4 in all. The POST endpoints allow each key 60 requests at once, then 60
@@ -54,6 +55,7 @@ from .audit import AUDITED, Refusals
 from .gate import FairSlots, KeysUnavailable, RequestGate
 from .icons import KINDS, SIZES, icon_png
 from .limits import BURST, REQUESTS_PER_MINUTE, PayloadTooLarge, RateLimit, payload_from_body
+from .quarter import add_quarter_routes, sso_manifest
 from .reports import add_report_routes, report_link
 from .tokens import Token, TokenStore, token_from_header
 
@@ -209,6 +211,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         return token
 
     Admin = Annotated[Token, Depends(admin_only)]
+    # The quarter's admin endpoints: register, deadlines, submissions on file, returns, reminders (quarter.py).
+    add_quarter_routes(app, settings, inbox, admin_only, tokens)
 
     def within_rate(token: SignedIn) -> Token:
         wait = rate.take(token.id)
@@ -390,7 +394,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(base))
         escape = {'"': "&quot;"}
         return Response(manifest.substitute(base=xml.sax.saxutils.escape(base, escape),
-                                            origin=xml.sax.saxutils.escape(origin, escape)),
+                                            origin=xml.sax.saxutils.escape(origin, escape), sso=sso_manifest(settings)),
                         media_type="application/xml", headers={"Cache-Control": "no-cache"})
 
     @app.get("/icons/{name}.png", include_in_schema=False)

@@ -62,7 +62,12 @@ def cmd_serve(args) -> int:
 def cmd_token_add(args) -> int:
     from actionplan.councils import DEFAULT_COUNCIL
 
-    token, secret = _store().add(department=args.department, admin=args.admin, label=args.label)
+    department = args.department
+    if department:  # a council with a register issues keys only for its registered departments, in its spelling
+        from actionplan.register import Register
+
+        department = Register.for_settings(_settings()).expected_name(department)
+    token, secret = _store().add(department=department, admin=args.admin, label=args.label)
     who = "corporate performance (admin)" if token.admin else token.department
     council = _settings().council
     who += "" if council == DEFAULT_COUNCIL else f" of {council}"  # keys are per council (ACTIONPLAN_COUNCIL)

@@ -19,9 +19,14 @@ import pandas as pd
 
 from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.errors import ActionplanError
+from actionplan.register import Register, fold_name
 from actionplan.settings import Settings
+from actionplan.standing import LATE, ON_TIME
+from actionplan.standing import standing as standing_of
 from actionplan.vocabulary import Period, period_from_text
 from actionplan.vocabulary import period_label as vocabulary_period_label
+
+from .tokens import key_holders
 
 
 class NoRollupYet(ActionplanError):
@@ -170,10 +175,13 @@ class Status:
     missing: list[str]
     source: str
     periods: list[str] = field(default_factory=list)
+    returned: list[str] = field(default_factory=list)
+    deadline: dt.date | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.period, "source": self.source, "periods": self.periods,
-                "departments": self.departments, "missing": self.missing}
+                "departments": self.departments, "missing": self.missing, "returned": self.returned,
+                "deadline": self.deadline.isoformat() if self.deadline else None}
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -187,26 +195,39 @@ def _latest(periods: set[str]) -> str:
 
 def status_for_period(settings: Settings, records: InboxRecords, period: str | None,
                       expected: list[str]) -> Status:
-    """Each known department's last submission for the period (time, who, outcome, warnings), or missing."""
+    """Each expected department's last submission for the period (time, who, outcome, warnings) and its standing:
+    on time, late, returned (with the comment), rejected or missing (actionplan.standing, as on the rollup).
+
+    Expected: the council's register when it has one; otherwise (as before registers) the departments holding a key
+    and every department that has ever submitted.
+    """
+    register = Register.for_settings(settings)
+    registered = not register.is_empty()
     attempts = records.attempts(settings)
-    known = {d.casefold(): d for d in expected}
+    known = {fold_name(d): d for d in (register.names() if registered else expected)}
     periods = {a.period for a in attempts if a.accepted}
     wh, why = open_read_only(settings)
     source = "warehouse and inbox"
     subs = pd.DataFrame()
+    on_record: list[str] = []
     if wh is None:
         source = "inbox only (warehouse " + ("not created yet)" if why == "no warehouse yet" else "busy)")
     else:
         try:
             periods.update(wh.periods(settings.council))
-            for name in wh.departments(settings.council):
-                known.setdefault(name.casefold(), name)
+            on_record = wh.departments(settings.council)
             label = period or _latest(periods)
             subs = wh.current_submissions(label, settings.council)
         except Exception:  # a read failing half way: the files still answer
             source = "inbox only (warehouse unreadable)"
         finally:
             wh.close()
+    from actionplan.warehouse.consolidate import department_spelling
+
+    spelling = department_spelling(register, on_record)
+    if not registered:
+        for name in on_record:
+            known.setdefault(fold_name(name), spelling(name))
     label = period or _latest(periods)
     seen = {a.submission_id for a in attempts if a.submission_id}
     for row in subs.to_dict("records"):
@@ -215,39 +236,52 @@ def status_for_period(settings: Settings, records: InboxRecords, period: str | N
                                     row.get("submitted_by"), row.get("file_name"), True, "loaded",
                                     int(row.get("warnings") or 0), 0, row["id"], row["council"]))
     for a in attempts:
-        if a.accepted:
-            known.setdefault(a.department.casefold(), a.department)
+        if a.accepted and (not registered or a.period == label):
+            known.setdefault(fold_name(spelling(a.department)), spelling(a.department))
     latest: dict[str, Attempt] = {}
     current: dict[str, Attempt] = {}
     for a in attempts:
-        key = a.department.casefold()
+        key = fold_name(spelling(a.department))
         if a.period != label or key not in known:
             continue
         if key not in latest or a.submitted_at > latest[key].submitted_at:
             latest[key] = a
         if a.accepted and (key not in current or a.submitted_at > current[key].submitted_at):
             current[key] = a
-    rows, missing = [], []
+    returns = register.returns()
+    deadline = register.deadline(label)
+    rows, missing, returned = [], [], []
     for key, name in sorted(known.items(), key=lambda kv: kv[1].casefold()):
         last, cur = latest.get(key), current.get(key)
-        status = "submitted" if cur else ("rejected" if last else "missing")
-        if cur is None:  # a rejected workbook is not a return: the rollup counts this department as missing too
+        back = returns.get(cur.submission_id) if cur is not None and cur.submission_id else None
+        standing, note = standing_of(None if cur is None or back else cur.submitted_at, deadline, returned=back,
+                                     rejected=last is not None and not last.accepted, zone=settings.timezone)
+        status = "submitted" if standing in (ON_TIME, LATE) else standing
+        if back is not None:
+            returned.append(name)
+        elif cur is None:  # a rejected workbook is not a return: the rollup counts this department as missing too
             missing.append(name)
         rows.append({
             "department": name,
             "status": status,
+            "standing": standing,
+            "note": note,
+            "deadline": deadline.isoformat() if deadline else None,
+            "returned": None if back is None else {"comment": back.comment, "at": back.at, "by": back.by,
+                                                    "submission_id": back.submission_id},
             "submitted_at": _iso(last.submitted_at) if last else None,
             "submitted_by": last.submitted_by if last else None,
             "file": last.file if last else None,
             "outcome": ("accepted" if last.accepted else "rejected") if last else None,
             "warnings": last.warnings if last else None,
             "errors": last.errors if last else None,
-            "current": None if cur is None else {
+            "current": None if cur is None or back is not None else {
                 "submission_id": cur.submission_id, "submitted_at": _iso(cur.submitted_at),
                 "state": cur.state, "warnings": cur.warnings},
         })
     return Status(label, rows, missing, source,
-                  [p.label for p in sorted({period_from_text(p) for p in periods | {label}} - {None})])
+                  [p.label for p in sorted({period_from_text(p) for p in periods | {label}} - {None})],
+                  returned=returned, deadline=deadline)
 
 
 # -- the council rollup's tables --------------------------------------------------------------------------------
@@ -308,7 +342,8 @@ def council_tables(settings: Settings, period: str) -> CouncilTables:
 
             if period in wh.periods(settings.council):
                 facts = facts_from_warehouse(wh, period, council=settings.council, tolerance=settings.tolerance,
-                                             timezone=settings.timezone)
+                                             timezone=settings.timezone, register=Register.for_settings(settings),
+                                             key_holders=key_holders(settings.home_path, settings.council))
                 now = facts.generated_at.strftime("%d/%m/%Y %H:%M")
                 return CouncilTables(period, f"the warehouse at {now}", facts.summary, facts.exceptions,
                                      facts.actions)
@@ -323,6 +358,6 @@ def own_rows(frame: pd.DataFrame, department: str | None) -> pd.DataFrame:
     """The rows of one department (all rows when department is None: an admin key)."""
     if department is None or frame.empty or "Department" not in frame.columns:
         return frame
-    wanted = " ".join(department.split()).casefold()
-    mask = frame["Department"].map(lambda d: " ".join(str(d).split()).casefold() == wanted)
+    wanted = fold_name(department)  # names compare as everywhere: NFKC, case and spaces folded
+    mask = frame["Department"].map(lambda d: fold_name(d) == wanted)
     return frame[mask.astype(bool)]

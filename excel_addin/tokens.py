@@ -77,6 +77,7 @@ class TokenStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.sso = None  # an entra.EntraSignIn when the council signs in with Microsoft 365 too
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._tokens: dict[str, Token] = {}
@@ -168,6 +169,8 @@ class TokenStore:
         """The key's entry when the secret is valid; else None and why, in words for the user."""
         if not secret:
             return None, "No access key was sent. Type your department's access key into the actionplan pane."
+        if self.sso is not None and secret.count(".") == 2:  # a Microsoft 365 sign-in token, not a key
+            return self.sso.verify(secret)
         token = self._match(secret)
         if token is None:
             return None, "This access key is not recognised. Check it was copied whole, or ask corporate " \
@@ -184,3 +187,11 @@ class TokenStore:
             return self._match(secret)
         except ActionplanError:
             return None
+
+
+def key_holders(home: Path, council: str = DEFAULT_COUNCIL) -> list[str]:
+    """The departments holding a live access key for a council (none for the combined rollup of every council):
+    expected to report when the council has no register, on the rollup as on the status page."""
+    from actionplan.councils import ALL_COUNCILS
+
+    return [] if council == ALL_COUNCILS else TokenStore.for_home(home, council).departments()

@@ -6,13 +6,15 @@ import datetime as dt
 from pathlib import Path
 from urllib.parse import quote
 
+from actionplan.excel_addin.tokens import key_holders
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse
 from prefect import flow, tags, task
 
 from actionplan.clock import DEFAULT_TIMEZONE
-from actionplan.councils import DEFAULT_COUNCIL, council_on_record, council_slug
+from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_on_record, council_slug
 from actionplan.model import RollupFacts
+from actionplan.register import Register
 from actionplan.settings import load_settings
 from actionplan.vocabulary import period_from_text
 from actionplan.workbooks import write_rollup
@@ -31,10 +33,13 @@ from .ingest import load_pending, publish_load_table
 @task(name="read-facts", retries=2, retry_delay_seconds=[5, 20])
 def read_facts(warehouse_url: str, period: str, as_at: dt.date | None, against: str | None,
                tolerance: float, council: str, timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
+    s = load_settings()
+    register = Register.for_home(s.home_path, council) if council != ALL_COUNCILS else None
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
         return facts_from_warehouse(wh, period, council=council, as_at=as_at, against=against, tolerance=tolerance,
-                                    timezone=timezone)
+                                    timezone=timezone, register=register,
+                                    key_holders=key_holders(s.home_path, council))
     finally:
         wh.close()
 
@@ -57,6 +62,21 @@ def council_and_period(warehouse_url: str, requested: str | None, configured: st
 def latest_period(warehouse_url: str, council: str = DEFAULT_COUNCIL) -> str | None:
     """The most recent period with a submission of the council."""
     return council_and_period(warehouse_url, council, council, None)[1]
+
+
+@task(name="publish-snapshots", retries=2, retry_delay_seconds=[5, 20])
+def publish_snapshots(warehouse_url: str, period: str, council: str) -> int:
+    """Publish the period's plans per department, read-only for the service's checks at the next period's Submit."""
+    from actionplan.warehouse.snapshot import publish_snapshots as publish_files
+    from actionplan.warehouse.snapshot import snapshots_of_period
+
+    s = load_settings()
+    wh = open_warehouse(warehouse_url, wait_seconds=10)
+    try:
+        snapshots = snapshots_of_period(wh, period, council, Register.for_home(s.home_path, council))
+    finally:
+        wh.close()
+    return publish_files(s.home_path, council, period, snapshots)
 
 
 @task(name="write-rollup")
@@ -144,6 +164,8 @@ def consolidate(period: str | None = None, as_at: dt.date | None = None, out: st
                                    return_state=True)
         facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
         path = publish(facts, out or str(rollup_path(s, period, council)))
+        if council != ALL_COUNCILS:
+            publish_snapshots(s.warehouse_url, facts.period, council)
         result = {"path": path, "loaded": len(loaded.loaded), "council": council, "facts": facts.export(),
                   "pdf": None, "validation": _validation(checked)}
         if pdf:

@@ -46,6 +46,32 @@ def deployments(settings: Settings | None = None, work_pool: str | None = None) 
     ]
 
 
+def remind_name(council: str) -> str:
+    """The remind deployment of a council: `remind`, or `remind-sheffield` when councils share a Prefect server."""
+    return "remind" if council == DEFAULT_COUNCIL else f"remind-{council_slug(council)}"
+
+
+# Reminders go out once a day, in the morning of the council's working day; the flow itself picks the days.
+REMIND_CRON = "0 8 * * *"
+
+
+def remind_deployment(settings: Settings | None = None, work_pool: str | None = None):
+    """The remind deployment: daily, emailing departments that owe a plan ACTIONPLAN_REMIND_DAYS before a deadline."""
+    from .remind import remind
+
+    s = settings or load_settings()
+    extra = {"work_pool_name": work_pool, "entrypoint_type": EntrypointType.MODULE_PATH} if work_pool else {}
+    return remind.to_deployment(
+        name=remind_name(s.council), schedule=CronSchedule(cron=REMIND_CRON, timezone=s.timezone),
+        concurrency_limit=1, parameters={"council": s.council},
+        description=f"Email departments owing a plan {s.remind_days} days before each deadline.", **extra)
+
+
+def all_deployments(settings: Settings | None = None, work_pool: str | None = None) -> list:
+    """Every deployment: ingest, consolidate and remind."""
+    return [*deployments(settings, work_pool), remind_deployment(settings, work_pool)]
+
+
 def ensure_work_pool(name: str) -> bool:
     """Create the work pool as a process pool unless it exists; True when it was created."""
     from prefect.client.orchestration import get_client
@@ -64,6 +90,6 @@ def ensure_work_pool(name: str) -> bool:
 
 
 def register(work_pool: str = DEFAULT_POOL, settings: Settings | None = None) -> dict[str, UUID]:
-    """Register ingest and consolidate with the Prefect server at PREFECT_API_URL, run by the pool's workers."""
+    """Register ingest, consolidate and remind with the Prefect server at PREFECT_API_URL, run by the pool's workers."""
     ensure_work_pool(work_pool)
-    return {f"{d.flow_name}/{d.name}": d.apply(work_pool_name=work_pool) for d in deployments(settings, work_pool)}
+    return {f"{d.flow_name}/{d.name}": d.apply(work_pool_name=work_pool) for d in all_deployments(settings, work_pool)}

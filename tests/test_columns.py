@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize(("table", "headings"), [
     ("exceptions", ("Department", "Ref", "Objective", "Action", "Lead officer", "Due date", "Revised due date",
                     "Status", "Progress update", "Reason")),
-    ("submissions", ("Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id")),
+    ("submissions", ("Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id",
+                     "Note")),
     ("kpi_counts", ("Department", "better", "within", "worse", "no data", "Total")),
     ("summary", ("Department", "Blue", "Green", "Amber", "Red", "Not rated", "Total", "% complete", "% on track")),
 ])

@@ -200,8 +200,9 @@ class Warehouse(ABC):
                 return False
             # ON CONFLICT: with many ingest workers (PostgreSQL) another may insert the same key meanwhile; the
             # database then makes this one wait for that commit, and the submission insert below is the guard.
+            department = self.department_on_record(council, record["department"])
             self.execute("INSERT INTO departments (council, name, first_seen) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                         (council, record["department"], submitted_at))
+                         (council, department, submitted_at))
             self.execute("INSERT INTO periods VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                          (period.label, period.start, period.end))
             warnings = sum(1 for m in record["messages"] if m["level"] == "warning")
@@ -210,7 +211,7 @@ class Warehouse(ABC):
                 "INSERT INTO submissions (id, sha256, council, department, period, file_name, layout, plan_title, "
                 "as_at, contact, submitted_by, submitted_at, loaded_at, outcome, warnings, columns_json) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id",
-                (rid, record["sha256"], council, record["department"], period.label, record.get("file"),
+                (rid, record["sha256"], council, department, period.label, record.get("file"),
                  record.get("layout"), record.get("plan_title"), as_at, record.get("contact"),
                  record.get("submitted_by"), submitted_at, now, "accepted", warnings,
                  json.dumps(record.get("columns") or {}, ensure_ascii=False)))
@@ -221,6 +222,17 @@ class Warehouse(ABC):
                 if record_table(rows)[0]:
                     self.insert_rows(table, rows, rid)
         return True
+
+    def department_on_record(self, council: str, name: str) -> str:
+        """The spelling a council's department is on record under ('FINANCE' is the Finance already there), or the
+        name itself for a department new to the warehouse."""
+        from actionplan.register import fold_name
+
+        wanted = fold_name(name)
+        for known in self.departments(council):
+            if fold_name(known) == wanted:
+                return known
+        return name
 
     def insert_rows(self, table: str, rows: Any, submission_id: str) -> None:
         """Insert a record's rows into a table; a backend with a faster path than a frame overrides this."""

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from actionplan.clock import DEFAULT_TIMEZONE
 from actionplan.combined import combined_facts, labelled
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL
 from actionplan.errors import WarehouseNeedsUpgrade
 from actionplan.model import RollupFacts
+from actionplan.register import Register, fold_name
 from actionplan.rollup import facts_for_period
 from actionplan.vocabulary import DEFAULT_TOLERANCE, Period, period_from_text
 from actionplan.yearview import latest_in_year, year_facts
@@ -21,10 +26,14 @@ from .inbox import Inbox
 
 def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_COUNCIL, as_at: dt.date | None = None,
                          against: str | None = None, tolerance: float = DEFAULT_TOLERANCE,
-                         generated_at: dt.datetime | None = None,
-                         timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
+                         generated_at: dt.datetime | None = None, timezone: str = DEFAULT_TIMEZONE,
+                         register: Register | None = None, key_holders: list[str] | None = None) -> RollupFacts:
     """The rollup facts of a period for one council (or ALL_COUNCILS combined): its current submissions,
-    compared with the previous period's."""
+    compared with the previous period's.
+
+    register: the council's register (departments, deadlines, returns); without one, every department that has
+    ever submitted, and every one holding an access key (key_holders), is expected, as on the status page.
+    """
     parsed = period_from_text(period)
     if parsed is None:
         raise ValueError(f"unrecognised period {period!r}")
@@ -33,19 +42,83 @@ def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_C
         return _year_from_warehouse(wh, parsed, on_record, council=council, as_at=as_at, tolerance=tolerance,
                                     generated_at=generated_at)
     previous_label = against or parsed.previous().label
-    current = wh.current(parsed.label, council)
-    previous = wh.current(previous_label, council) if previous_label in on_record else None
+    one = council != ALL_COUNCILS
+    spelling = department_spelling(register, wh.departments(council) if one else [])
+    returns = register.returns() if register is not None and one else {}
+    returned: dict[str, Any] = {}
+
+    def current_of(label: str) -> dict[str, pd.DataFrame]:
+        frames = wh.current(label, council)
+        if not one:
+            return frames
+        frames, gone = as_registered(frames, spelling, returns)
+        if label == parsed.label:
+            returned.update(gone)
+        return frames
+
+    current = current_of(parsed.label)
+    previous = current_of(previous_label) if previous_label in on_record else None
     # Slip history and KPI trends look at the periods on record up to this one (the last eight).
     earlier = [p for p in on_record if (q := period_from_text(p)) is not None and q.end < parsed.end][-7:]
-    history = [(p, previous if p == previous_label and previous is not None else wh.current(p, council))
+    history = [(p, previous if p == previous_label and previous is not None else current_of(p))
                for p in earlier]
     history.append((parsed.label, current))
     common = {"as_at": as_at, "generated_at": generated_at, "tolerance": tolerance, "timezone": timezone,
               "previous_period": previous_label if previous is not None else None, "history": history}
     if council == ALL_COUNCILS:
         return combined_facts(parsed.label, current, previous, departments=wh.departments_by_council(), **common)
-    facts = facts_for_period(parsed.label, current, previous, known_departments=wh.departments(council), **common)
+    if register is not None and not register.is_empty():
+        known = register.names()
+    else:
+        known = list(dict.fromkeys(spelling(d) for d in [*wh.departments(council), *(key_holders or [])]))
+    facts = facts_for_period(parsed.label, current, previous, known_departments=known, returned=returned,
+                             deadline=register.deadline(parsed.label) if register is not None else None,
+                             **common)
     return dataclasses.replace(facts, council=council)
+
+
+def department_spelling(register: Register | None, on_record: list[str]) -> Callable[[str], str]:
+    """How a stored department name is shown: the register's spelling (by any spelling or a former name), else the
+    first spelling on record among those folding alike ('FINANCE' and 'ﬁnance' are Finance)."""
+    first: dict[str, str] = {}
+    for name in on_record:
+        first.setdefault(fold_name(name), name)
+    use_register = register is not None and not register.is_empty()
+    seen: dict[str, str] = {}  # a status page spells thousands of attempts' names: each is looked up once
+
+    def spelling(name: str) -> str:
+        if name in seen:
+            return seen[name]
+        found = register.department(name) if use_register else None
+        seen[name] = found.name if found is not None else first.get(fold_name(name), name)
+        return seen[name]
+
+    return spelling
+
+
+def as_registered(frames: dict[str, pd.DataFrame], spelling: Callable[[str], str],
+                  returns: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """A period's current frames with departments under one spelling each (the latest plan of the variants is the
+    current one), and without plans that were returned: those departments and their Return are given back."""
+    subs = frames["submissions"]
+    if subs.empty:
+        return frames, {}
+    subs = subs.assign(department=[spelling(d) for d in subs["department"]])
+    subs = subs.sort_values(["submitted_at", "loaded_at", "id"], ascending=[False, False, True])
+    subs = subs.drop_duplicates("department")
+    gone = {row["department"]: returns[row["id"]] for row in subs.to_dict("records") if row["id"] in returns}
+    subs = subs[~subs["id"].isin(list(returns))].sort_values(["council", "department"]).reset_index(drop=True)
+    keep = set(subs["id"])
+    out = {"submissions": subs}
+    for table, frame in frames.items():
+        if table == "submissions":
+            continue
+        if frame.empty:
+            out[table] = frame
+            continue
+        kept = frame[frame["submission_id"].isin(keep)]
+        out[table] = kept.assign(department=[spelling(d) for d in kept["department"]]).reset_index(drop=True)
+    return out, gone
 
 
 def quarters_of_year(year: Period, on_record: list[str]) -> list[str]:

@@ -354,6 +354,25 @@
     return alertText;
   }
 
+  async function signInToken() {
+    // Microsoft 365 sign-in (Office SSO) where the council set it up in Entra ID and the manifest; null otherwise,
+    // and then the pasted access key is the way in, as for councils without Entra ID.
+    if (!global.Office || !Office.auth || typeof Office.auth.getAccessToken !== "function") { return null; }
+    try {
+      return await Office.auth.getAccessToken({ allowSignInPrompt: true, allowConsentPrompt: true });
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** The Authorization header: the pasted access key, else a Microsoft 365 sign-in token, else "". */
+  async function credential() {
+    var key = accessKey();
+    if (key) { return key; }
+    var token = await signInToken();
+    return token ? "Bearer " + token : "";
+  }
+
   async function request(path, init, timeoutMs) {
     var abort = new AbortController();
     var timer = setTimeout(function () { abort.abort(); }, timeoutMs);
@@ -380,7 +399,7 @@
   }
 
   async function callService(path, payload) {
-    var key = accessKey();
+    var key = await credential();
     if (!key) {
       throw Problem("Type your department's access key in the actionplan pane first " +
         "(ribbon: actionplan > Access key and status).");
@@ -443,7 +462,8 @@
 
   async function status(period) {
     var q = period ? "?period=" + encodeURIComponent(period) : "";
-    var response = await request("/api/status" + q, { headers: { "Authorization": accessKey() } }, STATUS_TIMEOUT_MS);
+    var response = await request("/api/status" + q, { headers: { "Authorization": await credential() } },
+      STATUS_TIMEOUT_MS);
     var body = await response.json().catch(function () { return {}; });
     if (response.status !== 200) { throw Problem(body.detail || "Status unavailable."); }
     return body;
@@ -477,7 +497,8 @@
   }
 
   global.actionplan = {
-    messageOf: messageOf, accessKey: accessKey, setAccessKey: setAccessKey, bookPayload: bookPayload, applyActions: applyActions,
+    messageOf: messageOf, accessKey: accessKey, setAccessKey: setAccessKey, credential: credential,
+    bookPayload: bookPayload, applyActions: applyActions,
     runPython: runPython, status: status, baseUrl: baseUrl, submitQuestion: submitQuestion, dialog: dialog,
     checkExcel: checkExcel
   };

@@ -119,6 +119,8 @@
   }
 
   // -- status ---------------------------------------------------------------------------------------------------
+  var STANDING_LABELS = { "missing": "Missing", "submitted": "Submitted", "rejected": "Rejected",
+    "on time": "On time", "late": "Late", "returned": "Returned" };
   async function loadStatus(period) {
     var box = $("status");
     if (!key()) { showWho(); return; }
@@ -131,22 +133,27 @@
       (s.periods || []).forEach(function (p) { list.appendChild(el("option", { value: p })); });
       clear(box);
       var missing = s.missing || [];
-      box.appendChild(el("p", {}, [missing.length
+      var returned = s.returned || [];
+      box.appendChild(el("p", {}, [(missing.length
         ? plural(missing.length, "department") + " with no accepted return for " + s.period + ": " +
           missing.join("; ") + "."
-        : "Every known department has submitted for " + s.period + "."]));
+        : "Every known department has submitted for " + s.period + ".") +
+        (returned.length ? " Returned to " + returned.join("; ") + "." : "") +
+        (s.deadline ? " Deadline: " + new Date(s.deadline + "T12:00:00").toLocaleDateString("en-GB",
+          { dateStyle: "medium" }) + "." : "")]));
       box.appendChild(el("table", { id: "status-table" }, [
         el("caption", {}, ["Submissions for " + s.period]),
-        el("thead", {}, [el("tr", {}, ["Department", "Status", "Last submission", "By", "Outcome", "Warnings"]
+        el("thead", {}, [el("tr", {}, ["Department", "Status", "Last submission", "By", "Outcome", "Warnings", "Note"]
           .map(function (h) { return el("th", { scope: "col" }, [h]); }))]),
         el("tbody", {}, (s.departments || []).map(function (d) {
           var outcome = d.outcome ? (d.outcome === "accepted" ? "Accepted" : "Rejected (" + plural(d.errors, "error") + ")") : "";
+          var standing = d.standing || d.status;
           return el("tr", { "class": d.status === "submitted" ? "" : "missing" }, [
             el("th", { scope: "row" }, [d.department]),
-            el("td", {}, [el("span", { "class": "tag " + d.status }, [d.status === "missing" ? "Missing" :
-              d.status === "submitted" ? "Submitted" : "Rejected"])]),
+            el("td", {}, [el("span", { "class": "tag " + d.status }, [STANDING_LABELS[standing] || standing])]),
             el("td", {}, [when(d.submitted_at)]), el("td", {}, [d.submitted_by || ""]),
-            el("td", {}, [outcome]), el("td", { "class": "num" }, [d.warnings === null ? "" : String(d.warnings)])
+            el("td", {}, [outcome]), el("td", { "class": "num" }, [d.warnings === null ? "" : String(d.warnings)]),
+            el("td", {}, [d.note || ""])
           ]);
         }))
       ]));

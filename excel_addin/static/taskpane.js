@@ -17,7 +17,7 @@
   }
 
   async function refresh() {
-    if (!actionplan.accessKey()) { text("who", "Not signed in: type your access key below."); return; }
+    if (!(await actionplan.credential())) { text("who", "Not signed in: type your access key below."); return; }
     try {
       var s = await actionplan.status();
       var you = s.you || {};
@@ -26,10 +26,16 @@
       text("mine-department", you.department || "All (admin key)");
       text("mine-period", s.period);
       var row = (s.departments || []).filter(function (d) { return d.department === you.department; })[0];
-      if (row && row.submitted_at) {
+      if (row && row.returned) {
+        // Corporate performance sent the plan back: say why, so the department can correct it and submit again.
+        text("mine-last", when(row.submitted_at) + (row.submitted_by ? " by " + row.submitted_by : ""));
+        text("mine-outcome", "Returned by corporate performance: " + row.returned.comment +
+          " Correct the workbook and click Submit again.");
+      } else if (row && row.submitted_at) {
         text("mine-last", when(row.submitted_at) + (row.submitted_by ? " by " + row.submitted_by : ""));
         text("mine-outcome", row.outcome === "accepted"
           ? "Accepted" + (row.warnings ? " with " + row.warnings + " warning" + (row.warnings === 1 ? "" : "s") : "")
+            + (row.standing === "late" ? " (late: " + row.note + ")" : "")
           : "Rejected: " + row.errors + " error" + (row.errors === 1 ? "" : "s"));
       } else {
         text("mine-last", you.department ? "Nothing submitted for " + s.period + " yet" : "–");

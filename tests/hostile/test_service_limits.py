@@ -21,7 +21,15 @@ from actionplan.excel_addin.tokens import TokenStore
 from actionplan.warehouse.inbox import Inbox
 
 from tests.conftest import action, canonical_workbook
-from tests.test_service import ENDPOINTS, MATRIX, LiveServer, _free_port, post_json, xlwings_payload
+from tests.test_service import (
+    ADMIN_ONLY,
+    ENDPOINTS,
+    MATRIX,
+    LiveServer,
+    _free_port,
+    post_json,
+    xlwings_payload,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = {"/", "/healthz", "/manifest.xml", "/icons/{name}.png", "/static"}
@@ -55,7 +63,8 @@ def test_auth_matrix_covers_every_endpoint_that_needs_a_key(srv):
     assert protected == covered
     for endpoint in ENDPOINTS:  # every endpoint refuses no key, a wrong key and a revoked key with 401
         assert {who for who, e, status in MATRIX if e == endpoint and status == 401} == {"none", "wrong", "revoked"}
-    assert [e for _, e, status in MATRIX if status == 403] == ["tokens", "tokens"]  # the only admin endpoint
+    # The admin endpoints: access keys and the quarter's (register, deadlines, submissions, returns, reminders).
+    assert [e for _, e, status in MATRIX if status == 403] == [*ADMIN_ONLY, *ADMIN_ONLY]
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer  x", "Basic dXNlcjpwYXNz", "Bearer a.b.c", "x" * 6000,

@@ -1,0 +1,65 @@
+"""Last period's plans, published read-only for the service: what Submit compares a department's plan with (stale
+commentary, three periods of slips) without the service ever opening the warehouse for writing.
+
+The consolidate flow writes one small JSON file per department and period under <home>/snapshots/, atomically; the
+service reads only the submitting department's file for the period before the one submitted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from actionplan.councils import DEFAULT_COUNCIL
+from actionplan.files import write_atomic
+from actionplan.plan_checks import snapshot_path
+from actionplan.register import Register
+from actionplan.rollup import slip_history
+from actionplan.vocabulary import period_from_text
+
+from .base import Warehouse
+from .consolidate import as_registered, department_spelling
+
+
+def _day(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
+
+
+def snapshots_of_period(wh: Warehouse, period: str, council: str = DEFAULT_COUNCIL,
+                        register: Register | None = None) -> dict[str, dict[str, Any]]:
+    """Department → its current actions in the period: ref → status, update, effective due date, and whether the
+    due date was revised in this period and the one before (for the three-period check at the next Submit)."""
+    parsed = period_from_text(period)
+    if parsed is None:
+        raise ValueError(f"unrecognised period {period!r}")
+    spelling = department_spelling(register, wh.departments(council))
+    returns = register.returns() if register is not None else {}
+    on_record = [p for p in wh.periods(council) if (q := period_from_text(p)) is not None and q.end <= parsed.end]
+    history = [(p, as_registered(wh.current(p, council), spelling, returns)[0]["actions"]) for p in on_record[-3:]]
+    if not history or history[-1][0] != parsed.label:
+        return {}
+    slips = slip_history(history)
+    last = len(history) - 1
+    out: dict[str, dict[str, Any]] = {}
+    actions = history[-1][1]
+    if actions.empty:
+        return {}
+    for r in actions.to_dict("records"):
+        entry = slips.get((r["department"], str(r["ref"])), {})
+        flags = dict(entry.get("changes", []))
+        out.setdefault(r["department"], {})[str(r["ref"])] = {
+            "status": r["status"], "update": r["progress_update"] if isinstance(r["progress_update"], str) else None,
+            "due": _day(r["effective_due_date"]), "revised": [flags.get(last - 1), flags.get(last)]}
+    return out
+
+
+def publish_snapshots(home: Path, council: str, period: str, snapshots: dict[str, dict[str, Any]]) -> int:
+    """Write each department's snapshot of the period atomically; returns how many were written."""
+    for department, actions in snapshots.items():
+        body = {"council": council, "period": period, "department": department, "actions": actions}
+        write_atomic(snapshot_path(home, council, period, department),
+                     json.dumps(body, ensure_ascii=False).encode("utf-8"))
+    return len(snapshots)
