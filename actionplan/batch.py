@@ -37,15 +37,23 @@ def _check_one(job: tuple[str, dict, Settings]) -> Checked:
     try:
         data = read_file(path)
     except ActionplanError as exc:  # a batch goes on past a file it cannot open
-        return Checked(path, None, Submission(file=Path(path).name, department=options.get("department"),
-                                              period=options.get("period"), layout="",
-                                              messages=[Message(ERROR, "unreadable-file", None, None, None,
-                                                                str(exc))]))
+        return Checked(
+            path,
+            None,
+            Submission(
+                file=Path(path).name,
+                department=options.get("department"),
+                period=options.get("period"),
+                layout="",
+                messages=[Message(ERROR, "unreadable-file", None, None, None, str(exc))],
+            ),
+        )
     return Checked(path, data, check_workbook(data, Path(path).name, settings=settings, **options))
 
 
-def checked_files(paths: Sequence[str], *, settings: Settings, workers: int | None = None,
-                  **options) -> Iterator[Checked]:
+def checked_files(
+    paths: Sequence[str], *, settings: Settings, workers: int | None = None, **options
+) -> Iterator[Checked]:
     """Check every file (options as check_workbook takes them), yielding each in the order given.
 
     Checks are pure Python work per cell, so threads would share one core: files go to a pool of processes

@@ -37,26 +37,59 @@ def available_layouts(settings: Settings | None = None) -> dict[str, Layout]:
     return _layouts(tuple(settings.layout_dirs))
 
 
-def check_workbook(data: bytes, name: str, *, department: str | None = None, period: str | None = None,
-                   layout: str | None = None, expected_department: str | None = None,
-                   settings: Settings | None = None) -> Submission:
+def check_workbook(
+    data: bytes,
+    name: str,
+    *,
+    department: str | None = None,
+    period: str | None = None,
+    layout: str | None = None,
+    expected_department: str | None = None,
+    settings: Settings | None = None,
+) -> Submission:
     """Check one .xlsx/.xlsm file's bytes; an unreadable file becomes a rejected Submission, not an exception."""
     try:
         book = book_from_xlsx(data, name)
     except UnreadableWorkbook as exc:
-        return Submission(file=name, department=expected_department or department, period=period, layout="",
-                          messages=[Message(ERROR, getattr(exc, "code", "unreadable-file"), None, None, None,
-                                            str(exc))])
-    except Exception:  # a file no test has met yet: the department gets an answer, the batch goes on, the log has it
+        return Submission(
+            file=name,
+            department=expected_department or department,
+            period=period,
+            layout="",
+            messages=[Message(ERROR, getattr(exc, "code", "unreadable-file"), None, None, None, str(exc))],
+        )
+    except (
+        Exception
+    ):  # a file no test has met yet: the department gets an answer, the batch goes on, the log has it
         log.exception("reading %s failed unexpectedly", name)
-        return Submission(file=name, department=expected_department or department, period=period, layout="",
-                          messages=[Message(ERROR, "unreadable-file", None, None, None, (
-                              f"{name} could not be read: something in it is not as Excel writes it. Open it in "
-                              "Excel, save it as a new .xlsx (File > Save As) and submit that; if it happens again, "
-                              "send the file to corporate performance."))])
-    return check_book(book, department=department, period=period, layout=layout,
-                      expected_department=expected_department,
-                      settings=settings)
+        return Submission(
+            file=name,
+            department=expected_department or department,
+            period=period,
+            layout="",
+            messages=[
+                Message(
+                    ERROR,
+                    "unreadable-file",
+                    None,
+                    None,
+                    None,
+                    (
+                        f"{name} could not be read: something in it is not as Excel writes it. Open it in "
+                        "Excel, save it as a new .xlsx (File > Save As) and submit that; if it happens again, "
+                        "send the file to corporate performance."
+                    ),
+                )
+            ],
+        )
+    return check_book(
+        book,
+        department=department,
+        period=period,
+        layout=layout,
+        expected_department=expected_department,
+        settings=settings,
+    )
 
 
 def check_xlwings(payload: dict, **kwargs) -> Submission:
@@ -64,14 +97,25 @@ def check_xlwings(payload: dict, **kwargs) -> Submission:
     try:
         book = book_from_xlwings(payload)
     except UnreadableWorkbook as exc:
-        return Submission(file="workbook", department=kwargs.get("expected_department"), period=None, layout="",
-                          messages=[Message(ERROR, "unreadable-file", None, None, None, str(exc))])
+        return Submission(
+            file="workbook",
+            department=kwargs.get("expected_department"),
+            period=None,
+            layout="",
+            messages=[Message(ERROR, "unreadable-file", None, None, None, str(exc))],
+        )
     return check_book(book, **kwargs)
 
 
-def check_book(book: Book, *, department: str | None = None, period: str | None = None, layout: str | None = None,
-               expected_department: str | None = None,
-               settings: Settings | None = None) -> Submission:
+def check_book(
+    book: Book,
+    *,
+    department: str | None = None,
+    period: str | None = None,
+    layout: str | None = None,
+    expected_department: str | None = None,
+    settings: Settings | None = None,
+) -> Submission:
     """Map, normalise and validate a read workbook."""
     settings = settings or load_settings()
     layouts = available_layouts(settings)
@@ -80,30 +124,62 @@ def check_book(book: Book, *, department: str | None = None, period: str | None 
     messages = [n for n in book.notes if not _in_a_header(n, tables)] + list(messages)
     if not tables and not any(m.level == ERROR for m in messages):
         sheets = ", ".join(f"'{s.name}'" for s in book.sheets) or "none"
-        return Submission(file=book.name, department=expected_department or department, period=period,
-                          layout=chosen.name, messages=[Message(
-                              ERROR, "no-usable-sheet", None, None, None,
-                              f"no Actions, Objectives or KPIs sheet was found (sheets: {sheets}). Use the "
-                              f"actionplan template, or name a sheet {', '.join(SHEET_TITLES.values())} with its "
-                              "column headings in row 1.")])
-    sub = submission_from_tables(book, chosen, tables, messages, department=expected_department or department,
-                                 period=period, tolerance=settings.tolerance)
+        return Submission(
+            file=book.name,
+            department=expected_department or department,
+            period=period,
+            layout=chosen.name,
+            messages=[
+                Message(
+                    ERROR,
+                    "no-usable-sheet",
+                    None,
+                    None,
+                    None,
+                    f"no Actions, Objectives or KPIs sheet was found (sheets: {sheets}). Use the "
+                    f"actionplan template, or name a sheet {', '.join(SHEET_TITLES.values())} with its "
+                    "column headings in row 1.",
+                )
+            ],
+        )
+    sub = submission_from_tables(
+        book,
+        chosen,
+        tables,
+        messages,
+        department=expected_department or department,
+        period=period,
+        tolerance=settings.tolerance,
+    )
     register = _register(settings)
     if expected_department:
-        expected_department = register.spelling(expected_department) if not register.is_empty() \
-            else expected_department
-    if expected_department and sub.department and not _same_department(sub.department, expected_department,
-                                                                        register):
-        sub.messages.append(Message(
-            ERROR, "wrong-department", chosen.plan_sheet, None, sub.department,
-            f"this workbook is for '{sub.department}' but you are signed in for '{expected_department}'. "
-            "Submit your own department's plan, or ask corporate performance for the right access."))
+        expected_department = (
+            register.spelling(expected_department) if not register.is_empty() else expected_department
+        )
+    if (
+        expected_department
+        and sub.department
+        and not _same_department(sub.department, expected_department, register)
+    ):
+        sub.messages.append(
+            Message(
+                ERROR,
+                "wrong-department",
+                chosen.plan_sheet,
+                None,
+                sub.department,
+                f"this workbook is for '{sub.department}' but you are signed in for '{expected_department}'. "
+                "Submit your own department's plan, or ask corporate performance for the right access.",
+            )
+        )
     elif sub.department:
         # Another spelling of the same department ('FINANCE', 'ﬁnance') is stored under the key's or the register's.
-        sub.department = expected_department or (sub.department if register.is_empty()
-                                                 else register.spelling(sub.department))
-    if sub.accepted or not any(m.code in ("unreadable-file", "no-usable-sheet", "missing-column")
-                               for m in sub.errors):
+        sub.department = expected_department or (
+            sub.department if register.is_empty() else register.spelling(sub.department)
+        )
+    if sub.accepted or not any(
+        m.code in ("unreadable-file", "no-usable-sheet", "missing-column") for m in sub.errors
+    ):
         validate_submission(sub, settings.validator, limit=MAX_MESSAGES)
     if sub.accepted and not sub.actions.empty:
         # Last period's plan as the flows published it: stale commentary and slips are told now, while the
@@ -124,7 +200,9 @@ def _in_a_header(note: Message, tables: list) -> bool:
     return any(t.sheet == note.sheet and t.header_row <= row < t.header_row + t.header_rows for t in tables)
 
 
-def messages_within_limit(messages: list[Message], limit: int = MAX_MESSAGES, counted: int = 0) -> list[Message]:
+def messages_within_limit(
+    messages: list[Message], limit: int = MAX_MESSAGES, counted: int = 0
+) -> list[Message]:
     """At most `limit` messages, errors first, in their order, and one more saying how many were left out
     (`counted`: findings already left out by the validation itself).
 
@@ -135,11 +213,17 @@ def messages_within_limit(messages: list[Message], limit: int = MAX_MESSAGES, co
         return messages
     errors = [i for i, m in enumerate(messages) if m.level == ERROR]
     warnings = [i for i, m in enumerate(messages) if m.level != ERROR]
-    kept = set(errors[:limit]) | set(warnings[:max(0, limit - len(errors))])
+    kept = set(errors[:limit]) | set(warnings[: max(0, limit - len(errors))])
     left = len(messages) - len(kept) + counted
-    note = Message(ERROR if errors else WARNING, "too-many-messages", None, None, None,
-                   f"the check stopped listing problems at {limit:,}; {left:,} more were found and are not listed. "
-                   "Correct these (often one mistake repeated down a column) and check again to see the rest.")
+    note = Message(
+        ERROR if errors else WARNING,
+        "too-many-messages",
+        None,
+        None,
+        None,
+        f"the check stopped listing problems at {limit:,}; {left:,} more were found and are not listed. "
+        "Correct these (often one mistake repeated down a column) and check again to see the rest.",
+    )
     return [m for i, m in enumerate(messages) if i in kept] + [note]
 
 

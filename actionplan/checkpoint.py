@@ -45,18 +45,32 @@ class Disagreement:
     def message(self) -> str:
         parts = []
         if self.gx_only:
-            parts.append(f"Great Expectations found {_rows(len(self.gx_only))} Submit did not report: "
-                         f"{_cells(self.gx_only)}")
+            parts.append(
+                f"Great Expectations found {_rows(len(self.gx_only))} Submit did not report: "
+                f"{_cells(self.gx_only)}"
+            )
         if self.submit_only:
-            parts.append(f"Submit reported {_rows(len(self.submit_only))} Great Expectations did not find: "
-                         f"{_cells(self.submit_only)}")
-        return (f"{self.kind} suite, {self.expectation} on {self.column} ({self.code}): " + "; ".join(parts)
-                + ". The loaded record differs from what was checked at Submit: check its inbox record, or "
-                  "resubmit the workbook.")
+            parts.append(
+                f"Submit reported {_rows(len(self.submit_only))} Great Expectations did not find: "
+                f"{_cells(self.submit_only)}"
+            )
+        return (
+            f"{self.kind} suite, {self.expectation} on {self.column} ({self.code}): "
+            + "; ".join(parts)
+            + ". The loaded record differs from what was checked at Submit: check its inbox record, or "
+            "resubmit the workbook."
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "expectation": self.expectation, "column": self.column, "code": self.code,
-                "gx_only": list(self.gx_only), "submit_only": list(self.submit_only), "message": self.message()}
+        return {
+            "kind": self.kind,
+            "expectation": self.expectation,
+            "column": self.column,
+            "code": self.code,
+            "gx_only": list(self.gx_only),
+            "submit_only": list(self.submit_only),
+            "message": self.message(),
+        }
 
 
 @dataclass
@@ -79,18 +93,33 @@ class PeriodValidation:
     def summary(self) -> str:
         """One line: what was validated and whether GX agreed with Submit."""
         runs = ", ".join(f"{k} {_rows(v['rows'])}" for k, v in self.suites.items()) or "nothing to validate"
-        verdict = ("agrees with Submit" if self.agrees else
-                   f"disagrees with Submit on {len(self.disagreements)} expectation"
-                   f"{'s' if len(self.disagreements) != 1 else ''}")
-        unchecked = f"; not validated (record not found): {', '.join(self.unchecked)}" if self.unchecked else ""
-        return (f"Great Expectations validated {self.submissions} submission{'s' if self.submissions != 1 else ''} "
-                f"for {self.period} ({runs}): {verdict}{unchecked}.")
+        verdict = (
+            "agrees with Submit"
+            if self.agrees
+            else f"disagrees with Submit on {len(self.disagreements)} expectation"
+            f"{'s' if len(self.disagreements) != 1 else ''}"
+        )
+        unchecked = (
+            f"; not validated (record not found): {', '.join(self.unchecked)}" if self.unchecked else ""
+        )
+        return (
+            f"Great Expectations validated {self.submissions} submission{'s' if self.submissions != 1 else ''} "
+            f"for {self.period} ({runs}): {verdict}{unchecked}."
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"period": self.period, "council": self.council, "submissions": self.submissions,
-                "agrees": self.agrees, "suites": self.suites, "unchecked": self.unchecked,
-                "disagreements": [d.as_dict() for d in self.disagreements], "docs_index": self.docs_index,
-                "results_file": self.results_file, "summary": self.summary()}
+        return {
+            "period": self.period,
+            "council": self.council,
+            "submissions": self.submissions,
+            "agrees": self.agrees,
+            "suites": self.suites,
+            "unchecked": self.unchecked,
+            "disagreements": [d.as_dict() for d in self.disagreements],
+            "docs_index": self.docs_index,
+            "results_file": self.results_file,
+            "summary": self.summary(),
+        }
 
 
 def _rows(n: int) -> str:
@@ -103,6 +132,7 @@ def _cells(cells: tuple[str, ...]) -> str:
 
 
 # -- the frames: every department's sheets of one kind in one frame ---------------------------------------------
+
 
 @dataclass
 class _Batch:
@@ -142,6 +172,7 @@ def batch_frames(records: list[dict[str, Any]]) -> dict[str, _Batch]:
 
 # -- the GX run ---------------------------------------------------------------------------------------------------
 
+
 def _context(docs_dir: Path | None):
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
@@ -154,14 +185,23 @@ def _context(docs_dir: Path | None):
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm bars in the CLI or logs
     if docs_dir is not None:
-        context.add_data_docs_site(site_name="actionplan", site_config={
-            "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}})
+        context.add_data_docs_site(
+            site_name="actionplan",
+            site_config={
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
+            },
+        )
     return gx, context
 
 
-def run_checkpoints(batches: dict[str, _Batch], period: str, docs_dir: Path | None = None,
-                    run_name: str | None = None) -> dict[str, Any]:
+def run_checkpoints(
+    batches: dict[str, _Batch], period: str, docs_dir: Path | None = None, run_name: str | None = None
+) -> dict[str, Any]:
     """Run each kind's suite through a GX checkpoint over its batch; the ExpectationSuiteValidationResult by kind.
     With docs_dir, the checkpoints' UpdateDataDocsAction builds a Data Docs site there."""
     gx, context = _context(docs_dir)
@@ -175,19 +215,35 @@ def run_checkpoints(batches: dict[str, _Batch], period: str, docs_dir: Path | No
     progress.begin("suites validated", len(batches))
     for kind, batch in batches.items():
         definition = suite_definition(kind)
-        suite = context.suites.add(gx.ExpectationSuite(name=definition["name"], meta={
-            "notes": definition.get("meta", {}).get("description", "")}, expectations=[
-            {"type": e["type"], "kwargs": e["kwargs"], "meta": e.get("meta", {})}
-            for e in definition["expectations"]]))
+        suite = context.suites.add(
+            gx.ExpectationSuite(
+                name=definition["name"],
+                meta={"notes": definition.get("meta", {}).get("description", "")},
+                expectations=[
+                    {"type": e["type"], "kwargs": e["kwargs"], "meta": e.get("meta", {})}
+                    for e in definition["expectations"]
+                ],
+            )
+        )
         batch_definition = source.add_dataframe_asset(kind).add_batch_definition_whole_dataframe(
-            f"{period} all departments")
-        validation = context.validation_definitions.add(gx.ValidationDefinition(
-            name=f"{kind} {period}", data=batch_definition, suite=suite))
-        actions = [gx.checkpoint.UpdateDataDocsAction(name="data-docs", site_names=["actionplan"])] \
-            if docs_dir is not None else []
-        checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=f"actionplan {kind}", validation_definitions=[validation], actions=actions,
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": INDEX_COLUMNS}))
+            f"{period} all departments"
+        )
+        validation = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{kind} {period}", data=batch_definition, suite=suite)
+        )
+        actions = (
+            [gx.checkpoint.UpdateDataDocsAction(name="data-docs", site_names=["actionplan"])]
+            if docs_dir is not None
+            else []
+        )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"actionplan {kind}",
+                validation_definitions=[validation],
+                actions=actions,
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": INDEX_COLUMNS},
+            )
+        )
         run = checkpoint.run(batch_parameters={"dataframe": batch.frame}, run_id=run_id)
         (result,) = run.run_results.values()
         results[kind] = result
@@ -196,6 +252,7 @@ def run_checkpoints(batches: dict[str, _Batch], period: str, docs_dir: Path | No
 
 
 # -- comparing with Submit --------------------------------------------------------------------------------------
+
 
 def _cell(meta: dict[str, Any], letters: dict[str, str], row: int) -> str:
     # The same rule as validate._messages: the expectation's column, else the Ref's, else A.
@@ -208,8 +265,9 @@ def _label(record: dict[str, Any], sheet: str, cell: str, value: Any = None) -> 
     return f"{record.get('department')} {sheet}!{cell}{shown}"
 
 
-def disagreements(records: list[dict[str, Any]], batches: dict[str, _Batch], results: dict[str, Any]
-                  ) -> list[Disagreement]:
+def disagreements(
+    records: list[dict[str, Any]], batches: dict[str, _Batch], results: dict[str, Any]
+) -> list[Disagreement]:
     """Where the GX results and the messages stored at Submit name different cells, expectation by expectation."""
     letters = [{sheet: _letters(info) for sheet, info in (r.get("columns") or {}).items()} for r in records]
     found = []
@@ -221,41 +279,59 @@ def disagreements(records: list[dict[str, Any]], batches: dict[str, _Batch], res
             for m in record.get("messages") or []:
                 if (i, m.get("sheet")) in sheets:
                     key = (i, m["sheet"], m.get("cell"))
-                    submitted.setdefault(m.get("code"), {})[key] = _label(record, m["sheet"], m.get("cell"),
-                                                                            m.get("value"))
+                    submitted.setdefault(m.get("code"), {})[key] = _label(
+                        record, m["sheet"], m.get("cell"), m.get("value")
+                    )
         by_code: dict[str, dict[tuple, tuple[Any, str]]] = {}
         for r in result.results:
             config = r.expectation_config
             meta = dict(config.meta or {})
             if r.exception_info and r.exception_info.get("raised_exception"):
-                raise ActionplanError(f"the {kind} suite's {config.type} could not run: "
-                                      f"{r.exception_info.get('exception_message')}")
+                raise ActionplanError(
+                    f"the {kind} suite's {config.type} could not run: "
+                    f"{r.exception_info.get('exception_message')}"
+                )
             cells = {}
             for item in (r.result or {}).get("unexpected_index_list") or []:
                 at = int(item["row"])
                 i, sheet, row = batch.where[at]
                 cell = _cell(meta, letters[i].get(sheet, {}), row)
-                cells[(i, sheet, cell)] = (config, _label(records[i], sheet, cell, _shown(batch.frame, at, meta.get("show"))))
+                cells[(i, sheet, cell)] = (
+                    config,
+                    _label(records[i], sheet, cell, _shown(batch.frame, at, meta.get("show"))),
+                )
             by_code.setdefault(meta.get("code"), {}).update(cells)
-            gx_only = tuple(label for key, (_, label) in cells.items()
-                            if key not in submitted.get(meta.get("code"), {}))
+            gx_only = tuple(
+                label for key, (_, label) in cells.items() if key not in submitted.get(meta.get("code"), {})
+            )
             if gx_only:
                 found.append(Disagreement(kind, config.type, _column(config), meta.get("code", ""), gx_only))
         # Cells Submit named under a suite's code that no expectation with that code found.
         for code, cells in by_code.items():
             missed = tuple(label for key, label in submitted.get(code, {}).items() if key not in cells)
             if missed:
-                configs = [r.expectation_config for r in result.results if (r.expectation_config.meta or {}
-                                                                            ).get("code") == code]
-                found.append(Disagreement(kind, " or ".join(dict.fromkeys(c.type for c in configs)),
-                                          " or ".join(dict.fromkeys(_column(c) for c in configs)), code,
-                                          submit_only=missed))
+                configs = [
+                    r.expectation_config
+                    for r in result.results
+                    if (r.expectation_config.meta or {}).get("code") == code
+                ]
+                found.append(
+                    Disagreement(
+                        kind,
+                        " or ".join(dict.fromkeys(c.type for c in configs)),
+                        " or ".join(dict.fromkeys(_column(c) for c in configs)),
+                        code,
+                        submit_only=missed,
+                    )
+                )
     return found
 
 
 def _column(config: Any) -> str:
     kwargs = config.kwargs or {}
-    return kwargs.get("column") or " and ".join(str(kwargs[k]) for k in ("column_A", "column_B") if k in kwargs)
+    return kwargs.get("column") or " and ".join(
+        str(kwargs[k]) for k in ("column_A", "column_B") if k in kwargs
+    )
 
 
 def _shown(frame: pd.DataFrame, at: int, show: str | None) -> Any:
@@ -269,9 +345,17 @@ def _shown(frame: pd.DataFrame, at: int, show: str | None) -> Any:
 
 # -- the period's run, its stored results and its Data Docs -----------------------------------------------------
 
-def validate_period(records: list[dict[str, Any]], period: str, council: str, *, docs_dir: Path | None = None,
-                    results_dir: Path | None = None, run_name: str | None = None,
-                    unchecked: list[str] | None = None) -> PeriodValidation:
+
+def validate_period(
+    records: list[dict[str, Any]],
+    period: str,
+    council: str,
+    *,
+    docs_dir: Path | None = None,
+    results_dir: Path | None = None,
+    run_name: str | None = None,
+    unchecked: list[str] | None = None,
+) -> PeriodValidation:
     """Validate a period's loaded submission records with GX, compare with Submit, store the results and build
     the Data Docs site (replacing the period's previous one only once the new one is complete)."""
     batches = batch_frames(records)
@@ -283,8 +367,11 @@ def validate_period(records: list[dict[str, Any]], period: str, council: str, *,
         for kind, result in results.items():
             stats = result.statistics
             outcome.suites[kind] = {
-                "rows": len(batches[kind].frame), "expectations": int(stats["evaluated_expectations"]),
-                "met": int(stats["successful_expectations"]), "not met": int(stats["unsuccessful_expectations"])}
+                "rows": len(batches[kind].frame),
+                "expectations": int(stats["evaluated_expectations"]),
+                "met": int(stats["successful_expectations"]),
+                "not met": int(stats["unsuccessful_expectations"]),
+            }
         if building is not None and results:
             _swap(building, docs_dir)
             building = None
@@ -295,8 +382,11 @@ def validate_period(records: list[dict[str, Any]], period: str, council: str, *,
     if results_dir is not None:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = _made(results_dir) / f"{stamp}.json"
-        body = {"run": run_name, "validation": outcome.as_dict() | {"results_file": str(path)},
-                "results": {k: r.to_json_dict() for k, r in results.items()}}
+        body = {
+            "run": run_name,
+            "validation": outcome.as_dict() | {"results_file": str(path)},
+            "results": {k: r.to_json_dict() for k, r in results.items()},
+        }
         write_atomic(path, json.dumps(body, indent=1, default=str, ensure_ascii=False).encode("utf-8"))
         outcome.results_file = str(path)
     return outcome
@@ -329,8 +419,10 @@ def data_docs_index(settings: Any, period: str, council: str) -> Path:
         raise ActionplanError(f"'{period}' is not a period actionplan recognises. Use e.g. 2024/25 Q2.")
     index = settings.data_docs_path(parsed.label, council) / "index.html"
     if not index.exists():
-        raise NoDataDocs(f"No Data Docs for {parsed.label} yet: `actionplan consolidate --period \"{parsed.label}\"` "
-                         "validates the period with Great Expectations and builds them.")
+        raise NoDataDocs(
+            f'No Data Docs for {parsed.label} yet: `actionplan consolidate --period "{parsed.label}"` '
+            "validates the period with Great Expectations and builds them."
+        )
     return index
 
 
@@ -339,7 +431,9 @@ def data_docs_sites(settings: Any) -> list[str]:
     root = settings.home_path / "data-docs"
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and (p / "index.html").is_file())
+    return sorted(
+        p.name for p in root.iterdir() if not p.name.startswith(".") and (p / "index.html").is_file()
+    )
 
 
 def data_docs_validation_pages(settings: Any, site: str) -> list[tuple[str, str]]:

@@ -19,8 +19,10 @@ from .runs import print_summary, run_flow
 
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
-COUNCIL_HELP = ("the council to roll up (default: ACTIONPLAN_COUNCIL, this install's council), or `all` for every "
-                "council in one rollup")
+COUNCIL_HELP = (
+    "the council to roll up (default: ACTIONPLAN_COUNCIL, this install's council), or `all` for every "
+    "council in one rollup"
+)
 
 
 def _settings():
@@ -37,7 +39,9 @@ def _print_report(report: dict[str, Any], out=None, limit: int | None = None, ev
     """The plain-English report of one file: outcome, counts, then every error and warning with its cell (a warning
     repeated GROUP_FROM times or more once, with its count and first cells, unless every)."""
     out = out or sys.stdout  # looked up now: a test (or a progress display) may have replaced it
-    who = ", ".join(x for x in (report["department"], report["period"]) if x) or "department and period unknown"
+    who = (
+        ", ".join(x for x in (report["department"], report["period"]) if x) or "department and period unknown"
+    )
     layout = f" (layout: {report['layout']})" if report["layout"] else ""
     print(f"{report['file']} — {who}{layout}", file=out)
     c = report["counts"]
@@ -57,7 +61,9 @@ def _print_report(report: dict[str, Any], out=None, limit: int | None = None, ev
         for line in lines:
             print(line, file=out)
         if len(shown) < len(items):
-            print(f"    … and {len(items) - len(shown)} more (use `actionplan validate` to see all)", file=out)
+            print(
+                f"    … and {len(items) - len(shown)} more (use `actionplan validate` to see all)", file=out
+            )
 
 
 def _line(m: dict[str, Any]) -> str:
@@ -103,8 +109,14 @@ def _check_files(args) -> Iterator[tuple[str, bytes, Any]]:
 
     progress.begin("files checked", len(args.files))
     unopened = []
-    for done in checked_files(args.files, settings=_settings(), workers=args.workers, department=args.department,
-                              period=args.period, layout=getattr(args, "layout", None)):
+    for done in checked_files(
+        args.files,
+        settings=_settings(),
+        workers=args.workers,
+        department=args.department,
+        period=args.period,
+        layout=getattr(args, "layout", None),
+    ):
         progress.advance("files checked", Path(done.path).name)
         if done.data is None:  # named on stderr, and the others still checked and reported
             unopened.append(done.submission.errors[0].message)
@@ -149,7 +161,11 @@ def cmd_submit(args) -> int:
             report["file"] = path
             _print_report(report, every=args.all)
             if report["accepted"]:
-                state = "new submission" if report["new"] else "identical to one already received: not stored twice"
+                state = (
+                    "new submission"
+                    if report["new"]
+                    else "identical to one already received: not stored twice"
+                )
                 print(f"  Submission id {report['submission_id'][:12]}{whose} ({state}).")
             ok &= report["accepted"]
     return 0 if ok else EXIT_REJECTED
@@ -160,8 +176,11 @@ def cmd_ingest(args) -> int:
 
     with progress.shown():
         result = run_flow("ingest")
-    print(f"{len(result['loaded'])} loaded, {len(result['already'])} already in the warehouse"
-          + (f", {len(result['failed'])} failed" if result["failed"] else "") + ".")
+    print(
+        f"{len(result['loaded'])} loaded, {len(result['already'])} already in the warehouse"
+        + (f", {len(result['failed'])} failed" if result["failed"] else "")
+        + "."
+    )
     for sid, why in result["failed"].items():
         print(f"  {sid[:12]}: {why}")
     return 1 if result["failed"] else 0
@@ -207,13 +226,22 @@ def cmd_consolidate(args) -> int:
     from . import progress
 
     with progress.shown():
-        result = run_flow("consolidate", period=period, as_at=_date(args.as_at), out=out,
-                          against=_period(args.against), pdf=args.pdf, council=council)
+        result = run_flow(
+            "consolidate",
+            period=period,
+            as_at=_date(args.as_at),
+            out=out,
+            against=_period(args.against),
+            pdf=args.pdf,
+            council=council,
+        )
     print_summary(result["facts"], council=result["council"])
     print(f"Rollup written: {result['path']}")
     _print_validation(result.get("validation") or {})
     if args.pdf:
-        print(f"PDF written: {result['pdf']}" if result["pdf"] else f"PDF not written: {result['pdf_problem']}")
+        print(
+            f"PDF written: {result['pdf']}" if result["pdf"] else f"PDF not written: {result['pdf_problem']}"
+        )
     return 0
 
 
@@ -238,13 +266,22 @@ def cmd_export(args) -> int:
     period = _period(args.period)
     url = s.warehouse_url
     if "://" not in url and not Path(url).exists():
-        raise ActionplanError(f"No warehouse yet at {url}: submit workbooks and run `actionplan ingest` first.")
+        raise ActionplanError(
+            f"No warehouse yet at {url}: submit workbooks and run `actionplan ingest` first."
+        )
     wh = open_warehouse(url, read_only=True, wait_seconds=5)
     try:
         council = council_on_record(args.council, wh.councils(), s.council)
-        facts = facts_from_warehouse(wh, period, council=council, against=_period(args.against),
-                                     tolerance=s.tolerance, timezone=s.timezone, register=_register(s, council),
-                                     key_holders=key_holders(s.home_path, council))
+        facts = facts_from_warehouse(
+            wh,
+            period,
+            council=council,
+            against=_period(args.against),
+            tolerance=s.tolerance,
+            timezone=s.timezone,
+            register=_register(s, council),
+            key_holders=key_holders(s.home_path, council),
+        )
     finally:
         wh.close()
     data = facts.export()
@@ -283,7 +320,9 @@ def cmd_bench(args) -> int:
 
     script = SOURCE_ROOT / "bench" / "run.py"
     if not script.exists():
-        raise ActionplanError("The benchmarks live in the source checkout (bench/run.py); run this from a clone.")
+        raise ActionplanError(
+            "The benchmarks live in the source checkout (bench/run.py); run this from a clone."
+        )
     sys.argv = [str(script), *(["--quick"] if args.quick else [])]
     runpy.run_path(str(script), run_name="__main__")
     return 0
@@ -301,15 +340,25 @@ def cmd_layouts(args) -> int:
     from .layouts import layout_report
     from .read import book_from_xlsx
 
-    report = layout_report(book_from_xlsx(read_file(args.file), Path(args.file).name), layouts, forced=args.layout)
-    print(f"{args.file}: read with layout '{report['layout']}'"
-          + (f" (matches {', '.join(report['ambiguous_with'])} equally well)" if report["ambiguous_with"] else ""))
+    report = layout_report(
+        book_from_xlsx(read_file(args.file), Path(args.file).name), layouts, forced=args.layout
+    )
+    print(
+        f"{args.file}: read with layout '{report['layout']}'"
+        + (
+            f" (matches {', '.join(report['ambiguous_with'])} equally well)"
+            if report["ambiguous_with"]
+            else ""
+        )
+    )
     print("  Scores: " + ", ".join(f"{n} {s[0]}" for n, s in report["scores"].items()))
     print("  (a heading matched as written scores 100; any other score is shown with how it matched)")
     for t in report["tables"]:
         rows = f"s {t['header_row']}-{t['header_row'] + t['header_rows'] - 1}" if t["header_rows"] > 1 else ""
-        print(f"  {t['sheet']}: {t['kind']} table, header in row{rows or ' ' + str(t['header_row'])}, "
-              f"{t['items']} rows")
+        print(
+            f"  {t['sheet']}: {t['kind']} table, header in row{rows or ' ' + str(t['header_row'])}, "
+            f"{t['items']} rows"
+        )
         _print_headings(t["headings"])
         explained = {h["column"] for h in t["headings"]}
         for letter, name in t["extra"]:
@@ -337,12 +386,22 @@ def cmd_convert(args) -> int:
     from .convert import convert_workbook
 
     out = Path(args.output)
-    sub = convert_workbook(read_file(args.file), Path(args.file).name, out, layout=args.layout,
-                           department=args.department, period=args.period, settings=_settings())
+    sub = convert_workbook(
+        read_file(args.file),
+        Path(args.file).name,
+        out,
+        layout=args.layout,
+        department=args.department,
+        period=args.period,
+        settings=_settings(),
+    )
     report = sub.report()
     report["file"] = args.file
     _print_report(report)
-    print(f"Template written: {out}" + ("" if sub.accepted else " (correct the errors above in it before submitting)"))
+    print(
+        f"Template written: {out}"
+        + ("" if sub.accepted else " (correct the errors above in it before submitting)")
+    )
     return 0 if sub.accepted else EXIT_REJECTED
 
 
@@ -350,16 +409,20 @@ def cmd_deploy(args) -> int:
     from prefect.settings import PREFECT_API_URL
 
     if not PREFECT_API_URL.value():
-        raise ActionplanError("No Prefect server to deploy to: set PREFECT_API_URL, e.g. "
-                              "export PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Running at scale).")
+        raise ActionplanError(
+            "No Prefect server to deploy to: set PREFECT_API_URL, e.g. "
+            "export PREFECT_API_URL=http://127.0.0.1:4200/api (see README, Running at scale)."
+        )
     from actionplan.flows.deployments import all_deployments, register
 
     s = _settings()
     if args.serve:
         from prefect import serve
 
-        print(f"Serving ingest, consolidate and remind from this process against {PREFECT_API_URL.value()} "
-              "(Ctrl+C stops).")
+        print(
+            f"Serving ingest, consolidate and remind from this process against {PREFECT_API_URL.value()} "
+            "(Ctrl+C stops)."
+        )
         serve(*all_deployments(s), print_starting_message=False)
         return 0
     for name, deployment_id in register(args.pool, s).items():
@@ -379,6 +442,7 @@ def cmd_docs(args) -> int:
 
 # -- report: the committee report (Word, and PDF through LibreOffice) ---------------------------------------------
 
+
 def cmd_report(args) -> int:
     from actionplan.warehouse import open_warehouse
     from actionplan.warehouse.consolidate import report_from_warehouse
@@ -390,14 +454,23 @@ def cmd_report(args) -> int:
     period = _period(args.period)
     url = s.warehouse_url
     if "://" not in url and not Path(url).exists():
-        raise ActionplanError(f"No warehouse yet at {url}: submit workbooks and run `actionplan ingest` first.")
+        raise ActionplanError(
+            f"No warehouse yet at {url}: submit workbooks and run `actionplan ingest` first."
+        )
     wh = open_warehouse(url, read_only=True, wait_seconds=5)
     try:
         council = council_on_record(args.council, wh.councils(), s.council)
         out = Path(args.out) if args.out else report_file(s.rollup_file(period, council), args.department)
-        path = report_from_warehouse(wh, period, out, council=council, department=args.department,
-                                     template=Path(s.report_template) if s.report_template else None,
-                                     tolerance=s.tolerance, as_at=_date(args.as_at))
+        path = report_from_warehouse(
+            wh,
+            period,
+            out,
+            council=council,
+            department=args.department,
+            template=Path(s.report_template) if s.report_template else None,
+            tolerance=s.tolerance,
+            as_at=_date(args.as_at),
+        )
     finally:
         wh.close()
     print(f"Report written: {path}")
@@ -412,13 +485,18 @@ def cmd_report(args) -> int:
 
 
 def _add_report_command(sub) -> None:
-    c = sub.add_parser("report", help="Write the committee report (Word) for a period from the warehouse: summary, "
-                                      "exceptions, each department's objectives, milestones and KPIs.")
+    c = sub.add_parser(
+        "report",
+        help="Write the committee report (Word) for a period from the warehouse: summary, "
+        "exceptions, each department's objectives, milestones and KPIs.",
+    )
     c.add_argument("--period", required=True, help="e.g. 2024/25 Q2, or 2024/25 for the year")
     c.add_argument("--council", help=COUNCIL_HELP)
     c.add_argument("--department", help="one department's own report (for its management team)")
     c.add_argument("--as-at", help="date the data is taken as at (dd/mm/yyyy)")
-    c.add_argument("--out", help="where to write the .docx (default: beside the rollup, report-<period>.docx)")
+    c.add_argument(
+        "--out", help="where to write the .docx (default: beside the rollup, report-<period>.docx)"
+    )
     c.add_argument("--pdf", action="store_true", help="also print it to PDF (needs LibreOffice)")
     c.set_defaults(func=cmd_report)
 
@@ -427,28 +505,43 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="actionplan",
         description="Collect council action plans and KPIs from Excel workbooks, check them, load them into "
-                    "the warehouse and publish the council-wide rollup workbook.",
-        epilog="Data lives in ACTIONPLAN_HOME (default ./actionplan-data). See README.md.")
+        "the warehouse and publish the council-wide rollup workbook.",
+        epilog="Data lives in ACTIONPLAN_HOME (default ./actionplan-data). See README.md.",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def files_command(name: str, help_text: str, func) -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=help_text, description=help_text)
         c.add_argument("files", nargs="+", metavar="FILE", help="department workbook(s), .xlsx or .xlsm")
         c.add_argument("--department", help="department, when the workbook has no Plan sheet")
-        c.add_argument("--period", help="reporting period (e.g. 2024/25 Q2), when the workbook has no Plan sheet")
-        c.add_argument("--layout", help="read with this layout instead of choosing one (see `actionplan layouts`)")
-        c.add_argument("--all", action="store_true",
-                       help="list every warning (by default a warning repeated on many rows is shown once, with its "
-                            "count and first cells)")
-        c.add_argument("--workers", type=int, default=None,
-                       help="processes checking files at once (default: one per core)")
+        c.add_argument(
+            "--period", help="reporting period (e.g. 2024/25 Q2), when the workbook has no Plan sheet"
+        )
+        c.add_argument(
+            "--layout", help="read with this layout instead of choosing one (see `actionplan layouts`)"
+        )
+        c.add_argument(
+            "--all",
+            action="store_true",
+            help="list every warning (by default a warning repeated on many rows is shown once, with its "
+            "count and first cells)",
+        )
+        c.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="processes checking files at once (default: one per core)",
+        )
         c.set_defaults(func=func)
         return c
 
-    c = files_command("validate", "Check workbooks without storing anything (exit 1 if any is rejected).",
-                      cmd_validate)
+    c = files_command(
+        "validate", "Check workbooks without storing anything (exit 1 if any is rejected).", cmd_validate
+    )
     c.add_argument("--json", action="store_true", help="print the report as JSON")
-    c = files_command("submit", "Check workbooks and put each accepted one in the inbox for loading.", cmd_submit)
+    c = files_command(
+        "submit", "Check workbooks and put each accepted one in the inbox for loading.", cmd_submit
+    )
     c.add_argument("--by", help="who is submitting (default: your user name)")
 
     c = sub.add_parser("ingest", help="Load the inbox into the warehouse (Prefect flow).")
@@ -469,8 +562,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--council", help=COUNCIL_HELP)
     c.set_defaults(func=cmd_export)
 
-    c = sub.add_parser("docs", help="Print the path of a period's Great Expectations Data Docs site (built by "
-                                    "`consolidate`).")
+    c = sub.add_parser(
+        "docs",
+        help="Print the path of a period's Great Expectations Data Docs site (built by `consolidate`).",
+    )
     c.add_argument("--period", required=True, help="e.g. 2024/25 Q2")
     c.add_argument("--council", help="the council whose site (default: ACTIONPLAN_COUNCIL), or `all`")
     c.set_defaults(func=cmd_docs)
@@ -481,7 +576,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--period")
     c.set_defaults(func=cmd_template)
 
-    c = sub.add_parser("demo", help="Generate a realistic council, submit every plan, consolidate, summarise.")
+    c = sub.add_parser(
+        "demo", help="Generate a realistic council, submit every plan, consolidate, summarise."
+    )
     c.add_argument("--workbooks", help="folder to write the generated workbooks to (default: <home>/demo)")
     c.add_argument("--seed", type=int, default=42)
     c.set_defaults(func=cmd_demo)
@@ -490,23 +587,35 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quick", action="store_true", help="small data, about a minute")
     c.set_defaults(func=cmd_bench)
 
-    c = sub.add_parser("layouts", help="List the layouts workbooks can be read with, or show how one workbook is read.")
-    c.add_argument("file", nargs="?", metavar="FILE", help="a workbook: show each layout's score and its columns")
+    c = sub.add_parser(
+        "layouts", help="List the layouts workbooks can be read with, or show how one workbook is read."
+    )
+    c.add_argument(
+        "file", nargs="?", metavar="FILE", help="a workbook: show each layout's score and its columns"
+    )
     c.add_argument("--layout", help="show how this layout reads FILE instead of the one chosen")
     c.set_defaults(func=cmd_layouts)
 
-    c = sub.add_parser("convert", help="Write the canonical template filled with the plan of a workbook in "
-                                       "another layout.")
+    c = sub.add_parser(
+        "convert", help="Write the canonical template filled with the plan of a workbook in another layout."
+    )
     c.add_argument("file", metavar="FILE", help="the department's own workbook, .xlsx or .xlsm")
     c.add_argument("-o", "--output", required=True, metavar="OUT", help="the template to write (.xlsx)")
-    c.add_argument("--layout", help="read FILE with this layout instead of choosing one (see `actionplan layouts`)")
+    c.add_argument(
+        "--layout", help="read FILE with this layout instead of choosing one (see `actionplan layouts`)"
+    )
     c.add_argument("--department", help="department, when the workbook does not say")
     c.add_argument("--period", help="reporting period (e.g. 2024/25 Q2), when the workbook does not say")
     c.set_defaults(func=cmd_convert)
 
-    c = sub.add_parser("deploy", help="Register the ingest and consolidate flows with the Prefect server at "
-                                      "PREFECT_API_URL, run by a work pool's workers.")
-    c.add_argument("--pool", default="actionplan", help="work pool name (created as a process pool if missing)")
+    c = sub.add_parser(
+        "deploy",
+        help="Register the ingest and consolidate flows with the Prefect server at "
+        "PREFECT_API_URL, run by a work pool's workers.",
+    )
+    c.add_argument(
+        "--pool", default="actionplan", help="work pool name (created as a process pool if missing)"
+    )
     c.add_argument("--serve", action="store_true", help="run the flows' schedules in this process instead")
     c.set_defaults(func=cmd_deploy)
 
@@ -545,9 +654,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the edge: a user never sees a traceback, but gets what to report
         if os.environ.get("ACTIONPLAN_DEBUG"):
             raise
-        print(f"actionplan: unexpected error: {type(exc).__name__}: {exc}\n"
-              "Run again with ACTIONPLAN_DEBUG=1 for details, and report it to your system administrator.",
-              file=sys.stderr)
+        print(
+            f"actionplan: unexpected error: {type(exc).__name__}: {exc}\n"
+            "Run again with ACTIONPLAN_DEBUG=1 for details, and report it to your system administrator.",
+            file=sys.stderr,
+        )
         return 3
 
 

@@ -13,9 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Kinds: how a value is stored (SQL type) and how a writer shows it.
-SQL_TYPES = {"text": "TEXT", "date": "DATE", "flag": "BOOLEAN", "number": "DOUBLE PRECISION",
-             "percent": "DOUBLE PRECISION", "status": "TEXT", "performance": "TEXT", "integer": "INTEGER",
-             "datetime": "TIMESTAMP", "count": "INTEGER"}
+SQL_TYPES = {
+    "text": "TEXT",
+    "date": "DATE",
+    "flag": "BOOLEAN",
+    "number": "DOUBLE PRECISION",
+    "percent": "DOUBLE PRECISION",
+    "status": "TEXT",
+    "performance": "TEXT",
+    "integer": "INTEGER",
+    "datetime": "TIMESTAMP",
+    "count": "INTEGER",
+}
 
 ITEM_KINDS = ("objectives", "actions", "kpis")
 
@@ -24,17 +33,17 @@ ITEM_KINDS = ("objectives", "actions", "kpis")
 class Column:
     """One column: its record field, its printed heading, its kind, the tables that hold it and its look."""
 
-    field: str | None        # name in records, frames and warehouse tables; None: a rollup figure only
-    heading: str | None      # what the template and the rollup print; None: stored, never printed
-    kind: str = "text"       # text, date, datetime, flag, number, percent, status, performance, integer, count
+    field: str | None  # name in records, frames and warehouse tables; None: a rollup figure only
+    heading: str | None  # what the template and the rollup print; None: stored, never printed
+    kind: str = "text"  # text, date, datetime, flag, number, percent, status, performance, integer, count
     template: tuple[str, ...] = ()  # template sheets (item kinds) with this column, in declaration order
-    stored: tuple[str, ...] = ()    # warehouse item tables with this field
-    rollup: tuple[str, ...] = ()    # rollup tables with this heading
-    width: float | None = None      # rollup width in characters (None: fitted to the heading)
+    stored: tuple[str, ...] = ()  # warehouse item tables with this field
+    rollup: tuple[str, ...] = ()  # rollup tables with this heading
+    width: float | None = None  # rollup width in characters (None: fitted to the heading)
     template_width: float = 15
-    wrap: bool = False              # long text: wrapped in the rollup (and in the template)
+    wrap: bool = False  # long text: wrapped in the rollup (and in the template)
     template_wrap: bool | None = None  # the template's choice where it differs from the rollup's
-    number_format: str | None = None   # percent and count columns: Excel's number format
+    number_format: str | None = None  # percent and count columns: Excel's number format
 
     @property
     def sql_type(self) -> str:
@@ -50,50 +59,166 @@ _ITEMS = ("objectives", "actions", "kpis")
 _STATUS_TABLES = ("summary", "objectives_summary", "kpi_counts")
 
 COLUMNS: tuple[Column, ...] = (
-    Column("department", "Department", rollup=("summary", "objectives_summary", "objectives", "exceptions",
-                                               "actions", "kpis", "kpi_counts", "submissions", "changes",
-                                               "data_quality"), width=24),
+    Column(
+        "department",
+        "Department",
+        rollup=(
+            "summary",
+            "objectives_summary",
+            "objectives",
+            "exceptions",
+            "actions",
+            "kpis",
+            "kpi_counts",
+            "submissions",
+            "changes",
+            "data_quality",
+        ),
+        width=24,
+    ),
     Column(None, "Kind", rollup=("changes",), width=12),
-    Column("ref", "Ref", template=_ITEMS, stored=_ITEMS,
-           rollup=("objectives", "exceptions", "actions", "kpis", "changes", "data_quality"), width=9,
-           template_width=8),
-    Column("measure", "Measure", template=_K, stored=_K, rollup=("kpis",), width=40, template_width=40, wrap=True),
-    Column("objective", "Objective", template=_O + _A, stored=_O + _A, rollup=("objectives", "exceptions", "actions"),
-           width=30, template_width=35, wrap=True),
-    Column("theme", "Theme", template=_O + _A, stored=_O + _A, rollup=("objectives", "actions"), width=18,
-           template_width=20, template_wrap=True),
-    Column("delivered_by", "Delivered by", template=_O, stored=_O, rollup=("objectives",), width=22,
-           template_width=22, wrap=True),
-    Column("action", "Action", template=_A, stored=_A, rollup=("exceptions", "actions"), width=45,
-           template_width=45, wrap=True),
+    Column(
+        "ref",
+        "Ref",
+        template=_ITEMS,
+        stored=_ITEMS,
+        rollup=("objectives", "exceptions", "actions", "kpis", "changes", "data_quality"),
+        width=9,
+        template_width=8,
+    ),
+    Column(
+        "measure", "Measure", template=_K, stored=_K, rollup=("kpis",), width=40, template_width=40, wrap=True
+    ),
+    Column(
+        "objective",
+        "Objective",
+        template=_O + _A,
+        stored=_O + _A,
+        rollup=("objectives", "exceptions", "actions"),
+        width=30,
+        template_width=35,
+        wrap=True,
+    ),
+    Column(
+        "theme",
+        "Theme",
+        template=_O + _A,
+        stored=_O + _A,
+        rollup=("objectives", "actions"),
+        width=18,
+        template_width=20,
+        template_wrap=True,
+    ),
+    Column(
+        "delivered_by",
+        "Delivered by",
+        template=_O,
+        stored=_O,
+        rollup=("objectives",),
+        width=22,
+        template_width=22,
+        wrap=True,
+    ),
+    Column(
+        "action",
+        "Action",
+        template=_A,
+        stored=_A,
+        rollup=("exceptions", "actions"),
+        width=45,
+        template_width=45,
+        wrap=True,
+    ),
     Column("polarity", "Polarity", template=_K, stored=_K, rollup=("kpis",), width=16, template_width=17),
     Column("unit", "Unit", template=_K, stored=_K, rollup=("kpis",), width=8, template_width=8),
-    Column("lead_officer", "Lead officer", template=_ITEMS, stored=_ITEMS,
-           rollup=("objectives", "exceptions", "actions", "kpis"), width=20, template_width=20),
-    Column("due_date", "Due date", "date", template=_A, stored=_A, rollup=("exceptions", "actions"), width=12,
-           template_width=13),
-    Column("revised_due_date", "Revised due date", "date", template=_A, stored=_A, rollup=("exceptions", "actions"),
-           width=12, template_width=13),
+    Column(
+        "lead_officer",
+        "Lead officer",
+        template=_ITEMS,
+        stored=_ITEMS,
+        rollup=("objectives", "exceptions", "actions", "kpis"),
+        width=20,
+        template_width=20,
+    ),
+    Column(
+        "due_date",
+        "Due date",
+        "date",
+        template=_A,
+        stored=_A,
+        rollup=("exceptions", "actions"),
+        width=12,
+        template_width=13,
+    ),
+    Column(
+        "revised_due_date",
+        "Revised due date",
+        "date",
+        template=_A,
+        stored=_A,
+        rollup=("exceptions", "actions"),
+        width=12,
+        template_width=13,
+    ),
     Column("effective_due_date", None, "date", stored=_A),
-    Column("target", "Target", "number", template=_K, stored=_K, rollup=("kpis",), width=11, template_width=11),
+    Column(
+        "target", "Target", "number", template=_K, stored=_K, rollup=("kpis",), width=11, template_width=11
+    ),
     Column("target_text", None, stored=_K),
-    Column("actual", "Actual", "number", template=_K, stored=_K, rollup=("kpis",), width=11, template_width=11),
+    Column(
+        "actual", "Actual", "number", template=_K, stored=_K, rollup=("kpis",), width=11, template_width=11
+    ),
     Column("actual_text", None, stored=_K),
-    Column("tolerance", "Tolerance", "percent", template=_K, stored=_K, rollup=("kpis",), width=10,
-           template_width=11, number_format="0.0%"),
+    Column(
+        "tolerance",
+        "Tolerance",
+        "percent",
+        template=_K,
+        stored=_K,
+        rollup=("kpis",),
+        width=10,
+        template_width=11,
+        number_format="0.0%",
+    ),
     Column("performance", "Performance", "performance", stored=_K, rollup=("kpis",), width=12),
     # The department's own ★ ● ▲ beside the computed Performance: listed only where a department gave one.
     Column(None, "Department's symbol", width=11),
     Column(None, "Previous actual", "number", rollup=("kpis",), width=11),
     Column(None, "Direction", rollup=("kpis",), width=13),
-    Column("status", "Status", "status", template=_O + _A, stored=_O + _A,
-           rollup=("objectives", "exceptions", "actions", "submissions"), width=8, template_width=9),
+    Column(
+        "status",
+        "Status",
+        "status",
+        template=_O + _A,
+        stored=_O + _A,
+        rollup=("objectives", "exceptions", "actions", "submissions"),
+        width=8,
+        template_width=9,
+    ),
     Column("status_text", None, stored=_O + _A),
-    Column("commentary", "Commentary", template=_O, stored=_O, rollup=("objectives",), width=55, template_width=55,
-           wrap=True),
-    Column("progress_update", "Progress update", template=_A, stored=_A, rollup=("exceptions", "actions"), width=55,
-           template_width=60, wrap=True),
-    Column("comment", "Comment", template=_K, stored=_K, rollup=("kpis",), width=40, template_width=50, wrap=True),
+    Column(
+        "commentary",
+        "Commentary",
+        template=_O,
+        stored=_O,
+        rollup=("objectives",),
+        width=55,
+        template_width=55,
+        wrap=True,
+    ),
+    Column(
+        "progress_update",
+        "Progress update",
+        template=_A,
+        stored=_A,
+        rollup=("exceptions", "actions"),
+        width=55,
+        template_width=60,
+        wrap=True,
+    ),
+    Column(
+        "comment", "Comment", template=_K, stored=_K, rollup=("kpis",), width=40, template_width=50, wrap=True
+    ),
     Column("exception_reason", "Reason", stored=_A, rollup=("exceptions",), width=34, wrap=True),
     Column("overdue", "Overdue", "flag", stored=_A, rollup=("actions",), width=9),
     Column("slipped", "Slipped", "flag", stored=_A, rollup=("actions",), width=9),
@@ -104,12 +229,27 @@ COLUMNS: tuple[Column, ...] = (
     Column("original_due_date", "Original due date", "date", rollup=("actions",), width=12),
     Column("rag_check", "RAG check", rollup=("actions",), width=34, wrap=True),
     # Counts by status and by performance (Summary, Objectives, KPIs sheets).
-    *(Column(None, name, "count", rollup=("summary", "objectives_summary"), width=10 if name == "Not rated" else 9)
-      for name in ("Blue", "Green", "Amber", "Red", "Not rated")),
-    *(Column(None, name, "count", rollup=("kpi_counts",), width=9) for name in ("better", "within", "worse", "no data")),
+    *(
+        Column(
+            None,
+            name,
+            "count",
+            rollup=("summary", "objectives_summary"),
+            width=10 if name == "Not rated" else 9,
+        )
+        for name in ("Blue", "Green", "Amber", "Red", "Not rated")
+    ),
+    *(
+        Column(None, name, "count", rollup=("kpi_counts",), width=9)
+        for name in ("better", "within", "worse", "no data")
+    ),
     Column(None, "Total", "count", rollup=_STATUS_TABLES, width=9),
-    Column(None, "% complete", "percent", rollup=("summary", "objectives_summary"), width=11, number_format="0%"),
-    Column(None, "% on track", "percent", rollup=("summary", "objectives_summary"), width=11, number_format="0%"),
+    Column(
+        None, "% complete", "percent", rollup=("summary", "objectives_summary"), width=11, number_format="0%"
+    ),
+    Column(
+        None, "% on track", "percent", rollup=("summary", "objectives_summary"), width=11, number_format="0%"
+    ),
     # Submissions, Changes, Data quality.
     Column(None, "Submitted at", "datetime", rollup=("submissions",), width=17),
     Column(None, "Submitted by", rollup=("submissions",), width=22),
@@ -132,12 +272,24 @@ COLUMNS: tuple[Column, ...] = (
 BY_HEADING: dict[str, Column] = {c.heading: c for c in COLUMNS if c.heading}
 # Where one heading means another thing on one rollup sheet: a submission's Status is a word ("missing"), not
 # RAGB; Changes name statuses in words ("Green" → "Red").
-SHEET_KINDS: dict[tuple[str, str], str] = {("Submissions", "Status"): "submission_status",
-                                           ("Changes", "From"): "status_name", ("Changes", "To"): "status_name"}
+SHEET_KINDS: dict[tuple[str, str], str] = {
+    ("Submissions", "Status"): "submission_status",
+    ("Changes", "From"): "status_name",
+    ("Changes", "To"): "status_name",
+}
 
 # The sheets of the rollup workbook (tables above) and of the template, by the names they print.
-ROLLUP_SHEETS = ("Summary", "Objectives", "Exceptions", "Actions", "KPIs", "Submissions", "Changes", "Data quality",
-                 "How to read this report")
+ROLLUP_SHEETS = (
+    "Summary",
+    "Objectives",
+    "Exceptions",
+    "Actions",
+    "KPIs",
+    "Submissions",
+    "Changes",
+    "Data quality",
+    "How to read this report",
+)
 SHEET_TITLES = {"objectives": "Objectives", "actions": "Actions", "kpis": "KPIs"}
 # Stored in every item table around the fields: which submission, where in the workbook, what else it kept.
 _ROW_KEY = (("submission_id", "TEXT"), ("sheet", "TEXT"), ("row_number", "INTEGER"))

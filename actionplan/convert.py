@@ -32,7 +32,13 @@ from .workbooks import (
     write_template,
 )
 
-_PLAN_ROWS = {"department": 1, "plan_title": 2, "period": 3, "as_at": 4, "contact": 5}  # rows of the Plan sheet
+_PLAN_ROWS = {
+    "department": 1,
+    "plan_title": 2,
+    "period": 3,
+    "as_at": 4,
+    "contact": 5,
+}  # rows of the Plan sheet
 _WRAPPED = {h for h, c in BY_HEADING.items() if c.template and c.wraps_in_template}
 
 
@@ -40,9 +46,16 @@ class NothingToConvert(ActionplanError):
     """The workbook has no plan rows that could be read, so there is nothing to put in the template."""
 
 
-def convert_workbook(data: bytes, name: str, out: Path, *, layout: str | None = None,
-                     department: str | None = None, period: str | None = None,
-                     settings: Settings | None = None) -> Submission:
+def convert_workbook(
+    data: bytes,
+    name: str,
+    out: Path,
+    *,
+    layout: str | None = None,
+    department: str | None = None,
+    period: str | None = None,
+    settings: Settings | None = None,
+) -> Submission:
     """Read a workbook in any layout and write its plan into a new canonical template at out; return the check."""
     sub = check_workbook(data, name, department=department, period=period, layout=layout, settings=settings)
     if not any(sub.counts().values()):
@@ -52,7 +65,9 @@ def convert_workbook(data: bytes, name: str, out: Path, *, layout: str | None = 
     return sub
 
 
-def template_from_submission(sub: Submission, path: Path, default_tolerance: float = DEFAULT_TOLERANCE) -> Path:
+def template_from_submission(
+    sub: Submission, path: Path, default_tolerance: float = DEFAULT_TOLERANCE
+) -> Path:
     """Write the canonical template at path, filled with a submission's plan, objectives, actions and KPIs."""
     import openpyxl
 
@@ -80,7 +95,7 @@ def _fill(ws, frame: pd.DataFrame, columns: tuple[str, ...], row_of) -> None:
     records = frame.to_dict("records")
     extra_names: list[str] = []
     for record in records:
-        for name in (record.get("extra") or {}):
+        for name in record.get("extra") or {}:
             if name not in extra_names and name not in columns:
                 extra_names.append(name)
     for c, name in enumerate(extra_names, start=len(columns) + 1):
@@ -147,19 +162,47 @@ def _date(record: dict[str, Any], name: str) -> Any:
 
 
 def _action_row(r: dict[str, Any]) -> list[Any]:
-    return [r.get("ref"), r.get("objective"), r.get("theme"), r.get("action"), r.get("lead_officer"),
-            _date(r, "due_date"), _date(r, "revised_due_date"), _status(r), r.get("progress_update")]
+    return [
+        r.get("ref"),
+        r.get("objective"),
+        r.get("theme"),
+        r.get("action"),
+        r.get("lead_officer"),
+        _date(r, "due_date"),
+        _date(r, "revised_due_date"),
+        _status(r),
+        r.get("progress_update"),
+    ]
 
 
 def _objective_row(r: dict[str, Any]) -> list[Any]:
-    return [r.get("ref"), r.get("objective"), r.get("theme"), r.get("delivered_by"), r.get("lead_officer"),
-            _status(r), r.get("commentary")]
+    return [
+        r.get("ref"),
+        r.get("objective"),
+        r.get("theme"),
+        r.get("delivered_by"),
+        r.get("lead_officer"),
+        _status(r),
+        r.get("commentary"),
+    ]
 
 
 def _kpi_row(r: dict[str, Any], default_tolerance: float) -> list[Any]:
     tolerance = r.get("tolerance")
     # The frame holds the council default where the KPI gave none: leave that blank, as it was.
-    own = None if tolerance is None or _missing(tolerance) or tolerance == default_tolerance \
+    own = (
+        None
+        if tolerance is None or _missing(tolerance) or tolerance == default_tolerance
         else f"{float(tolerance) * 100:g}%"
-    return [r.get("ref"), r.get("measure"), r.get("polarity_text"), r.get("unit"), r.get("lead_officer"),
-            r.get("target_text"), r.get("actual_text"), own, r.get("comment")]
+    )
+    return [
+        r.get("ref"),
+        r.get("measure"),
+        r.get("polarity_text"),
+        r.get("unit"),
+        r.get("lead_officer"),
+        r.get("target_text"),
+        r.get("actual_text"),
+        own,
+        r.get("comment"),
+    ]

@@ -61,8 +61,10 @@ def council_on_record(requested: str | None, on_record: Iterable[str], configure
         return matches.pop()
     names = ", ".join(f"'{n}'" for n in recorded)
     listed = f"Councils on record: {names}." if recorded else "No council is on record yet."
-    raise UnknownCouncil(f"No council called '{requested}' is on record. {listed} "
-                         f"Use --council {ALL_COUNCILS} for every council together.")
+    raise UnknownCouncil(
+        f"No council called '{requested}' is on record. {listed} "
+        f"Use --council {ALL_COUNCILS} for every council together."
+    )
 
 
 def council_label(council: str, department: str) -> str:

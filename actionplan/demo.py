@@ -87,7 +87,12 @@ def write_demo_report(settings, period: str) -> Path:
 
     wh = open_warehouse(settings.warehouse_url, read_only=True, wait_seconds=10)
     try:
-        return report_from_warehouse(wh, period, report_file(settings.rollup_file(period, settings.council)),
-                                     council=settings.council, tolerance=settings.tolerance)
+        return report_from_warehouse(
+            wh,
+            period,
+            report_file(settings.rollup_file(period, settings.council)),
+            council=settings.council,
+            tolerance=settings.tolerance,
+        )
     finally:
         wh.close()

@@ -30,8 +30,8 @@ _HARMLESS = {"result_format", "catch_exceptions", "meta", "notes", "description"
 class _Check:
     meta: dict[str, Any]
     domain: Callable[[pd.DataFrame], pd.DataFrame]
-    unexpected: Callable[[pd.DataFrame], np.ndarray]   # on the domain: True where the row fails
-    values: Callable[[pd.DataFrame], list[Any]]        # on the failing rows: GX's unexpected_list
+    unexpected: Callable[[pd.DataFrame], np.ndarray]  # on the domain: True where the row fails
+    values: Callable[[pd.DataFrame], list[Any]]  # on the failing rows: GX's unexpected_list
     mostly: float | None
 
 
@@ -56,7 +56,9 @@ class CompiledSuite:
             if check.mostly is not None and (len(domain) - count) / len(domain) >= check.mostly:
                 continue
             failing = domain.loc[bad]
-            failures.append((dict(check.meta), [int(r) for r in failing["row"].tolist()], check.values(failing)))
+            failures.append(
+                (dict(check.meta), [int(r) for r in failing["row"].tolist()], check.values(failing))
+            )
         return failures
 
 
@@ -96,16 +98,27 @@ def _compile(expectation: dict[str, Any]) -> _Check | None:
 
 # -- the expectation types the suites use ---------------------------------------------------------------------
 
-Built = tuple[Callable[[pd.DataFrame], pd.DataFrame], Callable[[pd.DataFrame], np.ndarray],
-              Callable[[pd.DataFrame], list[Any]]] | None
+Built = (
+    tuple[
+        Callable[[pd.DataFrame], pd.DataFrame],
+        Callable[[pd.DataFrame], np.ndarray],
+        Callable[[pd.DataFrame], list[Any]],
+    ]
+    | None
+)
 
 
 def _only(kwargs: dict[str, Any], *allowed: str) -> bool:
     return set(kwargs) - _HARMLESS <= set(allowed)
 
 
-def _column_map(kwargs: dict[str, Any], test: Callable[[pd.Series], np.ndarray], *, skip_nulls: bool = True,
-                extra: tuple[str, ...] = ()) -> Built:
+def _column_map(
+    kwargs: dict[str, Any],
+    test: Callable[[pd.Series], np.ndarray],
+    *,
+    skip_nulls: bool = True,
+    extra: tuple[str, ...] = (),
+) -> Built:
     """A column-map expectation: GX leaves null values out of the domain unless the rule is about nulls."""
     if not _only(kwargs, "column", *extra) or not isinstance(kwargs.get("column"), str):
         return None
@@ -151,7 +164,10 @@ def _pair_greater(kwargs: dict[str, Any]) -> Built:
     a, b, or_equal = kwargs.get("column_A"), kwargs.get("column_B"), bool(kwargs.get("or_equal"))
     ignore = kwargs.get("ignore_row_if", "both_values_are_missing")
     if not (isinstance(a, str) and isinstance(b, str)) or ignore not in (
-            "both_values_are_missing", "either_value_is_missing", "neither"):
+        "both_values_are_missing",
+        "either_value_is_missing",
+        "neither",
+    ):
         return None
 
     def rows_of(frame: pd.DataFrame) -> pd.DataFrame:
@@ -226,17 +242,22 @@ def _mask(condition: dict[str, Any]) -> Mask | None:
         if name is None:
             return None
         null_column: str = name
-        return (lambda f: f[null_column].isna()) if condition.get("is_null") else (lambda f: f[null_column].notna())
+        return (
+            (lambda f: f[null_column].isna())
+            if condition.get("is_null")
+            else (lambda f: f[null_column].notna())
+        )
     if kind in ("and", "or"):
         parts = [_mask(c) for c in condition.get("conditions") or []]
         if not parts or any(p is None for p in parts):
             return None
 
         def combined(f: pd.DataFrame) -> pd.Series:
-            result = parts[0](f)   # type: ignore[misc]
+            result = parts[0](f)  # type: ignore[misc]
             for part in parts[1:]:
-                result = (result & part(f)) if kind == "and" else (result | part(f))   # type: ignore[misc]
+                result = (result & part(f)) if kind == "and" else (result | part(f))  # type: ignore[misc]
             return result
+
         return combined
     return None
 

@@ -29,7 +29,13 @@ from typing import Any
 from rapidfuzz.distance import DamerauLevenshtein
 
 EXACT, QUALIFIED, STARTS, TYPO, CONTAINS = 100, 95, 85, 80, 70
-HOW = {EXACT: "exact", QUALIFIED: "qualifiers ignored", STARTS: "starts with", TYPO: "typo", CONTAINS: "contains"}
+HOW = {
+    EXACT: "exact",
+    QUALIFIED: "qualifiers ignored",
+    STARTS: "starts with",
+    TYPO: "typo",
+    CONTAINS: "contains",
+}
 CERTAIN = QUALIFIED  # scores from here up are not guesses
 
 _LONGEST = 80  # longer cells are data, never headings
@@ -43,14 +49,17 @@ _KEEP = frozenset("%&#£$")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|\{[^{}]*\}")
 _HINT = re.compile(r"\b(?:dd|mm|mmm|yy|yyyy)(?:\s*[/.\-]\s*(?:dd|mm|mmm|yy|yyyy))+\b", re.IGNORECASE)
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
-_PERIODISH = (rf"(?:\d|{_MONTHS}\b|q[1-4]\b|qtr\b|quarter\b|year\b|period\b|month\b|this\b|last\b|current\b"
-              r"|previous\b|latest\b|end\b)")
+_PERIODISH = (
+    rf"(?:\d|{_MONTHS}\b|q[1-4]\b|qtr\b|quarter\b|year\b|period\b|month\b|this\b|last\b|current\b"
+    r"|previous\b|latest\b|end\b)"
+)
 # "as at 30/9/24", "as of March", "for 2024/25", "at Q2", "– 30 Sept 2024": a hint of when, not what.
 _TRAILING_WHEN = re.compile(
     rf"(?:[\s\-–—:,]+(?:as\s+(?:at|of)\b.*|(?:for|at|to|in|during|ending|until|up\s+to|by)\s+{_PERIODISH}.*"
     rf"|(?:\d{{1,2}}(?:st|nd|rd|th)?[\s/.\-]+)?(?:\d{{1,2}}|{_MONTHS})[\s/.\-]+\d{{2,4}}"
     rf"|(?:19|20)?\d\d\s*[/\-–]\s*\d{{2,4}}(?:\s*q[1-4])?|q[1-4]))\s*$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _TRAILING_COLON = re.compile(r"[\s:–—\-]+$")
 
 
@@ -61,8 +70,9 @@ def fold(text: Any) -> str:
 
 # Every punctuation, separator and control character up to the CJK symbols (NFKC folds full-width forms into
 # these) → a space, for str.translate: C speed, since this runs on every short cell of rows a header may be in.
-_TO_SPACE = {i: " " for i in range(0x3100)
-             if unicodedata.category(chr(i))[0] in "PZC" and chr(i) not in _KEEP}
+_TO_SPACE = {
+    i: " " for i in range(0x3100) if unicodedata.category(chr(i))[0] in "PZC" and chr(i) not in _KEEP
+}
 
 
 @lru_cache(maxsize=16384)
@@ -115,8 +125,10 @@ class HeadingMatcher:
         for heading, target in known.items():
             self._by_core.setdefault(core(heading), (target, heading))
         # Longest first: the most specific known heading inside a heading is the one it names.
-        self._inside = sorted(((k, v) for k, v in self._by_core.items() if len(k) >= _MIN_GUESS_LETTERS),
-                              key=lambda kv: (-len(kv[0]), kv[0]))
+        self._inside = sorted(
+            ((k, v) for k, v in self._by_core.items() if len(k) >= _MIN_GUESS_LETTERS),
+            key=lambda kv: (-len(kv[0]), kv[0]),
+        )
         self._cache: dict[tuple[str, bool], tuple[Guess, ...]] = {}
 
     def readings(self, text: Any, guess: bool = True) -> tuple[Guess, ...]:
@@ -171,7 +183,9 @@ def assign(readings: dict[int, tuple[Guess, ...]]) -> tuple[dict[int, Guess], di
     readings maps a column to its possible readings. Returns (column → the reading used, column →
     its best reading that lost to another column), so a report can say which headings were ignored.
     """
-    candidates = sorted(((g.score, c, g) for c, gs in readings.items() for g in gs), key=lambda t: (-t[0], t[1]))
+    candidates = sorted(
+        ((g.score, c, g) for c, gs in readings.items() for g in gs), key=lambda t: (-t[0], t[1])
+    )
     used: dict[int, Guess] = {}
     taken: set[str] = set()
     for _score, c, g in candidates:

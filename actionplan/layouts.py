@@ -34,57 +34,198 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 # The cells that make a row an item of its own; a row with none of them but text elsewhere continues the
 # item above (a cell split at a printed page break). A layout may name others.
 IDENTIFY: dict[str, tuple[str, ...]] = {
-    "objectives": ("ref", "objective"), "actions": ("ref", "action"), "kpis": ("ref", "measure")}
+    "objectives": ("ref", "objective"),
+    "actions": ("ref", "action"),
+    "kpis": ("ref", "measure"),
+}
 # Fields whose text may run on into the next row when a cell is split at a printed page break.
-TEXT_FIELDS = frozenset({"objective", "theme", "action", "lead_officer", "progress_update", "delivered_by",
-                         "commentary", "measure", "comment"})
+TEXT_FIELDS = frozenset(
+    {
+        "objective",
+        "theme",
+        "action",
+        "lead_officer",
+        "progress_update",
+        "delivered_by",
+        "commentary",
+        "measure",
+        "comment",
+    }
+)
 
 # Header synonyms every layout understands (the contract's table), per table kind because the same
 # word means different things: "Target" is the objective in a plan but the number in a KPI table.
 # Grown from real plans (governance action plans, scrutiny recommendation trackers, audit action logs,
 # inspection improvement plans whose headings are questions), not from our template.
-_LEAD = ("Responsible officer", "Responsibility", "Target leader", "SMT Lead", "Owner", "Lead", "Lead officer(s)",
-         "Action owner", "Accountable officer", "Responsible manager", "Responsible person", "Lead manager",
-         "Who", "Who is responsible", "Who will do it", "Who will lead", "By whom", "Officer")
-_REF = ("Reference", "No.", "No", "ID", "Ref.", "Ref no", "Rec no", "Recommendation no", "Action ref", "Action no",
-        "Item", "#")
-_STATUS = ("RAGB", "RAG", "RAGB Rating", "RAG Rating", "RAG status", "Judgement of Progress", "Progress", "BRAG",
-           "Current status", "Overall status", "Status of action", "Progress status", "Rating")
-_THEME = ("Improvement Theme", "Priority", "Key Improvement Area", "Priority area", "Service area", "Workstream",
-          "Area", "Category")
+_LEAD = (
+    "Responsible officer",
+    "Responsibility",
+    "Target leader",
+    "SMT Lead",
+    "Owner",
+    "Lead",
+    "Lead officer(s)",
+    "Action owner",
+    "Accountable officer",
+    "Responsible manager",
+    "Responsible person",
+    "Lead manager",
+    "Who",
+    "Who is responsible",
+    "Who will do it",
+    "Who will lead",
+    "By whom",
+    "Officer",
+)
+_REF = (
+    "Reference",
+    "No.",
+    "No",
+    "ID",
+    "Ref.",
+    "Ref no",
+    "Rec no",
+    "Recommendation no",
+    "Action ref",
+    "Action no",
+    "Item",
+    "#",
+)
+_STATUS = (
+    "RAGB",
+    "RAG",
+    "RAGB Rating",
+    "RAG Rating",
+    "RAG status",
+    "Judgement of Progress",
+    "Progress",
+    "BRAG",
+    "Current status",
+    "Overall status",
+    "Status of action",
+    "Progress status",
+    "Rating",
+)
+_THEME = (
+    "Improvement Theme",
+    "Priority",
+    "Key Improvement Area",
+    "Priority area",
+    "Service area",
+    "Workstream",
+    "Area",
+    "Category",
+)
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "objectives": {
-        "ref": _REF, "objective": ("Outcome", "Workstream/Project", "Objective title", "Aim", "Priority outcome"),
-        "theme": _THEME, "lead_officer": _LEAD,
-        "status": _STATUS, "commentary": ("Comments", "Comment", "Progress update", "Achievements to date"),
+        "ref": _REF,
+        "objective": ("Outcome", "Workstream/Project", "Objective title", "Aim", "Priority outcome"),
+        "theme": _THEME,
+        "lead_officer": _LEAD,
+        "status": _STATUS,
+        "commentary": ("Comments", "Comment", "Progress update", "Achievements to date"),
     },
     "actions": {
-        "ref": _REF, "theme": _THEME,
-        "objective": ("Outcome", "Target", "Workstream/Project", "Aim", "Expected outcome", "What we want to achieve",
-                      "Area for improvement", "Finding", "Issue identified", "Issue"),
-        "action": ("Milestone", "Milestones", "Task", "Actions for Implementation", "Key task", "Actions",
-                   "Agreed action", "Agreed actions", "Action required", "Action to be taken", "Actions to be taken",
-                   "Proposed action", "Planned action", "Improvement action", "Key actions", "Management action",
-                   "Recommendation", "What we will do", "What are we going to do", "What will we do",
-                   "What action will be taken", "Activity"),
+        "ref": _REF,
+        "theme": _THEME,
+        "objective": (
+            "Outcome",
+            "Target",
+            "Workstream/Project",
+            "Aim",
+            "Expected outcome",
+            "What we want to achieve",
+            "Area for improvement",
+            "Finding",
+            "Issue identified",
+            "Issue",
+        ),
+        "action": (
+            "Milestone",
+            "Milestones",
+            "Task",
+            "Actions for Implementation",
+            "Key task",
+            "Actions",
+            "Agreed action",
+            "Agreed actions",
+            "Action required",
+            "Action to be taken",
+            "Actions to be taken",
+            "Proposed action",
+            "Planned action",
+            "Improvement action",
+            "Key actions",
+            "Management action",
+            "Recommendation",
+            "What we will do",
+            "What are we going to do",
+            "What will we do",
+            "What action will be taken",
+            "Activity",
+        ),
         "lead_officer": _LEAD,
-        "due_date": ("Timescale", "End date", "Deadline", "Target date", "Implementation date", "Due",
-                     "Target completion date", "Completion date", "Agreed implementation date", "Date due",
-                     "Date for completion", "Timescales", "Timeframe", "When", "By when", "When will it be done"),
-        "revised_due_date": ("Revised target date", "Revised date", "New target date", "Revised deadline",
-                             "Revised implementation date", "Revised completion date", "Revised timescale"),
+        "due_date": (
+            "Timescale",
+            "End date",
+            "Deadline",
+            "Target date",
+            "Implementation date",
+            "Due",
+            "Target completion date",
+            "Completion date",
+            "Agreed implementation date",
+            "Date due",
+            "Date for completion",
+            "Timescales",
+            "Timeframe",
+            "When",
+            "By when",
+            "When will it be done",
+        ),
+        "revised_due_date": (
+            "Revised target date",
+            "Revised date",
+            "New target date",
+            "Revised deadline",
+            "Revised implementation date",
+            "Revised completion date",
+            "Revised timescale",
+        ),
         "status": _STATUS,
-        "progress_update": ("Comments", "Commentary", "Progress Update", "Achievements to date", "Update",
-                            "Progress to date", "Current position", "Latest update", "Progress made",
-                            "Position statement", "Progress commentary", "Update on progress", "Officer comments",
-                            "Management response"),
+        "progress_update": (
+            "Comments",
+            "Commentary",
+            "Progress Update",
+            "Achievements to date",
+            "Update",
+            "Progress to date",
+            "Current position",
+            "Latest update",
+            "Progress made",
+            "Position statement",
+            "Progress commentary",
+            "Update on progress",
+            "Officer comments",
+            "Management response",
+        ),
     },
     "kpis": {
         "ref": _REF + ("PI ref", "KPI ref", "PI code"),
-        "measure": ("Key Performance Measure", "Performance measure", "Performance indicator", "Indicator",
-                    "KPI", "Measure description", "PI description", "Description"),
-        "lead_officer": _LEAD, "comment": ("Comments", "Commentary"),
-        "target": ("Target value", "Annual target"), "actual": ("Actual value", "Outturn", "Result"),
+        "measure": (
+            "Key Performance Measure",
+            "Performance measure",
+            "Performance indicator",
+            "Indicator",
+            "KPI",
+            "Measure description",
+            "PI description",
+            "Description",
+        ),
+        "lead_officer": _LEAD,
+        "comment": ("Comments", "Commentary"),
+        "target": ("Target value", "Annual target"),
+        "actual": ("Actual value", "Outturn", "Result"),
         "tolerance": ("Tolerance %", "Target range"),
     },
 }
@@ -135,7 +276,9 @@ class TableSpec:
     sections: str = "theme"  # what a section heading names: "theme" or "team"
     section_above_first_table: bool = False  # the heading right above the first header is a section too
     fill_down: tuple[str, ...] = ()  # fields left blank under a vertically merged cell take the value above
-    judgement: str | None = None  # heading above mark sub-columns; the marked sub-column's heading is the status
+    judgement: str | None = (
+        None  # heading above mark sub-columns; the marked sub-column's heading is the status
+    )
 
     @cached_property
     def names(self) -> dict[str, str]:
@@ -152,7 +295,12 @@ class TableSpec:
     def own_names(self) -> frozenset[str]:
         """Headers this layout reads differently from the base: the evidence that a workbook has its shape."""
         base = _base_names(self.kind)
-        own = {header_key(s) for fid, syns in self.columns.items() for s in syns if base.get(header_key(s)) != fid}
+        own = {
+            header_key(s)
+            for fid, syns in self.columns.items()
+            for s in syns
+            if base.get(header_key(s)) != fid
+        }
         own |= {header_key(s) for s in (*self.keep, *self.ratings, *self.split)}
         return frozenset(own)
 
@@ -225,7 +373,9 @@ class Item:
     row: int  # 1-based Excel row of its first row
     values: dict[str, Any]
     extra: dict[str, Any]
-    by_period: dict[tuple[str, Any], Any] = field(default_factory=dict)  # ("quarter", 2) → that column's value
+    by_period: dict[tuple[str, Any], Any] = field(
+        default_factory=dict
+    )  # ("quarter", 2) → that column's value
 
 
 @dataclass
@@ -242,8 +392,12 @@ class Table:
     ratings: dict[str, int] = field(default_factory=dict)  # extra name of a second status → its column
     headings: dict[int, str] = field(default_factory=dict)  # 0-based column → its heading as written
     readings: dict[int, Guess] = field(default_factory=dict)  # 0-based column → how its heading was matched
-    ignored: dict[int, tuple[Guess, int]] = field(default_factory=dict)  # column → its reading, column that won
-    periods: dict[int, tuple[str, Any]] = field(default_factory=dict)  # column → ("quarter", 2) / ("year", 2024)
+    ignored: dict[int, tuple[Guess, int]] = field(
+        default_factory=dict
+    )  # column → its reading, column that won
+    periods: dict[int, tuple[str, Any]] = field(
+        default_factory=dict
+    )  # column → ("quarter", 2) / ("year", 2024)
     header_rows: int = 1  # rows of the header (a stacked header has two or three)
 
     def letter(self, fid: str) -> str | None:
@@ -259,8 +413,22 @@ class Table:
 
 _LAYOUT_KEYS = {"name", "description", "plan", "status_words", "tables", "fills", "bold"}
 _PLAN_KEYS = {"sheet", "titles"}
-_TABLE_KEYS = {"kind", "sheets", "header_search_rows", "columns", "keep", "ratings", "split", "beside", "required",
-               "identify", "sections", "section_above_first_table", "fill_down", "judgement"}
+_TABLE_KEYS = {
+    "kind",
+    "sheets",
+    "header_search_rows",
+    "columns",
+    "keep",
+    "ratings",
+    "split",
+    "beside",
+    "required",
+    "identify",
+    "sections",
+    "section_above_first_table",
+    "fill_down",
+    "judgement",
+}
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -274,15 +442,18 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
 def _unknown_keys(given: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(given) - allowed)
     if unknown:
-        raise LayoutFileInvalid(f"{where}: '{unknown[0]}' is not a layout setting. Settings here: "
-                                f"{', '.join(sorted(allowed))}.")
+        raise LayoutFileInvalid(
+            f"{where}: '{unknown[0]}' is not a layout setting. Settings here: {', '.join(sorted(allowed))}."
+        )
 
 
 def _fields_of(kind: str, names: Any, where: str) -> tuple[str, ...]:
     fids = _strings(names, where)
     for fid in fids:
         if fid not in FIELDS[kind]:
-            raise LayoutFileInvalid(f"{where}: '{fid}' is not a column of {kind} ({', '.join(FIELDS[kind])}).")
+            raise LayoutFileInvalid(
+                f"{where}: '{fid}' is not a column of {kind} ({', '.join(FIELDS[kind])})."
+            )
     return fids
 
 
@@ -300,8 +471,10 @@ def _table_from_toml(t: dict[str, Any], path: Path, n: int) -> TableSpec:
     for heading, into in t.get("split", {}).items():
         fids = _fields_of(kind, into, f"{where}, split")
         if len(fids) != 2:
-            raise LayoutFileInvalid(f"{where}, split: '{heading}' should name two columns, the text before the "
-                                    "date and the date, e.g. [\"lead_officer\", \"due_date\"].")
+            raise LayoutFileInvalid(
+                f"{where}, split: '{heading}' should name two columns, the text before the "
+                'date and the date, e.g. ["lead_officer", "due_date"].'
+            )
         split[heading] = (fids[0], fids[1])
     beside = {}
     for fid, name in t.get("beside", {}).items():
@@ -309,17 +482,23 @@ def _table_from_toml(t: dict[str, Any], path: Path, n: int) -> TableSpec:
         beside[fid] = str(name)
     sections = str(t.get("sections", "theme"))
     if sections not in ("theme", "team"):
-        raise LayoutFileInvalid(f"{where}: sections should be \"theme\" or \"team\", not '{sections}'.")
+        raise LayoutFileInvalid(f'{where}: sections should be "theme" or "team", not \'{sections}\'.')
     return TableSpec(
-        kind=kind, sheets=_strings(t.get("sheets", ["*"]), f"{where}, sheets"),
-        header_search_rows=int(t.get("header_search_rows", 15)), columns=columns,
+        kind=kind,
+        sheets=_strings(t.get("sheets", ["*"]), f"{where}, sheets"),
+        header_search_rows=int(t.get("header_search_rows", 15)),
+        columns=columns,
         keep=_strings(t.get("keep", []), f"{where}, keep"),
-        ratings={str(k): str(v) for k, v in t.get("ratings", {}).items()}, split=split, beside=beside,
+        ratings={str(k): str(v) for k, v in t.get("ratings", {}).items()},
+        split=split,
+        beside=beside,
         required=_fields_of(kind, t["required"], f"{where}, required") if "required" in t else None,
         identify=_fields_of(kind, t["identify"], f"{where}, identify") if "identify" in t else None,
-        sections=sections, section_above_first_table=bool(t.get("section_above_first_table", False)),
+        sections=sections,
+        section_above_first_table=bool(t.get("section_above_first_table", False)),
         fill_down=_fields_of(kind, t.get("fill_down", []), f"{where}, fill_down"),
-        judgement=str(t["judgement"]) if t.get("judgement") else None)
+        judgement=str(t["judgement"]) if t.get("judgement") else None,
+    )
 
 
 def layout_from_file(path: Path) -> Layout:
@@ -338,18 +517,30 @@ def layout_from_file(path: Path) -> Layout:
         words = {str(k): str(v).upper() for k, v in data.get("status_words", {}).items()}
         bad = [v for v in words.values() if v not in ("B", "G", "A", "R", "-")]
         if bad:
-            raise LayoutFileInvalid(f"Layout file {path}: status_words must map to B, G, A, R or -, not {bad[0]}.")
+            raise LayoutFileInvalid(
+                f"Layout file {path}: status_words must map to B, G, A, R or -, not {bad[0]}."
+            )
         bold = str(data.get("bold", "font"))
         if bold not in ("font", "markup"):
-            raise LayoutFileInvalid(f"Layout file {path}: bold should be \"font\" or \"markup\", not '{bold}'.")
+            raise LayoutFileInvalid(f'Layout file {path}: bold should be "font" or "markup", not \'{bold}\'.')
         titles = _strings(plan.get("titles", []), f"Layout file {path}, [plan] titles")
         for title in titles:
             if "{department}" not in title and "{period}" not in title:
-                raise LayoutFileInvalid(f"Layout file {path}: the title pattern '{title}' names neither "
-                                        "{department} nor {period}.")
-        return Layout(name=str(data.get("name") or path.stem), description=str(data.get("description", "")),
-                      tables=tuple(tables), plan_sheet=plan.get("sheet", "Plan"), titles=titles,
-                      status_words=words, fills=bool(data.get("fills", False)), bold=bold, path=path)
+                raise LayoutFileInvalid(
+                    f"Layout file {path}: the title pattern '{title}' names neither "
+                    "{department} nor {period}."
+                )
+        return Layout(
+            name=str(data.get("name") or path.stem),
+            description=str(data.get("description", "")),
+            tables=tuple(tables),
+            plan_sheet=plan.get("sheet", "Plan"),
+            titles=titles,
+            status_words=words,
+            fills=bool(data.get("fills", False)),
+            bold=bold,
+            path=path,
+        )
     except KeyError as exc:
         raise LayoutFileInvalid(f"Layout file {path} is missing '{exc.args[0]}'.") from None
 
@@ -370,8 +561,10 @@ def load_layouts(dirs: list[Path], skipped: list[str] | None = None) -> dict[str
             except LayoutFileInvalid as exc:
                 if skipped is None or n == 0:
                     raise
-                skipped.append(f"{exc} This layout was skipped; the others are in use. Correct the file and "
-                               "restart the service (the command line reads it again each time).")
+                skipped.append(
+                    f"{exc} This layout was skipped; the others are in use. Correct the file and "
+                    "restart the service (the command line reads it again each time)."
+                )
                 continue
             layouts[layout.name] = layout
     return layouts
@@ -382,7 +575,9 @@ def layout_named(name: str, layouts: dict[str, Layout]) -> Layout:
     try:
         return layouts[name]
     except KeyError:
-        raise UnknownLayout(f"There is no layout called '{name}'. Layouts: {', '.join(sorted(layouts))}.") from None
+        raise UnknownLayout(
+            f"There is no layout called '{name}'. Layouts: {', '.join(sorted(layouts))}."
+        ) from None
 
 
 def _sheet_key(text: str) -> str:
@@ -391,8 +586,10 @@ def _sheet_key(text: str) -> str:
 
 # --- Titles: department and period written above the header ----------------------------------------
 
-_PERIOD_PATTERN = (r"(?P<period>(?:(?:q|quarter)\s*[1-4]\W*)?(?:19|20)\d\d\s*[/\-–]\s*(?:\d{2}|\d{4})"
-                   r"(?:\W*(?:q|quarter)\s*[1-4])?)")
+_PERIOD_PATTERN = (
+    r"(?P<period>(?:(?:q|quarter)\s*[1-4]\W*)?(?:19|20)\d\d\s*[/\-–]\s*(?:\d{2}|\d{4})"
+    r"(?:\W*(?:q|quarter)\s*[1-4])?)"
+)
 
 
 def _title_regex(pattern: str) -> re.Pattern[str]:
@@ -425,7 +622,7 @@ def title_match(book: Book, layout: Layout, above: dict[str, int]) -> dict[str, 
     if not layout.titles:
         return {}
     for sheet in book.sheets:
-        for r, row in enumerate(sheet.rows[:above.get(sheet.name, 0)]):
+        for r, row in enumerate(sheet.rows[: above.get(sheet.name, 0)]):
             for c, value in enumerate(row):
                 if not isinstance(value, str):
                     continue
@@ -494,12 +691,20 @@ class _Header:
         the rest of a row split at a page break look like an item. Its dated milestones written as
         text continue the cell above too.
         """
-        identify = [self.columns[f] for f in (*self.spec.identify_fields, *self.spec.fill_down)
-                    if f in self.columns and self.columns[f] not in self.split]
-        text_cols = {c for f, c in self.columns.items() if f in TEXT_FIELDS} | set(self.split) | set(self.kept)
+        identify = [
+            self.columns[f]
+            for f in (*self.spec.identify_fields, *self.spec.fill_down)
+            if f in self.columns and self.columns[f] not in self.split
+        ]
+        text_cols = (
+            {c for f, c in self.columns.items() if f in TEXT_FIELDS} | set(self.split) | set(self.kept)
+        )
         mapped = set(self.columns.values()) | set(self.judgement) | set(self.ratings) | set(self.periods)
-        dates = ({c for f, c in self.columns.items() if f in ("due_date", "revised_due_date")}
-                 if self.spec.fill_down else set())
+        dates = (
+            {c for f, c in self.columns.items() if f in ("due_date", "revised_due_date")}
+            if self.spec.fill_down
+            else set()
+        )
         return list(dict.fromkeys(identify)), text_cols, mapped, dates
 
 
@@ -513,9 +718,11 @@ def _keys(row: list[Any], longest: int = _LONGEST_HEADING) -> list[str]:
 _QUARTER_HEADING = re.compile(
     r"^(?:(?:actual|outturn|result|performance)\s+)?(?:q|qtr|quarter)\s*([1-4])"
     r"(?:\s+(?:apr|jul|oct|jan)[a-z]*\s+(?:to\s+)?(?:jun|sep|dec|mar)[a-z]*)?"
-    r"(?:\s+(?:actual|outturn|result|performance|value|data))?(?:\s+(?:19|20)?\d\d(?:\s+(?:19|20)?\d\d)?)?$")
+    r"(?:\s+(?:actual|outturn|result|performance|value|data))?(?:\s+(?:19|20)?\d\d(?:\s+(?:19|20)?\d\d)?)?$"
+)
 _QUARTER_MONTHS = re.compile(
-    r"^(apr|jul|oct|jan)[a-z]*\s+(?:to\s+)?(jun|sep|dec|mar)[a-z]*(?:\s+(?:19|20)?\d\d(?:\s+\d\d)?)?$")
+    r"^(apr|jul|oct|jan)[a-z]*\s+(?:to\s+)?(jun|sep|dec|mar)[a-z]*(?:\s+(?:19|20)?\d\d(?:\s+\d\d)?)?$"
+)
 _QUARTER_OF_MONTHS = {("apr", "jun"): 1, ("jul", "sep"): 2, ("oct", "dec"): 3, ("jan", "mar"): 4}
 # A financial year's column: "2024-25", "2024/25", "24/25", "2024/2025", "Target 2024/25".
 _YEAR_HEADING = re.compile(r"^(?:targets?\s+)?((?:19|20)?\d\d)\s+((?:19|20)?\d\d)(?:\s+targets?)?$")
@@ -580,8 +787,13 @@ def _is_stacked(sheet: Sheet, r: int) -> bool:
     if not all(isinstance(v, str | int) and len(str(v)) <= _LONGEST_HEADING for v in below if _present(v)):
         return False
     for c in range(len(top) - 1):
-        if (_present(top[c]) and not _present(top[c + 1]) and c + 1 < len(below)
-                and _present(below[c]) and _present(below[c + 1])):
+        if (
+            _present(top[c])
+            and not _present(top[c + 1])
+            and c + 1 < len(below)
+            and _present(below[c])
+            and _present(below[c + 1])
+        ):
             return True
     return False
 
@@ -596,13 +808,16 @@ def _match_header(sheet: Sheet, r: int, spec: TableSpec, guess: bool = True) -> 
         if not _is_stacked(sheet, r + depth - 2):
             break
         stacked = _match_rows(sheet, r, spec, depth, guess)
-        if stacked is not None and (best is None or (stacked.complete, stacked.recognised)
-                                    > (best.complete, best.recognised)):
+        if stacked is not None and (
+            best is None or (stacked.complete, stacked.recognised) > (best.complete, best.recognised)
+        ):
             best = stacked
     return best
 
 
-def _match_rows(sheet: Sheet, r: int, spec: TableSpec, depth: int, guess: bool, least: int = 2) -> _Header | None:
+def _match_rows(
+    sheet: Sheet, r: int, spec: TableSpec, depth: int, guess: bool, least: int = 2
+) -> _Header | None:
     """The header of depth rows from row r: every heading scored, each field given to its best column."""
     matcher, own_names = spec.matcher, spec.own_names
     if depth == 1:
@@ -653,8 +868,11 @@ def _match_rows(sheet: Sheet, r: int, spec: TableSpec, depth: int, guess: bool, 
     years = {c: p for c, p in periods.items() if p[0] == "year"}
     periods = {}
     guessed_actual = "actual" in columns and not used[columns["actual"]].certain
-    if quarters and ("actual" not in columns or guessed_actual) and (len(quarters) >= 2 or guessed_actual
-                                                                    or "target" in columns):
+    if (
+        quarters
+        and ("actual" not in columns or guessed_actual)
+        and (len(quarters) >= 2 or guessed_actual or "target" in columns)
+    ):
         # A quarter's own column is a better Actual than a heading only guessed to be one ("2023/24 Outturn").
         if guessed_actual:
             del used[columns.pop("actual")]
@@ -669,12 +887,20 @@ def _match_rows(sheet: Sheet, r: int, spec: TableSpec, depth: int, guess: bool, 
     lost_to = {g.target: c for c, g in used.items()}
     ignored = {c: (g, lost_to[g.target]) for c, g in lost.items() if g.target in lost_to}
     judgement: dict[int, str] = {}
-    if (depth == 1 and spec.judgement and "status" in columns
-            and header_key(sheet.rows[r][columns["status"]]) == header_key(spec.judgement)):
+    if (
+        depth == 1
+        and spec.judgement
+        and "status" in columns
+        and header_key(sheet.rows[r][columns["status"]]) == header_key(spec.judgement)
+    ):
         c = columns["status"]
         below = sheet.rows[r + 1] if r + 1 < len(sheet.rows) else []
         # The heading is merged across its sub-columns, so the cells right of it in its own row are empty.
-        while c < len(below) and _present(below[c]) and (c == columns["status"] or not _present(sheet.cell(r, c))):
+        while (
+            c < len(below)
+            and _present(below[c])
+            and (c == columns["status"] or not _present(sheet.cell(r, c)))
+        ):
             judgement[c] = text_from_value(below[c]) or ""
             c += 1
         if len(judgement) >= 2:
@@ -682,19 +908,40 @@ def _match_rows(sheet: Sheet, r: int, spec: TableSpec, depth: int, guess: bool, 
             own += 1
         else:
             judgement = {}
-    have = set(columns) | {"actual" for p in periods.values() if p[0] == "quarter"} | {
-        "target" for p in periods.values() if p[0] == "year"}
+    have = (
+        set(columns)
+        | {"actual" for p in periods.values() if p[0] == "quarter"}
+        | {"target" for p in periods.values() if p[0] == "year"}
+    )
     complete = all(f in have for f in spec.required_fields)
     headings = {c: forms[0] for c, forms in texts.items()}
-    return _Header(spec, sheet.name, r, columns, split, ratings, kept, judgement, recognised, own, complete,
-                   depth=depth, headings=headings, readings=dict(used), ignored=ignored, periods=periods)
+    return _Header(
+        spec,
+        sheet.name,
+        r,
+        columns,
+        split,
+        ratings,
+        kept,
+        judgement,
+        recognised,
+        own,
+        complete,
+        depth=depth,
+        headings=headings,
+        readings=dict(used),
+        ignored=ignored,
+        periods=periods,
+    )
 
 
 def _under_targets(texts: dict[int, tuple[str, ...]], years: dict[int, tuple[str, Any]]) -> bool:
     return any(header_key(texts[c][0]).startswith("target") for c in years)
 
 
-def _headers(sheet: Sheet, specs: list[TableSpec], first_only: bool = False) -> tuple[list[_Header], list[_Header]]:
+def _headers(
+    sheet: Sheet, specs: list[TableSpec], first_only: bool = False
+) -> tuple[list[_Header], list[_Header]]:
     """The header rows of a sheet in order (each row given to the table it matches best), and partial ones.
 
     A table's first header must be within its header_search_rows; once one table is found on a sheet,
@@ -760,7 +1007,10 @@ def _may_be_header(row: list[Any], specs: list[TableSpec]) -> bool:
         return False
     for spec in specs:
         matcher = spec.matcher
-        if sum(1 for v in texts if matcher.readings(v) or (spec.kind == "kpis" and period_of_heading(v))) >= 2:
+        if (
+            sum(1 for v in texts if matcher.readings(v) or (spec.kind == "kpis" and period_of_heading(v)))
+            >= 2
+        ):
             return True
     # A group heading over sub-headings: its row alone may name only one column.
     return any(spec.matcher.readings(v) for spec in specs for v in texts)
@@ -808,9 +1058,14 @@ def _colour_evidence(book: Book, sheet: Sheet, h: _Header) -> int:
     if col is None:
         return 0
     if any(_present(sheet.cell(r, col)) for r in range(h.first_data_row, len(sheet.rows))):
-        return 0  # a status is typed somewhere: not a colour-only plan (and the usual case stops here at once)
-    rows = [r for r in range(h.first_data_row, len(sheet.rows))
-            if sum(1 for v in sheet.rows[r] if _present(v)) >= 2]
+        return (
+            0  # a status is typed somewhere: not a colour-only plan (and the usual case stops here at once)
+        )
+    rows = [
+        r
+        for r in range(h.first_data_row, len(sheet.rows))
+        if sum(1 for v in sheet.rows[r] if _present(v)) >= 2
+    ]
     if not rows or any(_present(sheet.cell(r, col)) for r in rows):
         return 0
     if not add_cell_styles(book):
@@ -841,10 +1096,17 @@ def tables_from_book(book: Book, layout: Layout) -> tuple[list[Table], list[Mess
     messages: list[Message] = []
     if layout.ambiguous_with:
         others = ", ".join(f"'{n}'" for n in layout.ambiguous_with)
-        messages.append(Message(
-            WARNING, "ambiguous-layout", None, None, None,
-            f"this workbook's headings match the '{layout.name}' layout and {others} equally well; it was read "
-            f"with '{layout.name}'. If that is wrong, submit again choosing the layout (--layout NAME)."))
+        messages.append(
+            Message(
+                WARNING,
+                "ambiguous-layout",
+                None,
+                None,
+                None,
+                f"this workbook's headings match the '{layout.name}' layout and {others} equally well; it was read "
+                f"with '{layout.name}'. If that is wrong, submit again choosing the layout (--layout NAME).",
+            )
+        )
     if layout.fills:
         add_cell_styles(book)  # from the file, or the fills the add-in sent (False without either)
     partials: list[_Header] = []
@@ -852,13 +1114,23 @@ def tables_from_book(book: Book, layout: Layout) -> tuple[list[Table], list[Mess
         found, partial = _headers(sheet, list(layout.tables))
         partials.extend(partial)
         for spec in layout.tables:
-            if (spec.names_sheet(sheet) and not any(h.spec is spec for h in found)
-                    and not any(h.spec is spec for h in partial)
-                    and any(v is not None for row in sheet.rows[:1] for v in row)):
-                messages.append(Message(
-                    ERROR, "missing-header", sheet.name, "A1", None,
-                    f"no {SHEET_TITLES[spec.kind]} header row found. Row 1 should hold the column "
-                    f"headings: {' | '.join(FIELDS[spec.kind].values())}."))
+            if (
+                spec.names_sheet(sheet)
+                and not any(h.spec is spec for h in found)
+                and not any(h.spec is spec for h in partial)
+                and any(v is not None for row in sheet.rows[:1] for v in row)
+            ):
+                messages.append(
+                    Message(
+                        ERROR,
+                        "missing-header",
+                        sheet.name,
+                        "A1",
+                        None,
+                        f"no {SHEET_TITLES[spec.kind]} header row found. Row 1 should hold the column "
+                        f"headings: {' | '.join(FIELDS[spec.kind].values())}.",
+                    )
+                )
         if found:
             # A near-miss header above the first one read: its rows cannot be read, so say why.
             for h in partial:
@@ -875,19 +1147,31 @@ def tables_from_book(book: Book, layout: Layout) -> tuple[list[Table], list[Mess
     return tables, messages
 
 
-def _describe_header(sheet: Sheet, h: _Header, messages: list[Message]) -> tuple[dict[int, str], dict[int, str]]:
+def _describe_header(
+    sheet: Sheet, h: _Header, messages: list[Message]
+) -> tuple[dict[int, str], dict[int, str]]:
     """Missing required columns (errors) and unrecognised headings (warnings when they look misspelt)."""
     spec = h.spec
     header = sheet.rows[h.row]
-    have = set(h.columns) | {"actual" for p in h.periods.values() if p[0] == "quarter"} | {
-        "target" for p in h.periods.values() if p[0] == "year"}
+    have = (
+        set(h.columns)
+        | {"actual" for p in h.periods.values() if p[0] == "quarter"}
+        | {"target" for p in h.periods.values() if p[0] == "year"}
+    )
     for fid in spec.required_fields:
         if fid not in have:
             title = FIELDS[spec.kind][fid]
-            messages.append(Message(
-                ERROR, "missing-column", sheet.name, f"{column_letter(len(header))}{h.row + 1}", None,
-                f"the required column '{title}' is missing. Add a column headed '{title}' to the header row "
-                f"(row {h.row + 1})."))
+            messages.append(
+                Message(
+                    ERROR,
+                    "missing-column",
+                    sheet.name,
+                    f"{column_letter(len(header))}{h.row + 1}",
+                    None,
+                    f"the required column '{title}' is missing. Add a column headed '{title}' to the header row "
+                    f"(row {h.row + 1}).",
+                )
+            )
     for c, g in sorted(h.readings.items()):
         if g.certain or g.target not in FIELDS[spec.kind]:
             continue
@@ -897,9 +1181,16 @@ def _describe_header(sheet: Sheet, h: _Header, messages: list[Message]) -> tuple
             why = f"taking it for '{g.known}' misspelt. If that is right, correct the spelling"
         else:
             why = f"because it {g.how} '{g.known}'. If that is right, nothing needs doing"
-        messages.append(Message(
-            WARNING, "guessed-column", sheet.name, f"{column_letter(c)}{h.row + 1}", value,
-            f"this heading was read as the '{title}' column, {why}; if not, rename the heading."))
+        messages.append(
+            Message(
+                WARNING,
+                "guessed-column",
+                sheet.name,
+                f"{column_letter(c)}{h.row + 1}",
+                value,
+                f"this heading was read as the '{title}' column, {why}; if not, rename the heading.",
+            )
+        )
     extras: dict[int, str] = {}
     unrecognised: dict[int, str] = {}
     used = set(h.columns.values()) | set(h.split) | set(h.judgement) | set(h.periods)
@@ -924,10 +1215,17 @@ def _describe_header(sheet: Sheet, h: _Header, messages: list[Message]) -> tuple
         if fid is None and close[0] not in {header_key(k) for k in (*spec.keep, *spec.ratings, *spec.split)}:
             continue
         what = f"'{FIELDS[spec.kind][fid]}'" if fid else f"'{meant}'"
-        messages.append(Message(
-            WARNING, "unrecognised-column", sheet.name, f"{column_letter(c)}{h.row + 1}", str(value),
-            f"this heading was not recognised, so the column is kept as an extra column and not read as "
-            f"{what}. If it is meant to be '{meant}', rename the heading."))
+        messages.append(
+            Message(
+                WARNING,
+                "unrecognised-column",
+                sheet.name,
+                f"{column_letter(c)}{h.row + 1}",
+                str(value),
+                f"this heading was not recognised, so the column is kept as an extra column and not read as "
+                f"{what}. If it is meant to be '{meant}', rename the heading.",
+            )
+        )
     for fid, name in spec.beside.items():
         col = h.columns.get(fid)
         if col is not None and not _present(sheet.cell(h.row, col + 1)):
@@ -947,8 +1245,9 @@ class _Raw:
     extras: dict[int, str]  # that header's extra columns
 
 
-def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header],
-                messages: list[Message]) -> list[Table]:
+def _read_sheet(
+    book: Book, sheet: Sheet, layout: Layout, headers: list[_Header], messages: list[Message]
+) -> list[Table]:
     """Read the rows under each header of a sheet: items, continuation rows, headings, repeated headers.
 
     Every header of the same table on a sheet (the header repeated at a page break, or the next
@@ -956,7 +1255,9 @@ def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header]
     columns of the header right above it.
     """
     tables: dict[int, tuple[Table, list[_Raw]]] = {}
-    headings: dict[int, list[tuple[int, int, str]]] = {}  # per table: (row, column, text) read as headings in it
+    headings: dict[
+        int, list[tuple[int, int, str]]
+    ] = {}  # per table: (row, column, text) read as headings in it
     extras_of: dict[tuple, dict[int, str]] = {}
     header_rows = {r for h in headers for r in range(h.row, h.first_data_row)}
     section: str | None = None
@@ -971,12 +1272,23 @@ def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header]
             extras, unrecognised = _describe_header(sheet, h, said)
             extras_of[h.signature()] = extras
             if id(h.spec) not in tables:
-                tables[id(h.spec)] = (Table(h.spec.kind, sheet.name, h.row + 1, dict(h.columns), extras,
-                                            unrecognised=unrecognised,
-                                            ratings={name: c for c, name in h.ratings.items()},
-                                            headings=dict(h.headings), readings=dict(h.readings),
-                                            ignored=dict(h.ignored), periods=dict(h.periods),
-                                            header_rows=h.first_data_row - h.row), [])
+                tables[id(h.spec)] = (
+                    Table(
+                        h.spec.kind,
+                        sheet.name,
+                        h.row + 1,
+                        dict(h.columns),
+                        extras,
+                        unrecognised=unrecognised,
+                        ratings={name: c for c, name in h.ratings.items()},
+                        headings=dict(h.headings),
+                        readings=dict(h.readings),
+                        ignored=dict(h.ignored),
+                        periods=dict(h.periods),
+                        header_rows=h.first_data_row - h.row,
+                    ),
+                    [],
+                )
         raws = tables[id(h.spec)][1]
         end = headers[n + 1].row if n + 1 < len(headers) else len(sheet.rows)
         first_col = min(c for c, v in enumerate(sheet.rows[h.row]) if _present(v))
@@ -988,8 +1300,12 @@ def _read_sheet(book: Book, sheet: Sheet, layout: Layout, headers: list[_Header]
             filled = [c for c, v in enumerate(row) if v is not None and (v.__class__ is not str or v.strip())]
             if not filled or _is_title(row[filled[0]], layout):
                 continue
-            if len(filled) == 1 and filled[0] <= first_col and isinstance(row[filled[0]], str) and not (
-                    h.columns.get("ref") == filled[0] and _REF_LIKE.match(row[filled[0]].strip())):
+            if (
+                len(filled) == 1
+                and filled[0] <= first_col
+                and isinstance(row[filled[0]], str)
+                and not (h.columns.get("ref") == filled[0] and _REF_LIKE.match(row[filled[0]].strip()))
+            ):
                 # Right above a table it is a section heading, bold or not; inside one, bold makes it a
                 # group heading (the rows' Objective) and plain a section heading (their Theme or team).
                 text = text_from_value(row[filled[0]])
@@ -1024,10 +1340,16 @@ def _headings_note(sheet: str, kind: str, rows: list[tuple[int, int, str]]) -> M
     n = len(rows)
     items = {"actions": "actions", "objectives": "objectives", "kpis": "KPIs"}[kind]
     main = FIELDS[kind]["action" if kind == "actions" else "objective" if kind == "objectives" else "measure"]
-    return Message(WARNING, "heading-rows", sheet, f"{column_letter(c)}{r + 1}", text,
-                   f"{n} row{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} text only in {where}: read as "
-                   f"heading{'s' if n != 1 else ''}; if {'they are' if n != 1 else 'it is'} {items}, fill the "
-                   f"{main} column.")
+    return Message(
+        WARNING,
+        "heading-rows",
+        sheet,
+        f"{column_letter(c)}{r + 1}",
+        text,
+        f"{n} row{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} text only in {where}: read as "
+        f"heading{'s' if n != 1 else ''}; if {'they are' if n != 1 else 'it is'} {items}, fill the "
+        f"{main} column.",
+    )
 
 
 def _above_header(sheet: Sheet, r: int, header_rows: set[int]) -> bool:
@@ -1065,8 +1387,9 @@ def _continues(h: _Header, row: list[Any], filled: list[int]) -> bool:
     identify, text_cols, mapped, dates = h.continuation_columns
     if not identify or any(c in filled for c in identify):
         return False
-    return (all(c in text_cols or (c not in mapped) or (c in dates and isinstance(row[c], str)) for c in filled)
-            and any(isinstance(row[c], str) for c in filled))
+    return all(
+        c in text_cols or (c not in mapped) or (c in dates and isinstance(row[c], str)) for c in filled
+    ) and any(isinstance(row[c], str) for c in filled)
 
 
 def _kpi_split(h: _Header, row: list[Any], filled: list[int], above: list[Any]) -> bool:
@@ -1076,7 +1399,12 @@ def _kpi_split(h: _Header, row: list[Any], filled: list[int], above: list[Any]) 
     a KPI's own row has its Ref, or a target or an actual.
     """
     ref = h.columns.get("ref")
-    if h.spec.kind != "kpis" or ref is None or ref in filled or not _present(above[ref] if ref < len(above) else None):
+    if (
+        h.spec.kind != "kpis"
+        or ref is None
+        or ref in filled
+        or not _present(above[ref] if ref < len(above) else None)
+    ):
         return False
     _identify, text_cols, _mapped, _dates = h.continuation_columns
     return all(c in text_cols and isinstance(row[c], str) for c in filled)
@@ -1096,8 +1424,9 @@ def _merge(cells: list[Any], row: list[Any]) -> None:
             cells[c] = f"{above}\n{value}"
 
 
-def _items(book: Book, sheet: Sheet, layout: Layout, table: Table, raws: list[_Raw],
-           messages: list[Message]) -> list[Item]:
+def _items(
+    book: Book, sheet: Sheet, layout: Layout, table: Table, raws: list[_Raw], messages: list[Message]
+) -> list[Item]:
     """Raw rows → items: split columns, judgement marks, fill colours, headings and merged cells applied."""
     fields = FIELDS[table.kind]
     blank_status: list[int] = []
@@ -1147,14 +1476,26 @@ def _items(book: Book, sheet: Sheet, layout: Layout, table: Table, raws: list[_R
         previous, previous_section = item, raw.section
     if blank_status:
         letter = table.letter("status")
-        rows = f"{letter}{blank_status[0] + 1}" + (f":{letter}{blank_status[-1] + 1}" if len(blank_status) > 1 else "")
-        why = ("which the Excel add-in cannot read" if book.source == "xlwings"
-               else "and the colours could not be read from this file")
-        also = (", or upload the .xlsx file on the upload page" if book.source == "xlwings" else "")
-        messages.append(Message(
-            ERROR, "colour-only-status", sheet.name, f"{letter}{blank_status[0] + 1}", None,
-            f"the Status cells ({rows}) hold no text. This plan shows its statuses as cell colours, {why}. "
-            f"Choose B, G, A or R in each Status cell (Blue, Green, Amber or Red) and submit again{also}."))
+        rows = f"{letter}{blank_status[0] + 1}" + (
+            f":{letter}{blank_status[-1] + 1}" if len(blank_status) > 1 else ""
+        )
+        why = (
+            "which the Excel add-in cannot read"
+            if book.source == "xlwings"
+            else "and the colours could not be read from this file"
+        )
+        also = ", or upload the .xlsx file on the upload page" if book.source == "xlwings" else ""
+        messages.append(
+            Message(
+                ERROR,
+                "colour-only-status",
+                sheet.name,
+                f"{letter}{blank_status[0] + 1}",
+                None,
+                f"the Status cells ({rows}) hold no text. This plan shows its statuses as cell colours, {why}. "
+                f"Choose B, G, A or R in each Status cell (Blue, Green, Amber or Red) and submit again{also}.",
+            )
+        )
     return items
 
 
@@ -1164,10 +1505,17 @@ def _judgement(sheet: Sheet, h: _Header, raw: _Raw, messages: list[Message]) -> 
     if len(marked) > 1:
         cells = ", ".join(f"{column_letter(c)}{raw.row + 1}" for c in marked)
         heads = " and ".join(h.judgement[c] for c in marked)
-        messages.append(Message(
-            ERROR, "two-judgements", sheet.name, f"{column_letter(marked[0])}{raw.row + 1}", None,
-            f"this row is marked under both {heads} ({cells}). Put one mark per row, under the judgement "
-            "that applies."))
+        messages.append(
+            Message(
+                ERROR,
+                "two-judgements",
+                sheet.name,
+                f"{column_letter(marked[0])}{raw.row + 1}",
+                None,
+                f"this row is marked under both {heads} ({cells}). Put one mark per row, under the judgement "
+                "that applies.",
+            )
+        )
     return h.judgement[marked[0]] if marked else None
 
 
@@ -1175,8 +1523,11 @@ def _judgement(sheet: Sheet, h: _Header, raw: _Raw, messages: list[Message]) -> 
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?"
 # Words that may lead into a date: "by end of June 2018", "w/c 6 Nov 17", "28th - 31st March 2017".
-_DATE_LEAD = re.compile(rf"^(?:by|end|of|the|w/c|week|commencing|from|to|and|before|until|[-–—]|\d{{1,2}}"
-                        rf"(?:st|nd|rd|th)?,?|{_MONTH})$", re.IGNORECASE)
+_DATE_LEAD = re.compile(
+    rf"^(?:by|end|of|the|w/c|week|commencing|from|to|and|before|until|[-–—]|\d{{1,2}}"
+    rf"(?:st|nd|rd|th)?,?|{_MONTH})$",
+    re.IGNORECASE,
+)
 _NO_DATE_WORDS = re.compile(r"(?:tbc|tba|ongoing|on-going|on going|n/a)\W*$", re.IGNORECASE)
 
 
@@ -1193,7 +1544,7 @@ def split_text_and_date(value: Any) -> tuple[str | None, str | None]:
     starts = [m.start() for m in re.finditer(r"\S+", text)]
     tail_at = None
     for i in range(len(starts) - 1, -1, -1):
-        found = date_from_value(text[starts[i]:])
+        found = date_from_value(text[starts[i] :])
         if found.date is not None or found.problem:
             tail_at = i
             break
@@ -1201,11 +1552,11 @@ def split_text_and_date(value: Any) -> tuple[str | None, str | None]:
         m = _NO_DATE_WORDS.search(text)
         if m is None or m.start() == 0:
             return (text, None) if m is None else (None, text)
-        return text[:m.start()].rstrip(" -–—,;:\n") or None, text[m.start():].strip()
-    while tail_at > 0 and _DATE_LEAD.match(text[starts[tail_at - 1]:].split(None, 1)[0]):
+        return text[: m.start()].rstrip(" -–—,;:\n") or None, text[m.start() :].strip()
+    while tail_at > 0 and _DATE_LEAD.match(text[starts[tail_at - 1] :].split(None, 1)[0]):
         tail_at -= 1
-    lead = text[:starts[tail_at]].rstrip(" -–—,;:\n") or None
-    date = text[starts[tail_at]:].strip().lstrip("-–— ").strip()
+    lead = text[: starts[tail_at]].rstrip(" -–—,;:\n") or None
+    date = text[starts[tail_at] :].strip().lstrip("-–— ").strip()
     return lead, date or None
 
 
@@ -1224,7 +1575,7 @@ def status_from_fill(rgb: str | None) -> str | None:
     import colorsys
 
     try:
-        r, g, b = (int(rgb[i:i + 2], 16) / 255 for i in (0, 2, 4))
+        r, g, b = (int(rgb[i : i + 2], 16) / 255 for i in (0, 2, 4))
     except ValueError:
         return None
     hue, saturation, value = colorsys.rgb_to_hsv(r, g, b)
@@ -1249,17 +1600,26 @@ def columns_report(tables: list[Table]) -> dict[str, dict[str, list[str]]]:
     report: dict[str, dict[str, list[str]]] = {}
     for table in sorted(tables, key=lambda t: t.kind == "actions"):
         entry = report.setdefault(table.sheet, {"mapped": [], "extra": [], "unrecognised": []})
-        entry["mapped"] += [f"{column_letter(c)}: {table.kind}.{fid}" for fid, c in sorted(
-            table.columns.items(), key=lambda kv: kv[1])]
+        entry["mapped"] += [
+            f"{column_letter(c)}: {table.kind}.{fid}"
+            for fid, c in sorted(table.columns.items(), key=lambda kv: kv[1])
+        ]
         entry["extra"] += [f"{column_letter(c)}: {name}" for c, name in sorted(table.extras.items())]
-        entry["unrecognised"] += [f"{column_letter(c)}: {name}" for c, name in sorted(table.unrecognised.items())]
+        entry["unrecognised"] += [
+            f"{column_letter(c)}: {name}" for c, name in sorted(table.unrecognised.items())
+        ]
         # Only where there are any, so a plan read as written reports as before.
-        guessed = [f"{column_letter(c)}: {' '.join(table.headings.get(c, '').split())} → {table.kind}.{g.target} "
-                   f"({g.how} '{g.known}', score {g.score})" for c, g in sorted(table.readings.items())
-                   if not g.certain and g.target in FIELDS[table.kind]]
-        ignored = [f"{column_letter(c)}: {' '.join(table.headings.get(c, '').split())} "
-                   f"({FIELDS[table.kind].get(g.target, g.target)} is read from {column_letter(winner)})"
-                   for c, (g, winner) in sorted(table.ignored.items())]
+        guessed = [
+            f"{column_letter(c)}: {' '.join(table.headings.get(c, '').split())} → {table.kind}.{g.target} "
+            f"({g.how} '{g.known}', score {g.score})"
+            for c, g in sorted(table.readings.items())
+            if not g.certain and g.target in FIELDS[table.kind]
+        ]
+        ignored = [
+            f"{column_letter(c)}: {' '.join(table.headings.get(c, '').split())} "
+            f"({FIELDS[table.kind].get(g.target, g.target)} is read from {column_letter(winner)})"
+            for c, (g, winner) in sorted(table.ignored.items())
+        ]
         if guessed:
             entry.setdefault("guessed", []).extend(guessed)
         if ignored:
@@ -1280,30 +1640,68 @@ def layout_report(book: Book, layouts: dict[str, Layout], forced: str | None = N
     for table in tables:
         sheet = next(s for s in book.sheets if s.name == table.sheet)
         header = sheet.rows[table.header_row - 1]
-        described.append({
-            "sheet": table.sheet, "kind": table.kind, "header_row": table.header_row, "items": len(table.items),
-            "header_rows": table.header_rows,
-            "mapped": [(column_letter(c), table.headings.get(c) or str(sheet.cell(table.header_row - 1, c) or ""),
-                        FIELDS[table.kind][fid]) for fid, c in sorted(table.columns.items(), key=lambda kv: kv[1])],
-            "extra": [(column_letter(c), name) for c, name in sorted(table.extras.items())
-                      if c not in table.unrecognised],
-            "unrecognised": [(column_letter(c), name) for c, name in sorted(table.unrecognised.items())
-                             if c < max(len(header), *(k + 1 for k in table.headings), 0)],
-            "headings": _explained(table),
-        })
+        described.append(
+            {
+                "sheet": table.sheet,
+                "kind": table.kind,
+                "header_row": table.header_row,
+                "items": len(table.items),
+                "header_rows": table.header_rows,
+                "mapped": [
+                    (
+                        column_letter(c),
+                        table.headings.get(c) or str(sheet.cell(table.header_row - 1, c) or ""),
+                        FIELDS[table.kind][fid],
+                    )
+                    for fid, c in sorted(table.columns.items(), key=lambda kv: kv[1])
+                ],
+                "extra": [
+                    (column_letter(c), name)
+                    for c, name in sorted(table.extras.items())
+                    if c not in table.unrecognised
+                ],
+                "unrecognised": [
+                    (column_letter(c), name)
+                    for c, name in sorted(table.unrecognised.items())
+                    if c < max(len(header), *(k + 1 for k in table.headings), 0)
+                ],
+                "headings": _explained(table),
+            }
+        )
     unread = []
     if not tables:
         for sheet in book.sheets:
             best = _likeliest_header(sheet, chosen)
             if best is not None:
                 h, spec = best
-                unread.append({"sheet": sheet.name, "kind": spec.kind, "header_row": h.row + 1,
-                               "headings": _explained(Table(spec.kind, sheet.name, h.row + 1, dict(h.columns), {},
-                                                            headings=h.headings, readings=h.readings,
-                                                            ignored=h.ignored, periods=h.periods))})
-    return {"layout": chosen.name, "ambiguous_with": list(chosen.ambiguous_with),
-            "scores": dict(sorted(scores.items(), key=lambda kv: kv[1], reverse=True)),
-            "tables": described, "unread": unread, "messages": [str(m) for m in messages]}
+                unread.append(
+                    {
+                        "sheet": sheet.name,
+                        "kind": spec.kind,
+                        "header_row": h.row + 1,
+                        "headings": _explained(
+                            Table(
+                                spec.kind,
+                                sheet.name,
+                                h.row + 1,
+                                dict(h.columns),
+                                {},
+                                headings=h.headings,
+                                readings=h.readings,
+                                ignored=h.ignored,
+                                periods=h.periods,
+                            )
+                        ),
+                    }
+                )
+    return {
+        "layout": chosen.name,
+        "ambiguous_with": list(chosen.ambiguous_with),
+        "scores": dict(sorted(scores.items(), key=lambda kv: kv[1], reverse=True)),
+        "tables": described,
+        "unread": unread,
+        "messages": [str(m) for m in messages],
+    }
 
 
 def _explained(table: Table) -> list[dict[str, Any]]:
@@ -1315,20 +1713,31 @@ def _explained(table: Table) -> list[dict[str, Any]]:
         g = table.readings.get(c)
         if c in table.periods:
             what, n = table.periods[c]
-            entry["read_as"] = (f"Actual for Q{n} (the Actual of a Q{n} return; kept with the others)"
-                                if what == "quarter" else
-                                f"Target for {n}/{(n + 1) % 100:02d} (the Target of that year's returns)")
+            entry["read_as"] = (
+                f"Actual for Q{n} (the Actual of a Q{n} return; kept with the others)"
+                if what == "quarter"
+                else f"Target for {n}/{(n + 1) % 100:02d} (the Target of that year's returns)"
+            )
         elif g is not None:
             kind, _, name = g.target.partition(":")
-            entry["read_as"] = fields.get(g.target) or ({"split": "split into officer and date", "rating":
-                                                         "a second rating", "keep": "kept as an extra column"}[kind])
+            entry["read_as"] = (
+                fields.get(g.target)
+                or (
+                    {
+                        "split": "split into officer and date",
+                        "rating": "a second rating",
+                        "keep": "kept as an extra column",
+                    }[kind]
+                )
+            )
             entry["score"], entry["how"] = g.score, g.how
             if g.how != "exact":
                 entry["how"] = f"{g.how} '{g.known}'" if not g.certain else g.how
         elif c in table.ignored:
             lost, winner = table.ignored[c]
-            entry["read_as"] = (f"ignored: {fields.get(lost.target, lost.target)} is read from column "
-                                f"{column_letter(winner)}")
+            entry["read_as"] = (
+                f"ignored: {fields.get(lost.target, lost.target)} is read from column {column_letter(winner)}"
+            )
             entry["score"], entry["how"] = lost.score, lost.how
         else:
             entry["read_as"] = "not recognised: kept as an extra column"

@@ -12,11 +12,18 @@ import posixpath
 import re
 import zipfile
 
-_MACRO_TYPES = ("vbaproject", "vbaprojectsignature", "vbaprojectsignatureagile", "vbaprojectsignaturev3",
-                "macrosheet", "intlmacrosheet", "vbadata")
-_CONTENT_TYPE = re.compile(rb'<(Override|Default)\b[^>]*?/>', re.S)
+_MACRO_TYPES = (
+    "vbaproject",
+    "vbaprojectsignature",
+    "vbaprojectsignatureagile",
+    "vbaprojectsignaturev3",
+    "macrosheet",
+    "intlmacrosheet",
+    "vbadata",
+)
+_CONTENT_TYPE = re.compile(rb"<(Override|Default)\b[^>]*?/>", re.S)
 _ATTR = re.compile(rb'(\w+)="([^"]*)"')
-_RELATIONSHIP = re.compile(rb'<Relationship\b[^>]*?/>', re.S)
+_RELATIONSHIP = re.compile(rb"<Relationship\b[^>]*?/>", re.S)
 
 
 def _is_macro_type(value: str) -> bool:
@@ -87,12 +94,15 @@ def without_macros(data: bytes) -> bytes:
                     if info.filename == "[Content_Types].xml":
                         body = _CONTENT_TYPE.sub(lambda m: _keep_content_type(m, lowered), body)
                     elif info.filename.endswith(".rels"):
-                        body = _RELATIONSHIP.sub(lambda m, rels=info.filename: _keep_relationship(m, rels, lowered),
-                                                 body)
+                        body = _RELATIONSHIP.sub(
+                            lambda m, rels=info.filename: _keep_relationship(m, rels, lowered), body
+                        )
                     dst.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED)
             return out.getvalue()
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, RuntimeError, NotImplementedError, EOFError):
-        return data  # only a file the reader accepted is archived; one it refused is kept as it came, unopened
+        return (
+            data  # only a file the reader accepted is archived; one it refused is kept as it came, unopened
+        )
 
 
 def _keep_content_type(m: re.Match, macros: set[str]) -> bytes:

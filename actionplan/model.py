@@ -36,8 +36,13 @@ class Message:
         return f"{self.location()}{shown}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "sheet": self.sheet, "cell": self.cell, "value": self.value,
-                "message": self.message}
+        return {
+            "code": self.code,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "value": self.value,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -97,28 +102,37 @@ class RollupFacts:
     as_at: dt.date | None
     generated_at: dt.datetime
     previous_period: str | None
-    summary: pd.DataFrame            # Department | Blue | Green | Amber | Red | Not rated | Total | % complete | % on track
+    summary: (
+        pd.DataFrame
+    )  # Department | Blue | Green | Amber | Red | Not rated | Total | % complete | % on track
     objectives_summary: pd.DataFrame  # same shape, counting objectives
     objectives: pd.DataFrame
     exceptions: pd.DataFrame
     actions: pd.DataFrame
     kpis: pd.DataFrame
-    kpi_counts: pd.DataFrame         # Department | better | within | worse | no data | Total
+    kpi_counts: pd.DataFrame  # Department | better | within | worse | no data | Total
     submissions: pd.DataFrame
     changes: pd.DataFrame
     data_quality: pd.DataFrame
     missing: list[str] = field(default_factory=list)
-    returned: dict[str, str] = field(default_factory=dict)  # department → the comment its latest plan was returned with
-    expected: int = 0                # departments on the Submissions sheet (registered, or everyone who has reported)
+    returned: dict[str, str] = field(
+        default_factory=dict
+    )  # department → the comment its latest plan was returned with
+    expected: int = 0  # departments on the Submissions sheet (registered, or everyone who has reported)
     tolerance: float = 0.025
     trend_periods: list[str] = field(default_factory=list)  # KPI columns named by period, oldest first
-    how_to_read: list[tuple[str, str]] = field(default_factory=list)  # (term, explanation); "" starts a section
-    council: str = DEFAULT_COUNCIL   # whose rollup this is; councils.ALL_COUNCILS for the combined one
-    councils: pd.DataFrame | None = None  # combined only: Council | Blue | … | % on track, one row per council
+    how_to_read: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (term, explanation); "" starts a section
+    council: str = DEFAULT_COUNCIL  # whose rollup this is; councils.ALL_COUNCILS for the combined one
+    councils: pd.DataFrame | None = (
+        None  # combined only: Council | Blue | … | % on track, one row per council
+    )
     timezone: str = DEFAULT_TIMEZONE  # the zone every time in the rollup is shown in (the timezone setting)
 
     def export(self) -> dict[str, Any]:
         """The rollup's numbers as JSON-ready data (what `actionplan export` prints)."""
+
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
@@ -133,18 +147,27 @@ class RollupFacts:
             "exceptions": len(self.exceptions),
             "rag_checks": int(self.actions["RAG check"].notna().sum()) if "RAG check" in self.actions else 0,
             "revised_repeatedly": int((self.actions["Times revised"] >= 2).sum())
-            if "Times revised" in self.actions else 0,
-            "kpi_direction": {d: int((self.kpis["Direction"] == d).sum()) for d in
-                              ("↑ improving", "→ steady", "↓ worsening")} if "Direction" in self.kpis else {},
+            if "Times revised" in self.actions
+            else 0,
+            "kpi_direction": {
+                d: int((self.kpis["Direction"] == d).sum())
+                for d in ("↑ improving", "→ steady", "↓ worsening")
+            }
+            if "Direction" in self.kpis
+            else {},
             "changes": len(self.changes),
             "warnings": len(self.data_quality),
             "missing": list(self.missing),
             "returned": dict(self.returned),
         }
-        if "Completed in year" in self.actions:  # the year-end view's own counts (a quarter's export is unchanged)
+        if (
+            "Completed in year" in self.actions
+        ):  # the year-end view's own counts (a quarter's export is unchanged)
             out["completed_in_year"] = int(self.actions["Completed in year"].sum())
             out["carried_forward"] = int(self.actions["Carried forward"].sum())
-        if self.councils is not None:  # the combined rollup's council totals (a one-council export is unchanged)
+        if (
+            self.councils is not None
+        ):  # the combined rollup's council totals (a one-council export is unchanged)
             out["councils"] = records(self.councils)
         return out
 

@@ -27,17 +27,32 @@ from .vocabulary import (
 )
 
 _PLAN_LABELS = {
-    "department": "department", "directorate": "department", "service": "department",
-    "plan": "plan_title", "plan title": "plan_title", "title": "plan_title",
-    "period": "period", "reporting period": "period", "quarter": "period",
-    "as at": "as_at", "as at date": "as_at", "date of update": "as_at",
+    "department": "department",
+    "directorate": "department",
+    "service": "department",
+    "plan": "plan_title",
+    "plan title": "plan_title",
+    "title": "plan_title",
+    "period": "period",
+    "reporting period": "period",
+    "quarter": "period",
+    "as at": "as_at",
+    "as at date": "as_at",
+    "date of update": "as_at",
     "contact": "contact",
 }
 
 
-def submission_from_tables(book: Book, layout: Layout, tables: list[Table], messages: list[Message], *,
-                           department: str | None = None, period: str | None = None,
-                           tolerance: float = DEFAULT_TOLERANCE) -> Submission:
+def submission_from_tables(
+    book: Book,
+    layout: Layout,
+    tables: list[Table],
+    messages: list[Message],
+    *,
+    department: str | None = None,
+    period: str | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Submission:
     """Build the typed submission of one workbook: plan details from its Plan sheet, its title row or the submitter."""
     meta, meta_messages = _plan_meta(book, layout)
     above: dict[str, int] = {}
@@ -50,19 +65,40 @@ def submission_from_tables(book: Book, layout: Layout, tables: list[Table], mess
     period_obj = _period(meta, period, messages, layout)
     if not dept:
         where = (layout.plan_sheet, "B1") if book.sheet(layout.plan_sheet or "") else (None, None)
-        messages.append(Message(ERROR, "missing-department", *where, None,
-                                "no Department given. Write the department's name next to 'Department' "
-                                "on the Plan sheet (or give --department when submitting)."))
-    sub = Submission(file=book.name, department=dept, period=period_obj.label if period_obj else None,
-                     layout=layout.name, plan_title=meta.get("plan_title"), contact=meta.get("contact"),
-                     as_at=meta.get("as_at"))
+        messages.append(
+            Message(
+                ERROR,
+                "missing-department",
+                *where,
+                None,
+                "no Department given. Write the department's name next to 'Department' "
+                "on the Plan sheet (or give --department when submitting).",
+            )
+        )
+    sub = Submission(
+        file=book.name,
+        department=dept,
+        period=period_obj.label if period_obj else None,
+        layout=layout.name,
+        plan_title=meta.get("plan_title"),
+        contact=meta.get("contact"),
+        as_at=meta.get("as_at"),
+    )
     period_end = period_obj.end if period_obj else None
     if sub.as_at and period_end and not plausible_as_at(sub.as_at, period_end):
         sheet_name, cell, text = meta["as_at_cell"]
-        messages.append(Message(WARNING, "implausible-as-at", sheet_name, cell, text,
-                                f"the 'As at' date is {sub.as_at:%d/%m/%Y}, more than a year from the end of "
-                                f"{period_obj.label} ({period_end:%d/%m/%Y}), so it looks mistyped and is not used "
-                                "as the council's as-at date. Use the date of this update, as dd/mm/yyyy."))
+        messages.append(
+            Message(
+                WARNING,
+                "implausible-as-at",
+                sheet_name,
+                cell,
+                text,
+                f"the 'As at' date is {sub.as_at:%d/%m/%Y}, more than a year from the end of "
+                f"{period_obj.label} ({period_end:%d/%m/%Y}), so it looks mistyped and is not used "
+                "as the council's as-at date. Use the date of this update, as dd/mm/yyyy.",
+            )
+        )
     for table in tables:
         _columns_of_period(table, period_obj)
     for table in tables:
@@ -100,9 +136,16 @@ def _plan_meta(book: Book, layout: Layout) -> tuple[dict[str, Any], list[Message
             meta["as_at"] = parsed.date
             meta["as_at_cell"] = (sheet.name, cell, parsed.text)
             if value is not None and parsed.date is None:
-                messages.append(Message(WARNING, "unknown-as-at", sheet.name, cell, parsed.text,
-                                        "the 'As at' date was not understood, so it is left blank. "
-                                        "Use dd/mm/yyyy."))
+                messages.append(
+                    Message(
+                        WARNING,
+                        "unknown-as-at",
+                        sheet.name,
+                        cell,
+                        parsed.text,
+                        "the 'As at' date was not understood, so it is left blank. Use dd/mm/yyyy.",
+                    )
+                )
         elif key == "period":
             meta["period_raw"] = (value, sheet.name, cell)
         else:
@@ -110,35 +153,66 @@ def _plan_meta(book: Book, layout: Layout) -> tuple[dict[str, Any], list[Message
     return meta, messages
 
 
-def _period(meta: dict[str, Any], given: str | None, messages: list[Message], layout: Layout) -> Period | None:
+def _period(
+    meta: dict[str, Any], given: str | None, messages: list[Message], layout: Layout
+) -> Period | None:
     raw = meta.get("period_raw")
     if raw and raw[0] is not None:
         value, sheet, cell = raw
         parsed = period_from_text(value)
         if parsed is None:
-            messages.append(Message(ERROR, "unknown-period", sheet, cell, str(value),
-                                    "the reporting period was not recognised. Write it as the financial year "
-                                    "and quarter, e.g. 2024/25 Q2 (or 2024/25 for the whole year)."))
+            messages.append(
+                Message(
+                    ERROR,
+                    "unknown-period",
+                    sheet,
+                    cell,
+                    str(value),
+                    "the reporting period was not recognised. Write it as the financial year "
+                    "and quarter, e.g. 2024/25 Q2 (or 2024/25 for the whole year).",
+                )
+            )
         return parsed
     if given:
         parsed = period_from_text(given)
         if parsed is None:
-            messages.append(Message(ERROR, "unknown-period", None, None, given,
-                                    "the reporting period was not recognised. Give it as e.g. 2024/25 Q2."))
+            messages.append(
+                Message(
+                    ERROR,
+                    "unknown-period",
+                    None,
+                    None,
+                    given,
+                    "the reporting period was not recognised. Give it as e.g. 2024/25 Q2.",
+                )
+            )
         return parsed
-    messages.append(Message(ERROR, "missing-period", layout.plan_sheet, None, None,
-                            "no reporting Period given. Write it next to 'Period' on the Plan sheet, "
-                            "e.g. 2024/25 Q2 (or give --period when submitting)."))
+    messages.append(
+        Message(
+            ERROR,
+            "missing-period",
+            layout.plan_sheet,
+            None,
+            None,
+            "no reporting Period given. Write it next to 'Period' on the Plan sheet, "
+            "e.g. 2024/25 Q2 (or give --period when submitting).",
+        )
+    )
     return None
 
 
 def _extras(item: Item) -> dict[str, Any] | None:
-    out = {name: v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v
-           for name, v in item.extra.items() if v is not None}
+    out = {
+        name: v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v
+        for name, v in item.extra.items()
+        if v is not None
+    }
     return out or None
 
 
-def _ratings(table: Table, item: Item, words: dict[str, str], messages: list[Message]) -> dict[str, Any] | None:
+def _ratings(
+    table: Table, item: Item, words: dict[str, str], messages: list[Message]
+) -> dict[str, Any] | None:
     """Extra columns plus each second status (a layout's "ratings") as its RAGB letter; an unknown word is an error."""
     extra = _extras(item)
     for name, col in table.ratings.items():
@@ -146,9 +220,16 @@ def _ratings(table: Table, item: Item, words: dict[str, str], messages: list[Mes
             continue
         letter = status_from_text(extra[name], words)
         if letter is None:
-            messages.append(Message(ERROR, "unknown-status", table.sheet, f"{column_letter(col)}{item.row}",
-                                    text_from_value(extra[name]), f"not a status word we recognise in "
-                                    f"'{name}'. Use {accepted_status_words()}."))
+            messages.append(
+                Message(
+                    ERROR,
+                    "unknown-status",
+                    table.sheet,
+                    f"{column_letter(col)}{item.row}",
+                    text_from_value(extra[name]),
+                    f"not a status word we recognise in '{name}'. Use {accepted_status_words()}.",
+                )
+            )
             continue
         extra[name] = letter
     return extra
@@ -168,6 +249,7 @@ def _memo(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return answer
         except TypeError:  # unhashable: never from a cell, but never worth failing over
             return fn(value)
+
     return call
 
 
@@ -224,11 +306,22 @@ def _refs(table: Table, raw_refs: list[Any], messages: list[Message]) -> list[st
         refs.append(text)
     if missing:
         where = table.letter("ref") or "A"
-        what = ("has no Ref column" if "ref" not in table.columns
-                else f"has {missing} row{'s' if missing > 1 else ''} without a Ref")
-        messages.append(Message(WARNING, "position-refs", table.sheet, f"{where}{table.header_row}", None,
-                                f"this sheet {what}, so those items were numbered by position (R1, R2, …). "
-                                "Add a Ref to every row: refs are how one quarter is compared with the next."))
+        what = (
+            "has no Ref column"
+            if "ref" not in table.columns
+            else f"has {missing} row{'s' if missing > 1 else ''} without a Ref"
+        )
+        messages.append(
+            Message(
+                WARNING,
+                "position-refs",
+                table.sheet,
+                f"{where}{table.header_row}",
+                None,
+                f"this sheet {what}, so those items were numbered by position (R1, R2, …). "
+                "Add a Ref to every row: refs are how one quarter is compared with the next.",
+            )
+        )
     return refs
 
 
@@ -239,12 +332,31 @@ def _status(value: Any, words: dict[str, str]) -> tuple[str, str | None]:
     return (letter if letter is not None else (text or "")), text
 
 
-def _actions_frame(table: Table, layout: Layout, period_end: dt.date | None,
-                   messages: list[Message]) -> pd.DataFrame:
-    data: dict[str, list[Any]] = {k: [] for k in (
-        "row", "objective", "theme", "action", "lead_officer", "due_date", "due_date_text", "due_date_problem",
-        "due_date_words", "revised_due_date", "revised_due_date_text", "revised_due_date_problem",
-        "revised_due_date_words", "status", "status_text", "progress_update", "extra")}
+def _actions_frame(
+    table: Table, layout: Layout, period_end: dt.date | None, messages: list[Message]
+) -> pd.DataFrame:
+    data: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "row",
+            "objective",
+            "theme",
+            "action",
+            "lead_officer",
+            "due_date",
+            "due_date_text",
+            "due_date_problem",
+            "due_date_words",
+            "revised_due_date",
+            "revised_due_date_text",
+            "revised_due_date_problem",
+            "revised_due_date_words",
+            "status",
+            "status_text",
+            "progress_update",
+            "extra",
+        )
+    }
     text, due_date = _memo(text_from_value), _memo(_due_date)
     status_of = _memo(lambda value: _status(value, layout.status_words))
     for item in table.items:
@@ -257,16 +369,24 @@ def _actions_frame(table: Table, layout: Layout, period_end: dt.date | None,
             several = several_dates(values.get(fid)) if parsed.date is not None else None
             if several is not None:
                 where = f"{table.letter(fid)}{item.row}" if table.letter(fid) else None
-                messages.append(Message(
-                    WARNING, "several-dates", table.sheet, where, text_from_value(values.get(fid)),
-                    f"this cell names several dates; the latest, {parsed.date:%d/%m/%Y}, is read as the "
-                    f"{'revised ' if fid == 'revised_due_date' else ''}due date, not "
-                    f"{' or '.join(repr(p) for p in several[1])}. If another is meant, keep only that date here."))
+                messages.append(
+                    Message(
+                        WARNING,
+                        "several-dates",
+                        table.sheet,
+                        where,
+                        text_from_value(values.get(fid)),
+                        f"this cell names several dates; the latest, {parsed.date:%d/%m/%Y}, is read as the "
+                        f"{'revised ' if fid == 'revised_due_date' else ''}due date, not "
+                        f"{' or '.join(repr(p) for p in several[1])}. If another is meant, keep only that date here.",
+                    )
+                )
             data[fid].append(parsed.date)
             data[f"{fid}_text"].append(parsed.text or None)
             data[f"{fid}_problem"].append(parsed.problem)
-            data[f"{fid}_words"].append(parsed.text if parsed.date is None and parsed.text and not parsed.problem
-                                        else None)
+            data[f"{fid}_words"].append(
+                parsed.text if parsed.date is None and parsed.text and not parsed.problem else None
+            )
         status, status_text = status_of(values.get("status"))
         data["status"].append(status)
         data["status_text"].append(status_text)
@@ -280,10 +400,18 @@ def _actions_frame(table: Table, layout: Layout, period_end: dt.date | None,
 
 def _derive_action_facts(data: dict[str, list[Any]], period_end: dt.date | None) -> None:
     """Effective due date, overdue, slipped and exception (the contract's derived facts), added to data."""
-    effective = [r if r is not None else d for d, r in zip(data["due_date"], data["revised_due_date"], strict=True)]
+    effective = [
+        r if r is not None else d for d, r in zip(data["due_date"], data["revised_due_date"], strict=True)
+    ]
     overdue, slipped, exception, reason = [], [], [], []
-    for eff, due, rev, status, update in zip(effective, data["due_date"], data["revised_due_date"],
-                                              data["status"], data["progress_update"], strict=True):
+    for eff, due, rev, status, update in zip(
+        effective,
+        data["due_date"],
+        data["revised_due_date"],
+        data["status"],
+        data["progress_update"],
+        strict=True,
+    ):
         is_overdue = bool(period_end and eff is not None and eff < period_end and status != "B")
         overdue.append(is_overdue)
         slipped.append(bool(due is not None and rev is not None and rev > due))
@@ -298,9 +426,20 @@ def _derive_action_facts(data: dict[str, list[Any]], period_end: dt.date | None)
 
 
 def _objectives_frame(table: Table, layout: Layout, messages: list[Message]) -> pd.DataFrame:
-    data: dict[str, list[Any]] = {k: [] for k in (
-        "row", "objective", "theme", "delivered_by", "lead_officer", "status", "status_text", "commentary",
-        "extra")}
+    data: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "row",
+            "objective",
+            "theme",
+            "delivered_by",
+            "lead_officer",
+            "status",
+            "status_text",
+            "commentary",
+            "extra",
+        )
+    }
     for item in table.items:
         data["row"].append(item.row)
         for fid in ("objective", "theme", "delivered_by", "lead_officer", "commentary"):
@@ -338,8 +477,9 @@ def _columns_of_period(table: Table, period: Period | None) -> None:
             table.columns.setdefault("target", c)
 
 
-def _period_columns(table: Table, item: Item, period: Period | None, values: dict[str, Any],
-                    extra: dict[str, Any]) -> None:
+def _period_columns(
+    table: Table, item: Item, period: Period | None, values: dict[str, Any], extra: dict[str, Any]
+) -> None:
     """A scorecard's columns per quarter or per year: the period's own is the Actual or Target, the others kept.
 
     Other quarters' actuals are kept as "Actual 2024/25 Q1" (they feed the KPI trend); other years'
@@ -374,18 +514,32 @@ def _missing_period_columns(table: Table, period: Period | None, messages: list[
     years = {n: c for c, (what, n) in table.periods.items() if what == "year"}
     if quarters and period.quarter is not None and period.quarter not in quarters:
         first = min(quarters.values())
-        messages.append(Message(
-            WARNING, "no-column-for-period", table.sheet, f"{column_letter(first)}{table.header_row}", None,
-            f"this table has a column for each of {', '.join(f'Q{n}' for n in sorted(quarters))} but none for "
-            f"Q{period.quarter}, the quarter of this submission ({period.label}), so its KPIs have no Actual. "
-            f"Add a Q{period.quarter} column, or check the period."))
+        messages.append(
+            Message(
+                WARNING,
+                "no-column-for-period",
+                table.sheet,
+                f"{column_letter(first)}{table.header_row}",
+                None,
+                f"this table has a column for each of {', '.join(f'Q{n}' for n in sorted(quarters))} but none for "
+                f"Q{period.quarter}, the quarter of this submission ({period.label}), so its KPIs have no Actual. "
+                f"Add a Q{period.quarter} column, or check the period.",
+            )
+        )
     if years and period.start_year not in years:
         first = min(years.values())
-        messages.append(Message(
-            WARNING, "no-column-for-period", table.sheet, f"{column_letter(first)}{table.header_row}", None,
-            f"this table has a target column for each of {', '.join(_year_label(n) for n in sorted(years))} "
-            f"but none for {_year_label(period.start_year)}, the year of this submission ({period.label}), so "
-            "its KPIs have no Target. Add a column for that year, or check the period."))
+        messages.append(
+            Message(
+                WARNING,
+                "no-column-for-period",
+                table.sheet,
+                f"{column_letter(first)}{table.header_row}",
+                None,
+                f"this table has a target column for each of {', '.join(_year_label(n) for n in sorted(years))} "
+                f"but none for {_year_label(period.start_year)}, the year of this submission ({period.label}), so "
+                "its KPIs have no Target. Add a column for that year, or check the period.",
+            )
+        )
 
 
 def _value_and_symbol(value: Any) -> tuple[Any, str | None]:
@@ -402,11 +556,28 @@ def _present(value: Any) -> bool:
     return value is not None and (not isinstance(value, str) or bool(value.strip()))
 
 
-def _kpis_frame(table: Table, default_tolerance: float, messages: list[Message],
-                period: Period | None = None) -> pd.DataFrame:
-    data: dict[str, list[Any]] = {k: [] for k in (
-        "row", "measure", "polarity", "polarity_text", "unit", "lead_officer", "target", "target_text",
-        "actual", "actual_text", "tolerance", "comment", "performance", "extra")}
+def _kpis_frame(
+    table: Table, default_tolerance: float, messages: list[Message], period: Period | None = None
+) -> pd.DataFrame:
+    data: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "row",
+            "measure",
+            "polarity",
+            "polarity_text",
+            "unit",
+            "lead_officer",
+            "target",
+            "target_text",
+            "actual",
+            "actual_text",
+            "tolerance",
+            "comment",
+            "performance",
+            "extra",
+        )
+    }
     _missing_period_columns(table, period, messages)
     actual_col = table.letter("actual")
     for item in table.items:
@@ -435,17 +606,27 @@ def _kpis_frame(table: Table, default_tolerance: float, messages: list[Message],
         data["unit"].append(unit)
         tolerance = tolerance_from_value(values.get("tolerance"))
         data["tolerance"].append(tolerance if tolerance is not None else default_tolerance)
-        data["performance"].append(kpi_performance(target.number, actual.number,
-                                                   polarity or "Higher is better", data["tolerance"][-1]))
+        data["performance"].append(
+            kpi_performance(
+                target.number, actual.number, polarity or "Higher is better", data["tolerance"][-1]
+            )
+        )
         own = SYMBOLS.get(str(extra.get(SYMBOL_EXTRA) or "").strip())
         if own and data["performance"][-1] != "no data" and own != data["performance"][-1]:
             where = f"{actual_col}{item.row}" if actual_col else None
             computed = {v: k for k, v in SYMBOLS.items()}[data["performance"][-1]]
-            messages.append(Message(
-                WARNING, "kpi-symbol-differs", table.sheet, where, text_from_value(as_written),
-                f"this KPI is marked {extra[SYMBOL_EXTRA]} ({_SAID[own]}) but its actual against its target of "
-                f"{target.text} is {_SAID[data['performance'][-1]]} ({computed}). Check the actual, the target or "
-                "the symbol; the rollup shows both."))
+            messages.append(
+                Message(
+                    WARNING,
+                    "kpi-symbol-differs",
+                    table.sheet,
+                    where,
+                    text_from_value(as_written),
+                    f"this KPI is marked {extra[SYMBOL_EXTRA]} ({_SAID[own]}) but its actual against its target of "
+                    f"{target.text} is {_SAID[data['performance'][-1]]} ({computed}). Check the actual, the target or "
+                    "the symbol; the rollup shows both.",
+                )
+            )
         data["extra"].append(_extras(item))
     data["ref"] = _refs(table, [item.values.get("ref") for item in table.items], messages)
     frame = pd.DataFrame(data)

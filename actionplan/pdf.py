@@ -24,25 +24,44 @@ def pdf_from_workbook(workbook: Path, out: Path | None = None, timeout: float = 
     """Print workbook to a PDF beside it (or at out), replacing any earlier PDF atomically."""
     office = libreoffice()
     if office is None:
-        raise PdfUnavailable("PDF not written: LibreOffice is not installed on this machine "
-                             "(Debian/Ubuntu: apt-get install libreoffice-calc).")
+        raise PdfUnavailable(
+            "PDF not written: LibreOffice is not installed on this machine "
+            "(Debian/Ubuntu: apt-get install libreoffice-calc)."
+        )
     out = out or workbook.with_suffix(".pdf")
     with tempfile.TemporaryDirectory(prefix="actionplan-pdf-") as scratch:
         # A private profile: a council's desktop LibreOffice being open must not block (or be touched by) this.
         profile = Path(scratch, "profile").as_uri()
         result = subprocess.run(
-            [office, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--convert-to", "pdf",
-             "--outdir", scratch, str(workbook)], capture_output=True, text=True, timeout=timeout)
+            [
+                office,
+                f"-env:UserInstallation={profile}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                scratch,
+                str(workbook),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         printed = Path(scratch, workbook.stem + ".pdf")
         if result.returncode != 0 or not printed.exists():
-            raise ActionplanError(f"LibreOffice could not print {workbook.name}: "
-                                  f"{(result.stderr or result.stdout).strip()[:300]}")
+            raise ActionplanError(
+                f"LibreOffice could not print {workbook.name}: "
+                f"{(result.stderr or result.stdout).strip()[:300]}"
+            )
         return write_built(out, lambda tmp: shutil.copyfile(printed, tmp))
 
 
 def pdf_from_report(document: Path, out: Path | None = None, timeout: float = 300) -> Path:
     """Print a Word report to a PDF beside it (or at out), through LibreOffice Writer."""
     if libreoffice() is None:
-        raise PdfUnavailable("PDF not written: LibreOffice is not installed on this machine "
-                             "(Debian/Ubuntu: apt-get install libreoffice-writer).")
+        raise PdfUnavailable(
+            "PDF not written: LibreOffice is not installed on this machine "
+            "(Debian/Ubuntu: apt-get install libreoffice-writer)."
+        )
     return pdf_from_workbook(document, out, timeout)

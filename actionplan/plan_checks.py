@@ -31,8 +31,9 @@ def _cell(letters: dict[str, dict[str, str]], sheet: str, field: str, row: Any) 
     return f"{letter}{int(row)}" if letter and present(row) else None
 
 
-def objective_checks(objectives: pd.DataFrame, actions: pd.DataFrame,
-                     letters: dict[str, dict[str, str]]) -> list[Message]:
+def objective_checks(
+    objectives: pd.DataFrame, actions: pd.DataFrame, letters: dict[str, dict[str, str]]
+) -> list[Message]:
     """Warn where an objective's status disagrees with its actions (Blue with actions not Blue; Green with a Red
     action), and where an action names an objective ref the Objectives sheet does not have."""
     if objectives.empty or actions.empty or "objective" not in actions:
@@ -42,7 +43,9 @@ def objective_checks(objectives: pd.DataFrame, actions: pd.DataFrame,
     texts = {_key(t) for t in objectives.get("objective", pd.Series(dtype=object)).tolist() if present(t)}
     under: dict[str, list[dict[Any, Any]]] = {}
     wanted = [c for c in ("objective", "ref", "status", "sheet", "row") if c in actions]
-    for a in actions[wanted].to_dict("records"):  # only the columns used: a 2,000-row plan is checked at Submit
+    for a in actions[wanted].to_dict(
+        "records"
+    ):  # only the columns used: a 2,000-row plan is checked at Submit
         named = a.get("objective")
         key = _key(named)
         if not key:
@@ -51,10 +54,17 @@ def objective_checks(objectives: pd.DataFrame, actions: pd.DataFrame,
             under.setdefault(key, []).append(a)
         elif key not in texts and _LOOKS_LIKE_REF.match(str(named).strip()):
             shown = ", ".join(sorted(refs.values())[:10]) + ("…" if len(refs) > 10 else "")
-            found.append(Message(WARNING, "unknown-objective", a["sheet"],
-                                 _cell(letters, a["sheet"], "objective", a.get("row")), str(named),
-                                 f"no objective has the ref '{str(named).strip()}' on the Objectives sheet (its refs: "
-                                 f"{shown}). Use one of those refs, or add the objective."))
+            found.append(
+                Message(
+                    WARNING,
+                    "unknown-objective",
+                    a["sheet"],
+                    _cell(letters, a["sheet"], "objective", a.get("row")),
+                    str(named),
+                    f"no objective has the ref '{str(named).strip()}' on the Objectives sheet (its refs: "
+                    f"{shown}). Use one of those refs, or add the objective.",
+                )
+            )
     for o in objectives.to_dict("records"):
         mine = under.get(_key(o.get("ref")), [])
         status = o.get("status")
@@ -70,46 +80,79 @@ def objective_checks(objectives: pd.DataFrame, actions: pd.DataFrame,
             what = "Red"
         if not odd:
             continue
-        listed = ", ".join(f"{a.get('ref')} {STATUS_NAMES.get(str(a.get('status')), a.get('status'))}"
-                           for a in odd[:6])
+        listed = ", ".join(
+            f"{a.get('ref')} {STATUS_NAMES.get(str(a.get('status')), a.get('status'))}" for a in odd[:6]
+        )
         listed += "…" if len(odd) > 6 else ""
-        count = ("its action is" if len(mine) == 1 else
-                 f"{len(odd)} of its {len(mine)} actions {'is' if len(odd) == 1 else 'are'}")
-        found.append(Message(WARNING, "objective-status", o["sheet"], _cell(letters, o["sheet"], "status", o.get("row")),
-                             o.get("status_text") if present(o.get("status_text")) else status,
-                             f"this objective is {said} {count} {what} ({listed}). Check the objective's status "
-                             "against its actions."))
+        count = (
+            "its action is"
+            if len(mine) == 1
+            else f"{len(odd)} of its {len(mine)} actions {'is' if len(odd) == 1 else 'are'}"
+        )
+        found.append(
+            Message(
+                WARNING,
+                "objective-status",
+                o["sheet"],
+                _cell(letters, o["sheet"], "status", o.get("row")),
+                o.get("status_text") if present(o.get("status_text")) else status,
+                f"this objective is {said} {count} {what} ({listed}). Check the objective's status "
+                "against its actions.",
+            )
+        )
     return found
 
 
-def snapshot_checks(actions: pd.DataFrame, previous: dict[str, dict[str, Any]] | None,
-                    letters: dict[str, dict[str, str]]) -> list[Message]:
+def snapshot_checks(
+    actions: pd.DataFrame, previous: dict[str, dict[str, Any]] | None, letters: dict[str, dict[str, str]]
+) -> list[Message]:
     """Stale commentary and the three-period slip check against last period's snapshot of the department's actions
     (ref → status, update, effective due date, revised: whether each of the two periods before brought a revision)."""
     if not previous or actions.empty:
         return []
     found: list[Message] = []
-    wanted = [c for c in ("ref", "status", "status_text", "progress_update", "effective_due_date", "sheet", "row")
-              if c in actions]
+    wanted = [
+        c
+        for c in ("ref", "status", "status_text", "progress_update", "effective_due_date", "sheet", "row")
+        if c in actions
+    ]
     for a in actions[wanted].to_dict("records"):
         before = previous.get(str(a.get("ref")))
         if before is None:
             continue
         update, status = a.get("progress_update"), a.get("status")
-        if status != "B" and present(update) and present(before.get("update")) and same_text(before["update"], update):
-            found.append(Message(WARNING, "stale-commentary", a["sheet"],
-                                 _cell(letters, a["sheet"], "progress_update", a.get("row")), str(update)[:80],
-                                 "this progress update is the same as last period's. Say what has happened since "
-                                 "then."))
+        if (
+            status != "B"
+            and present(update)
+            and present(before.get("update"))
+            and same_text(before["update"], update)
+        ):
+            found.append(
+                Message(
+                    WARNING,
+                    "stale-commentary",
+                    a["sheet"],
+                    _cell(letters, a["sheet"], "progress_update", a.get("row")),
+                    str(update)[:80],
+                    "this progress update is the same as last period's. Say what has happened since then.",
+                )
+            )
         due = a.get("effective_due_date")
         now_due = str(due)[:10] if present(due) else None
         moved = now_due is not None and before.get("due") is not None and now_due != before["due"]
         if status in ("G", "A") and moved and before.get("revised") == [True, True]:
-            found.append(Message(WARNING, "rag-history", a["sheet"], _cell(letters, a["sheet"], "status", a.get("row")),
-                                 a.get("status_text") if present(a.get("status_text")) else status,
-                                 f"{STATUS_NAMES.get(status, status).lower()} but the due date was revised in each "
-                                 "of the last three periods. Check the status: the rollup shows it as you gave it, "
-                                 "with this flag beside it."))
+            found.append(
+                Message(
+                    WARNING,
+                    "rag-history",
+                    a["sheet"],
+                    _cell(letters, a["sheet"], "status", a.get("row")),
+                    a.get("status_text") if present(a.get("status_text")) else status,
+                    f"{STATUS_NAMES.get(status, status).lower()} but the due date was revised in each "
+                    "of the last three periods. Check the status: the rollup shows it as you gave it, "
+                    "with this flag beside it.",
+                )
+            )
     return found
 
 
@@ -120,7 +163,9 @@ def snapshot_path(home: Path, council: str, period: str, department: str) -> Pat
     return home / "snapshots" / whose / period.replace("/", "-").replace(" ", "-") / f"{digest}.json"
 
 
-def previous_snapshot(home: Path, council: str, period: str | None, department: str | None) -> dict[str, Any] | None:
+def previous_snapshot(
+    home: Path, council: str, period: str | None, department: str | None
+) -> dict[str, Any] | None:
     """The department's actions of the period before this one, as published (None when there is none to compare)."""
     parsed = period_from_text(period) if period else None
     if parsed is None or not department:

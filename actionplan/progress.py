@@ -48,9 +48,15 @@ class _Bars:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[what]}"), TimeElapsedColumn(),
-                                 console=Console(file=out), transient=False)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[what]}"),
+            TimeElapsedColumn(),
+            console=Console(file=out),
+            transient=False,
+        )
         self.tasks: dict[str, Any] = {}
 
     def begin(self, task: str, total: int | None) -> None:

@@ -34,8 +34,17 @@ class DamagedWorkbook(UnreadableWorkbook):
 
 # Everything the zip layer raises for a damaged part: wrong checksum, garbled compressed data, a size or a
 # compression method that lies, a zip password (Excel never sets one), a file cut short.
-_ZIP_FAULTS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError, ValueError,
-               KeyError, UnicodeDecodeError)
+_ZIP_FAULTS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    EOFError,
+    OSError,
+    ValueError,
+    KeyError,
+    UnicodeDecodeError,
+)
 
 
 def _zip_fault_in_words(exc: Exception) -> str:
@@ -56,8 +65,10 @@ def _zip_fault_in_words(exc: Exception) -> str:
 
 def _damaged(name: str, where: str | None, exc: Exception) -> DamagedWorkbook:
     where = f" ({where}: {_zip_fault_in_words(exc)})" if where else ""
-    return DamagedWorkbook(f"{name} is a damaged workbook{where}, so it was not read. If Excel opens it, save it "
-                           "again as a new .xlsx (File > Save As) and submit that; if not, submit an earlier copy.")
+    return DamagedWorkbook(
+        f"{name} is a damaged workbook{where}, so it was not read. If Excel opens it, save it "
+        "again as a new .xlsx (File > Save As) and submit that; if not, submit an earlier copy."
+    )
 
 
 def assert_safe_xml() -> None:
@@ -65,8 +76,9 @@ def assert_safe_xml() -> None:
     import openpyxl.xml
 
     if not openpyxl.xml.DEFUSEDXML:
-        raise RuntimeError("defusedxml is not installed, so openpyxl would parse workbooks unsafely: "
-                           "pip install defusedxml")
+        raise RuntimeError(
+            "defusedxml is not installed, so openpyxl would parse workbooks unsafely: pip install defusedxml"
+        )
 
 
 @dataclass
@@ -108,7 +120,9 @@ class Book:
     sheets: list[Sheet]
     notes: list[Message] = field(default_factory=list)  # warnings noticed while reading (hidden rows, links…)
     source: str = "xlsx"  # or "xlwings" (values only: no fills)
-    data: bytes | None = field(default=None, repr=False)  # the file, kept so cell styles can be read on demand
+    data: bytes | None = field(
+        default=None, repr=False
+    )  # the file, kept so cell styles can be read on demand
 
     @property
     def has_styles(self) -> bool:
@@ -153,28 +167,52 @@ def book_from_xlsx(data: bytes, name: str = "workbook.xlsx") -> Book:
             ws = wb.get_sheet_by_name(meta.name)
             rows = ws.to_python(skip_empty_area=False)
             hidden = meta.visible != pc.SheetVisibleEnum.Visible
-            sheets.append(Sheet(meta.name, [[None if v == "" else v for v in row] for row in rows], hidden=hidden))
+            sheets.append(
+                Sheet(meta.name, [[None if v == "" else v for v in row] for row in rows], hidden=hidden)
+            )
             if hidden and any(any(v not in ("", None) for v in row) for row in rows):
-                notes.append(Message(WARNING, "hidden-content", meta.name, None, None,
-                                     "this sheet is hidden; it was read like the others. Unhide it (right-click a "
-                                     "sheet tab > Unhide) to check what it holds, or delete it."))
+                notes.append(
+                    Message(
+                        WARNING,
+                        "hidden-content",
+                        meta.name,
+                        None,
+                        None,
+                        "this sheet is hidden; it was read like the others. Unhide it (right-click a "
+                        "sheet tab > Unhide) to check what it holds, or delete it.",
+                    )
+                )
             for r in hidden_rows.get(meta.name, [])[:20]:
-                notes.append(Message(WARNING, "hidden-content", meta.name, f"A{r}", None,
-                                     f"row {r} is hidden; it was read like the others. Unhide it to check it."))
+                notes.append(
+                    Message(
+                        WARNING,
+                        "hidden-content",
+                        meta.name,
+                        f"A{r}",
+                        None,
+                        f"row {r} is hidden; it was read like the others. Unhide it to check it.",
+                    )
+                )
             notes.extend(_merge_notes(meta.name, ws.merged_cell_ranges or []))
     except UnreadableWorkbook:
         raise
     except pc.PasswordError:
-        raise UnreadableWorkbook(f"{name} is password-protected. Remove the password (File > Info > "
-                                 "Protect Workbook) and submit it again.") from None
+        raise UnreadableWorkbook(
+            f"{name} is password-protected. Remove the password (File > Info > "
+            "Protect Workbook) and submit it again."
+        ) from None
     except Exception:  # calamine raises several types for damaged files, in its own words: never show those
         if main != "xl/workbook.xml":
-            raise UnreadableWorkbook(f"{name} is a spreadsheet whose parts are not where Excel puts them (its "
-                                     f"workbook is stored as {main}), so it cannot be read here. Open it in Excel, "
-                                     "save it as an Excel Workbook (.xlsx) and submit that.") from None
-        raise DamagedWorkbook(f"{name} is a damaged workbook (parts of it are not as Excel writes them), so it was "
-                              "not read. If Excel opens it, save it again as a new .xlsx (File > Save As) and submit "
-                              "that; if not, submit an earlier copy.") from None
+            raise UnreadableWorkbook(
+                f"{name} is a spreadsheet whose parts are not where Excel puts them (its "
+                f"workbook is stored as {main}), so it cannot be read here. Open it in Excel, "
+                "save it as an Excel Workbook (.xlsx) and submit that."
+            ) from None
+        raise DamagedWorkbook(
+            f"{name} is a damaged workbook (parts of it are not as Excel writes them), so it was "
+            "not read. If Excel opens it, save it again as a new .xlsx (File > Save As) and submit "
+            "that; if not, submit an earlier copy."
+        ) from None
     return Book(name, sheets, notes=notes, data=data)
 
 
@@ -184,10 +222,18 @@ def _merge_notes(sheet: str, merged: list[tuple[tuple[int, int], tuple[int, int]
     for (r0, c0), (r1, c1) in merged:
         if r1 > r0 and r0 >= 1:  # below the header row, across rows
             first, last = f"{column_letter(c0)}{r0 + 1}", f"{column_letter(c1)}{r1 + 1}"
-            found.append(Message(WARNING, "merged-cells", sheet, first, None,
-                                 f"cells {first}:{last} are merged, so only row {r0 + 1} holds the value and rows "
-                                 f"{r0 + 2} to {r1 + 1} read as blank in this column (unless the layout copies it "
-                                 "down). Unmerge the cells and fill in each row."))
+            found.append(
+                Message(
+                    WARNING,
+                    "merged-cells",
+                    sheet,
+                    first,
+                    None,
+                    f"cells {first}:{last} are merged, so only row {r0 + 1} holds the value and rows "
+                    f"{r0 + 2} to {r1 + 1} read as blank in this column (unless the layout copies it "
+                    "down). Unmerge the cells and fill in each row.",
+                )
+            )
     return found
 
 
@@ -195,12 +241,16 @@ _ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 _ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
 _HIDDEN = re.compile(rb'\shidden="(?:1|true)"')
 _SHEET_ENTRY = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
-_REL_ENTRY = re.compile(rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|'
-                        rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
-_EXTERNAL = (("xl/externalLinks/", "links to other workbooks (they were not followed)"),
-             ("xl/connections.xml", "data connections (they were not refreshed)"),
-             ("xl/embeddings/", "embedded objects (they were not opened)"),
-             ("xl/activeX/", "ActiveX controls (they were not run)"))
+_REL_ENTRY = re.compile(
+    rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|'
+    rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"'
+)
+_EXTERNAL = (
+    ("xl/externalLinks/", "links to other workbooks (they were not followed)"),
+    ("xl/connections.xml", "data connections (they were not refreshed)"),
+    ("xl/embeddings/", "embedded objects (they were not opened)"),
+    ("xl/activeX/", "ActiveX controls (they were not run)"),
+)
 
 
 def _inspect_parts(data: bytes, name: str) -> tuple[list[Message], dict[str, list[int]]]:
@@ -228,13 +278,28 @@ def _inspect_zip(data: bytes, name: str) -> tuple[list[Message], dict[str, list[
         except _ZIP_FAULTS:  # a damaged part: named below, where each part is read
             macros = False
         if macros:
-            notes.append(Message(WARNING, "macros", None, None, None,
-                                 "this workbook contains macros; they were not run and are not kept."))
+            notes.append(
+                Message(
+                    WARNING,
+                    "macros",
+                    None,
+                    None,
+                    None,
+                    "this workbook contains macros; they were not run and are not kept.",
+                )
+            )
         external = [what for prefix, what in _EXTERNAL if any(_normal(n).startswith(prefix) for n in names)]
         if external:
-            notes.append(Message(WARNING, "external-content", None, None, None,
-                                 f"this workbook has {', '.join(external)}. Only the values typed in its cells "
-                                 "were read."))
+            notes.append(
+                Message(
+                    WARNING,
+                    "external-content",
+                    None,
+                    None,
+                    None,
+                    f"this workbook has {', '.join(external)}. Only the values typed in its cells were read.",
+                )
+            )
         try:
             part_to_sheet = _sheet_parts(zf)
         except _PartFault:  # named below, where each part is read
@@ -244,7 +309,9 @@ def _inspect_zip(data: bytes, name: str) -> tuple[list[Message], dict[str, list[
                 scan = _inspect_part(zf, part, part_to_sheet.get(part), name)
             except _ZIP_FAULTS as exc:
                 sheet = part_to_sheet.get(part)
-                raise _damaged(name, f"sheet '{html.unescape(sheet)}'" if sheet else f"part {part}", exc) from None
+                raise _damaged(
+                    name, f"sheet '{html.unescape(sheet)}'" if sheet else f"part {part}", exc
+                ) from None
             if scan is None:
                 continue
             sheet_name = html.unescape(part_to_sheet[part])
@@ -252,12 +319,14 @@ def _inspect_zip(data: bytes, name: str) -> tuple[list[Message], dict[str, list[
             if last_row > EXCEL_LAST_ROW:
                 raise UnreadableWorkbook(
                     f"{name}: sheet '{sheet_name}' claims a row {last_row:,}, beyond Excel's last row "
-                    f"({EXCEL_LAST_ROW:,}); the file was not made by Excel and was not opened.")
+                    f"({EXCEL_LAST_ROW:,}); the file was not made by Excel and was not opened."
+                )
             if scan.last_value_row > MAX_ROWS:
                 raise TooManyRows(
                     f"sheet '{sheet_name}' has content down to row {scan.last_value_row:,}, far below any action "
                     f"plan (at most {MAX_ROWS:,} rows are read). Delete the rows below your plan (select them, "
-                    "right-click > Delete) and save; in Excel, Ctrl+End shows the last used cell.")
+                    "right-click > Delete) and save; in Excel, Ctrl+End shows the last used cell."
+                )
             if scan.hidden:
                 hidden[sheet_name] = scan.hidden
             notes.extend(_formula_notes(sheet_name, scan.formulas))
@@ -273,7 +342,8 @@ def _inspect_part(zf: zipfile.ZipFile, part: str, sheet: str | None, name: str) 
             if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
                 raise UnreadableWorkbook(
                     f"{name} contains XML entity declarations (a DTD), which Excel never writes; the file "
-                    "was not opened. Open it in Excel, save it as a new .xlsx and submit that.")
+                    "was not opened. Open it in Excel, save it as a new .xlsx and submit that."
+                )
             if sheet is not None:
                 return _scan_rows(head, fh)
         while fh.read(1 << 20):  # the checksum is checked only at a part's end
@@ -281,8 +351,9 @@ def _inspect_part(zf: zipfile.ZipFile, part: str, sheet: str | None, name: str) 
     return None
 
 
-_FORMULA_CELL = re.compile(rb'<c\b[^>]*?\sr="([A-Z]+[0-9]+)"[^>]*>\s*<f\b[^>]*?(?:/>|>(.*?)</f>)\s*(<v>.*?</v>|<v/>)?',
-                           re.S)
+_FORMULA_CELL = re.compile(
+    rb'<c\b[^>]*?\sr="([A-Z]+[0-9]+)"[^>]*>\s*<f\b[^>]*?(?:/>|>(.*?)</f>)\s*(<v>.*?</v>|<v/>)?', re.S
+)
 
 
 @dataclass
@@ -334,15 +405,31 @@ def _formula_notes(sheet: str, formulas: list[tuple[str, str, bool]]) -> list[Me
     unsaved = [(c, f) for c, f, saved in formulas if not saved]
     for cell, formula in unsaved[:20]:
         shown = f" (={html.unescape(formula)[:60]})" if formula else ""
-        notes.append(Message(WARNING, "formula-without-value", sheet, cell, None,
-                             f"this cell holds a formula{shown} but no calculated value was saved with it, so it "
-                             "reads as blank. Open the workbook in Excel, let it calculate, save, and submit again."))
+        notes.append(
+            Message(
+                WARNING,
+                "formula-without-value",
+                sheet,
+                cell,
+                None,
+                f"this cell holds a formula{shown} but no calculated value was saved with it, so it "
+                "reads as blank. Open the workbook in Excel, let it calculate, save, and submit again.",
+            )
+        )
     saved = [c for c, _, ok in formulas if ok]
     if saved:
-        notes.append(Message(WARNING, "formula-cells", sheet, saved[0], None,
-                             f"{len(saved)} cell{'s' if len(saved) > 1 else ''} on this sheet hold formulas; the value "
-                             "Excel last calculated was read (formulas are never run here). Type the values in if the "
-                             "formulas refer to other files."))
+        notes.append(
+            Message(
+                WARNING,
+                "formula-cells",
+                sheet,
+                saved[0],
+                None,
+                f"{len(saved)} cell{'s' if len(saved) > 1 else ''} on this sheet hold formulas; the value "
+                "Excel last calculated was read (formulas are never run here). Type the values in if the "
+                "formulas refer to other files.",
+            )
+        )
     return notes
 
 
@@ -365,12 +452,19 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     for m in _REL_ENTRY.finditer(_read_part(zf, rels)):
         rid, target = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
         target = target.decode("utf-8", "replace").replace("\\", "/")
-        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        path = (
+            target.lstrip("/")
+            if target.startswith("/")
+            else posixpath.normpath(posixpath.join(folder, target))
+        )
         actual = names.get(path.casefold())
         if actual is not None:
             targets[rid.decode()] = actual
-    return {targets[rid.decode()]: sheet_name.decode("utf-8") for sheet_name, rid in _SHEET_ENTRY.findall(workbook)
-            if rid.decode() in targets}
+    return {
+        targets[rid.decode()]: sheet_name.decode("utf-8")
+        for sheet_name, rid in _SHEET_ENTRY.findall(workbook)
+        if rid.decode() in targets
+    }
 
 
 class _PartFault(Exception):
@@ -400,8 +494,12 @@ def _part_names(zf: zipfile.ZipFile) -> dict[str, str]:
 
 _OFFICE_DOCUMENT = re.compile(rb'<Relationship\b[^>]*?Type="[^"]*/officeDocument"[^>]*?/?>', re.S)
 _TARGET = re.compile(rb'Target="([^"]*)"')
-_MAIN_TYPES = (b"spreadsheetml.sheet.main", b"spreadsheetml.template.main", b"ms-excel.sheet.macroenabled.main",
-               b"ms-excel.template.macroenabled.main")
+_MAIN_TYPES = (
+    b"spreadsheetml.sheet.main",
+    b"spreadsheetml.template.main",
+    b"ms-excel.sheet.macroenabled.main",
+    b"ms-excel.template.macroenabled.main",
+)
 
 
 def _main_part(zf: zipfile.ZipFile) -> str | None:
@@ -414,10 +512,16 @@ def _main_part(zf: zipfile.ZipFile) -> str | None:
     if target is not None:
         main = names.get(_normal(target.group(1).decode("utf-8", "replace")).casefold())
         if main is not None:
-            types = _read_part(zf, names["[content_types].xml"]).lower() if "[content_types].xml" in names else b""
+            types = (
+                _read_part(zf, names["[content_types].xml"]).lower()
+                if "[content_types].xml" in names
+                else b""
+            )
             part = _normal(main).casefold().encode()
-            declared = any(f'partname="/{part.decode()}" contenttype="'.encode() in types and t in types
-                           for t in _MAIN_TYPES)
+            declared = any(
+                f'partname="/{part.decode()}" contenttype="'.encode() in types and t in types
+                for t in _MAIN_TYPES
+            )
             if declared or posixpath.basename(_normal(main)).casefold() == "workbook.xml":
                 return main
     return names.get("xl/workbook.xml")
@@ -435,13 +539,15 @@ def book_from_xlwings(payload: dict[str, Any]) -> Book:
             if "fills" in sheet or "bold" in sheet:  # the add-in sends these when the layout reads them
                 sheets[-1].fills, sheets[-1].bold = _styles_from_xlwings(sheet, rows)
     except (KeyError, TypeError, AttributeError, ValueError):
-        raise UnreadableWorkbook("The add-in sent a payload without sheets and values; "
-                                 "update the add-in and try again.") from None
+        raise UnreadableWorkbook(
+            "The add-in sent a payload without sheets and values; update the add-in and try again."
+        ) from None
     return Book(book_name, sheets, source="xlwings")
 
 
-def _styles_from_xlwings(sheet: dict[str, Any], rows: list[list[Any]]) -> tuple[list[list[str | None]],
-                                                                                list[list[bool]]]:
+def _styles_from_xlwings(
+    sheet: dict[str, Any], rows: list[list[Any]]
+) -> tuple[list[list[str | None]], list[list[bool]]]:
     """Fill (RRGGBB) and bold grids from the add-in's sparse lists: fills [[row, col, "#RRGGBB"]], bold [[row, col]]."""
     width = max((len(r) for r in rows), default=0)
     fills: list[list[str | None]] = [[None] * width for _ in rows]
@@ -489,8 +595,20 @@ def add_cell_styles(book: Book) -> bool:
 
 
 # Excel numbers theme colours lt1, dk1, lt2, dk2, accent1-6, hlink, folHlink (light before dark).
-_THEME_ORDER = ("lt1", "dk1", "lt2", "dk2", "accent1", "accent2", "accent3", "accent4", "accent5", "accent6",
-                "hlink", "folHlink")
+_THEME_ORDER = (
+    "lt1",
+    "dk1",
+    "lt2",
+    "dk2",
+    "accent1",
+    "accent2",
+    "accent3",
+    "accent4",
+    "accent5",
+    "accent6",
+    "hlink",
+    "folHlink",
+)
 
 
 def _theme_colours(theme_xml: bytes | None) -> list[str]:
@@ -541,7 +659,7 @@ def _tinted(rgb: str, tint: float) -> str:
 
     if not tint:
         return rgb
-    r, g, b = (int(rgb[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    r, g, b = (int(rgb[i : i + 2], 16) / 255 for i in (0, 2, 4))
     h, lightness, s = colorsys.rgb_to_hls(r, g, b)
     lightness = lightness * (1 + tint) if tint < 0 else lightness * (1 - tint) + tint
     r, g, b = colorsys.hls_to_rgb(h, lightness, s)
@@ -562,16 +680,21 @@ def _refuse_non_workbooks(data: bytes, name: str) -> str:
         # An encrypted .xlsx is a compound file holding an EncryptedPackage stream; the directory naming it may sit
         # anywhere in the file (at the end of a large one), so look through all of it.
         if any(marker in data for marker in (_ENCRYPTED_UTF16, _ENCRYPTION_INFO_UTF16, b"EncryptedPackage")):
-            raise UnreadableWorkbook(f"{name} is password-protected. Remove the password (File > Info > "
-                                     "Protect Workbook) and submit it again.")
-        raise UnreadableWorkbook(f"{name} is an old-style Excel 97-2003 (.xls) file. Open it in Excel and "
-                                 "save it as an Excel Workbook (.xlsx), then submit it again.")
+            raise UnreadableWorkbook(
+                f"{name} is password-protected. Remove the password (File > Info > "
+                "Protect Workbook) and submit it again."
+            )
+        raise UnreadableWorkbook(
+            f"{name} is an old-style Excel 97-2003 (.xls) file. Open it in Excel and "
+            "save it as an Excel Workbook (.xlsx), then submit it again."
+        )
     if head.startswith(b"%PDF"):
         raise UnreadableWorkbook(f"{name} is a PDF, not an Excel workbook. Submit the .xlsx file itself.")
     if not head.startswith(b"PK"):
         kind = "a text or CSV file" if _looks_like_text(data) else "not an Excel workbook"
-        raise UnreadableWorkbook(f"{name} is {kind}. Open it in Excel, save it as an Excel Workbook "
-                                 "(.xlsx) and submit it again.")
+        raise UnreadableWorkbook(
+            f"{name} is {kind}. Open it in Excel, save it as an Excel Workbook (.xlsx) and submit it again."
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
@@ -580,30 +703,48 @@ def _refuse_non_workbooks(data: bytes, name: str) -> str:
             packed = sum(i.compress_size for i in infos) or 1
             main = _main_part(zf)
             normal = set(_part_names(zf))
-            ods = "mimetype" in names and zf.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet")
+            ods = "mimetype" in names and zf.read("mimetype").startswith(
+                b"application/vnd.oasis.opendocument.spreadsheet"
+            )
     except _PartFault as fault:
         raise _damaged(name, f"part {fault.part}", fault.cause) from None
     except _ZIP_FAULTS:
-        raise UnreadableWorkbook(f"{name} is damaged or incomplete (the file was cut short). Save it "
-                                 "again in Excel and submit the new copy.") from None
+        raise UnreadableWorkbook(
+            f"{name} is damaged or incomplete (the file was cut short). Save it "
+            "again in Excel and submit the new copy."
+        ) from None
     if "xl/workbook.bin" in normal:
-        raise UnreadableWorkbook(f"{name} is a binary workbook (.xlsb). Save it as an Excel Workbook "
-                                 "(.xlsx) and submit it again.")
+        raise UnreadableWorkbook(
+            f"{name} is a binary workbook (.xlsb). Save it as an Excel Workbook (.xlsx) and submit it again."
+        )
     if ods:
-        raise UnreadableWorkbook(f"{name} is an OpenDocument spreadsheet (.ods). Open it in Excel or LibreOffice, "
-                                 "save it as an Excel Workbook (.xlsx) and submit that.")
+        raise UnreadableWorkbook(
+            f"{name} is an OpenDocument spreadsheet (.ods). Open it in Excel or LibreOffice, "
+            "save it as an Excel Workbook (.xlsx) and submit that."
+        )
     if main is None:
-        what = "a Word document" if "word/document.xml" in normal else (
-            "a PowerPoint file" if "ppt/presentation.xml" in normal else "a zip file, not an Excel workbook")
+        what = (
+            "a Word document"
+            if "word/document.xml" in normal
+            else (
+                "a PowerPoint file"
+                if "ppt/presentation.xml" in normal
+                else "a zip file, not an Excel workbook"
+            )
+        )
         raise UnreadableWorkbook(f"{name} is {what}. Submit the .xlsx workbook itself.")
     if total > _MAX_UNCOMPRESSED or (total > 20 * 1024 * 1024 and total / packed > _MAX_RATIO):
-        raise UnreadableWorkbook(f"{name} unpacks to {total // (1024 * 1024)} MB, far more than any action plan; "
-                                 "it was not opened. Remove unused sheets or rows and submit it again.")
+        raise UnreadableWorkbook(
+            f"{name} unpacks to {total // (1024 * 1024)} MB, far more than any action plan; "
+            "it was not opened. Remove unused sheets or rows and submit it again."
+        )
     return main
 
 
 _ENCRYPTED_UTF16 = "EncryptedPackage".encode("utf-16-le")
 _ENCRYPTION_INFO_UTF16 = "EncryptionInfo".encode("utf-16-le")
+
+
 def _looks_like_text(data: bytes) -> bool:
     sample = data[:4096]
     try:

@@ -87,8 +87,9 @@ def day_from_text(text: str, what: str = "--date") -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError as exc:
-        raise ActionplanError(f"{what} '{text}' is not a real date ({exc}). Use dd/mm/yyyy, e.g. 14/10/2024.") \
-            from None
+        raise ActionplanError(
+            f"{what} '{text}' is not a real date ({exc}). Use dd/mm/yyyy, e.g. 14/10/2024."
+        ) from None
 
 
 class Register:
@@ -194,11 +195,13 @@ class Register:
             write_atomic(self.path, json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8"))
             self._stamp = None
 
-    def add(self, name: str, contacts: list[str] | None = None, now: dt.datetime | None = None) -> tuple[Department, bool]:
+    def add(
+        self, name: str, contacts: list[str] | None = None, now: dt.datetime | None = None
+    ) -> tuple[Department, bool]:
         """Register a department, or add contacts to a registered one; returns it and whether it is new."""
         name = clean_name(name)
         if not name:
-            raise ActionplanError("A department needs a name, e.g. actionplan departments add \"Finance\".")
+            raise ActionplanError('A department needs a name, e.g. actionplan departments add "Finance".')
         emails = [_email(c) for c in contacts or []]
         with self._changing() as data:
             for d in data["departments"]:
@@ -215,8 +218,10 @@ class Register:
         new = clean_name(new)
         with self._changing() as data:
             entry = _find(data, old)
-            clash = next((d for d in data["departments"] if fold_name(d["name"]) == fold_name(new) and d is not entry),
-                         None)
+            clash = next(
+                (d for d in data["departments"] if fold_name(d["name"]) == fold_name(new) and d is not entry),
+                None,
+            )
             if clash:
                 raise DepartmentExists(f"'{clash['name']}' is already in the register; choose another name.")
             if fold_name(entry["name"]) != fold_name(new):
@@ -259,18 +264,24 @@ class Register:
     def note_reminder(self, department: str, period: str, day: dt.date, to: list[str]) -> bool:
         """Record a reminder sent today; False (and nothing recorded) when the department already had one today."""
         with self._changing() as data:
-            if any(fold_name(r["department"]) == fold_name(department) and r["day"] == day.isoformat()
-                   for r in data["reminders"]):
+            if any(
+                fold_name(r["department"]) == fold_name(department) and r["day"] == day.isoformat()
+                for r in data["reminders"]
+            ):
                 return False
-            data["reminders"].append({"department": department, "period": period, "day": day.isoformat(),
-                                      "to": list(to)})
+            data["reminders"].append(
+                {"department": department, "period": period, "day": day.isoformat(), "to": list(to)}
+            )
             return True
 
     def forget_reminder(self, department: str, day: dt.date) -> None:
         """Take back a reminder recorded for a day (it could not be sent)."""
         with self._changing() as data:
-            data["reminders"] = [r for r in data["reminders"] if not (
-                fold_name(r["department"]) == fold_name(department) and r["day"] == day.isoformat())]
+            data["reminders"] = [
+                r
+                for r in data["reminders"]
+                if not (fold_name(r["department"]) == fold_name(department) and r["day"] == day.isoformat())
+            ]
 
     def expected_name(self, name: str) -> str:
         """The name a key may be issued for: any name without a register, else a registered, active department's
@@ -281,8 +292,10 @@ class Register:
         if found is None or found.retired:
             names = ", ".join(self.names()) or "none"
             why = "was retired" if found is not None else "is not in the register"
-            raise UnknownDepartment(f"'{name}' {why}, so no key can be issued for it (registered: {names}). "
-                                    f"Add it first: actionplan departments add \"{clean_name(name)}\".")
+            raise UnknownDepartment(
+                f"'{name}' {why}, so no key can be issued for it (registered: {names}). "
+                f'Add it first: actionplan departments add "{clean_name(name)}".'
+            )
         return found.name
 
 
@@ -297,8 +310,10 @@ def _stamp(now: dt.datetime | None) -> str:
 def _email(text: str) -> str:
     value = str(text).strip()
     if not _EMAIL.match(value):
-        raise BadContact(f"'{text}' is not an email address. Give one address per --contact, e.g. "
-                         "--contact anita.patel@council.gov.uk.")
+        raise BadContact(
+            f"'{text}' is not an email address. Give one address per --contact, e.g. "
+            "--contact anita.patel@council.gov.uk."
+        )
     return value
 
 
@@ -308,5 +323,7 @@ def _find(data: dict[str, Any], name: str) -> dict[str, Any]:
         if fold_name(d["name"]) == wanted or wanted in {fold_name(n) for n in d["former_names"]}:
             return d
     names = ", ".join(sorted((d["name"] for d in data["departments"]), key=fold_name)) or "none yet"
-    raise UnknownDepartment(f"No department called '{name}' is in the register (registered: {names}). "
-                            "See `actionplan departments list`.")
+    raise UnknownDepartment(
+        f"No department called '{name}' is in the register (registered: {names}). "
+        "See `actionplan departments list`."
+    )

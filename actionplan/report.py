@@ -24,11 +24,20 @@ from .vocabulary import STATUS_MEANINGS, STATUS_NAMES
 
 # The performance symbols councils print beside a KPI (spec: ★ better, ● within, ▲ worse).
 PERFORMANCE_SYMBOLS = {"better": "★", "within": "●", "worse": "▲", "no data": "–"}
-PERFORMANCE_KEY = (("★", "better than the target range"), ("●", "within the target range"),
-                   ("▲", "worse than the target range"), ("–", "no data: target or actual missing or not a number"))
+PERFORMANCE_KEY = (
+    ("★", "better than the target range"),
+    ("●", "within the target range"),
+    ("▲", "worse than the target range"),
+    ("–", "no data: target or actual missing or not a number"),
+)
 # The same colours as the rollup workbook's status cells (fill, font).
-RAGB_FILLS = {"B": ("5B9BD5", "FFFFFF"), "G": ("70AD47", "000000"), "A": ("FFC000", "000000"),
-              "R": ("C00000", "FFFFFF"), "-": ("A5A5A5", "000000")}
+RAGB_FILLS = {
+    "B": ("5B9BD5", "FFFFFF"),
+    "G": ("70AD47", "000000"),
+    "A": ("FFC000", "000000"),
+    "R": ("C00000", "FFFFFF"),
+    "-": ("A5A5A5", "000000"),
+}
 _LETTER_BY_NAME = {name: letter for letter, name in STATUS_NAMES.items()}
 HEADER_FILL = "D9E1F2"
 EXCEPTIONS_HEADING = "Exceptions for the committee's attention"
@@ -66,7 +75,11 @@ def report_title(facts: RollupFacts) -> str:
     """What the report is called: the council's, a named council's, or every council's together."""
     if facts.council == ALL_COUNCILS:
         return "All councils performance report"
-    return "Council performance report" if facts.council == DEFAULT_COUNCIL else f"{facts.council} performance report"
+    return (
+        "Council performance report"
+        if facts.council == DEFAULT_COUNCIL
+        else f"{facts.council} performance report"
+    )
 
 
 def report_file(rollup_file: Path, department: str | None = None) -> Path:
@@ -85,10 +98,13 @@ def department_facts(facts: RollupFacts, department: str) -> RollupFacts:
     match = next((d for d in known if d.casefold() == department.strip().casefold()), None)
     if match is None:
         if any(d.casefold() == department.strip().casefold() for d in facts.missing):
-            raise UnknownDepartment(f"{department} has not submitted a plan for {facts.period}, so it has no "
-                                    "report yet.")
-        raise UnknownDepartment(f"No department called '{department}' submitted a plan for {facts.period}. "
-                                f"Departments that did: {', '.join(known) or 'none'}.")
+            raise UnknownDepartment(
+                f"{department} has not submitted a plan for {facts.period}, so it has no report yet."
+            )
+        raise UnknownDepartment(
+            f"No department called '{department}' submitted a plan for {facts.period}. "
+            f"Departments that did: {', '.join(known) or 'none'}."
+        )
 
     def own(frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty or "Department" not in frame:
@@ -97,19 +113,35 @@ def department_facts(facts: RollupFacts, department: str) -> RollupFacts:
 
     def own_counts(frame: pd.DataFrame) -> pd.DataFrame:
         rows = frame[frame["Department"].isin([match, "Council total"])].reset_index(drop=True)
-        rows.loc[rows["Department"] == "Council total", frame.columns[1:]] = \
-            rows.loc[rows["Department"] == match, frame.columns[1:]].to_numpy()
+        rows.loc[rows["Department"] == "Council total", frame.columns[1:]] = rows.loc[
+            rows["Department"] == match, frame.columns[1:]
+        ].to_numpy()
         return rows
 
     return dataclasses.replace(
-        facts, summary=own_counts(facts.summary), objectives_summary=own_counts(facts.objectives_summary),
-        objectives=own(facts.objectives), exceptions=own(facts.exceptions), actions=own(facts.actions),
-        kpis=own(facts.kpis), kpi_counts=own_counts(facts.kpi_counts), submissions=own(facts.submissions),
-        changes=own(facts.changes), data_quality=own(facts.data_quality), missing=[])
+        facts,
+        summary=own_counts(facts.summary),
+        objectives_summary=own_counts(facts.objectives_summary),
+        objectives=own(facts.objectives),
+        exceptions=own(facts.exceptions),
+        actions=own(facts.actions),
+        kpis=own(facts.kpis),
+        kpi_counts=own_counts(facts.kpi_counts),
+        submissions=own(facts.submissions),
+        changes=own(facts.changes),
+        data_quality=own(facts.data_quality),
+        missing=[],
+    )
 
 
-def write_report(facts: RollupFacts, out: Path, *, department: str | None = None,
-                 previous: RollupFacts | None = None, template: Path | None = None) -> Path:
+def write_report(
+    facts: RollupFacts,
+    out: Path,
+    *,
+    department: str | None = None,
+    previous: RollupFacts | None = None,
+    template: Path | None = None,
+) -> Path:
     """Write the committee report of facts (one department's with department) to out, replacing it atomically."""
     if department:
         facts = department_facts(facts, department)
@@ -147,12 +179,16 @@ def _document(template: Path | None) -> Any:
     try:
         document = docx.Document(str(template))
     except FileNotFoundError:
-        raise ReportTemplateUnusable(f"The report template {template} does not exist. Set "
-                                     "ACTIONPLAN_REPORT_TEMPLATE to a .docx file, or leave it empty.") from None
+        raise ReportTemplateUnusable(
+            f"The report template {template} does not exist. Set "
+            "ACTIONPLAN_REPORT_TEMPLATE to a .docx file, or leave it empty."
+        ) from None
     except Exception:  # python-docx raises several kinds for a file that is not a .docx
-        raise ReportTemplateUnusable(f"The report template {template} is not a Word document (.docx) actionplan "
-                                     "can open. Save it from Word as .docx, or leave "
-                                     "ACTIONPLAN_REPORT_TEMPLATE empty.") from None
+        raise ReportTemplateUnusable(
+            f"The report template {template} is not a Word document (.docx) actionplan "
+            "can open. Save it from Word as .docx, or leave "
+            "ACTIONPLAN_REPORT_TEMPLATE empty."
+        ) from None
     body = document.element.body
     for child in list(body):
         if not child.tag.endswith("}sectPr"):  # the last section's page setup, header and footer stay
@@ -213,8 +249,9 @@ def reason_in_words(reason: Any, due: Any = None) -> str:
 class _Report:
     """The document being built: one method per part, in the order the committee reads them."""
 
-    def __init__(self, document: Any, facts: RollupFacts, previous: RollupFacts | None,
-                 department: str | None) -> None:
+    def __init__(
+        self, document: Any, facts: RollupFacts, previous: RollupFacts | None, department: str | None
+    ) -> None:
         from docx.shared import Cm, Pt, RGBColor
 
         self.doc, self.facts, self.previous, self.department = document, facts, previous, department
@@ -253,7 +290,9 @@ class _Report:
         if footer.is_linked_to_previous or not any(p.text.strip() or p.runs for p in footer.paragraphs):
             footer.is_linked_to_previous = False
             paragraph = footer.paragraphs[0]
-            run = paragraph.add_run(f"Generated {self.facts.generated_at:%d/%m/%Y %H:%M} by actionplan. Page ")
+            run = paragraph.add_run(
+                f"Generated {self.facts.generated_at:%d/%m/%Y %H:%M} by actionplan. Page "
+            )
             run.font.size = self.Pt(8)
             self._page_number(paragraph)
 
@@ -294,7 +333,9 @@ class _Report:
         paragraph.paragraph_format.keep_with_next = True
         return paragraph
 
-    def para(self, text: str = "", *, bold: bool = False, size: float | None = None, italic: bool = False) -> Any:
+    def para(
+        self, text: str = "", *, bold: bool = False, size: float | None = None, italic: bool = False
+    ) -> Any:
         paragraph = self.doc.add_paragraph()
         if text:
             run = paragraph.add_run(plain(text) if not isinstance(text, str) else _NOT_XML.sub("", text))
@@ -308,8 +349,16 @@ class _Report:
 
         self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
-    def table(self, header: tuple[str, ...], rows: list[list[Any]], widths: tuple[float, ...], *,
-              fills: list[dict[int, str]] | None = None, size: float = 8, bold_last: bool = False) -> Any:
+    def table(
+        self,
+        header: tuple[str, ...],
+        rows: list[list[Any]],
+        widths: tuple[float, ...],
+        *,
+        fills: list[dict[int, str]] | None = None,
+        size: float = 8,
+        bold_last: bool = False,
+    ) -> Any:
         """A table with a repeated shaded header row, fixed column widths, and per-cell status colours."""
         from docx.enum.table import WD_TABLE_ALIGNMENT
         from docx.oxml import OxmlElement
@@ -347,7 +396,9 @@ class _Report:
         self.doc.add_paragraph().paragraph_format.space_after = self.Pt(2)
         return table
 
-    def _cell(self, cell: Any, text: str, *, size: float, bold: bool = False, font: str | None = None) -> None:
+    def _cell(
+        self, cell: Any, text: str, *, size: float, bold: bool = False, font: str | None = None
+    ) -> None:
         paragraph = cell.paragraphs[0]
         paragraph.paragraph_format.space_after = self.Pt(0)
         run = paragraph.add_run(text)
@@ -366,50 +417,72 @@ class _Report:
         self.para(f"{whose} for {f.period} (the period ending {f.period_end:%d/%m/%Y})", size=13)
         self.heading(SUMMARY_HEADING, 1)
         reporting = [d for d in f.summary["Department"] if d != "Council total"]
-        lines = [f"Data as at {f.as_at:%d/%m/%Y}." if f.as_at else "Data as at: not given by departments.",
-                 f"Departments reporting: {len(reporting)}"
-                 + (f" of {len(reporting) + len(f.missing)}." if not self.department else "."),
-                 "Departments missing: " + (", ".join(f.missing) if f.missing else "none") + "."]
+        lines = [
+            f"Data as at {f.as_at:%d/%m/%Y}." if f.as_at else "Data as at: not given by departments.",
+            f"Departments reporting: {len(reporting)}"
+            + (f" of {len(reporting) + len(f.missing)}." if not self.department else "."),
+            "Departments missing: " + (", ".join(f.missing) if f.missing else "none") + ".",
+        ]
         if not self.department:
-            lines.append("Departments late: not recorded (actionplan keeps no deadline; every plan on record "
-                         "is counted).")
+            lines.append(
+                "Departments late: not recorded (actionplan keeps no deadline; every plan on record "
+                "is counted)."
+            )
         for line in lines:
             self.para(line)
         objectives, actions = _total(f.objectives_summary), _total(f.summary)
         self.para(f"Total number of objectives = {objectives['Total']}; breakdown by RAGB status:", bold=True)
         self._ragb_line(objectives)
-        self.para(f"Total number of actions and milestones = {actions['Total']}; breakdown by RAGB status:",
-                  bold=True)
+        self.para(
+            f"Total number of actions and milestones = {actions['Total']}; breakdown by RAGB status:",
+            bold=True,
+        )
         self._ragb_line(actions)
-        self.para(f"{percent(actions['% complete'])} complete (Blue); {percent(actions['% on track'])} complete or "
-                  "on track (Blue or Green).")
+        self.para(
+            f"{percent(actions['% complete'])} complete (Blue); {percent(actions['% on track'])} complete or "
+            "on track (Blue or Green)."
+        )
         self.para(self._change_line())
         if "Completed in year" in f.actions:
             from .yearview import CARRIED_FORWARD, COMPLETED_IN_YEAR
 
-            self.para(f"The year from {', '.join(f.trend_periods)}: {int(f.actions[COMPLETED_IN_YEAR].sum())} "
-                      f"actions and milestones completed in year; {int(f.actions[CARRIED_FORWARD].sum())} carried "
-                      "forward (not complete at the year end).", bold=True)
+            self.para(
+                f"The year from {', '.join(f.trend_periods)}: {int(f.actions[COMPLETED_IN_YEAR].sum())} "
+                f"actions and milestones completed in year; {int(f.actions[CARRIED_FORWARD].sum())} carried "
+                "forward (not complete at the year end).",
+                bold=True,
+            )
         self._chart()
         if not self.department and f.councils is not None:  # the combined report: each council's totals first
             self.heading("By council", 2)
             header = ("Council", *SUMMARY_HEADER[1:])
-            rows = [[r[c] if c not in ("% complete", "% on track") else percent(r[c]) for c in header]
-                    for r in f.councils.to_dict("records")]
+            rows = [
+                [r[c] if c not in ("% complete", "% on track") else percent(r[c]) for c in header]
+                for r in f.councils.to_dict("records")
+            ]
             self.table(header, rows, _SUMMARY_WIDTHS, size=8, bold_last=True)
         if not self.department:
             self.heading("By department", 2)
-            rows = [[r[c] if c not in ("% complete", "% on track") else percent(r[c]) for c in SUMMARY_HEADER]
-                    for r in f.summary.to_dict("records")]
-            fills = [{1: "B", 2: "G", 3: "A", 4: "R"} if r["Department"] == "Council total" else {}
-                     for r in f.summary.to_dict("records")]
+            rows = [
+                [r[c] if c not in ("% complete", "% on track") else percent(r[c]) for c in SUMMARY_HEADER]
+                for r in f.summary.to_dict("records")
+            ]
+            fills = [
+                {1: "B", 2: "G", 3: "A", 4: "R"} if r["Department"] == "Council total" else {}
+                for r in f.summary.to_dict("records")
+            ]
             self.table(SUMMARY_HEADER, rows, _SUMMARY_WIDTHS, fills=fills, size=8, bold_last=True)
         self._kpi_counts()
 
     def _ragb_line(self, counts: dict[str, Any]) -> None:
         header = tuple(RAGB_COLUMNS) + ("Total",)
-        self.table(header, [[counts[c] for c in header]], (2.5,) * len(header),
-                   fills=[{0: "B", 1: "G", 2: "A", 3: "R", 4: "-"}], size=9)
+        self.table(
+            header,
+            [[counts[c] for c in header]],
+            (2.5,) * len(header),
+            fills=[{0: "B", 1: "G", 2: "A", 3: "R", 4: "-"}],
+            size=9,
+        )
 
     def _change_line(self) -> str:
         f, p = self.facts, self.previous
@@ -424,12 +497,16 @@ class _Report:
             gap = _SEVERITY.get(letter(r["To"]), 0) - _SEVERITY.get(letter(r["From"]), 0)
             worse += gap > 0
             better += gap < 0
-        return (f"Change from last period ({f.previous_period}): {points:+.0f} points complete "
-                f"({percent(before['% complete'])} → {percent(now['% complete'])}), {track:+.0f} points on track; "
-                f"{worse} items got worse and {better} improved; Red {before['Red']} → {now['Red']}.")
+        return (
+            f"Change from last period ({f.previous_period}): {points:+.0f} points complete "
+            f"({percent(before['% complete'])} → {percent(now['% complete'])}), {track:+.0f} points on track; "
+            f"{worse} items got worse and {better} improved; Red {before['Red']} → {now['Red']}."
+        )
 
     def _chart(self) -> None:
-        image = ragb_chart_png(self.facts.summary, f"Actions and milestones by RAGB status, {self.facts.period}")
+        image = ragb_chart_png(
+            self.facts.summary, f"Actions and milestones by RAGB status, {self.facts.period}"
+        )
         if image is not None:
             self.doc.add_picture(io.BytesIO(image), width=self.Cm(16))
 
@@ -437,10 +514,12 @@ class _Report:
         total = _total(self.facts.kpi_counts)
         if not total.get("Total"):
             return
-        self.para(f"KPIs: {total['Total']} measures; {total['better']} better than target "
-                  f"({PERFORMANCE_SYMBOLS['better']}), {total['within']} within target "
-                  f"({PERFORMANCE_SYMBOLS['within']}), {total['worse']} worse than target "
-                  f"({PERFORMANCE_SYMBOLS['worse']}), {total['no data']} with no data.")
+        self.para(
+            f"KPIs: {total['Total']} measures; {total['better']} better than target "
+            f"({PERFORMANCE_SYMBOLS['better']}), {total['within']} within target "
+            f"({PERFORMANCE_SYMBOLS['within']}), {total['worse']} worse than target "
+            f"({PERFORMANCE_SYMBOLS['worse']}), {total['no data']} with no data."
+        )
 
     def exceptions(self) -> None:
         ex = self.facts.exceptions
@@ -449,14 +528,24 @@ class _Report:
         if ex.empty:
             self.para("No exceptions this period: nothing is Red, overdue or repeatedly revised.")
             return
-        self.para(f"{len(ex)} items are Red, overdue, without an update or revised repeatedly; the worst first "
-                  "within each department.")
+        self.para(
+            f"{len(ex)} items are Red, overdue, without an update or revised repeatedly; the worst first "
+            "within each department."
+        )
         for dept in _ordered(ex["Department"]):
             rows, fills = [], []
             for r in ex[ex["Department"] == dept].to_dict("records"):
                 due = r["Revised due date"] if plain(r["Revised due date"]) else r["Due date"]
-                rows.append([r["Ref"], _with_lead(r["Action"], r["Lead officer"]), due, shown_letter(letter(r["Status"])),
-                             reason_in_words(r["Reason"], due), r["Progress update"]])
+                rows.append(
+                    [
+                        r["Ref"],
+                        _with_lead(r["Action"], r["Lead officer"]),
+                        due,
+                        shown_letter(letter(r["Status"])),
+                        reason_in_words(r["Reason"], due),
+                        r["Progress update"],
+                    ]
+                )
                 fills.append({3: letter(r["Status"])})
             if not self.department:
                 self.heading(dept, 3)
@@ -467,10 +556,14 @@ class _Report:
         self.page_break()
         self.heading(dept, 1)
         row = f.summary[f.summary["Department"] == dept].iloc[0]
-        self.para(f"{row['Total']} actions and milestones: {row['Blue']} Blue, {row['Green']} Green, "
-                  f"{row['Amber']} Amber, {row['Red']} Red, {row['Not rated']} not rated; "
-                  f"{percent(row['% complete'])} complete, {percent(row['% on track'])} on track.")
-        objectives = f.objectives[f.objectives["Department"] == dept] if not f.objectives.empty else f.objectives
+        self.para(
+            f"{row['Total']} actions and milestones: {row['Blue']} Blue, {row['Green']} Green, "
+            f"{row['Amber']} Amber, {row['Red']} Red, {row['Not rated']} not rated; "
+            f"{percent(row['% complete'])} complete, {percent(row['% on track'])} on track."
+        )
+        objectives = (
+            f.objectives[f.objectives["Department"] == dept] if not f.objectives.empty else f.objectives
+        )
         actions = f.actions[f.actions["Department"] == dept] if not f.actions.empty else f.actions
         refs = {str(r) for r in objectives["Ref"]} if not objectives.empty else set()
         for o in objectives.to_dict("records"):
@@ -478,8 +571,13 @@ class _Report:
             if plain(o.get("Theme")):
                 self.para(f"Priority: {plain(o['Theme'])}", italic=True)
             status = letter(o["Status"])
-            self.table(OBJECTIVE_HEADER, [[o["Delivered by"], o["Lead officer"], STATUS_NAMES[status]]],
-                       _OBJECTIVE_WIDTHS, fills=[{2: status}], size=9)
+            self.table(
+                OBJECTIVE_HEADER,
+                [[o["Delivered by"], o["Lead officer"], STATUS_NAMES[status]]],
+                _OBJECTIVE_WIDTHS,
+                fills=[{2: status}],
+                size=9,
+            )
             if plain(o["Commentary"]):
                 self.para(plain(o["Commentary"]))
             own = actions[actions["Objective"].astype(str) == str(o["Ref"])] if not actions.empty else actions
@@ -487,7 +585,9 @@ class _Report:
         rest = actions[~actions["Objective"].astype(str).isin(refs)] if not actions.empty else actions
         if not rest.empty:
             # A plan without objectives (or actions naming none): grouped by its themes, as the plan has them.
-            themes = rest["Theme"].map(plain) if "Theme" in rest else pd.Series([""] * len(rest), index=rest.index)
+            themes = (
+                rest["Theme"].map(plain) if "Theme" in rest else pd.Series([""] * len(rest), index=rest.index)
+            )
             for theme in dict.fromkeys(themes):
                 self.heading(theme or OTHER_ACTIONS, 2)
                 self.milestones(rest[themes == theme])
@@ -502,8 +602,14 @@ class _Report:
         for r in actions.to_dict("records"):
             status = letter(r["Status"])
             update = "" if status == "B" else r["Progress update"]
-            row = [r["Ref"], _with_lead(r["Action"], r["Lead officer"]), r["Due date"], r["Revised due date"],
-                   shown_letter(status), update]
+            row = [
+                r["Ref"],
+                _with_lead(r["Action"], r["Lead officer"]),
+                r["Due date"],
+                r["Revised due date"],
+                shown_letter(status),
+                update,
+            ]
             if quarters:  # the year view: the status at each quarter's end, oldest first
                 row.insert(5, " ".join(shown_letter(letter(r[c])) if plain(r[c]) else "·" for c in quarters))
             rows.append(row)
@@ -516,8 +622,11 @@ class _Report:
     def _quarters(self) -> list[str]:
         from .yearview import status_column
 
-        return [status_column(q) for q in self.facts.trend_periods
-                if status_column(q) in self.facts.actions.columns]
+        return [
+            status_column(q)
+            for q in self.facts.trend_periods
+            if status_column(q) in self.facts.actions.columns
+        ]
 
     def kpis(self, dept: str) -> None:
         k = self.facts.kpis
@@ -526,9 +635,18 @@ class _Report:
         if own.empty:
             self.para("No KPIs reported.", italic=True)
             return
-        rows = [[r["Ref"], r["Measure"], r["Polarity"], _kpi_value(r["Target"], r["Unit"]),
-                 _kpi_value(r["Actual"], r["Unit"]), PERFORMANCE_SYMBOLS.get(plain(r["Performance"]), "–"),
-                 r.get("Direction")] for r in own.to_dict("records")]
+        rows = [
+            [
+                r["Ref"],
+                r["Measure"],
+                r["Polarity"],
+                _kpi_value(r["Target"], r["Unit"]),
+                _kpi_value(r["Actual"], r["Unit"]),
+                PERFORMANCE_SYMBOLS.get(plain(r["Performance"]), "–"),
+                r.get("Direction"),
+            ]
+            for r in own.to_dict("records")
+        ]
         quarters = [q for q in self.facts.trend_periods if q in own.columns]
         if quarters and self._quarters():  # the year view: the actual of each quarter, oldest first
             for row, r in zip(rows, own.to_dict("records"), strict=True):
@@ -607,14 +725,26 @@ def ragb_chart_png(summary: pd.DataFrame, title: str) -> bytes | None:
     left = [0] * len(names)
     for column, code in zip(RAGB_COLUMNS, ("B", "G", "A", "R", "-"), strict=True):
         values = [int(v) for v in rows[column]][::-1]
-        axes.barh(names, values, left=left, color="#" + RAGB_FILLS[code][0], label=column, edgecolor="white",
-                  linewidth=0.5)
+        axes.barh(
+            names,
+            values,
+            left=left,
+            color="#" + RAGB_FILLS[code][0],
+            label=column,
+            edgecolor="white",
+            linewidth=0.5,
+        )
         left = [a + b for a, b in zip(left, values, strict=True)]
     axes.set_title(title, fontsize=9)
     axes.tick_params(labelsize=7)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(fontsize=7, ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.12 if len(names) > 1 else -0.3),
-                frameon=False)
+    axes.legend(
+        fontsize=7,
+        ncols=5,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12 if len(names) > 1 else -0.3),
+        frameon=False,
+    )
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

@@ -50,8 +50,7 @@ def _sorted_departments(names: Any) -> list[str]:
 def ragb_table(frame: pd.DataFrame, departments: list[str]) -> pd.DataFrame:
     """Count items by status per department (A–Z) with a Council total row and the two percentages."""
     rows = []
-    counts = (frame.groupby(["department", "status"]).size() if not frame.empty
-              else pd.Series(dtype=int))
+    counts = frame.groupby(["department", "status"]).size() if not frame.empty else pd.Series(dtype=int)
     for dept in departments:
         row: dict[str, Any] = {"Department": dept}
         for letter, column in _LETTER_TO_COLUMN.items():
@@ -71,7 +70,9 @@ def _with_kept_ratings(actions: pd.DataFrame, columns: dict[str, str]) -> tuple[
     if actions.empty or "extra_json" not in actions:
         return actions, columns
     extras = [json.loads(x) if isinstance(x, str) and x else {} for x in actions["extra_json"]]
-    keys = [k for k in dict.fromkeys(k for e in extras for k in e) if k.lower().endswith("rating") or k == "Team"]
+    keys = [
+        k for k in dict.fromkeys(k for e in extras for k in e) if k.lower().endswith("rating") or k == "Team"
+    ]
     if not keys:
         return actions, columns
     out = actions.copy()
@@ -122,20 +123,29 @@ def kpi_tables(kpis: pd.DataFrame, departments: list[str]) -> tuple[pd.DataFrame
     if kpis.empty:
         listing = pd.DataFrame(columns=KPI_COLUMNS)
     else:
+
         def shown(number: Any, text: Any) -> Any:
             return text if number is None or pd.isna(number) else float(number)
 
-        listing = pd.DataFrame({
-            "Department": kpis["department"], "Ref": kpis["ref"], "Measure": kpis["measure"],
-            "Polarity": kpis["polarity"], "Unit": kpis["unit"], "Lead officer": kpis["lead_officer"],
-            "Target": [shown(n, t) for n, t in zip(kpis["target"], kpis["target_text"], strict=True)],
-            "Actual": [shown(n, t) for n, t in zip(kpis["actual"], kpis["actual_text"], strict=True)],
-            "Tolerance": kpis["tolerance"], "Performance": kpis["performance"],
-            **_department_symbols(kpis),
-            "Previous actual": kpis.get("previous_actual"), "Direction": kpis.get("direction"),
-            "Comment": kpis["comment"],
-            **{c.removeprefix("trend:"): kpis[c] for c in kpis.columns if str(c).startswith("trend:")},
-        }).reset_index(drop=True)
+        listing = pd.DataFrame(
+            {
+                "Department": kpis["department"],
+                "Ref": kpis["ref"],
+                "Measure": kpis["measure"],
+                "Polarity": kpis["polarity"],
+                "Unit": kpis["unit"],
+                "Lead officer": kpis["lead_officer"],
+                "Target": [shown(n, t) for n, t in zip(kpis["target"], kpis["target_text"], strict=True)],
+                "Actual": [shown(n, t) for n, t in zip(kpis["actual"], kpis["actual_text"], strict=True)],
+                "Tolerance": kpis["tolerance"],
+                "Performance": kpis["performance"],
+                **_department_symbols(kpis),
+                "Previous actual": kpis.get("previous_actual"),
+                "Direction": kpis.get("direction"),
+                "Comment": kpis["comment"],
+                **{c.removeprefix("trend:"): kpis[c] for c in kpis.columns if str(c).startswith("trend:")},
+            }
+        ).reset_index(drop=True)
     counts = kpis.groupby(["department", "performance"]).size() if not kpis.empty else pd.Series(dtype=int)
     rows = []
     for dept in departments:
@@ -159,9 +169,14 @@ def _department_symbols(kpis: pd.DataFrame) -> dict[str, list[Any]]:
     return {"Department's symbol": symbols} if any(symbols) else {}
 
 
-def submissions_table(subs: pd.DataFrame, known: list[str], *, deadline: dt.date | None = None,
-                      returned: dict[str, Any] | None = None,
-                      zone: str | None = "Europe/London") -> tuple[pd.DataFrame, list[str]]:
+def submissions_table(
+    subs: pd.DataFrame,
+    known: list[str],
+    *,
+    deadline: dt.date | None = None,
+    returned: dict[str, Any] | None = None,
+    zone: str | None = "Europe/London",
+) -> tuple[pd.DataFrame, list[str]]:
     """Every known department with its current submission and standing (on time, late, returned, missing; see
     standing.py), and the missing names. returned: department → the Return of its latest plan."""
     from .standing import MISSING, standing
@@ -171,18 +186,37 @@ def submissions_table(subs: pd.DataFrame, known: list[str], *, deadline: dt.date
     rows, missing = [], []
     for dept in _sorted_departments(list(known) + list(by_dept) + list(returned)):
         sub = by_dept.get(dept)
-        status, note = standing(None if sub is None else sub["submitted_at"], deadline, returned=returned.get(dept),
-                                zone=zone)
+        status, note = standing(
+            None if sub is None else sub["submitted_at"], deadline, returned=returned.get(dept), zone=zone
+        )
         if sub is None:
             if status == MISSING:
                 missing.append(dept)
-            rows.append({"Department": dept, "Status": status, "Submitted at": None, "Submitted by": None,
-                         "File": None, "Warnings": None, "Submission id": None, "Note": note})
+            rows.append(
+                {
+                    "Department": dept,
+                    "Status": status,
+                    "Submitted at": None,
+                    "Submitted by": None,
+                    "File": None,
+                    "Warnings": None,
+                    "Submission id": None,
+                    "Note": note,
+                }
+            )
         else:
-            rows.append({"Department": dept, "Status": status,
-                         "Submitted at": stored_time(sub["submitted_at"]),
-                         "Submitted by": sub["submitted_by"], "File": sub["file_name"],
-                         "Warnings": int(sub["warnings"]), "Submission id": sub["id"][:12], "Note": note})
+            rows.append(
+                {
+                    "Department": dept,
+                    "Status": status,
+                    "Submitted at": stored_time(sub["submitted_at"]),
+                    "Submitted by": sub["submitted_by"],
+                    "File": sub["file_name"],
+                    "Warnings": int(sub["warnings"]),
+                    "Submission id": sub["id"][:12],
+                    "Note": note,
+                }
+            )
     return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS, dtype=object), missing
 
 
@@ -205,37 +239,66 @@ def changes_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
     """One row per changed action or objective against the previous period, worst first."""
     if previous is None:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
-    both = set(current["submissions"]["department"]) & set(previous["submissions"]["department"]) \
-        if not current["submissions"].empty and not previous["submissions"].empty else set()
+    both = (
+        set(current["submissions"]["department"]) & set(previous["submissions"]["department"])
+        if not current["submissions"].empty and not previous["submissions"].empty
+        else set()
+    )
     rows: list[tuple[tuple, dict[str, Any]]] = []
     for kind, table, title in (("Action", "actions", "action"), ("Objective", "objectives", "objective")):
         now, before = current[table], previous[table]
         if now.empty and before.empty:
             continue
-        now_by = {(r["department"], str(r["ref"])): r for r in now.to_dict("records") if r["department"] in both}
-        before_by = {(r["department"], str(r["ref"])): r for r in before.to_dict("records")
-                     if r["department"] in both}
+        now_by = {
+            (r["department"], str(r["ref"])): r for r in now.to_dict("records") if r["department"] in both
+        }
+        before_by = {
+            (r["department"], str(r["ref"])): r for r in before.to_dict("records") if r["department"] in both
+        }
         for key in sorted(set(now_by) | set(before_by), key=lambda k: (k[0].casefold(), k[1])):
             new, old = now_by.get(key), before_by.get(key)
-            base = {"Department": key[0], "Kind": kind, "Ref": key[1],
-                    "Title": (new or old).get(title)}
+            base = {"Department": key[0], "Kind": kind, "Ref": key[1], "Title": (new or old).get(title)}
             if old is None:
-                rows.append(((1, _SEVERITY.get(new["status"], 0)), {**base, "Change": "new", "From": None,
-                                                                    "To": _name(new["status"])}))
+                rows.append(
+                    (
+                        (1, _SEVERITY.get(new["status"], 0)),
+                        {**base, "Change": "new", "From": None, "To": _name(new["status"])},
+                    )
+                )
                 continue
             if new is None:
                 rows.append(((2, 0), {**base, "Change": "removed", "From": _name(old["status"]), "To": None}))
                 continue
             if new["status"] != old["status"]:
                 worse = _SEVERITY.get(new["status"], 0) - _SEVERITY.get(old["status"], 0)
-                rows.append(((5 if worse > 0 else 0, worse), {**base, "Change": "status",
-                                                              "From": _name(old["status"]),
-                                                              "To": _name(new["status"])}))
+                rows.append(
+                    (
+                        (5 if worse > 0 else 0, worse),
+                        {
+                            **base,
+                            "Change": "status",
+                            "From": _name(old["status"]),
+                            "To": _name(new["status"]),
+                        },
+                    )
+                )
             if kind == "Action":
-                for field, label in (("due_date", "due date moved"), ("revised_due_date", "revised due date moved")):
+                for field, label in (
+                    ("due_date", "due date moved"),
+                    ("revised_due_date", "revised due date moved"),
+                ):
                     if _day(new[field]) != _day(old[field]):
-                        rows.append(((3, 0), {**base, "Change": label, "From": _fmt_day(old[field]),
-                                              "To": _fmt_day(new[field])}))
+                        rows.append(
+                            (
+                                (3, 0),
+                                {
+                                    **base,
+                                    "Change": label,
+                                    "From": _fmt_day(old[field]),
+                                    "To": _fmt_day(new[field]),
+                                },
+                            )
+                        )
     rows.sort(key=lambda item: (-item[0][0], -item[0][1]))
     return pd.DataFrame([r for _, r in rows], columns=CHANGE_COLUMNS, dtype=object)
 
@@ -244,36 +307,66 @@ def _name(letter: Any) -> str:
     return _LETTER_TO_COLUMN.get(letter, str(letter))
 
 
-def quality_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame] | None,
-                  checked: pd.DataFrame | None = None) -> pd.DataFrame:
+def quality_table(
+    current: dict[str, pd.DataFrame],
+    previous: dict[str, pd.DataFrame] | None,
+    checked: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Every warning of every current submission, plus stale commentary and RAG checks found at consolidation."""
     msgs = current["messages"]
     warned = pd.DataFrame(columns=QUALITY_COLUMNS, dtype=object)
     if not msgs.empty:
         warned = msgs.loc[msgs["level"] == "warning"]
         refs = _refs_by_row(current)
-        warned = pd.DataFrame({
-            "Department": warned["department"], "Sheet": warned["sheet"], "Cell": warned["cell"],
-            "Ref": [refs.get((sid, sheet, _row_of(cell))) for sid, sheet, cell in zip(
-                warned.get("submission_id", [None] * len(warned)), warned["sheet"], warned["cell"], strict=True)],
-            "Value": warned["value"], "Code": warned["code"], "Message": warned["message"]},
-            dtype=object)[QUALITY_COLUMNS]
+        warned = pd.DataFrame(
+            {
+                "Department": warned["department"],
+                "Sheet": warned["sheet"],
+                "Cell": warned["cell"],
+                "Ref": [
+                    refs.get((sid, sheet, _row_of(cell)))
+                    for sid, sheet, cell in zip(
+                        warned.get("submission_id", [None] * len(warned)),
+                        warned["sheet"],
+                        warned["cell"],
+                        strict=True,
+                    )
+                ],
+                "Value": warned["value"],
+                "Code": warned["code"],
+                "Message": warned["message"],
+            },
+            dtype=object,
+        )[QUALITY_COLUMNS]
     rows: list[dict[str, Any]] = []
     # Found at Submit too when last period's snapshot was published (plan_checks): those departments' own
     # warnings already say it, so consolidation adds only what Submit could not see.
     told = set(zip(warned["Department"], warned["Code"], strict=True)) if not warned.empty else set()
-    rows.extend(r for r in stale_rows(current["actions"], previous["actions"] if previous else None,
-                                      _letters(current.get("submissions"), "actions.progress_update"))
-                if (r["Department"], "stale-commentary") not in told)
+    rows.extend(
+        r
+        for r in stale_rows(
+            current["actions"],
+            previous["actions"] if previous else None,
+            _letters(current.get("submissions"), "actions.progress_update"),
+        )
+        if (r["Department"], "stale-commentary") not in told
+    )
     if checked is not None and not checked.empty:
         for r in checked[checked["rag_history"].map(present)].to_dict("records"):
             if (r["department"], "rag-history") in told:
                 continue
-            rows.append({"Department": r["department"], "Sheet": r["sheet"], "Cell": f"row {r['row_number']}",
-                         "Ref": r["ref"],
-                         "Value": _name(r["status"]), "Code": "rag-check",
-                         "Message": f"{r['rag_history']}. The status is shown as the department gave it; "
-                                    "check it with the lead officer."})
+            rows.append(
+                {
+                    "Department": r["department"],
+                    "Sheet": r["sheet"],
+                    "Cell": f"row {r['row_number']}",
+                    "Ref": r["ref"],
+                    "Value": _name(r["status"]),
+                    "Code": "rag-check",
+                    "Message": f"{r['rag_history']}. The status is shown as the department gave it; "
+                    "check it with the lead officer.",
+                }
+            )
     if not rows:
         return warned.reset_index(drop=True)
     found = pd.DataFrame(rows, columns=QUALITY_COLUMNS, dtype=object)
@@ -292,8 +385,9 @@ def _refs_by_row(current: dict[str, pd.DataFrame]) -> dict[tuple[Any, Any, int |
         frame = current.get(table)
         if frame is None or frame.empty or "submission_id" not in frame:
             continue
-        for sid, sheet, row, ref in zip(frame["submission_id"], frame["sheet"], frame["row_number"], frame["ref"],
-                                        strict=True):
+        for sid, sheet, row, ref in zip(
+            frame["submission_id"], frame["sheet"], frame["row_number"], frame["ref"], strict=True
+        ):
             refs.setdefault((sid, sheet, int(row)), str(ref))
     return refs
 
@@ -316,13 +410,17 @@ def _letters(submissions: pd.DataFrame | None, mapped: str) -> dict[tuple[Any, A
     return out
 
 
-def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None,
-               letters: dict[tuple[Any, Any], str] | None = None) -> list[dict[str, Any]]:
+def stale_rows(
+    actions: pd.DataFrame, before: pd.DataFrame | None, letters: dict[tuple[Any, Any], str] | None = None
+) -> list[dict[str, Any]]:
     """Not-complete actions whose progress update is word for word the previous period's, named by its cell."""
     if before is None or before.empty or actions.empty:
         return []
-    old = {(r["department"], str(r["ref"])): r["progress_update"] for r in before.to_dict("records")
-           if present(r["progress_update"])}
+    old = {
+        (r["department"], str(r["ref"])): r["progress_update"]
+        for r in before.to_dict("records")
+        if present(r["progress_update"])
+    }
     rows = []
     for r in actions.to_dict("records"):
         if r["status"] == "B" or not present(r["progress_update"]):
@@ -330,11 +428,18 @@ def stale_rows(actions: pd.DataFrame, before: pd.DataFrame | None,
         prev = old.get((r["department"], str(r["ref"])))
         if prev and same_text(prev, r["progress_update"]):
             letter = (letters or {}).get((r.get("submission_id"), r["sheet"]))
-            rows.append({"Department": r["department"], "Sheet": r["sheet"],
-                         "Cell": f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}",
-                         "Ref": r["ref"], "Value": r["progress_update"][:80], "Code": "stale-commentary",
-                         "Message": "this progress update is the same as last period's. Say what has happened "
-                                    "since then."})
+            rows.append(
+                {
+                    "Department": r["department"],
+                    "Sheet": r["sheet"],
+                    "Cell": f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}",
+                    "Ref": r["ref"],
+                    "Value": r["progress_update"][:80],
+                    "Code": "stale-commentary",
+                    "Message": "this progress update is the same as last period's. Say what has happened "
+                    "since then.",
+                }
+            )
     return rows
 
 
@@ -354,24 +459,37 @@ def slip_history(history: list[tuple[str, pd.DataFrame]]) -> dict[tuple[str, str
     for index, (_, actions) in enumerate(history):
         if actions.empty:
             continue
-        for key, due, revised, effective in zip(_history_key(actions), _days(actions["due_date"]),
-                                                _days(actions["revised_due_date"]),
-                                                _days(actions["effective_due_date"]), strict=True):
+        for key, due, revised, effective in zip(
+            _history_key(actions),
+            _days(actions["due_date"]),
+            _days(actions["revised_due_date"]),
+            _days(actions["effective_due_date"]),
+            strict=True,
+        ):
             entry = seen.get(key)
             if entry is None:
                 changed = revised is not None and revised != due
-                seen[key] = {"original": due or effective, "times": int(changed), "changes": [(index, changed)],
-                             "effective": effective}
+                seen[key] = {
+                    "original": due or effective,
+                    "times": int(changed),
+                    "changes": [(index, changed)],
+                    "effective": effective,
+                }
                 continue
-            changed = effective is not None and entry["effective"] is not None and effective != entry["effective"]
+            changed = (
+                effective is not None and entry["effective"] is not None and effective != entry["effective"]
+            )
             entry["times"] += int(changed)
             entry["changes"].append((index, changed))
             entry["effective"] = effective
     last = len(history) - 1
     for entry in seen.values():
         recent = entry["changes"][-3:]
-        entry["last_three"] = len(recent) == 3 and [i for i, _ in recent] == [last - 2, last - 1, last] and all(
-            c for _, c in recent)
+        entry["last_three"] = (
+            len(recent) == 3
+            and [i for i, _ in recent] == [last - 2, last - 1, last]
+            and all(c for _, c in recent)
+        )
     return seen
 
 
@@ -383,18 +501,25 @@ def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFram
     out = actions.copy()
     times, original, rag, rag_history, exception, reasons = [], [], [], [], [], []
     for key, status, overdue, update, is_exception, reason in zip(
-            _history_key(out), *(out[c].tolist() for c in ("status", "overdue", "progress_update", "exception",
-                                                            "exception_reason")), strict=True):
+        _history_key(out),
+        *(out[c].tolist() for c in ("status", "overdue", "progress_update", "exception", "exception_reason")),
+        strict=True,
+    ):
         entry = slips.get(key)
         times.append(entry["times"] if entry else 0)
         original.append(entry["original"] if entry else None)
         repeated = bool(entry and entry["last_three"])
         # rag_check can only find something for Green, for Blue, or for Amber revised three times running.
-        rag.append(rag_check(status, bool(overdue), update, entry)
-                   if status in ("G", "B") or (status == "A" and repeated) else None)
+        rag.append(
+            rag_check(status, bool(overdue), update, entry)
+            if status in ("G", "B") or (status == "A" and repeated)
+            else None
+        )
         # What only the history shows (the rest was already warned about when the plan was submitted).
         rag_history.append(rag_check(status, False, None, entry) if repeated else None)
-        why = reasons_from_stored(reason) + history_exception_reasons(status, update, entry["times"] if entry else 0)
+        why = reasons_from_stored(reason) + history_exception_reasons(
+            status, update, entry["times"] if entry else 0
+        )
         exception.append(bool(is_exception) or bool(why))
         reasons.append(stored_reasons(why))
     out["times_revised"] = times
@@ -413,11 +538,20 @@ def kpi_travel(kpis: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> t
     periods = [p for p, _ in history]
     by_period = []
     for _, frame in history:
-        by_period.append({} if frame.empty else {
-            k: a for k, a in zip(_history_key(frame), frame["actual"], strict=True) if present(a)})
+        by_period.append(
+            {}
+            if frame.empty
+            else {k: a for k, a in zip(_history_key(frame), frame["actual"], strict=True) if present(a)}
+        )
     # A scorecard kept all year carries its earlier quarters' actuals: they stand in for submissions not made.
-    kept = [{k.removeprefix(ACTUAL_OF): number_from_value(v).number for k, v in e.items()
-             if k.startswith(ACTUAL_OF)} for e in _extras_of(kpis)]
+    kept = [
+        {
+            k.removeprefix(ACTUAL_OF): number_from_value(v).number
+            for k, v in e.items()
+            if k.startswith(ACTUAL_OF)
+        }
+        for e in _extras_of(kpis)
+    ]
     extra_periods = {p for k in kept for p, n in k.items() if n is not None and period_from_text(p)}
     if extra_periods - set(periods) and periods:
         current_period = periods[-1]
@@ -428,7 +562,9 @@ def kpi_travel(kpis: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> t
     out = kpis.copy()
     previous, direction = [], []
     trend: dict[str, list[Any]] = {p: [] for p in periods}
-    for key, actual, polarity, own in zip(_history_key(out), out["actual"], out["polarity"], kept, strict=True):
+    for key, actual, polarity, own in zip(
+        _history_key(out), out["actual"], out["polarity"], kept, strict=True
+    ):
         filled = [values.get(key, own.get(p)) for p, values in zip(periods, by_period, strict=True)]
         prev = filled[-2] if len(filled) >= 2 else None
         previous.append(prev)
@@ -458,54 +594,92 @@ def _direction(previous: Any, actual: Any, polarity: Any) -> str | None:
     return DIRECTIONS["improving" if better else "worsening"]
 
 
-def how_to_read(period: Period, *, tolerance: float, as_at: dt.date | None, generated_at: dt.datetime,
-                missing: list[str], previous_period: str | None) -> list[tuple[str, str]]:
+def how_to_read(
+    period: Period,
+    *,
+    tolerance: float,
+    as_at: dt.date | None,
+    generated_at: dt.datetime,
+    missing: list[str],
+    previous_period: str | None,
+) -> list[tuple[str, str]]:
     """The rules of the report in plain words, made from the same constants the numbers come from."""
     from .vocabulary import STATUS_MEANINGS, STATUS_NAMES
 
     pct = f"{tolerance * 100:g} %"
-    rows = [("About this report", ""),
-            ("Period", f"{period.label}: ends {period.end:%d/%m/%Y}."),
-            ("Data taken", f"As at {as_at:%d/%m/%Y}." if as_at else "No as-at date was given by departments."),
-            ("Generated", f"{generated_at:%d/%m/%Y %H:%M}."),
-            ("Not submitted", ", ".join(missing) if missing else "Every known department submitted."),
-            ("Compared with", previous_period or "No previous period on record."),
-            ("Statuses (RAGB)", "")]
+    rows = [
+        ("About this report", ""),
+        ("Period", f"{period.label}: ends {period.end:%d/%m/%Y}."),
+        ("Data taken", f"As at {as_at:%d/%m/%Y}." if as_at else "No as-at date was given by departments."),
+        ("Generated", f"{generated_at:%d/%m/%Y %H:%M}."),
+        ("Not submitted", ", ".join(missing) if missing else "Every known department submitted."),
+        ("Compared with", previous_period or "No previous period on record."),
+        ("Statuses (RAGB)", ""),
+    ]
     for letter in ("B", "G", "A", "R", "-"):
-        rows.append((STATUS_NAMES[letter], f"{STATUS_MEANINGS[letter].capitalize()}. Self-assessed by the department."))
+        rows.append(
+            (
+                STATUS_NAMES[letter],
+                f"{STATUS_MEANINGS[letter].capitalize()}. Self-assessed by the department.",
+            )
+        )
     rows += [
         ("Terms", ""),
         ("Effective due date", "The revised due date where one is given, otherwise the original due date."),
         ("Overdue", f"Effective due date before the end of the period ({period.end:%d/%m/%Y}) and not Blue."),
         ("Slipped", "The revised due date is later than the original due date."),
         ("Times revised", "How many times the due date has moved across all periods on record."),
-        ("Exception", "Red; or overdue; or Amber/Red with no progress update; or Red whose update has fewer than "
-                      f"{CORRECTIVE_MIN_WORDS} words (no corrective action described); or a due date revised "
-                      f"{REPEATED_SLIP} or more times."),
-        ("RAG check", "A status the data contradicts, shown but never changed: Green while overdue; Green or Amber "
-                      "whose due date was revised in each of the last three periods; Blue whose update says "
-                      + ", ".join(f"'{w}'" for w in NOT_DONE_WORDS) + "."),
-        ("Stale commentary", "A progress update word for word the same as last period's for an item that is not "
-                             "Blue (listed on Data quality)."),
+        (
+            "Exception",
+            "Red; or overdue; or Amber/Red with no progress update; or Red whose update has fewer than "
+            f"{CORRECTIVE_MIN_WORDS} words (no corrective action described); or a due date revised "
+            f"{REPEATED_SLIP} or more times.",
+        ),
+        (
+            "RAG check",
+            "A status the data contradicts, shown but never changed: Green while overdue; Green or Amber "
+            "whose due date was revised in each of the last three periods; Blue whose update says "
+            + ", ".join(f"'{w}'" for w in NOT_DONE_WORDS)
+            + ".",
+        ),
+        (
+            "Stale commentary",
+            "A progress update word for word the same as last period's for an item that is not "
+            "Blue (listed on Data quality).",
+        ),
         ("KPIs", ""),
-        ("Performance", "Deviation d = (actual − target) ÷ |target|, with the sign turned round when lower is "
-                        "better. within: |d| ≤ tolerance; better: d > tolerance; worse: d < −tolerance; no data: "
-                        "target or actual missing or not a number."),
+        (
+            "Performance",
+            "Deviation d = (actual − target) ÷ |target|, with the sign turned round when lower is "
+            "better. within: |d| ≤ tolerance; better: d > tolerance; worse: d < −tolerance; no data: "
+            "target or actual missing or not a number.",
+        ),
         ("Tolerance", f"{pct} unless the KPI gives its own (column Tolerance)."),
-        ("Direction", f"Against the previous period's actual, honouring polarity: ↑ improving, ↓ worsening, "
-                      f"→ steady when it moved by no more than {STEADY_SHARE * 100:g} % of the previous actual."),
+        (
+            "Direction",
+            f"Against the previous period's actual, honouring polarity: ↑ improving, ↓ worsening, "
+            f"→ steady when it moved by no more than {STEADY_SHARE * 100:g} % of the previous actual.",
+        ),
         ("Trend", "The actual in each period on record, oldest first, drawn as a small line."),
     ]
     return rows
 
 
-def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame] | None, *,
-                     known_departments: list[str], as_at: dt.date | None = None,
-                     generated_at: dt.datetime | None = None, tolerance: float = DEFAULT_TOLERANCE,
-                     previous_period: str | None = None,
-                     history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None,
-                     deadline: dt.date | None = None, returned: dict[str, Any] | None = None,
-                     timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
+def facts_for_period(
+    period: str,
+    current: dict[str, pd.DataFrame],
+    previous: dict[str, pd.DataFrame] | None,
+    *,
+    known_departments: list[str],
+    as_at: dt.date | None = None,
+    generated_at: dt.datetime | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    previous_period: str | None = None,
+    history: list[tuple[str, dict[str, pd.DataFrame]]] | None = None,
+    deadline: dt.date | None = None,
+    returned: dict[str, Any] | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> RollupFacts:
     """All the rollup's tables for a period from the warehouse's current (and previous) submissions.
 
     history: every period on record up to and including this one, oldest first (for slips and trends).
@@ -514,19 +688,23 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
     parsed: Period | None = period_from_text(period)
     if parsed is None:
         raise ValueError(f"unrecognised period {period!r}")
-    history = history or ([(previous_period, previous)] if previous is not None and previous_period else []) + [
-        (parsed.label, current)]
+    history = history or (
+        [(previous_period, previous)] if previous is not None and previous_period else []
+    ) + [(parsed.label, current)]
     subs = current["submissions"]
     submitted = _sorted_departments(subs["department"]) if not subs.empty else []
     actions = committee_checks(current["actions"], [(p, f["actions"]) for p, f in history])
     objectives = current["objectives"]
-    submissions, missing = submissions_table(subs, known_departments, deadline=deadline, returned=returned,
-                                             zone=timezone)
+    submissions, missing = submissions_table(
+        subs, known_departments, deadline=deadline, returned=returned, zone=timezone
+    )
     kpis, trend_periods = kpi_travel(current["kpis"], [(p, f["kpis"]) for p, f in history])
     kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
         # The latest plausible one: a department's typing slip (31/12/9999) never sets the council's date.
-        dates = [d if type(d) is dt.date else _day(d) for d in subs["as_at"].dropna()]  # 9999 is past pandas' range
+        dates = [
+            d if type(d) is dt.date else _day(d) for d in subs["as_at"].dropna()
+        ]  # 9999 is past pandas' range
         as_at = max((d for d in dates if plausible_as_at(d, parsed.end)), default=None)
     generated_at = local(generated_at, timezone) if generated_at else now_in(timezone)
     return RollupFacts(
@@ -539,8 +717,12 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
         objectives_summary=ragb_table(objectives, submitted),
         objectives=_renamed(objectives, OBJECTIVE_COLUMNS),
         exceptions=exceptions_table(actions),
-        actions=_dates(_renamed(*_with_kept_ratings(actions, ACTION_COLUMNS)), "Due date", "Revised due date",
-                       "Original due date"),
+        actions=_dates(
+            _renamed(*_with_kept_ratings(actions, ACTION_COLUMNS)),
+            "Due date",
+            "Revised due date",
+            "Original due date",
+        ),
         kpis=kpi_list,
         kpi_counts=kpi_counts,
         submissions=submissions,
@@ -551,7 +733,13 @@ def facts_for_period(period: str, current: dict[str, pd.DataFrame], previous: di
         expected=len(submissions),
         tolerance=tolerance,
         trend_periods=trend_periods,
-        how_to_read=how_to_read(parsed, tolerance=tolerance, as_at=as_at, generated_at=generated_at,
-                                missing=missing, previous_period=previous_period),
+        how_to_read=how_to_read(
+            parsed,
+            tolerance=tolerance,
+            as_at=as_at,
+            generated_at=generated_at,
+            missing=missing,
+            previous_period=previous_period,
+        ),
         timezone=timezone,
     )

@@ -59,8 +59,10 @@ def rag_check(status: str, overdue: bool, update: Any, slips: dict[str, Any] | N
     if status == "G" and overdue:
         reasons.append("Green but overdue")
     if status in ("G", "A") and slips and slips["last_three"]:
-        reasons.append(f"{STATUS_NAMES.get(status, status)} but the due date was revised in each of the last "
-                       "three periods")
+        reasons.append(
+            f"{STATUS_NAMES.get(status, status)} but the due date was revised in each of the last "
+            "three periods"
+        )
     if status == "B" and present(update):
         text = " ".join(str(update).lower().split())
         said = next((w for w in NOT_DONE_WORDS if w in text), None)

@@ -39,7 +39,11 @@ def run_flow(flow_name: str, **params):
 def print_summary(facts: dict[str, Any], out=sys.stdout, council: str = DEFAULT_COUNCIL) -> None:
     """The Summary table as text: RAGB counts by department and the council total (combined: by council too)."""
     rows = facts["summary"]
-    tables = [("Council", facts["councils"]), ("Department", rows)] if "councils" in facts else [("Department", rows)]
+    tables = (
+        [("Council", facts["councils"]), ("Department", rows)]
+        if "councils" in facts
+        else [("Department", rows)]
+    )
     width = max([len(r[key]) for key, table in tables for r in table] + [10])
     cols = ("Blue", "Green", "Amber", "Red", "Not rated", "Total")
     whose = {DEFAULT_COUNCIL: "", ALL_COUNCILS: "All councils, "}.get(council, f"{council}, ")
@@ -47,12 +51,17 @@ def print_summary(facts: dict[str, Any], out=sys.stdout, council: str = DEFAULT_
     for key, table in tables:
         print(f"{key:<{width}}  " + "  ".join(f"{c:>9}" for c in cols) + "  % complete", file=out)
         for r in table:
-            print(f"{r[key]:<{width}}  " + "  ".join(f"{r[c]:>9}" for c in cols)
-                  + f"  {r['% complete']:>9.0%}", file=out)
+            print(
+                f"{r[key]:<{width}}  " + "  ".join(f"{r[c]:>9}" for c in cols) + f"  {r['% complete']:>9.0%}",
+                file=out,
+            )
     if facts["missing"]:
         print(f"Not submitted: {', '.join(facts['missing'])}", file=out)
     if facts.get("returned"):
         print("Returned: " + ", ".join(f"{d} ({c})" for d, c in sorted(facts["returned"].items())), file=out)
-    changes = (f"Changes since {facts['previous_period']}: {facts['changes']}" if facts["previous_period"]
-               else "Changes: none (no earlier period on record)")
+    changes = (
+        f"Changes since {facts['previous_period']}: {facts['changes']}"
+        if facts["previous_period"]
+        else "Changes: none (no earlier period on record)"
+    )
     print(f"Exceptions: {facts['exceptions']}   {changes}   Warnings: {facts['warnings']}", file=out)

@@ -1503,12 +1503,24 @@ def xlwings_payload(path: Path) -> dict[str, Any]:
 
     wb = openpyxl.load_workbook(path, read_only=True)
     try:
-        sheets = [{"name": ws.title, "values": [[_as_sent(v) for v in row] for row in ws.iter_rows(values_only=True)]
-                   or [[]], "pictures": [], "tables": []} for ws in wb.worksheets]
+        sheets = [
+            {
+                "name": ws.title,
+                "values": [[_as_sent(v) for v in row] for row in ws.iter_rows(values_only=True)] or [[]],
+                "pictures": [],
+                "tables": [],
+            }
+            for ws in wb.worksheets
+        ]
     finally:
         wb.close()
     for s in sheets:  # a used range is rectangular
         width = max((len(r) for r in s["values"]), default=0)
         s["values"] = [list(r) + [""] * (width - len(r)) for r in s["values"]]
-    return {"client": "Office.js", "version": "0.37.8",
-            "book": {"name": path.name, "active_sheet_index": 0, "selection": "A1"}, "names": [], "sheets": sheets}
+    return {
+        "client": "Office.js",
+        "version": "0.37.8",
+        "book": {"name": path.name, "active_sheet_index": 0, "selection": "A1"},
+        "names": [],
+        "sheets": sheets,
+    }

@@ -41,74 +41,92 @@ class Settings:
     here, with its default and help; the README's table and the start-up checks are made from these)."""
 
     home: str = _setting(
-        "./actionplan-data",
-        "Folder holding warehouse.duckdb, inbox/, archive/ and rollups/.")
+        "./actionplan-data", "Folder holding warehouse.duckdb, inbox/, archive/ and rollups/."
+    )
     warehouse: str = _setting(
         "",
         "Warehouse to use: empty for the DuckDB file in the home folder, or a "
-        "postgresql://user:password@host/db URL.")
+        "postgresql://user:password@host/db URL.",
+    )
     inbox: str = _setting(
         "",
-        "Folder for accepted submissions waiting to be loaded (empty: <home>/inbox). May be "
-        "shared storage.")
+        "Folder for accepted submissions waiting to be loaded (empty: <home>/inbox). May be shared storage.",
+    )
     council: str = _setting(
         DEFAULT_COUNCIL,
         "Council this install serves: its submissions, rollups and status page. Councils sharing "
-        "one warehouse each set their own name; a single council can leave it.")
+        "one warehouse each set their own name; a single council can leave it.",
+    )
     layouts: str = _setting(
-        "",
-        "Extra folder of layout files (*.toml) read besides the built-in templates/layouts/.")
+        "", "Extra folder of layout files (*.toml) read besides the built-in templates/layouts/."
+    )
     tolerance: float = _setting(
-        0.025,
-        "Default KPI tolerance as a fraction (0.025 = 2.5%), used when a KPI gives none.")
+        0.025, "Default KPI tolerance as a fraction (0.025 = 2.5%), used when a KPI gives none."
+    )
     schedule: str = _setting(
-        "0 7 * * 1-5",
-        "Cron schedule of the consolidate deployment (council's local time).")
+        "0 7 * * 1-5", "Cron schedule of the consolidate deployment (council's local time)."
+    )
     timezone: str = _setting("Europe/London", "Time zone of the schedule and of times printed in reports.")
     max_upload_mb: float = _setting(25.0, "Largest workbook or JSON payload accepted, in megabytes.")
     host: str = _setting("127.0.0.1", "Address `actionplan serve` listens on.")
     port: int = _setting(8000, "Port `actionplan serve` listens on.")
     public_url: str = _setting(
-        "",
-        "URL departments reach the service at (goes into the add-in manifest); empty: "
-        "http://host:port.")
+        "", "URL departments reach the service at (goes into the add-in manifest); empty: http://host:port."
+    )
     publish_rollup: bool = _setting(
         False,
         "Whether every department's key may download the full council rollup (every department's actions). "
         "Off (the default): only the admin key may, until the committee has seen it; departments get the "
-        "council summary and their own rows from Get council rollup.")
+        "council summary and their own rows from Get council rollup.",
+    )
     validator: str = _setting(
         "compiled",
         "How the expectation suites are run: `compiled` (pandas, the same rules, milliseconds) or "
-        "`gx` (Great Expectations itself, 0.1-0.3 s per sheet).")
+        "`gx` (Great Expectations itself, 0.1-0.3 s per sheet).",
+    )
     report_template: str = _setting(
         "",
         "A council's own Word template (.docx) for `actionplan report`: its styles, header and logo are kept "
-        "and its body replaced; empty: Word's plain styles.")
+        "and its body replaced; empty: Word's plain styles.",
+    )
     smtp_host: str = _setting(
-        "", "Mail server reminders are sent through (empty: `actionplan remind` can only --dry-run).")
-    smtp_port: int = _setting(25, "Port of the mail server (587 with STARTTLS, 25 inside the council's network).")
+        "", "Mail server reminders are sent through (empty: `actionplan remind` can only --dry-run)."
+    )
+    smtp_port: int = _setting(
+        25, "Port of the mail server (587 with STARTTLS, 25 inside the council's network)."
+    )
     smtp_from: str = _setting(
-        "", "Address reminders come from, e.g. performance@council.gov.uk (replies go there).")
+        "", "Address reminders come from, e.g. performance@council.gov.uk (replies go there)."
+    )
     smtp_user: str = _setting("", "User name for the mail server, if it needs one.")
     smtp_password: str = _setting("", "Password for the mail server, if it needs one.")
     smtp_starttls: bool = _setting(
-        False, "Upgrade the mail server connection with STARTTLS before signing in (true or false).")
+        False, "Upgrade the mail server connection with STARTTLS before signing in (true or false)."
+    )
     remind_days: str = _setting(
-        "7,2", "Days before each deadline the `remind` deployment emails the departments still owing a plan, "
-        "e.g. 7,2.")
+        "7,2",
+        "Days before each deadline the `remind` deployment emails the departments still owing a plan, "
+        "e.g. 7,2.",
+    )
     entra_tenant: str = _setting(
-        "", "The council's Microsoft Entra ID tenant (its id or domain): with the client id, staff sign in to the "
-        "add-in with their Microsoft 365 account instead of pasting a key (empty: keys only).")
+        "",
+        "The council's Microsoft Entra ID tenant (its id or domain): with the client id, staff sign in to the "
+        "add-in with their Microsoft 365 account instead of pasting a key (empty: keys only).",
+    )
     entra_client_id: str = _setting(
-        "", "The add-in's app (client) id registered in Entra ID; sign-in tokens must be issued for it.")
+        "", "The add-in's app (client) id registered in Entra ID; sign-in tokens must be issued for it."
+    )
     entra_authority: str = _setting(
-        "https://login.microsoftonline.com", "Where the tenant's signing keys and tokens come from (Microsoft's "
-        "public cloud unless the council is on a national cloud).")
+        "https://login.microsoftonline.com",
+        "Where the tenant's signing keys and tokens come from (Microsoft's "
+        "public cloud unless the council is on a national cloud).",
+    )
     entra_admin_role: str = _setting(
-        "actionplan.admin", "App role that makes a signed-in user corporate performance (admin).")
+        "actionplan.admin", "App role that makes a signed-in user corporate performance (admin)."
+    )
     entra_admin_groups: str = _setting(
-        "", "Entra ID group ids (comma-separated) whose members are corporate performance (admin).")
+        "", "Entra ID group ids (comma-separated) whose members are corporate performance (admin)."
+    )
 
     @property
     def values(self) -> dict[str, Any]:
@@ -167,8 +185,9 @@ class Settings:
 
 
 _KINDS = {"str": str, "float": float, "int": int, "bool": bool}
-SETTINGS: tuple[Setting, ...] = tuple(Setting(f.name, f.default, f.metadata["help"], _KINDS[str(f.type)])
-                                      for f in fields(Settings))
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, f.metadata["help"], _KINDS[str(f.type)]) for f in fields(Settings)
+)
 
 
 def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -182,13 +201,17 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
             with open(file, "rb") as fh:
                 data = tomllib.load(fh)
         except OSError as exc:
-            raise StartupError(f"ACTIONPLAN_SETTINGS points to {file}, which cannot be read: {exc.strerror}") from None
+            raise StartupError(
+                f"ACTIONPLAN_SETTINGS points to {file}, which cannot be read: {exc.strerror}"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise StartupError(f"The settings file {file} is not valid TOML: {exc}") from None
         for key, value in data.items():
             if key not in known:
-                raise StartupError(f"The settings file {file} has an unknown setting '{key}'. "
-                                   f"Known settings: {', '.join(known)}.")
+                raise StartupError(
+                    f"The settings file {file} has an unknown setting '{key}'. "
+                    f"Known settings: {', '.join(known)}."
+                )
             raw[key] = value
     for s in SETTINGS:
         value = env.get(f"ACTIONPLAN_{s.name.upper()}")
@@ -210,8 +233,10 @@ def _checked(setting: Setting, value: Any) -> Any:
         try:
             zone_named(str(value))
         except (ValueError, ZoneInfoNotFoundError):
-            raise StartupError(f"ACTIONPLAN_TIMEZONE={value!r} is not a time zone this machine knows: use a name "
-                               "such as Europe/London.") from None
+            raise StartupError(
+                f"ACTIONPLAN_TIMEZONE={value!r} is not a time zone this machine knows: use a name "
+                "such as Europe/London."
+            ) from None
     if setting.kind is bool:
         if isinstance(value, bool):
             return value
@@ -220,16 +245,19 @@ def _checked(setting: Setting, value: Any) -> Any:
             return True
         if word in ("0", "false", "no", "off", ""):
             return False
-        raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value!r} is not valid: use true or false. "
-                           f"{setting.help}")
+        raise StartupError(
+            f"ACTIONPLAN_{setting.name.upper()}={value!r} is not valid: use true or false. {setting.help}"
+        )
     if setting.name == "remind_days":
         try:
             days = sorted({int(d) for d in str(value).replace(" ", "").split(",") if d}, reverse=True)
         except ValueError:
             days = [-1]
         if any(d < 0 for d in days):
-            raise StartupError(f"ACTIONPLAN_REMIND_DAYS={value!r} is not valid: give whole numbers of days before "
-                               "the deadline, separated by commas, e.g. 7,2.")
+            raise StartupError(
+                f"ACTIONPLAN_REMIND_DAYS={value!r} is not valid: give whole numbers of days before "
+                "the deadline, separated by commas, e.g. 7,2."
+            )
         return ",".join(str(d) for d in days)
     if setting.kind is str:
         if setting.name == "validator" and str(value) not in ("compiled", "gx"):
@@ -238,10 +266,14 @@ def _checked(setting: Setting, value: Any) -> Any:
     try:
         value = setting.kind(value)
     except (TypeError, ValueError):
-        raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value!r} is not valid: expected a "
-                           f"{'number' if setting.kind is float else 'whole number'}. {setting.help}") from None
+        raise StartupError(
+            f"ACTIONPLAN_{setting.name.upper()}={value!r} is not valid: expected a "
+            f"{'number' if setting.kind is float else 'whole number'}. {setting.help}"
+        ) from None
     if setting.name == "tolerance" and not 0 <= value < 1:
-        raise StartupError(f"ACTIONPLAN_TOLERANCE={value} is not valid: give a fraction such as 0.025 for 2.5%.")
+        raise StartupError(
+            f"ACTIONPLAN_TOLERANCE={value} is not valid: give a fraction such as 0.025 for 2.5%."
+        )
     if setting.kind in (int, float) and value < 0:
         raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value} cannot be negative.")
     return value

@@ -8,7 +8,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # "submitted": accepted, and no deadline is set for the period to be on time or late against.
-SUBMITTED, ON_TIME, LATE, RETURNED, REJECTED, MISSING = "submitted", "on time", "late", "returned", "rejected", "missing"
+SUBMITTED, ON_TIME, LATE, RETURNED, REJECTED, MISSING = (
+    "submitted",
+    "on time",
+    "late",
+    "returned",
+    "rejected",
+    "missing",
+)
 # Standings with no current plan: the department still owes one (reminders go to these).
 OWING = (RETURNED, REJECTED, MISSING)
 
@@ -27,8 +34,14 @@ def local_day(when: Any, zone: str | None = "Europe/London") -> dt.date:
     return (stamp.tz_convert(tz) if tz else stamp).date()
 
 
-def standing(submitted_at: Any, deadline: dt.date | None, *, returned: Any = None, rejected: bool = False,
-             zone: str | None = "Europe/London") -> tuple[str, str | None]:
+def standing(
+    submitted_at: Any,
+    deadline: dt.date | None,
+    *,
+    returned: Any = None,
+    rejected: bool = False,
+    zone: str | None = "Europe/London",
+) -> tuple[str, str | None]:
     """(standing, note) of a department from its current plan's submission time (None: none), the period's deadline,
     the return of its latest plan (a Return, or None) and whether its last attempt was rejected."""
     due = f"deadline {deadline:%d/%m/%Y}" if deadline else None

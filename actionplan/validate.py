@@ -27,8 +27,19 @@ from .vocabulary import (
 )
 
 KINDS = ("objectives", "actions", "kpis")
-_TEXT_COLUMNS = ("ref", "objective", "theme", "action", "measure", "lead_officer", "progress_update", "commentary",
-                 "comment", "status_text", "due_date_text")
+_TEXT_COLUMNS = (
+    "ref",
+    "objective",
+    "theme",
+    "action",
+    "measure",
+    "lead_officer",
+    "progress_update",
+    "commentary",
+    "comment",
+    "status_text",
+    "due_date_text",
+)
 _lock = threading.Lock()
 
 
@@ -51,16 +62,21 @@ class _Runner:
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         source = self.context.data_sources.add_pandas("actionplan")
-        self.batches = {kind: source.add_dataframe_asset(kind).add_batch_definition_whole_dataframe(kind)
-                        for kind in KINDS}
+        self.batches = {
+            kind: source.add_dataframe_asset(kind).add_batch_definition_whole_dataframe(kind)
+            for kind in KINDS
+        }
         self._subsets: dict[tuple[str, str], Any] = {}
         self.suites = {}
         for kind in KINDS:
             definition = suite_definition(kind)
             self.suites[kind] = gx.ExpectationSuite(
-                name=definition["name"], expectations=[
+                name=definition["name"],
+                expectations=[
                     {"type": e["type"], "kwargs": e["kwargs"], "meta": e.get("meta", {})}
-                    for e in definition["expectations"]])
+                    for e in definition["expectations"]
+                ],
+            )
 
     def _failed_only(self, kind: str, failed: list[Any]) -> Any:
         configs = [c.to_json_dict() for c in failed]
@@ -68,8 +84,10 @@ class _Runner:
         if key not in self._subsets:
             self._subsets[key] = self.gx.ExpectationSuite(
                 name=f"{kind}-failed-{len(self._subsets)}",
-                expectations=[{"type": c["type"], "kwargs": c["kwargs"], "meta": c.get("meta") or {}}
-                              for c in configs])
+                expectations=[
+                    {"type": c["type"], "kwargs": c["kwargs"], "meta": c.get("meta") or {}} for c in configs
+                ],
+            )
         return self._subsets[key]
 
     def run(self, kind: str, frame: pd.DataFrame) -> list[tuple[dict[str, Any], list[int], list[Any]]]:
@@ -82,18 +100,24 @@ class _Runner:
         failed = [r.expectation_config for r in verdict.results if not r.success]
         if not failed:
             return []
-        result = batch.validate(self._failed_only(kind, failed), result_format={
-            "result_format": "COMPLETE", "unexpected_index_column_names": ["row"]})
+        result = batch.validate(
+            self._failed_only(kind, failed),
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row"]},
+        )
         failures = []
         for r in result.results:
             if r.success:
                 continue
             meta = dict(r.expectation_config.meta or {})
             if r.exception_info and r.exception_info.get("raised_exception"):
-                raise RuntimeError(f"expectation {r.expectation_config.type} on {kind} failed to run: "
-                                   f"{r.exception_info.get('exception_message')}")
+                raise RuntimeError(
+                    f"expectation {r.expectation_config.type} on {kind} failed to run: "
+                    f"{r.exception_info.get('exception_message')}"
+                )
             index = r.result.get("unexpected_index_list") or []
-            failures.append((meta, [int(i["row"]) for i in index], list(r.result.get("unexpected_list") or [])))
+            failures.append(
+                (meta, [int(i["row"]) for i in index], list(r.result.get("unexpected_list") or []))
+            )
         return failures
 
 
@@ -186,8 +210,14 @@ def _letters(info: dict[str, list[str]]) -> dict[str, str]:
     return out
 
 
-def _messages(meta: dict[str, Any], rows: list[int], values: list[Any], by_row: dict[int, dict[str, Any]],
-              sheet: str, letters: dict[str, str]) -> list[Message]:
+def _messages(
+    meta: dict[str, Any],
+    rows: list[int],
+    values: list[Any],
+    by_row: dict[int, dict[str, Any]],
+    sheet: str,
+    letters: dict[str, str],
+) -> list[Message]:
     level = ERROR if meta.get("level") == "error" else WARNING
     column = meta.get("column")
     letter = letters.get(column) or letters.get("ref") or "A"
@@ -202,14 +232,25 @@ def _messages(meta: dict[str, Any], rows: list[int], values: list[Any], by_row: 
         fill = {
             "value": shown or "",
             "reason": values[i] if i < len(values) else "",
-            "rows": ", ".join(str(r) for r in sorted(set(groups.get(values[i] if i < len(values) else None, []))))
-            if groups else "",
+            "rows": ", ".join(
+                str(r) for r in sorted(set(groups.get(values[i] if i < len(values) else None, [])))
+            )
+            if groups
+            else "",
             "accepted": accepted_status_words(),
             "status_name": STATUS_NAMES.get(record.get("status"), str(record.get("status"))),
             "due": _date_text(record.get("due_date")),
         }
-        messages.append(Message(level, meta.get("code", "invalid"), sheet, f"{letter}{row}", shown,
-                                meta.get("message", "this value is not valid.").format(**fill)))
+        messages.append(
+            Message(
+                level,
+                meta.get("code", "invalid"),
+                sheet,
+                f"{letter}{row}",
+                shown,
+                meta.get("message", "this value is not valid.").format(**fill),
+            )
+        )
     return messages
 
 
@@ -238,17 +279,26 @@ def rag_checks(actions: pd.DataFrame, letters: dict[str, dict[str, str]]) -> lis
     """Warn where the data contradicts a self-assessed status (Green but overdue, Blue but 'not yet')."""
     found = []
     # Plain lists: iterating pandas' string arrays value by value costs more than the check itself.
-    columns = [actions[c].tolist() for c in ("status", "overdue", "progress_update", "sheet", "row", "status_text")]
+    columns = [
+        actions[c].tolist() for c in ("status", "overdue", "progress_update", "sheet", "row", "status_text")
+    ]
     for status, overdue, update, sheet, row, status_text in zip(*columns, strict=True):
         if status not in ("G", "B"):
             continue
         reason = rag_check(status, bool(overdue), update, None)
         if reason:
             letter = (letters.get(sheet) or {}).get("status", "")
-            found.append(Message(WARNING, "rag-check", sheet, f"{letter}{row}" if letter else None,
-                                 status_text if present(status_text) else status,
-                                 f"{reason[0].lower()}{reason[1:]}. Check the status: the rollup shows it as "
-                                 "you gave it, with this flag beside it."))
+            found.append(
+                Message(
+                    WARNING,
+                    "rag-check",
+                    sheet,
+                    f"{letter}{row}" if letter else None,
+                    status_text if present(status_text) else status,
+                    f"{reason[0].lower()}{reason[1:]}. Check the status: the rollup shows it as "
+                    "you gave it, with this flag beside it.",
+                )
+            )
     return found
 
 
@@ -264,12 +314,22 @@ def date_checks(actions: pd.DataFrame, letters: dict[str, dict[str, str]], perio
                 continue
             letter = (letters.get(sheet) or {}).get(col, "")
             what = "revised due date" if col == "revised_due_date" else "due date"
-            against = (f"more than {PLAUSIBLE_YEARS} years from the period's end ({period_end:%d/%m/%Y})"
-                       if period_end else "far from any plan's dates")
-            found.append(Message(WARNING, "implausible-date", sheet, f"{letter}{row}" if letter else None,
-                                 text if present(text) else value.isoformat(),
-                                 f"the {what} is in the year {value.year}, {against}, so it looks mistyped. "
-                                 "Check the date and write it as dd/mm/yyyy."))
+            against = (
+                f"more than {PLAUSIBLE_YEARS} years from the period's end ({period_end:%d/%m/%Y})"
+                if period_end
+                else "far from any plan's dates"
+            )
+            found.append(
+                Message(
+                    WARNING,
+                    "implausible-date",
+                    sheet,
+                    f"{letter}{row}" if letter else None,
+                    text if present(text) else value.isoformat(),
+                    f"the {what} is in the year {value.year}, {against}, so it looks mistyped. "
+                    "Check the date and write it as dd/mm/yyyy.",
+                )
+            )
     return found
 
 

@@ -310,6 +310,8 @@ def period_label(text: object) -> str | None:
     if parsed is None:
         from .errors import UnknownPeriod
 
-        raise UnknownPeriod(f"'{text}' is not a period actionplan recognises. Use e.g. 2024/25 Q2 "
-                            "(or 2024/25 for the whole year).")
+        raise UnknownPeriod(
+            f"'{text}' is not a period actionplan recognises. Use e.g. 2024/25 Q2 "
+            "(or 2024/25 for the whole year)."
+        )
     return parsed.label

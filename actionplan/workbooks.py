@@ -48,7 +48,11 @@ from actionplan.vocabulary import (
 TEMPLATE_VERSION = 1
 
 # Every workbook is opened with these: text is data, never a formula, a number or a link.
-SAFE_OPTIONS: dict[str, Any] = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+SAFE_OPTIONS: dict[str, Any] = {
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
 
 TEMPLATE_SHEETS = ("Instructions", "Plan", "Objectives", "Actions", "KPIs")
 
@@ -68,25 +72,49 @@ TEMPLATE_ACTION_COLUMNS = template_headings("actions")
 TEMPLATE_KPI_COLUMNS = template_headings("kpis")
 
 COUNCIL_TOTAL = "Council total"
-_TOTALS = {COUNCIL_TOTAL.lower(), ALL_COUNCILS_TOTAL.lower()}  # the combined rollup's tables end with the latter
+_TOTALS = {
+    COUNCIL_TOTAL.lower(),
+    ALL_COUNCILS_TOTAL.lower(),
+}  # the combined rollup's tables end with the latter
 
 # RAGB fill and font colours (the colours councils print their plans in).
-RAGB_COLOURS = {"B": ("#5B9BD5", "#FFFFFF"), "G": ("#70AD47", "#000000"), "A": ("#FFC000", "#000000"),
-                "R": ("#C00000", "#FFFFFF")}
+RAGB_COLOURS = {
+    "B": ("#5B9BD5", "#FFFFFF"),
+    "G": ("#70AD47", "#000000"),
+    "A": ("#FFC000", "#000000"),
+    "R": ("#C00000", "#FFFFFF"),
+}
 NOT_RATED_COLOUR = "#A5A5A5"
 # Performance cells use Excel's familiar good / neutral / bad cell styles, light enough to print.
-PERFORMANCE_COLOURS = {"better": ("#C6EFCE", "#006100"), "within": ("#FFEB9C", "#9C5700"),
-                       "worse": ("#FFC7CE", "#9C0006"), "no data": ("#D9D9D9", "#000000")}
-PERFORMANCE_CHART_COLOURS = {"better": "#70AD47", "within": "#FFC000", "worse": "#C00000", "no data": "#A5A5A5"}
+PERFORMANCE_COLOURS = {
+    "better": ("#C6EFCE", "#006100"),
+    "within": ("#FFEB9C", "#9C5700"),
+    "worse": ("#FFC7CE", "#9C0006"),
+    "no data": ("#D9D9D9", "#000000"),
+}
+PERFORMANCE_CHART_COLOURS = {
+    "better": "#70AD47",
+    "within": "#FFC000",
+    "worse": "#C00000",
+    "no data": "#A5A5A5",
+}
 HEADER_FILL = "#D9E1F2"
 MISSING_FILL = "#FCE4D6"
 NOT_RATED_TEXT = "–"  # the spec prints "not rated" as an en dash
 
-_SUMMARY_SERIES = (("Blue", RAGB_COLOURS["B"][0]), ("Green", RAGB_COLOURS["G"][0]),
-                   ("Amber", RAGB_COLOURS["A"][0]), ("Red", RAGB_COLOURS["R"][0]),
-                   ("Not rated", NOT_RATED_COLOUR))
-_HEADER_COLOURS = {"Blue": RAGB_COLOURS["B"], "Green": RAGB_COLOURS["G"], "Amber": RAGB_COLOURS["A"],
-                   "Red": RAGB_COLOURS["R"]}
+_SUMMARY_SERIES = (
+    ("Blue", RAGB_COLOURS["B"][0]),
+    ("Green", RAGB_COLOURS["G"][0]),
+    ("Amber", RAGB_COLOURS["A"][0]),
+    ("Red", RAGB_COLOURS["R"][0]),
+    ("Not rated", NOT_RATED_COLOUR),
+)
+_HEADER_COLOURS = {
+    "Blue": RAGB_COLOURS["B"],
+    "Green": RAGB_COLOURS["G"],
+    "Amber": RAGB_COLOURS["A"],
+    "Red": RAGB_COLOURS["R"],
+}
 
 # How a column's cells are written, by its declared kind (anything undeclared: by the value's own type).
 _DATE_COLUMNS = {h for h, c in BY_HEADING.items() if c.kind == "date"}
@@ -181,7 +209,6 @@ def _dmy(value: dt.date) -> str:
     return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
-
 def _typed(value: Any) -> tuple[Any, str]:
     """Return a cell value as Excel will hold it (text or number, None for empty) and its kind."""
     if value.__class__ is str:
@@ -228,7 +255,9 @@ def _cells(name: str, series: pd.Series, sheet: str) -> tuple[list[Any], list[An
     kind = kind_of(name, sheet)
     if kind == "submission_status":
         values = [_typed(v)[0] for v in raw]
-        return values, ["missing" if isinstance(v, str) and v.lower() == "missing" else "text" for v in values]
+        return values, [
+            "missing" if isinstance(v, str) and v.lower() == "missing" else "text" for v in values
+        ]
     if kind in ("status", "status_name") or name.lower().endswith(" rating"):
         # Changes name statuses in words ("Green → Red"); the Status columns hold the letters.
         letters = _STATUS_LETTER_BY_NAME if kind == "status_name" else {}
@@ -314,7 +343,9 @@ def _datetime_cells(name: str, series: pd.Series) -> tuple[list[Any], list[Any]]
     return values, [kind if not isinstance(v, str) else "text" for v in values]
 
 
-def _format_for(styles: _Styles, name: str, key: str, *, bold: bool = False, fill: str | None = None) -> Format:
+def _format_for(
+    styles: _Styles, name: str, key: str, *, bold: bool = False, fill: str | None = None
+) -> Format:
     """Return the format for a cell of column name whose look is key."""
     props: dict[str, Any] = {"valign": "top"}
     if key in RAGB_COLOURS:
@@ -352,9 +383,17 @@ def _with_columns(frame: pd.DataFrame | None, columns: Sequence[str]) -> pd.Data
     return frame
 
 
-def _write_table(ws: Worksheet, styles: _Styles, first_row: int, frame: pd.DataFrame, sheet: str, *,
-                 header_formats: dict[str, Format] | None = None, total_row: bool = False,
-                 highlight: Sequence[bool] | None = None) -> int:
+def _write_table(
+    ws: Worksheet,
+    styles: _Styles,
+    first_row: int,
+    frame: pd.DataFrame,
+    sheet: str,
+    *,
+    header_formats: dict[str, Format] | None = None,
+    total_row: bool = False,
+    highlight: Sequence[bool] | None = None,
+) -> int:
     """Write frame's header at first_row and its rows below it; return the last row written.
 
     total_row: the last row is a total (bold, rule above). highlight: rows to fill (missing).
@@ -383,11 +422,14 @@ def _write_table(ws: Worksheet, styles: _Styles, first_row: int, frame: pd.DataF
         values.append(cell_values)
         formats.append(column_formats)
     write_string, write_number, write_blank = ws.write_string, ws.write_number, ws.write_blank
-    heights = _row_heights([(values[c], _width(name)) for c, name in enumerate(names) if name in _WRAPPED_COLUMNS])
+    heights = _row_heights(
+        [(values[c], _width(name)) for c, name in enumerate(names) if name in _WRAPPED_COLUMNS]
+    )
     # The hot loop: 120,000 actions are about two million cells, so keep it to the bare calls.
     rows_of_values, rows_of_formats = zip(*values, strict=True), zip(*formats, strict=True)
-    for r, row_values, row_formats, height in zip(count(first_row + 1), rows_of_values, rows_of_formats, heights,
-                                                  strict=False):
+    for r, row_values, row_formats, height in zip(
+        count(first_row + 1), rows_of_values, rows_of_formats, heights, strict=False
+    ):
         if height:
             ws.set_row(r, height)  # before the row's cells: constant_memory writes rows as they finish
         for c, value in enumerate(row_values):
@@ -440,16 +482,21 @@ def _print_setup(ws: Worksheet, facts: RollupFacts) -> None:
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.set_header(f"&L&\"-,Bold\"{_footer_text(_title(facts))} {_footer_text(facts.period)}&R&A")
-    ws.set_footer(f"&L{_footer_text(facts.period)}&CPage &P of &N"
-                  f"&RGenerated {_footer_text(_when(facts.generated_at))}")
+    ws.set_header(f'&L&"-,Bold"{_footer_text(_title(facts))} {_footer_text(facts.period)}&R&A')
+    ws.set_footer(
+        f"&L{_footer_text(facts.period)}&CPage &P of &N&RGenerated {_footer_text(_when(facts.generated_at))}"
+    )
 
 
 def _title(facts: RollupFacts) -> str:
     """What the rollup is called: the council's, a named council's, or every council's together."""
     if facts.council == ALL_COUNCILS:
         return "All councils action plan rollup"
-    return "Council action plan rollup" if facts.council == DEFAULT_COUNCIL else f"{facts.council} action plan rollup"
+    return (
+        "Council action plan rollup"
+        if facts.council == DEFAULT_COUNCIL
+        else f"{facts.council} action plan rollup"
+    )
 
 
 def _footer_text(text: str) -> str:
@@ -479,9 +526,13 @@ def _build_rollup(facts: RollupFacts, target: str, scratch: str) -> None:
     # charts get no cached values from cells, so each chart series carries its own (see _bar_chart).
     workbook = xlsxwriter.Workbook(target, {**SAFE_OPTIONS, "constant_memory": True, "tmpdir": scratch})
     try:
-        workbook.set_properties({"title": f"{_title(facts)} {facts.period}",
-                                 "subject": f"Period ending {_day(facts.period_end)}",
-                                 "comments": f"Generated {_when(facts.generated_at)} by actionplan"})
+        workbook.set_properties(
+            {
+                "title": f"{_title(facts)} {facts.period}",
+                "subject": f"Period ending {_day(facts.period_end)}",
+                "comments": f"Generated {_when(facts.generated_at)} by actionplan",
+            }
+        )
         styles = _Styles(workbook)
         _report_sheets(workbook)
         _summary_sheet(workbook, styles, facts)
@@ -490,9 +541,14 @@ def _build_rollup(facts: RollupFacts, target: str, scratch: str) -> None:
         _list_sheet(workbook, styles, facts, "Actions", facts.actions, ACTION_COLUMNS)
         _kpis_sheet(workbook, styles, facts)
         submissions = _with_columns(facts.submissions, SUBMISSION_COLUMNS)
-        missing = ([str(v).strip().lower() in ("missing", "returned") for v in submissions["Status"]]
-                   if "Status" in submissions.columns else None)
-        _list_sheet(workbook, styles, facts, "Submissions", submissions, SUBMISSION_COLUMNS, highlight=missing)
+        missing = (
+            [str(v).strip().lower() in ("missing", "returned") for v in submissions["Status"]]
+            if "Status" in submissions.columns
+            else None
+        )
+        _list_sheet(
+            workbook, styles, facts, "Submissions", submissions, SUBMISSION_COLUMNS, highlight=missing
+        )
         _list_sheet(workbook, styles, facts, "Changes", facts.changes, CHANGE_COLUMNS)
         _list_sheet(workbook, styles, facts, "Data quality", facts.data_quality, DATA_QUALITY_COLUMNS)
         _how_to_read_sheet(workbook, styles, facts)
@@ -538,8 +594,16 @@ def _abandon(workbook: Workbook) -> None:
             pass
 
 
-def _list_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts, name: str, frame: pd.DataFrame,
-                columns: Sequence[str], *, highlight: Sequence[bool] | None = None) -> Worksheet:
+def _list_sheet(
+    workbook: Workbook,
+    styles: _Styles,
+    facts: RollupFacts,
+    name: str,
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    highlight: Sequence[bool] | None = None,
+) -> Worksheet:
     """Add a sheet holding one list: header, rows, filter, frozen header, print setup."""
     ws = workbook.add_worksheet(name)
     _print_setup(ws, facts)
@@ -552,7 +616,9 @@ def _list_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts, name: s
 def _status_table(ws: Worksheet, styles: _Styles, first_row: int, frame: pd.DataFrame, sheet: str) -> int:
     """Write a Department | Blue | … | % on track table, Council total row bold; return its last row."""
     headers = {name: styles.header(fill, font) for name, (fill, font) in _HEADER_COLOURS.items()}
-    return _write_table(ws, styles, first_row, frame, sheet, header_formats=headers, total_row=_has_total(frame))
+    return _write_table(
+        ws, styles, first_row, frame, sheet, header_formats=headers, total_row=_has_total(frame)
+    )
 
 
 def _has_total(frame: pd.DataFrame) -> bool:
@@ -576,12 +642,15 @@ def _summary_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> N
     _print_setup(ws, facts)
     ws.hide_gridlines(2)
     title = styles(bold=True, font_size=14)
-    lines = [f"Period ends {_day(facts.period_end)}",
-             f"As at {_day(facts.as_at)}" if facts.as_at else "As at: not given",
-             f"Generated {_when(facts.generated_at)}",
-             f"Changes compared with {facts.previous_period}" if facts.previous_period
-             else "Changes: no previous period on record",
-             "Not submitted: " + (", ".join(str(d) for d in facts.missing) if facts.missing else "none")]
+    lines = [
+        f"Period ends {_day(facts.period_end)}",
+        f"As at {_day(facts.as_at)}" if facts.as_at else "As at: not given",
+        f"Generated {_when(facts.generated_at)}",
+        f"Changes compared with {facts.previous_period}"
+        if facts.previous_period
+        else "Changes: no previous period on record",
+        "Not submitted: " + (", ".join(str(d) for d in facts.missing) if facts.missing else "none"),
+    ]
     if facts.expected:  # how many are owed, in words a committee paper can quote
         lines.append(_owed_line(facts))
     ws.write_string(0, 0, f"{_title(facts)} — {facts.period}", title)
@@ -592,14 +661,28 @@ def _summary_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> N
         header_row = _status_table(ws, styles, header_row, facts.councils, "Summary") + 2
     frame = _with_columns(facts.summary, SUMMARY_COLUMNS)
     last = _status_table(ws, styles, header_row, frame, "Summary")
-    chart = _bar_chart(workbook, "Summary", frame, header_row, len(frame) - _has_total(frame), _SUMMARY_SERIES,
-                       f"Actions and milestones by status, {facts.period}")
+    chart = _bar_chart(
+        workbook,
+        "Summary",
+        frame,
+        header_row,
+        len(frame) - _has_total(frame),
+        _SUMMARY_SERIES,
+        f"Actions and milestones by status, {facts.period}",
+    )
     if chart is not None:
         ws.insert_chart(last + 2, 0, chart)
 
 
-def _bar_chart(workbook: Workbook, sheet: str, frame: pd.DataFrame, header_row: int, rows: int,
-               series: Sequence[tuple[str, str]], title: str) -> Any:
+def _bar_chart(
+    workbook: Workbook,
+    sheet: str,
+    frame: pd.DataFrame,
+    header_row: int,
+    rows: int,
+    series: Sequence[tuple[str, str]],
+    title: str,
+) -> Any:
     """Return a stacked bar chart of the named columns for the first rows of a table, or None."""
     columns = [str(c) for c in frame.columns]
     wanted = [(name, colour) for name, colour in series if name in columns]
@@ -611,19 +694,21 @@ def _bar_chart(workbook: Workbook, sheet: str, frame: pd.DataFrame, header_row: 
     for name, colour in wanted:
         col = columns.index(name)
         numbers = [0 if is_blank(v) else v for v in frame.iloc[:rows, col].tolist()]
-        chart.add_series({
-            "name": [sheet, header_row, col],
-            "categories": [sheet, first, 0, last, 0],
-            "values": [sheet, first, col, last, col],
-            # constant_memory keeps no cells to cache from: give the chart its values directly so
-            # viewers that do not recalculate charts (previews, some converters) still draw it.
-            "categories_data": categories,
-            "values_data": numbers,
-            "name_data": [name],
-            "fill": {"color": colour},
-            "border": {"color": "#FFFFFF"},
-            "gap": 60,
-        })
+        chart.add_series(
+            {
+                "name": [sheet, header_row, col],
+                "categories": [sheet, first, 0, last, 0],
+                "values": [sheet, first, col, last, col],
+                # constant_memory keeps no cells to cache from: give the chart its values directly so
+                # viewers that do not recalculate charts (previews, some converters) still draw it.
+                "categories_data": categories,
+                "values_data": numbers,
+                "name_data": [name],
+                "fill": {"color": colour},
+                "border": {"color": "#FFFFFF"},
+                "gap": 60,
+            }
+        )
     chart.set_title({"name": title, "name_font": {"size": 12}})
     chart.set_y_axis({"reverse": True})  # departments read A–Z from the top, as in the table
     chart.set_x_axis({"major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
@@ -635,7 +720,9 @@ def _bar_chart(workbook: Workbook, sheet: str, frame: pd.DataFrame, header_row: 
 def _objectives_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None:
     ws = workbook.add_worksheet("Objectives")
     _print_setup(ws, facts)
-    last = _status_table(ws, styles, 0, _with_columns(facts.objectives_summary, SUMMARY_COLUMNS), "Objectives")
+    last = _status_table(
+        ws, styles, 0, _with_columns(facts.objectives_summary, SUMMARY_COLUMNS), "Objectives"
+    )
     list_header = last + 2
     frame = _with_columns(facts.objectives, OBJECTIVE_COLUMNS)
     # Column widths follow the list (written second), which is what people scroll through.
@@ -658,21 +745,37 @@ def _kpis_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) -> None
         # One group for them all: xlsxwriter rebuilds a group's style on every call (~1 ms), a call per KPI
         # cost 12 s for 10,000 KPIs; grouped, the sparklines are the same and the cost is one call.
         rows = range(1, last + 1)
-        ws.add_sparkline(1, col, {
-            "location": [xl_rowcol_to_cell(r, col) for r in rows],
-            "range": [f"KPIs!{xl_rowcol_to_cell(r, first_col)}:{xl_rowcol_to_cell(r, last_col)}" for r in rows],
-            "markers": True, "series_color": "#1F4E79"})
+        ws.add_sparkline(
+            1,
+            col,
+            {
+                "location": [xl_rowcol_to_cell(r, col) for r in rows],
+                "range": [
+                    f"KPIs!{xl_rowcol_to_cell(r, first_col)}:{xl_rowcol_to_cell(r, last_col)}" for r in rows
+                ],
+                "markers": True,
+                "series_color": "#1F4E79",
+            },
+        )
     _list_features(ws, 0, last, len(kpis.columns))
     counts = _with_columns(facts.kpi_counts, KPI_COUNT_COLUMNS)
     counts_header = last + 2
     headers = {name: styles.header(fill, font) for name, (fill, font) in PERFORMANCE_COLOURS.items()}
     has_total = _has_total(counts)
-    counts_last = _write_table(ws, styles, counts_header, counts, "KPIs", header_formats=headers,
-                               total_row=has_total)
+    counts_last = _write_table(
+        ws, styles, counts_header, counts, "KPIs", header_formats=headers, total_row=has_total
+    )
     for c, name in enumerate(kpis.columns):  # the count table set widths too: the list's win
         ws.set_column(c, c, _width(str(name)))
-    chart = _bar_chart(workbook, "KPIs", counts, counts_header, len(counts) - has_total,
-                       tuple(PERFORMANCE_CHART_COLOURS.items()), f"KPI performance, {facts.period}")
+    chart = _bar_chart(
+        workbook,
+        "KPIs",
+        counts,
+        counts_header,
+        len(counts) - has_total,
+        tuple(PERFORMANCE_CHART_COLOURS.items()),
+        f"KPI performance, {facts.period}",
+    )
     if chart is not None:
         ws.insert_chart(counts_last + 2, 0, chart)
 
@@ -708,19 +811,30 @@ def _how_to_read_sheet(workbook: Workbook, styles: _Styles, facts: RollupFacts) 
 # --- The department template ---------------------------------------------------------------------
 
 _TEMPLATE_ROWS = 2000  # validation, formats and colours reach row 2000
-_STATUS_PROMPT = ("B = Blue (complete)\nG = Green (on track)\nA = Amber (at risk)\nR = Red (problem)\n"
-                  "Leave blank if not rated yet.")
-_STATUS_WARNING = ("That is not B, G, A or R. Words such as Complete, On track, At risk or Off target are "
-                   "accepted too; anything else is rejected when you submit. Keep it?")
-_DATE_PROMPT = ("Type a date as dd/mm/yyyy, e.g. 31/03/2025. A month alone (March 2025) means the end of that "
-                "month. TBC is allowed but will be flagged.")
+_STATUS_PROMPT = (
+    "B = Blue (complete)\nG = Green (on track)\nA = Amber (at risk)\nR = Red (problem)\n"
+    "Leave blank if not rated yet."
+)
+_STATUS_WARNING = (
+    "That is not B, G, A or R. Words such as Complete, On track, At risk or Off target are "
+    "accepted too; anything else is rejected when you submit. Keep it?"
+)
+_DATE_PROMPT = (
+    "Type a date as dd/mm/yyyy, e.g. 31/03/2025. A month alone (March 2025) means the end of that "
+    "month. TBC is allowed but will be flagged."
+)
 
 
 def _build_template(target: str, department: str | None, period: str | None) -> None:
     """Write the department template into the file named target."""
     workbook = xlsxwriter.Workbook(target, SAFE_OPTIONS)
-    workbook.set_properties({"title": "Action plan update", "subject": "Department action plan and KPIs",
-                             "comments": f"actionplan template version {TEMPLATE_VERSION}"})
+    workbook.set_properties(
+        {
+            "title": "Action plan update",
+            "subject": "Department action plan and KPIs",
+            "comments": f"actionplan template version {TEMPLATE_VERSION}",
+        }
+    )
     workbook.set_custom_property("actionplan template version", TEMPLATE_VERSION)
     styles = _Styles(workbook)
     instructions = _instructions_sheet(workbook, styles)
@@ -742,15 +856,23 @@ def _plan_sheet(workbook: Workbook, styles: _Styles, department: str | None, per
     rows = (
         ("Department", department, "Required. Your department's name as the council knows it."),
         ("Plan", None, "Required. The title of your plan, e.g. Service Plan 2024/25."),
-        ("Period", period, "Required. The quarter you are reporting on, e.g. 2024/25 Q2 (July to September)."),
+        (
+            "Period",
+            period,
+            "Required. The quarter you are reporting on, e.g. 2024/25 Q2 (July to September).",
+        ),
         ("As at", None, "Optional. The date this update was written, dd/mm/yyyy."),
         ("Contact", None, "Optional. Who to ask about this update (name, email or phone)."),
     )
     for r, (name, value, help_text) in enumerate(rows):
         ws.write_string(r, 0, name, label)
         if name == "As at":
-            ws.write_blank(r, 1, None, styles(bg_color="#FFF2CC", border=1, num_format="dd/mm/yyyy",
-                                              align="left", valign="top"))
+            ws.write_blank(
+                r,
+                1,
+                None,
+                styles(bg_color="#FFF2CC", border=1, num_format="dd/mm/yyyy", align="left", valign="top"),
+            )
         elif value:
             ws.write_string(r, 1, value, entry)
         else:
@@ -760,8 +882,17 @@ def _plan_sheet(workbook: Workbook, styles: _Styles, department: str | None, per
     ws.write_number(len(rows) + 1, 1, TEMPLATE_VERSION, styles(align="left"))
     ws.write_string(len(rows) + 1, 2, "Please leave this as it is.", note)
     ws.data_validation(3, 1, 3, 1, {"validate": "any", "input_title": "As at", "input_message": _DATE_PROMPT})
-    ws.data_validation(2, 1, 2, 1, {"validate": "any", "input_title": "Period",
-                                    "input_message": "e.g. 2024/25 Q2. Q1 is April to June, Q4 January to March."})
+    ws.data_validation(
+        2,
+        1,
+        2,
+        1,
+        {
+            "validate": "any",
+            "input_title": "Period",
+            "input_message": "e.g. 2024/25 Q2. Q1 is April to June, Q4 January to March.",
+        },
+    )
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 40)
     ws.set_column(2, 2, 70)
@@ -800,25 +931,52 @@ def _entry_sheet(workbook: Workbook, styles: _Styles, name: str, columns: Sequen
         if column == "Status":
             _status_rules(ws, workbook, styles, c, last)
         elif column == "Polarity":
-            ws.data_validation(1, c, last, c, {
-                "validate": "list", "source": [HIGHER_IS_BETTER, LOWER_IS_BETTER], "ignore_blank": True,
-                "input_title": "Polarity", "input_message": "Is a higher or a lower actual better? "
-                "Blank means Higher is better.",
-                "error_type": "warning", "error_title": "Polarity",
-                "error_message": f"Please choose {HIGHER_IS_BETTER} or {LOWER_IS_BETTER}."})
+            ws.data_validation(
+                1,
+                c,
+                last,
+                c,
+                {
+                    "validate": "list",
+                    "source": [HIGHER_IS_BETTER, LOWER_IS_BETTER],
+                    "ignore_blank": True,
+                    "input_title": "Polarity",
+                    "input_message": "Is a higher or a lower actual better? Blank means Higher is better.",
+                    "error_type": "warning",
+                    "error_title": "Polarity",
+                    "error_message": f"Please choose {HIGHER_IS_BETTER} or {LOWER_IS_BETTER}.",
+                },
+            )
         elif column in _DATE_COLUMNS:
-            ws.data_validation(1, c, last, c, {"validate": "any", "input_title": column,
-                                               "input_message": _DATE_PROMPT})
+            ws.data_validation(
+                1, c, last, c, {"validate": "any", "input_title": column, "input_message": _DATE_PROMPT}
+            )
         elif column == "Tolerance":
-            ws.data_validation(1, c, last, c, {
-                "validate": "any", "input_title": "Tolerance",
-                "input_message": f"How far from target still counts as on target, e.g. 5%. "
-                f"Blank means {DEFAULT_TOLERANCE:.1%}."})
+            ws.data_validation(
+                1,
+                c,
+                last,
+                c,
+                {
+                    "validate": "any",
+                    "input_title": "Tolerance",
+                    "input_message": f"How far from target still counts as on target, e.g. 5%. "
+                    f"Blank means {DEFAULT_TOLERANCE:.1%}.",
+                },
+            )
         elif column == "Ref":
-            ws.data_validation(1, c, last, c, {
-                "validate": "any", "input_title": "Ref",
-                "input_message": "A short reference unique on this sheet, e.g. A1. Keep it the same every "
-                "quarter: it is how changes are tracked."})
+            ws.data_validation(
+                1,
+                c,
+                last,
+                c,
+                {
+                    "validate": "any",
+                    "input_title": "Ref",
+                    "input_message": "A short reference unique on this sheet, e.g. A1. Keep it the same every "
+                    "quarter: it is how changes are tracked.",
+                },
+            )
     ws.freeze_panes(1, 0)
     ws.set_row(0, 30)
     _template_print_setup(ws)
@@ -828,19 +986,41 @@ def _entry_sheet(workbook: Workbook, styles: _Styles, name: str, columns: Sequen
 
 def _status_rules(ws: Worksheet, workbook: Workbook, styles: _Styles, col: int, last: int) -> None:
     """Add the B/G/A/R dropdown and colour the status cells by any accepted word for each colour."""
-    ws.data_validation(1, col, last, col, {
-        "validate": "list", "source": ["B", "G", "A", "R"], "ignore_blank": True,
-        "input_title": "Status", "input_message": _STATUS_PROMPT,
-        # A warning, not a stop: Complete, On track and the other words of the spec are accepted too.
-        "error_type": "warning", "error_title": "Status", "error_message": _STATUS_WARNING})
+    ws.data_validation(
+        1,
+        col,
+        last,
+        col,
+        {
+            "validate": "list",
+            "source": ["B", "G", "A", "R"],
+            "ignore_blank": True,
+            "input_title": "Status",
+            "input_message": _STATUS_PROMPT,
+            # A warning, not a stop: Complete, On track and the other words of the spec are accepted too.
+            "error_type": "warning",
+            "error_title": "Status",
+            "error_message": _STATUS_WARNING,
+        },
+    )
     cell = xl_rowcol_to_cell(1, col, row_abs=False, col_abs=True)
     for letter, (fill, font) in RAGB_COLOURS.items():
         # Excel's = ignores case; TRIM and SUBSTITUTE match the reader's space and comma folding.
         words = sorted(w for w, meant in STATUS_WORDS.items() if meant == letter)
-        tests = ",".join(f'TRIM(SUBSTITUTE({cell},",",""))="{w.replace(chr(34), chr(34) * 2)}"' for w in words)
-        ws.conditional_format(1, col, last, col, {
-            "type": "formula", "criteria": f"=OR({tests})",
-            "format": workbook.add_format({"bg_color": fill, "font_color": font, "bold": True})})
+        tests = ",".join(
+            f'TRIM(SUBSTITUTE({cell},",",""))="{w.replace(chr(34), chr(34) * 2)}"' for w in words
+        )
+        ws.conditional_format(
+            1,
+            col,
+            last,
+            col,
+            {
+                "type": "formula",
+                "criteria": f"=OR({tests})",
+                "format": workbook.add_format({"bg_color": fill, "font_color": font, "bold": True}),
+            },
+        )
 
 
 def _instructions_sheet(workbook: Workbook, styles: _Styles) -> Worksheet:
@@ -862,8 +1042,12 @@ def _instructions_sheet(workbook: Workbook, styles: _Styles) -> Worksheet:
         for key, explanation in entries:
             if key in RAGB_COLOURS:
                 fill, font = RAGB_COLOURS[key]
-                ws.write_string(row, 0, key, styles(bold=True, bg_color=fill, font_color=font, align="center",
-                                                    valign="top"))
+                ws.write_string(
+                    row,
+                    0,
+                    key,
+                    styles(bold=True, bg_color=fill, font_color=font, align="center", valign="top"),
+                )
             else:
                 ws.write_string(row, 0, key, term)
             ws.write_string(row, 1, explanation, text)
@@ -876,83 +1060,181 @@ def _instructions_sheet(workbook: Workbook, styles: _Styles) -> Worksheet:
 
 def _status_line(letter: str) -> tuple[str, str]:
     words = sorted({w for w, meant in STATUS_WORDS.items() if meant == letter and len(w) > 1})
-    return letter, (f"{STATUS_NAMES[letter]}: {STATUS_MEANINGS[letter]}. You may also write "
-                    + ", ".join(w.capitalize() for w in words) + ".")
+    return letter, (
+        f"{STATUS_NAMES[letter]}: {STATUS_MEANINGS[letter]}. You may also write "
+        + ", ".join(w.capitalize() for w in words)
+        + "."
+    )
 
 
 _INSTRUCTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("What this workbook is for", (
-        ("", "Each quarter your department reports progress on its action plan and its key performance "
-             "indicators (KPIs). Fill in the Plan sheet once, then update the Actions, Objectives and KPIs "
-             "sheets every quarter and submit the workbook. The corporate performance team combines every "
-             "department's workbook into one council-wide report."),
-    )),
-    ("The sheets", (
-        ("Plan", "Who you are and which quarter you are reporting on. Department, Plan and Period are required."),
-        ("Objectives", "Optional. Your plan's objectives, one per row, each with its own status."),
-        ("Actions", "Required unless you only report objectives or KPIs. One row per action or milestone."),
-        ("KPIs", "Optional. One row per performance indicator, with its target and this quarter's actual."),
-        ("Your own sheets", "You may add sheets and columns of your own: they are kept with your submission "
-                            "and do not stop it being accepted. Please do not rename the column headings "
-                            "we provide (you may move them)."),
-    )),
-    ("Actions columns", (
-        ("Ref", "A short reference unique on the sheet, e.g. A1 or 2.3. Keep the same Ref for the same action "
-                "every quarter: it is how the report shows what changed."),
-        ("Objective", "The Ref of an objective on the Objectives sheet, or the objective's wording if you do "
-                      "not use that sheet."),
-        ("Theme", "Optional grouping, e.g. a priority or improvement theme."),
-        ("Action", "What will be done. Required on every row that has anything else in it."),
-        ("Lead officer", "The person responsible. A blank lead officer is flagged as a warning."),
-        ("Due date", "When the action is due to be complete."),
-        ("Revised due date", "Only if the due date has moved: the new date. Keep the original Due date as it "
-                             "was, so slippage can be reported."),
-        ("Status", "B, G, A or R (see Status below). Pick from the dropdown."),
-        ("Progress update", "What has happened this quarter. Needed for every Amber or Red action; a "
-                            "commentary copied unchanged from last quarter is flagged."),
-    )),
-    ("Objectives columns", (
-        ("Ref, Objective, Theme", "As for Actions: a unique Ref, the objective's wording, an optional theme."),
-        ("Delivered by", "The team, service or partnership that delivers it."),
-        ("Lead officer, Status", "As for Actions."),
-        ("Commentary", "A short account of progress towards the objective."),
-    )),
-    ("Status", (
-        _status_line("B"), _status_line("G"), _status_line("A"), _status_line("R"),
-        ("(blank)", "Not rated yet. Accepted, but flagged as a warning. You may also write Not started or N/A."),
-        ("Anything else", "A word not listed here (for example Greenish) is an error and the workbook is "
-                          "rejected until it is corrected. Upper or lower case does not matter."),
-    )),
-    ("Dates", (
-        ("dd/mm/yyyy", "Type dates day first, e.g. 31/03/2025 or 31/03/25. Excel dates are fine."),
-        ("Month only", "March 2025, Mar-25 or End of March 2025 all mean the last day of that month "
-                       "(31/03/2025)."),
-        ("TBC", "TBC, Ongoing and similar words are allowed but flagged as a warning, because nothing can be "
-                "checked against them. Give a date as soon as you have one."),
-        ("Impossible dates", "A date that does not exist, such as 31/11/2024, is an error: November has 30 days."),
-    )),
-    ("KPIs columns", (
-        ("Ref, Measure", "A unique Ref and the indicator's name, e.g. % of invoices paid within 30 days."),
-        ("Polarity", f"{HIGHER_IS_BETTER} (the default when blank) or {LOWER_IS_BETTER}, e.g. for sickness "
-                     "absence or complaints."),
-        ("Unit", "Optional: %, £, days, number."),
-        ("Target, Actual", "Numbers as you would write them: 95%, 42.3, 1,032,064, £500,000. Write N/A or "
-                           "leave blank when there is no figure; a KPI with no target is flagged."),
-        ("Tolerance", f"How far from target still counts as on target, as a percentage of the target. "
-                      f"Blank means the council default of {DEFAULT_TOLERANCE:.1%}."),
-        ("How KPIs are judged", "You do not fill this in: the council report shows each KPI as better than "
-                                "target (beyond the tolerance), within tolerance, worse than target, or no "
-                                "data (no number for target or actual)."),
-        ("Comment", "Anything the reader needs to understand the figure."),
-    )),
-    ("Submitting", (
-        ("Check", "In Excel, use the Action plan add-in: press Check to see any problems without sending "
-                  "anything. Each problem names the sheet and cell, e.g. Actions!F14, and says what would "
-                  "be accepted."),
-        ("Submit", "Press Submit (or upload the file on the council's action plan upload page). You get a "
-                   "report straight away: errors mean nothing was accepted, so correct them and submit again; "
-                   "warnings are accepted and shown to the performance team."),
-        ("Again?", "You can submit as often as you like before the deadline. The latest accepted workbook "
-                   "for the quarter is the one that counts."),
-    )),
+    (
+        "What this workbook is for",
+        (
+            (
+                "",
+                "Each quarter your department reports progress on its action plan and its key performance "
+                "indicators (KPIs). Fill in the Plan sheet once, then update the Actions, Objectives and KPIs "
+                "sheets every quarter and submit the workbook. The corporate performance team combines every "
+                "department's workbook into one council-wide report.",
+            ),
+        ),
+    ),
+    (
+        "The sheets",
+        (
+            (
+                "Plan",
+                "Who you are and which quarter you are reporting on. Department, Plan and Period are required.",
+            ),
+            ("Objectives", "Optional. Your plan's objectives, one per row, each with its own status."),
+            (
+                "Actions",
+                "Required unless you only report objectives or KPIs. One row per action or milestone.",
+            ),
+            (
+                "KPIs",
+                "Optional. One row per performance indicator, with its target and this quarter's actual.",
+            ),
+            (
+                "Your own sheets",
+                "You may add sheets and columns of your own: they are kept with your submission "
+                "and do not stop it being accepted. Please do not rename the column headings "
+                "we provide (you may move them).",
+            ),
+        ),
+    ),
+    (
+        "Actions columns",
+        (
+            (
+                "Ref",
+                "A short reference unique on the sheet, e.g. A1 or 2.3. Keep the same Ref for the same action "
+                "every quarter: it is how the report shows what changed.",
+            ),
+            (
+                "Objective",
+                "The Ref of an objective on the Objectives sheet, or the objective's wording if you do "
+                "not use that sheet.",
+            ),
+            ("Theme", "Optional grouping, e.g. a priority or improvement theme."),
+            ("Action", "What will be done. Required on every row that has anything else in it."),
+            ("Lead officer", "The person responsible. A blank lead officer is flagged as a warning."),
+            ("Due date", "When the action is due to be complete."),
+            (
+                "Revised due date",
+                "Only if the due date has moved: the new date. Keep the original Due date as it "
+                "was, so slippage can be reported.",
+            ),
+            ("Status", "B, G, A or R (see Status below). Pick from the dropdown."),
+            (
+                "Progress update",
+                "What has happened this quarter. Needed for every Amber or Red action; a "
+                "commentary copied unchanged from last quarter is flagged.",
+            ),
+        ),
+    ),
+    (
+        "Objectives columns",
+        (
+            (
+                "Ref, Objective, Theme",
+                "As for Actions: a unique Ref, the objective's wording, an optional theme.",
+            ),
+            ("Delivered by", "The team, service or partnership that delivers it."),
+            ("Lead officer, Status", "As for Actions."),
+            ("Commentary", "A short account of progress towards the objective."),
+        ),
+    ),
+    (
+        "Status",
+        (
+            _status_line("B"),
+            _status_line("G"),
+            _status_line("A"),
+            _status_line("R"),
+            (
+                "(blank)",
+                "Not rated yet. Accepted, but flagged as a warning. You may also write Not started or N/A.",
+            ),
+            (
+                "Anything else",
+                "A word not listed here (for example Greenish) is an error and the workbook is "
+                "rejected until it is corrected. Upper or lower case does not matter.",
+            ),
+        ),
+    ),
+    (
+        "Dates",
+        (
+            ("dd/mm/yyyy", "Type dates day first, e.g. 31/03/2025 or 31/03/25. Excel dates are fine."),
+            (
+                "Month only",
+                "March 2025, Mar-25 or End of March 2025 all mean the last day of that month (31/03/2025).",
+            ),
+            (
+                "TBC",
+                "TBC, Ongoing and similar words are allowed but flagged as a warning, because nothing can be "
+                "checked against them. Give a date as soon as you have one.",
+            ),
+            (
+                "Impossible dates",
+                "A date that does not exist, such as 31/11/2024, is an error: November has 30 days.",
+            ),
+        ),
+    ),
+    (
+        "KPIs columns",
+        (
+            (
+                "Ref, Measure",
+                "A unique Ref and the indicator's name, e.g. % of invoices paid within 30 days.",
+            ),
+            (
+                "Polarity",
+                f"{HIGHER_IS_BETTER} (the default when blank) or {LOWER_IS_BETTER}, e.g. for sickness "
+                "absence or complaints.",
+            ),
+            ("Unit", "Optional: %, £, days, number."),
+            (
+                "Target, Actual",
+                "Numbers as you would write them: 95%, 42.3, 1,032,064, £500,000. Write N/A or "
+                "leave blank when there is no figure; a KPI with no target is flagged.",
+            ),
+            (
+                "Tolerance",
+                f"How far from target still counts as on target, as a percentage of the target. "
+                f"Blank means the council default of {DEFAULT_TOLERANCE:.1%}.",
+            ),
+            (
+                "How KPIs are judged",
+                "You do not fill this in: the council report shows each KPI as better than "
+                "target (beyond the tolerance), within tolerance, worse than target, or no "
+                "data (no number for target or actual).",
+            ),
+            ("Comment", "Anything the reader needs to understand the figure."),
+        ),
+    ),
+    (
+        "Submitting",
+        (
+            (
+                "Check",
+                "In Excel, use the Action plan add-in: press Check to see any problems without sending "
+                "anything. Each problem names the sheet and cell, e.g. Actions!F14, and says what would "
+                "be accepted.",
+            ),
+            (
+                "Submit",
+                "Press Submit (or upload the file on the council's action plan upload page). You get a "
+                "report straight away: errors mean nothing was accepted, so correct them and submit again; "
+                "warnings are accepted and shown to the performance team.",
+            ),
+            (
+                "Again?",
+                "You can submit as often as you like before the deadline. The latest accepted workbook "
+                "for the quarter is the one that counts.",
+            ),
+        ),
+    ),
 )

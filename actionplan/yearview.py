@@ -35,8 +35,11 @@ def latest_in_year(quarters: list[tuple[str, dict[str, pd.DataFrame]]]) -> dict[
             latest[dept] = index
     out = {}
     for table in _TABLES:
-        parts = [frames[table][frames[table]["department"].map(latest.get) == index]
-                 for index, (_, frames) in enumerate(quarters) if not frames[table].empty]
+        parts = [
+            frames[table][frames[table]["department"].map(latest.get) == index]
+            for index, (_, frames) in enumerate(quarters)
+            if not frames[table].empty
+        ]
         parts = [p for p in parts if not p.empty]
         if not parts:
             out[table] = quarters[-1][1][table].iloc[0:0]
@@ -50,22 +53,30 @@ def latest_in_year(quarters: list[tuple[str, dict[str, pd.DataFrame]]]) -> dict[
 def _by_key(frame: pd.DataFrame, column: str) -> dict[tuple[str, str], Any]:
     if frame.empty:
         return {}
-    return dict(zip(zip(frame["department"], frame["ref"].astype(str), strict=True), frame[column], strict=True))
+    return dict(
+        zip(zip(frame["department"], frame["ref"].astype(str), strict=True), frame[column], strict=True)
+    )
 
 
-def year_facts(facts: RollupFacts, quarters: list[tuple[str, dict[str, pd.DataFrame]]],
-               before_year: dict[str, pd.DataFrame] | None) -> RollupFacts:
+def year_facts(
+    facts: RollupFacts,
+    quarters: list[tuple[str, dict[str, pd.DataFrame]]],
+    before_year: dict[str, pd.DataFrame] | None,
+) -> RollupFacts:
     """The year's facts with its own columns: status at each quarter end, completed in year, carried forward,
     KPI actual by quarter and the year outturn (direction of travel from the first quarter to the outturn)."""
     labels = [q for q, _ in quarters]
     actions = facts.actions.copy()
-    keys = list(zip(actions["Department"], actions["Ref"].astype(str), strict=True)) if not actions.empty else []
+    keys = (
+        list(zip(actions["Department"], actions["Ref"].astype(str), strict=True)) if not actions.empty else []
+    )
     for label, frames in quarters:
         status = _by_key(frames["actions"], "status")
         actions[status_column(label)] = [status.get(k) for k in keys]
     before = _by_key(before_year["actions"], "status") if before_year is not None else {}
-    actions[COMPLETED_IN_YEAR] = [s == "B" and before.get(k) != "B" for k, s in zip(keys, actions["Status"],
-                                                                                   strict=True)]
+    actions[COMPLETED_IN_YEAR] = [
+        s == "B" and before.get(k) != "B" for k, s in zip(keys, actions["Status"], strict=True)
+    ]
     actions[CARRIED_FORWARD] = [s != "B" for s in actions["Status"]]
 
     kpis = facts.kpis.drop(columns=[c for c in facts.kpis.columns if c in labels or c == facts.period])
@@ -77,26 +88,48 @@ def year_facts(facts: RollupFacts, quarters: list[tuple[str, dict[str, pd.DataFr
         kpis[OUTTURN] = kpis["Actual"]
         # Actual holds the text as typed where it is not a number ('-', 'N/A'): no direction from those.
         numbers = [a if isinstance(a, (int, float)) and present(a) else None for a in kpis["Actual"]]
-        first = [next((row[q] for q in labels if q in kpis.columns and present(row[q])), None)
-                 for row in kpis.to_dict("records")]
+        first = [
+            next((row[q] for q in labels if q in kpis.columns and present(row[q])), None)
+            for row in kpis.to_dict("records")
+        ]
         kpis["Previous actual"] = first
-        kpis["Direction"] = [_direction(f, a, p) for f, a, p in zip(first, numbers, kpis["Polarity"],
-                                                                     strict=True)]
-    how = [*facts.how_to_read, ("The year", ""),
-           ("Year view", f"Built from the quarters on record: {', '.join(labels)}. Each department's latest quarter "
-                         "in the year gives each action's latest status and dates and each KPI's actual; overdue is as at the "
-                         "end of that quarter (Submissions: Latest quarter)."),
-           ("Status at a quarter", "The action's status in the department's return for that quarter (blank: not "
-                                   "in that return)."),
-           (COMPLETED_IN_YEAR, "Blue at the year end and not Blue in the last period on record before the year."),
-           (CARRIED_FORWARD, "Not Blue at the year end: it carries into next year's plan."),
-           (OUTTURN, "The KPI's actual in the department's latest quarter of the year (returns are year to "
-                     "date); Previous actual and Direction compare it with the first quarter on record.")]
+        kpis["Direction"] = [
+            _direction(f, a, p) for f, a, p in zip(first, numbers, kpis["Polarity"], strict=True)
+        ]
+    how = [
+        *facts.how_to_read,
+        ("The year", ""),
+        (
+            "Year view",
+            f"Built from the quarters on record: {', '.join(labels)}. Each department's latest quarter "
+            "in the year gives each action's latest status and dates and each KPI's actual; overdue is as at the "
+            "end of that quarter (Submissions: Latest quarter).",
+        ),
+        (
+            "Status at a quarter",
+            "The action's status in the department's return for that quarter (blank: not in that return).",
+        ),
+        (
+            COMPLETED_IN_YEAR,
+            "Blue at the year end and not Blue in the last period on record before the year.",
+        ),
+        (CARRIED_FORWARD, "Not Blue at the year end: it carries into next year's plan."),
+        (
+            OUTTURN,
+            "The KPI's actual in the department's latest quarter of the year (returns are year to "
+            "date); Previous actual and Direction compare it with the first quarter on record.",
+        ),
+    ]
     latest = {}
     for label, frames in quarters:
-        latest.update(dict.fromkeys(frames["submissions"]["department"], label)
-                      if not frames["submissions"].empty else {})
-    submissions = facts.submissions.assign(**{"Latest quarter": [latest.get(d) for d in
-                                                                 facts.submissions["Department"]]})
-    return dataclasses.replace(facts, actions=actions, kpis=kpis, submissions=submissions, trend_periods=labels,
-                               how_to_read=how)
+        latest.update(
+            dict.fromkeys(frames["submissions"]["department"], label)
+            if not frames["submissions"].empty
+            else {}
+        )
+    submissions = facts.submissions.assign(
+        **{"Latest quarter": [latest.get(d) for d in facts.submissions["Department"]]}
+    )
+    return dataclasses.replace(
+        facts, actions=actions, kpis=kpis, submissions=submissions, trend_periods=labels, how_to_read=how
+    )

@@ -24,11 +24,19 @@ def _check(path: str, out: mp.Queue) -> None:
     try:
         from actionplan.check import check_workbook
 
-        sub = check_workbook(Path(path).read_bytes(), Path(path).name, department="Corpus", period="2024/25 Q2")
+        sub = check_workbook(
+            Path(path).read_bytes(), Path(path).name, department="Corpus", period="2024/25 Q2"
+        )
         first = sub.errors[0] if sub.errors else None
-        out.put({"outcome": "accepted" if sub.accepted else "rejected", "code": first.code if first else None,
-                 "message": str(first) if first else None, "layout": sub.layout,
-                 "items": sum(sub.counts().values())})
+        out.put(
+            {
+                "outcome": "accepted" if sub.accepted else "rejected",
+                "code": first.code if first else None,
+                "message": str(first) if first else None,
+                "layout": sub.layout,
+                "items": sum(sub.counts().values()),
+            }
+        )
     except BaseException:  # noqa: BLE001 - the point is to catch whatever escapes
         out.put({"outcome": "crashed", "code": None, "message": traceback.format_exc(limit=5)})
 
@@ -37,7 +45,9 @@ def sweep(folder: Path, timeout: float) -> list[dict]:
     """Every workbook under folder checked in a fresh process: its outcome, first error code and message."""
     results = []
     ctx = mp.get_context("spawn")
-    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".xlsx", ".xlsm") and p.is_file()):
+    for path in sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in (".xlsx", ".xlsm") and p.is_file()
+    ):
         out: mp.Queue = ctx.Queue()
         proc = ctx.Process(target=_check, args=(str(path), out))
         proc.start()
@@ -47,8 +57,11 @@ def sweep(folder: Path, timeout: float) -> list[dict]:
             proc.join()
             result = {"outcome": "hung", "code": None, "message": f"no answer within {timeout:g} s"}
         else:
-            result = out.get() if not out.empty() else {"outcome": "crashed", "code": None,
-                                                         "message": f"exit code {proc.exitcode}"}
+            result = (
+                out.get()
+                if not out.empty()
+                else {"outcome": "crashed", "code": None, "message": f"exit code {proc.exitcode}"}
+            )
         results.append({"file": str(path.relative_to(folder)), **result})
         print(f"{result['outcome']:<9} {result.get('code') or '':<22} {path.relative_to(folder)}", flush=True)
     return results

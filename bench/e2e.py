@@ -28,11 +28,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 PERIOD = "2024/25 Q2"
-HEADER = ["Ref", "Department", "Theme", "Outcome", "Milestone", "Owner", "Due date", "Status", "Revised date",
-          "Comments", "Priority", "Last updated"]
+HEADER = [
+    "Ref",
+    "Department",
+    "Theme",
+    "Outcome",
+    "Milestone",
+    "Owner",
+    "Due date",
+    "Status",
+    "Revised date",
+    "Comments",
+    "Priority",
+    "Last updated",
+]
 KPI_HEADER = ["Ref", "Measure", "Polarity", "Owner", "Target", "Q1", "Q2", "Q3", "Q4", "Comment"]
 STATUSES = ["Green", "Green", "Green", "Amber", "Red", "Complete", "On track", "Off target", ""]
-LAYOUT = '''name = "council_tracker"
+LAYOUT = """name = "council_tracker"
 description = "The council's own action tracker: one Action Plan sheet, a KPI sheet by quarter"
 
 [status_words]
@@ -66,7 +78,7 @@ polarity = "Polarity"
 lead_officer = "Owner"
 target = "Target"
 comment = "Comment"
-'''
+"""
 
 
 def generate(folder: Path, departments: int, actions: int, kpis: int, seed: int = 18) -> list[Path]:
@@ -82,8 +94,9 @@ def generate(folder: Path, departments: int, actions: int, kpis: int, seed: int 
         wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
         date = wb.add_format({"num_format": "dd/mm/yyyy"})
         plan = wb.add_worksheet("Plan")
-        for r, (label, value) in enumerate((("Department", name), ("Plan", "Service Plan 2024/25"),
-                                            ("Period", PERIOD))):
+        for r, (label, value) in enumerate(
+            (("Department", name), ("Plan", "Service Plan 2024/25"), ("Period", PERIOD))
+        ):
             plan.write_string(r, 0, label)
             plan.write_string(r, 1, value)
         ws = wb.add_worksheet("Action Plan")
@@ -94,10 +107,16 @@ def generate(folder: Path, departments: int, actions: int, kpis: int, seed: int 
             status = rng.choice(STATUSES)
             ws.write_string(r, 0, f"{d + 1}.{i + 1}")
             ws.write_string(r, 1, name)
-            ws.write_string(r, 2, f"Priority {rng.randrange(1, 6)}: {rng.choice(['Homes', 'Growth', 'Care'])}")
+            ws.write_string(
+                r, 2, f"Priority {rng.randrange(1, 6)}: {rng.choice(['Homes', 'Growth', 'Care'])}"
+            )
             ws.write_string(r, 3, f"Outcome {rng.randrange(1, 40)}")
-            ws.write_string(r, 4, f"Deliver milestone {i + 1} of the {rng.choice(['housing', 'waste', 'ICT'])} "
-                                  "programme with partners")
+            ws.write_string(
+                r,
+                4,
+                f"Deliver milestone {i + 1} of the {rng.choice(['housing', 'waste', 'ICT'])} "
+                "programme with partners",
+            )
             ws.write_string(r, 5, rng.choice(["Patel, Anita", "R Khan", "Head of Service", "J. Smith"]))
             if rng.random() < 0.08:
                 ws.write_string(r, 6, rng.choice(["TBC", "Aug-25", "End of March 2025", "Ongoing"]))
@@ -116,8 +135,17 @@ def generate(folder: Path, departments: int, actions: int, kpis: int, seed: int 
         for k in range(kpis):
             r = k + 1
             target = rng.randrange(50, 100)
-            ks.write_row(r, 0, [f"K{k + 1}", f"% of cases completed on time ({k + 1})",
-                                rng.choice(["Higher is better", "Lower is better"]), "R Khan", target])
+            ks.write_row(
+                r,
+                0,
+                [
+                    f"K{k + 1}",
+                    f"% of cases completed on time ({k + 1})",
+                    rng.choice(["Higher is better", "Lower is better"]),
+                    "R Khan",
+                    target,
+                ],
+            )
             for q in range(4):
                 if q < 2:  # Q1 and Q2 reported by the end of Q2
                     ks.write_number(r, 5 + q, target + rng.randrange(-10, 10))
@@ -143,8 +171,12 @@ def product(files: list[Path], work: Path) -> dict[str, float]:
     layouts = work / "layouts"
     layouts.mkdir(exist_ok=True)
     (layouts / "council_tracker.toml").write_text(LAYOUT)
-    env = {**os.environ, "ACTIONPLAN_HOME": str(home), "ACTIONPLAN_LAYOUTS": str(layouts),
-           "PREFECT_HOME": str(work / "prefect")}
+    env = {
+        **os.environ,
+        "ACTIONPLAN_HOME": str(home),
+        "ACTIONPLAN_LAYOUTS": str(layouts),
+        "PREFECT_HOME": str(work / "prefect"),
+    }
     exe = str(Path(sys.executable).parent / "actionplan")
     submit = _run([exe, "submit", *map(str, files)], env, work)
     consolidate = _run([exe, "consolidate", "--period", PERIOD], env, work)
@@ -153,14 +185,15 @@ def product(files: list[Path], work: Path) -> dict[str, float]:
 
 def naive(files: list[Path], work: Path) -> dict[str, float]:
     out = work / "naive-rollup.xlsx"
-    took = _run([sys.executable, str(ROOT / "naive_pipeline.py"), str(out), *map(str, files)], dict(os.environ),
-                work)
+    took = _run(
+        [sys.executable, str(ROOT / "naive_pipeline.py"), str(out), *map(str, files)], dict(os.environ), work
+    )
     return {"total_s": took}
 
 
 def floor(files: list[Path], work: Path, rollup: Path) -> dict[str, float]:
     """Unzip and XML-parse every input part, and serialise and deflate the product's rollup XML again."""
-    code = r'''
+    code = r"""
 import sys, time, zipfile, zlib
 from xml.etree.ElementTree import XMLPullParser
 start = time.perf_counter()
@@ -179,10 +212,14 @@ with zipfile.ZipFile(sys.argv[1]) as z:
 for part in parts:  # the rollup's XML: its cells as bytes, deflated as a writer must
     zlib.compress(part, 6)
 print(read, time.perf_counter() - start)
-'''
+"""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code, str(rollup), *map(str, files)], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(rollup), *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     total = time.perf_counter() - start
     read, write = (float(x) for x in done.stdout.split())
     return {"read_s": read, "write_s": write, "total_s": total}
@@ -203,7 +240,9 @@ def measure(departments: int, actions: int, kpis: int, runs: int) -> dict:
     med = {k: {m: round(statistics.median(r[m] for r in v), 2) for m in v[0]} for k, v in figures.items()}
     return {
         "scenario": f"{departments} workbooks x {actions} actions + {kpis} KPIs, cold processes, {runs} runs",
-        "actionplan": med["product"], "naive_pipeline": med["naive"], "floor": med["floor"],
+        "actionplan": med["product"],
+        "naive_pipeline": med["naive"],
+        "floor": med["floor"],
         "speedup_vs_naive": round(med["naive"]["total_s"] / med["product"]["total_s"], 2),
         "target_speedup_vs_naive": 2.0,
         "times_the_floor": round(med["product"]["total_s"] / med["floor"]["total_s"], 2),
@@ -218,15 +257,19 @@ def show(result: dict) -> None:
     print(f"  {'actionplan':<16}{a['total_s']:>8.1f}s{a['submit_s']:>8.1f}s{a['consolidate_s']:>12.1f}s")
     print(f"  {'naive pipeline':<16}{n['total_s']:>8.1f}s")
     print(f"  {'floor':<16}{f['total_s']:>8.1f}s   (read {f['read_s']:.1f} s, write {f['write_s']:.1f} s)")
-    print(f"  speed-up against the naive pipeline {result['speedup_vs_naive']}x (target >= 2x); "
-          f"{result['times_the_floor']}x the floor (target <= 3x)")
+    print(
+        f"  speed-up against the naive pipeline {result['speedup_vs_naive']}x (target >= 2x); "
+        f"{result['times_the_floor']}x the floor (target <= 3x)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 workbooks x 500 actions: about a minute")
     parser.add_argument("--runs", type=int, default=None, help="runs of each (default 3; 1 with --quick)")
-    parser.add_argument("--out", type=Path, help="results file to update (default bench/results[-quick].json)")
+    parser.add_argument(
+        "--out", type=Path, help="results file to update (default bench/results[-quick].json)"
+    )
     args = parser.parse_args(argv)
     size = (10, 500, 50) if args.quick else (50, 2000, 200)
     result = measure(*size, runs=args.runs or (1 if args.quick else 3))

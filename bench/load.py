@@ -71,6 +71,7 @@ class Run:
 
 # -- set-up ------------------------------------------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -80,13 +81,14 @@ def _free_port() -> int:
 def make_clients(home: Path, folder: Path, n: int, rows: int, seed: int = 7) -> list[Client]:
     """n departments, each with a key and a seeded plan of `rows` actions (as .xlsx and as the add-in's JSON)."""
     from actionplan.excel_addin.tokens import TokenStore
-
     from actionplan.sample import DEPARTMENTS, plan_for, write_plan, xlwings_payload
 
     store = TokenStore.for_home(home)
     clients = []
     for i in range(n):
-        name = DEPARTMENTS[i % len(DEPARTMENTS)] + (f" {i // len(DEPARTMENTS) + 1}" if i >= len(DEPARTMENTS) else "")
+        name = DEPARTMENTS[i % len(DEPARTMENTS)] + (
+            f" {i // len(DEPARTMENTS) + 1}" if i >= len(DEPARTMENTS) else ""
+        )
         plan = plan_for(name, PERIOD, rows, random.Random(seed * 1000 + i))
         plan.department = name
         path = write_plan(plan, folder / f"dept-{i:03d}.xlsx", write_only=True)
@@ -99,9 +101,24 @@ def start_server(home: Path, port: int, log: Path, workers: int = 1) -> subproce
     for name in ("ACTIONPLAN_SETTINGS", "ACTIONPLAN_WAREHOUSE", "ACTIONPLAN_INBOX"):
         env.pop(name, None)
     with open(log, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "actionplan", "serve", "--host", "127.0.0.1", "--port",
-                                 str(port), "--workers", str(workers)], cwd=ROOT, env=env, stdout=fh,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "actionplan",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 180
     while True:
         if proc.poll() is not None:
@@ -157,6 +174,7 @@ def _cpu_seconds(pid: int) -> float:
 
 # -- the clients --------------------------------------------------------------------------------------------------
 
+
 def _revised(client: Client) -> bytes:
     """The department's plan with one progress update changed: new content, so a new submission."""
     client.revision += 1
@@ -185,7 +203,9 @@ def _outcome(kind: str, response: httpx.Response) -> tuple[str, str | None]:
     return ("duplicate" if "not stored twice" in alert else "new"), None
 
 
-async def _client(http: httpx.AsyncClient, c: Client, start: int, stop_at: float, run: Run, max_requests: int):
+async def _client(
+    http: httpx.AsyncClient, c: Client, start: int, stop_at: float, run: Run, max_requests: int
+):
     step = start
     while time.monotonic() < stop_at and run.issued < max_requests:
         run.issued += 1
@@ -193,15 +213,17 @@ async def _client(http: httpx.AsyncClient, c: Client, start: int, stop_at: float
         step += 1
         headers = {"Authorization": c.key}
         if kind == "upload .xlsx":  # the same bytes each time: the first is stored, the rest recognised
-            request = http.build_request("POST", "/api/submissions", headers=headers,
-                                         files={"file": (f"{c.department}.xlsx", c.xlsx)})
+            request = http.build_request(
+                "POST", "/api/submissions", headers=headers, files={"file": (f"{c.department}.xlsx", c.xlsx)}
+            )
         else:
             if kind == "xlwings submit" or c.last_submit is None:
                 c.last_submit = _revised(c)
             body = c.last_submit if kind != "xlwings check" else json.dumps(c.payload).encode()
             path = "/xlwings/check" if kind == "xlwings check" else "/xlwings/submit"
-            request = http.build_request("POST", path, content=body,
-                                         headers={**headers, "Content-Type": "application/json"})
+            request = http.build_request(
+                "POST", path, content=body, headers={**headers, "Content-Type": "application/json"}
+            )
         started = time.monotonic()
         try:
             response = await http.send(request)
@@ -224,8 +246,9 @@ async def _sample_rss(pid: int, run: Run, done: asyncio.Event) -> None:
             pass
 
 
-async def drive(url: str, pid: int, clients: list[Client], seconds: float, max_requests: int,
-                timeout: float) -> tuple[Run, float]:
+async def drive(
+    url: str, pid: int, clients: list[Client], seconds: float, max_requests: int, timeout: float
+) -> tuple[Run, float]:
     """Every client at once until the time or the count runs out; answers in flight are waited for."""
     run = Run()
     done = asyncio.Event()
@@ -234,7 +257,10 @@ async def drive(url: str, pid: int, clients: list[Client], seconds: float, max_r
         sampler = asyncio.create_task(_sample_rss(pid, run, done))
         started = time.monotonic()
         stop_at = started + seconds
-        tasks = [asyncio.create_task(_client(http, c, i, stop_at, run, max_requests)) for i, c in enumerate(clients)]
+        tasks = [
+            asyncio.create_task(_client(http, c, i, stop_at, run, max_requests))
+            for i, c in enumerate(clients)
+        ]
         # Hard bound: a request started just before stop_at may take up to `timeout`; nothing runs longer.
         _, late = await asyncio.wait(tasks, timeout=seconds + timeout + 30)
         for t in late:
@@ -247,6 +273,7 @@ async def drive(url: str, pid: int, clients: list[Client], seconds: float, max_r
 
 # -- the verdict ----------------------------------------------------------------------------------------------------
 
+
 def _pct(values: list[float], p: float) -> float | None:
     if not values:
         return None
@@ -257,21 +284,30 @@ def _pct(values: list[float], p: float) -> float | None:
 def _stats(answers: list[Answer]) -> dict[str, Any]:
     ok = [a.seconds for a in answers if a.status == 200]
     statuses = Counter(str(a.status) for a in answers)
-    return {"requests": len(answers), "by_status": dict(sorted(statuses.items())),
-            "p50_s": _pct(ok, 50), "p95_s": _pct(ok, 95), "p99_s": _pct(ok, 99), "max_s": _pct(ok, 100)}
+    return {
+        "requests": len(answers),
+        "by_status": dict(sorted(statuses.items())),
+        "p50_s": _pct(ok, 50),
+        "p95_s": _pct(ok, 95),
+        "p99_s": _pct(ok, 99),
+        "max_s": _pct(ok, 100),
+    }
 
 
 def nothing_lost(home: Path, answers: list[Answer]) -> dict[str, Any]:
     """Compare what callers were told with the inbox and the audit log."""
-    from actionplan.warehouse.inbox import Inbox
-
     from actionplan.settings import load_settings
+    from actionplan.warehouse.inbox import Inbox
 
     settings = load_settings(environ={"ACTIONPLAN_HOME": str(home)})
     inbox = Inbox(settings.inbox_path, settings.archive_path)
     pending = sorted(p.stem for p in inbox.pending_dir.glob("*.json"))
-    audit = [e for e in inbox.audit_log() if e.get("channel") in ("upload", "xlwings")
-             and e.get("outcome") in ("accepted", "duplicate", "rejected")]
+    audit = [
+        e
+        for e in inbox.audit_log()
+        if e.get("channel") in ("upload", "xlwings")
+        and e.get("outcome") in ("accepted", "duplicate", "rejected")
+    ]
     accepted = [e["submission_id"] for e in audit if e["outcome"] == "accepted"]
     submits = [a for a in answers if a.status == 200 and a.kind != "xlwings check"]
     told_new = sum(a.outcome == "new" for a in submits)
@@ -279,60 +315,88 @@ def nothing_lost(home: Path, answers: list[Answer]) -> dict[str, Any]:
     upload_ids = {a.submission_id for a in submits if a.submission_id and a.outcome in ("new", "duplicate")}
     lost = sorted(set(accepted) - set(pending))
     return {
-        "submit_answers": len(submits), "audit_lines": len(audit), "told_stored": told_new,
-        "accepted_distinct": len(set(accepted)), "in_pending": len(pending),
+        "submit_answers": len(submits),
+        "audit_lines": len(audit),
+        "told_stored": told_new,
+        "accepted_distinct": len(set(accepted)),
+        "in_pending": len(pending),
         "stored_twice": sorted(k for k, n in Counter(accepted).items() if n > 1),
-        "lost": lost, "unexpected_in_pending": sorted(set(pending) - set(accepted)),
+        "lost": lost,
+        "unexpected_in_pending": sorted(set(pending) - set(accepted)),
         "duplicates_without_original": sorted(duplicates - set(accepted)),
         "uploads_missing": sorted(upload_ids - set(pending)),
-        "nothing_lost": (len(audit) == len(submits) and told_new == len(accepted) == len(set(accepted))
-                         == len(pending) and not lost and set(pending) == set(accepted)
-                         and upload_ids <= set(pending) and duplicates <= set(accepted)),
+        "nothing_lost": (
+            len(audit) == len(submits)
+            and told_new == len(accepted) == len(set(accepted)) == len(pending)
+            and not lost
+            and set(pending) == set(accepted)
+            and upload_ids <= set(pending)
+            and duplicates <= set(accepted)
+        ),
     }
 
 
 def report(result: dict[str, Any]) -> str:
-    lines = [f"load: {result['clients']} clients, {result['seconds']} s, {result['rows']:,}-row plans, "
-             f"{result['elapsed_s']} s wall (server pid {result['server_pid']}, "
-             f"{result.get('workers', 1)} worker process{'es' if result.get('workers', 1) > 1 else ''})",
-             f"{'':<18} {'requests':>8} {'200':>5} {'4xx':>5} {'5xx':>5} {'no answer':>9} {'p50 s':>7} {'p95 s':>7} "
-             f"{'p99 s':>7}"]
+    lines = [
+        f"load: {result['clients']} clients, {result['seconds']} s, {result['rows']:,}-row plans, "
+        f"{result['elapsed_s']} s wall (server pid {result['server_pid']}, "
+        f"{result.get('workers', 1)} worker process{'es' if result.get('workers', 1) > 1 else ''})",
+        f"{'':<18} {'requests':>8} {'200':>5} {'4xx':>5} {'5xx':>5} {'no answer':>9} {'p50 s':>7} {'p95 s':>7} "
+        f"{'p99 s':>7}",
+    ]
     for name, s in [*result["by_kind"].items(), ("all", result["all"])]:
         by = s["by_status"]
         four = sum(n for k, n in by.items() if k.startswith("4"))
         five = sum(n for k, n in by.items() if k.startswith("5"))
         none = sum(n for k, n in by.items() if not k[0].isdigit())
         fmt = [("-" if s[k] is None else f"{s[k]:.2f}") for k in ("p50_s", "p95_s", "p99_s")]
-        lines.append(f"{name:<18} {s['requests']:>8} {by.get('200', 0):>5} {four:>5} {five:>5} {none:>9} "
-                     f"{fmt[0]:>7} {fmt[1]:>7} {fmt[2]:>7}")
+        lines.append(
+            f"{name:<18} {s['requests']:>8} {by.get('200', 0):>5} {four:>5} {five:>5} {none:>9} "
+            f"{fmt[0]:>7} {fmt[1]:>7} {fmt[2]:>7}"
+        )
     lost = result["inbox"]
-    lines += [f"throughput {result['throughput_rps']} req/s; server CPU {result['server_cpu_s']} s; "
-              f"server RSS peak (VmHWM) {result['server_peak_rss_mb']} MB, {result['server_rss_before_mb']} MB "
-              "before the run",
-              f"5xx: {result['server_errors']}; no answer: {result['no_answer']}",
-              f"nothing lost: {'yes' if lost['nothing_lost'] else 'NO'} - {lost['accepted_distinct']} distinct "
-              f"accepted, {lost['in_pending']} in inbox/pending, stored twice {len(lost['stored_twice'])}, "
-              f"lost {len(lost['lost'])}; {lost['audit_lines']} audit lines for {lost['submit_answers']} submit "
-              f"answers; callers told 'stored' {lost['told_stored']} times"]
+    lines += [
+        f"throughput {result['throughput_rps']} req/s; server CPU {result['server_cpu_s']} s; "
+        f"server RSS peak (VmHWM) {result['server_peak_rss_mb']} MB, {result['server_rss_before_mb']} MB "
+        "before the run",
+        f"5xx: {result['server_errors']}; no answer: {result['no_answer']}",
+        f"nothing lost: {'yes' if lost['nothing_lost'] else 'NO'} - {lost['accepted_distinct']} distinct "
+        f"accepted, {lost['in_pending']} in inbox/pending, stored twice {len(lost['stored_twice'])}, "
+        f"lost {len(lost['lost'])}; {lost['audit_lines']} audit lines for {lost['submit_answers']} submit "
+        f"answers; callers told 'stored' {lost['told_stored']} times",
+    ]
     throttled = {d: k for d, k in result.get("per_key", {}).items() if k["throttled"]}
     if throttled:
-        lines.append("throttled (429) keys: " + ", ".join(f"{d} {k['throttled']} of {k['requests']} requests"
-                                                         for d, k in throttled.items()))
+        lines.append(
+            "throttled (429) keys: "
+            + ", ".join(f"{d} {k['throttled']} of {k['requests']} requests" for d, k in throttled.items())
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, help="concurrent clients, one department each (default 60; "
-                                                    "--quick: 12)")
-    parser.add_argument("--seconds", type=float, help="how long clients keep sending (default 120; --quick: 20)")
+    parser.add_argument(
+        "--clients", type=int, help="concurrent clients, one department each (default 60; --quick: 12)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, help="how long clients keep sending (default 120; --quick: 20)"
+    )
     parser.add_argument("--rows", type=int, help="actions per plan (default 2000; --quick: 300)")
-    parser.add_argument("--max-requests", type=int, default=20_000, help="stop after this many requests in all")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds one request may take (default 300)")
+    parser.add_argument(
+        "--max-requests", type=int, default=20_000, help="stop after this many requests in all"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=300, help="seconds one request may take (default 300)"
+    )
     parser.add_argument("--quick", action="store_true", help="a short run with fewer, smaller plans")
     parser.add_argument("--workers", type=int, default=1, help="`actionplan serve --workers N` (default 1)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "load-results.json",
-                        help="JSON results file; the run is stored under 'full' or 'quick'")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "bench" / "load-results.json",
+        help="JSON results file; the run is stored under 'full' or 'quick'",
+    )
     args = parser.parse_args(argv)
     clients_n = args.clients or (12 if args.quick else 60)
     seconds = args.seconds if args.seconds is not None else (20 if args.quick else 120)
@@ -343,15 +407,21 @@ def main(argv: list[str] | None = None) -> int:
         home = work / "home"
         t = time.monotonic()
         clients = make_clients(home, work / "books", clients_n, rows)
-        print(f"generated {clients_n} plans of {rows:,} actions in {time.monotonic() - t:.0f} s", file=sys.stderr,
-              flush=True)
+        print(
+            f"generated {clients_n} plans of {rows:,} actions in {time.monotonic() - t:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
         port = _free_port()
         server = start_server(home, port, work / "server.log", args.workers)
         try:
             before_kb = _proc_kb(server.pid, "VmRSS")
             cpu_before = _cpu_seconds(server.pid)
-            run, elapsed = asyncio.run(drive(f"http://127.0.0.1:{port}", server.pid, clients, seconds,
-                                             args.max_requests, args.timeout))
+            run, elapsed = asyncio.run(
+                drive(
+                    f"http://127.0.0.1:{port}", server.pid, clients, seconds, args.max_requests, args.timeout
+                )
+            )
             peak_kb = max(_proc_kb(server.pid, "VmHWM"), *run.rss_kb, 0)
             processes = len(_family(server.pid))
             cpu = _cpu_seconds(server.pid) - cpu_before
@@ -365,21 +435,32 @@ def main(argv: list[str] | None = None) -> int:
         log = (work / "server.log").read_text(errors="replace")
         answers = run.answers
         result = {
-            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "mode": "quick" if args.quick else "full",
-            "clients": clients_n, "seconds": seconds, "rows": rows, "elapsed_s": round(elapsed, 1),
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "mode": "quick" if args.quick else "full",
+            "clients": clients_n,
+            "seconds": seconds,
+            "rows": rows,
+            "elapsed_s": round(elapsed, 1),
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-            "server_pid": server.pid, "workers": args.workers, "server_processes": processes,
+            "server_pid": server.pid,
+            "workers": args.workers,
+            "server_processes": processes,
             "requests": len(answers),
             "throughput_rps": round(sum(a.status == 200 for a in answers) / elapsed, 2) if elapsed else 0,
             "by_kind": {k: _stats([a for a in answers if a.kind == k]) for k in KINDS},
             # Per key (one a client): a key is allowed 60 requests at once, then one a second (in each worker).
-            "per_key": {d: {"requests": sum(a.department == d for a in answers),
-                            "throttled": sum(a.department == d and a.status == 429 for a in answers)}
-                        for d in sorted({a.department for a in answers})},
+            "per_key": {
+                d: {
+                    "requests": sum(a.department == d for a in answers),
+                    "throttled": sum(a.department == d and a.status == 429 for a in answers),
+                }
+                for d in sorted({a.department for a in answers})
+            },
             "all": _stats(answers),
             "server_errors": sum(isinstance(a.status, int) and a.status >= 500 for a in answers),
             "no_answer": sum(not isinstance(a.status, int) for a in answers),
-            "server_rss_before_mb": round(before_kb / 1024), "server_peak_rss_mb": round(peak_kb / 1024),
+            "server_rss_before_mb": round(before_kb / 1024),
+            "server_peak_rss_mb": round(peak_kb / 1024),
             "server_cpu_s": round(cpu, 1),
             "server_log_tracebacks": log.count("Traceback"),
             "inbox": nothing_lost(home, answers),

@@ -51,7 +51,9 @@ def generate(folder: Path, departments: int, actions_per_dept: int, seed: int = 
     rng = random.Random(seed)
     paths = []
     for i in range(departments):
-        name = DEPARTMENTS[i % len(DEPARTMENTS)] + (f" {i // len(DEPARTMENTS) + 1}" if i >= len(DEPARTMENTS) else "")
+        name = DEPARTMENTS[i % len(DEPARTMENTS)] + (
+            f" {i // len(DEPARTMENTS) + 1}" if i >= len(DEPARTMENTS) else ""
+        )
         plan = plan_for(name, "2024/25 Q2", actions_per_dept, rng)
         plan.department = name
         paths.append(write_plan(plan, folder / f"dept-{i:03d}.xlsx", write_only=True))
@@ -61,11 +63,11 @@ def generate(folder: Path, departments: int, actions_per_dept: int, seed: int = 
 def bench_ingest(work: Path, departments: int, actions_per_dept: int, repeat: int) -> dict:
     """Read + normalise + validate + load against reading the same files with python-calamine alone."""
     import python_calamine as pc
+
+    from actionplan.check import check_workbook
     from actionplan.warehouse import open_warehouse
     from actionplan.warehouse.inbox import Inbox
     from actionplan.warehouse.load import load_inbox
-
-    from actionplan.check import check_workbook
 
     paths = generate(work / "ingest", departments, actions_per_dept)
     blobs = [(p.name, p.read_bytes()) for p in paths]
@@ -107,12 +109,19 @@ def bench_ingest(work: Path, departments: int, actions_per_dept: int, repeat: in
 
     base = median(timed(calamine_only, repeat))
     ours = median(timed(full_path, repeat))
-    return {"workbooks": departments, "actions": actions,
-            "calamine_read_s": round(base, 3), "ingest_s": round(ours, 3),
-            # Where the time goes: read + layout + normalise + validate; the inbox record; the warehouse load.
-            "phases_s": {key: round(median(values), 3) for key, values in phases.items()},
-            "calamine_actions_per_s": round(actions / base), "ingest_actions_per_s": round(actions / ours),
-            "throughput_ratio": round(base / ours, 3), "target_ratio": 0.5, "met": base / ours >= 0.5}
+    return {
+        "workbooks": departments,
+        "actions": actions,
+        "calamine_read_s": round(base, 3),
+        "ingest_s": round(ours, 3),
+        # Where the time goes: read + layout + normalise + validate; the inbox record; the warehouse load.
+        "phases_s": {key: round(median(values), 3) for key, values in phases.items()},
+        "calamine_actions_per_s": round(actions / base),
+        "ingest_actions_per_s": round(actions / ours),
+        "throughput_ratio": round(base / ours, 3),
+        "target_ratio": 0.5,
+        "met": base / ours >= 0.5,
+    }
 
 
 def bench_consolidate(work: Path, departments: int, actions_per_dept: int, repeat: int) -> dict:
@@ -120,14 +129,14 @@ def bench_consolidate(work: Path, departments: int, actions_per_dept: int, repea
     import random
 
     import xlsxwriter
-    from actionplan.warehouse import open_warehouse
-    from actionplan.warehouse.consolidate import facts_from_warehouse
-    from actionplan.warehouse.inbox import Inbox
-    from actionplan.warehouse.load import load_inbox
 
     from actionplan.check import check_book
     from actionplan.read import Book, Sheet
     from actionplan.sample import ACTION_COLUMNS, KPI_COLUMNS, OBJECTIVE_COLUMNS, plan_for
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.consolidate import facts_from_warehouse
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.load import load_inbox
     from actionplan.workbooks import write_rollup
 
     home = work / "consolidate-home"
@@ -137,22 +146,35 @@ def bench_consolidate(work: Path, departments: int, actions_per_dept: int, repea
         plan = plan_for(f"Department {i:02d}", "2024/25 Q2", actions_per_dept, rng)
         plan.department = f"Department {i:02d}"
         # Straight from values to a Book: this benchmark is about consolidation, not xlsx writing.
-        book = Book(f"d{i}.xlsx", [
-            Sheet("Plan", [["Department", plan.department], ["Plan", plan.title], ["Period", plan.period]]),
-            Sheet("Objectives", [list(OBJECTIVE_COLUMNS), *plan.objectives]),
-            Sheet("Actions", [list(ACTION_COLUMNS), *plan.actions]),
-            Sheet("KPIs", [list(KPI_COLUMNS), *plan.kpis])])
+        book = Book(
+            f"d{i}.xlsx",
+            [
+                Sheet(
+                    "Plan", [["Department", plan.department], ["Plan", plan.title], ["Period", plan.period]]
+                ),
+                Sheet("Objectives", [list(OBJECTIVE_COLUMNS), *plan.objectives]),
+                Sheet("Actions", [list(ACTION_COLUMNS), *plan.actions]),
+                Sheet("KPIs", [list(KPI_COLUMNS), *plan.kpis]),
+            ],
+        )
         sub = check_book(book)
         inbox.submit(sub, f"bench-{i}".encode(), submitted_by="bench")
     wh = open_warehouse(str(home / "warehouse.duckdb"))
     load_inbox(inbox, wh)
     facts = facts_from_warehouse(wh, "2024/25 Q2")
     # The same rows the rollup holds: every list sheet's rows, as plain values.
-    tables = {name: (list(frame.columns), frame.astype(object).where(frame.notna(), None).values.tolist())
-              for name, frame in (("Actions", facts.actions), ("Exceptions", facts.exceptions),
-                                  ("Objectives", facts.objectives), ("KPIs", facts.kpis),
-                                  ("Submissions", facts.submissions), ("Changes", facts.changes),
-                                  ("Data quality", facts.data_quality))}
+    tables = {
+        name: (list(frame.columns), frame.astype(object).where(frame.notna(), None).values.tolist())
+        for name, frame in (
+            ("Actions", facts.actions),
+            ("Exceptions", facts.exceptions),
+            ("Objectives", facts.objectives),
+            ("KPIs", facts.kpis),
+            ("Submissions", facts.submissions),
+            ("Changes", facts.changes),
+            ("Data quality", facts.data_quality),
+        )
+    }
     cells = sum(len(rows) * len(header) for header, rows in tables.values())
 
     def xlsxwriter_alone(formatted: bool = False) -> None:
@@ -187,18 +209,32 @@ def bench_consolidate(work: Path, departments: int, actions_per_dept: int, repea
     mine = median(timed(ours, repeat))
     wh.close()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"departments": departments, "actions": len(facts.actions), "cells": cells,
-            "xlsxwriter_alone_s": round(base, 3), "xlsxwriter_formatted_s": round(formatted, 3),
-            "consolidate_s": round(mine, 3), "ratio": round(mine / base, 3),
-            "ratio_to_formatted": round(mine / formatted, 3), "target_ratio": 1.2,
-            "met": mine / base <= 1.2, "peak_rss_mb_process": round(peak_mb), "target_rss_mb": 1024,
-            "rss_met": peak_mb <= 1024}
+    return {
+        "departments": departments,
+        "actions": len(facts.actions),
+        "cells": cells,
+        "xlsxwriter_alone_s": round(base, 3),
+        "xlsxwriter_formatted_s": round(formatted, 3),
+        "consolidate_s": round(mine, 3),
+        "ratio": round(mine / base, 3),
+        "ratio_to_formatted": round(mine / formatted, 3),
+        "target_ratio": 1.2,
+        "met": mine / base <= 1.2,
+        "peak_rss_mb_process": round(peak_mb),
+        "target_rss_mb": 1024,
+        "rss_met": peak_mb <= 1024,
+    }
 
 
 def bench_orchestration(work: Path, repeat: int) -> dict:
     """A consolidate flow run against calling the same functions directly (temporary server start excluded)."""
-    env = {**os.environ, "ACTIONPLAN_HOME": str(work / "orch-home"), "PREFECT_HOME": str(work / "prefect"),
-           "PREFECT_LOGGING_LEVEL": "ERROR", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "ACTIONPLAN_HOME": str(work / "orch-home"),
+        "PREFECT_HOME": str(work / "prefect"),
+        "PREFECT_LOGGING_LEVEL": "ERROR",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
     code = f"""
 import json, time, sys
 sys.path.insert(0, {str(ROOT)!r})
@@ -237,9 +273,14 @@ print(json.dumps({{"first": first, "flow": flow_runs, "direct": direct}}))
         raise RuntimeError(out.stderr[-2000:])
     data = json.loads(out.stdout.strip().splitlines()[-1])
     flow, direct = median(data["flow"]), median(data["direct"])
-    return {"first_run_incl_server_start_s": round(data["first"], 2), "flow_run_s": round(flow, 3),
-            "direct_s": round(direct, 3), "overhead_s": round(flow - direct, 3), "target_overhead_s": 2.0,
-            "met": flow - direct <= 2.0}
+    return {
+        "first_run_incl_server_start_s": round(data["first"], 2),
+        "flow_run_s": round(flow, 3),
+        "direct_s": round(direct, 3),
+        "overhead_s": round(flow - direct, 3),
+        "target_overhead_s": 2.0,
+        "met": flow - direct <= 2.0,
+    }
 
 
 def bench_submit(work: Path, requests: int) -> dict:
@@ -258,21 +299,32 @@ def bench_submit(work: Path, requests: int) -> dict:
     # requests over enough keys that none is throttled.
     tokens = []
     for _ in range(2 * requests // 50 + 2):
-        out = subprocess.run([exe, "token", "add", "--department", "Finance"], env=env, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [exe, "token", "add", "--department", "Finance"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         tokens.append(out.stdout.strip().split()[-1])
     turn = iter(range(10**9))
 
     def key() -> dict[str, str]:
         return {"Authorization": tokens[next(turn) % len(tokens)]}
+
     plan = plan_for("Finance", "2024/25 Q2", 2000, random.Random(5), messy=False)
     path = write_plan(plan, work / "finance-2000.xlsx")
     data, payload = path.read_bytes(), xlwings_payload(path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
@@ -294,9 +346,12 @@ def bench_submit(work: Path, requests: int) -> dict:
             figures = {}
             for name, fn in (("xlwings_json", post_json), ("xlsx_upload", post_file)):
                 runs = sorted(timed(fn, requests, warmup=3))
-                figures[name] = {"requests": requests, "p50_ms": round(1000 * runs[len(runs) // 2]),
-                                 "p95_ms": round(1000 * runs[int(len(runs) * 0.95) - 1]),
-                                 "max_ms": round(1000 * runs[-1])}
+                figures[name] = {
+                    "requests": requests,
+                    "p50_ms": round(1000 * runs[len(runs) // 2]),
+                    "p95_ms": round(1000 * runs[int(len(runs) * 0.95) - 1]),
+                    "max_ms": round(1000 * runs[-1]),
+                }
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
@@ -315,17 +370,38 @@ def bench_sparklines(work: Path, kpis: int, repeat: int) -> dict:
     from actionplan.workbooks import write_rollup
 
     periods = ["2023/24 Q4", "2024/25 Q1", "2024/25 Q2"]
-    rows = [{"Department": f"Dept {i % 50}", "Ref": f"K{i}", "Measure": f"Measure {i}", "Target": 90.0,
-             "Actual": 80.0 + i % 20, **{p: 70.0 + (i + j) % 30 for j, p in enumerate(periods)}}
-            for i in range(kpis)]
+    rows = [
+        {
+            "Department": f"Dept {i % 50}",
+            "Ref": f"K{i}",
+            "Measure": f"Measure {i}",
+            "Target": 90.0,
+            "Actual": 80.0 + i % 20,
+            **{p: 70.0 + (i + j) % 30 for j, p in enumerate(periods)},
+        }
+        for i in range(kpis)
+    ]
     empty = pd.DataFrame()
 
     def facts(trend: list[str]) -> RollupFacts:
-        return RollupFacts(period="2024/25 Q2", period_end=dt.date(2024, 9, 30), as_at=None,
-                           generated_at=dt.datetime(2024, 10, 7, 9, 30), previous_period=None, summary=empty,
-                           objectives_summary=empty, objectives=empty, exceptions=empty, actions=empty,
-                           kpis=pd.DataFrame(rows), kpi_counts=empty, submissions=empty, changes=empty,
-                           data_quality=empty, trend_periods=trend)
+        return RollupFacts(
+            period="2024/25 Q2",
+            period_end=dt.date(2024, 9, 30),
+            as_at=None,
+            generated_at=dt.datetime(2024, 10, 7, 9, 30),
+            previous_period=None,
+            summary=empty,
+            objectives_summary=empty,
+            objectives=empty,
+            exceptions=empty,
+            actions=empty,
+            kpis=pd.DataFrame(rows),
+            kpi_counts=empty,
+            submissions=empty,
+            changes=empty,
+            data_quality=empty,
+            trend_periods=trend,
+        )
 
     with_lines, without = facts(periods), facts([])
     grouped = median(timed(lambda: write_rollup(with_lines, work / "spark.xlsx"), repeat))
@@ -337,14 +413,26 @@ def bench_sparklines(work: Path, kpis: int, repeat: int) -> dict:
         for r in range(1, kpis + 1):
             ws.write_row(r, 0, [1, 2, 3])
         for r in range(1, kpis + 1):
-            ws.add_sparkline(r, 4, {"range": f"KPIs!{xl_rowcol_to_cell(r, 0)}:{xl_rowcol_to_cell(r, 2)}",
-                                    "markers": True, "series_color": "#1F4E79"})
+            ws.add_sparkline(
+                r,
+                4,
+                {
+                    "range": f"KPIs!{xl_rowcol_to_cell(r, 0)}:{xl_rowcol_to_cell(r, 2)}",
+                    "markers": True,
+                    "series_color": "#1F4E79",
+                },
+            )
         wb.close()
 
     per_call = median(timed(one_call_each, repeat, warmup=0))
-    return {"kpis": kpis, "rollup_with_sparklines_s": round(grouped, 3), "rollup_without_s": round(plain, 3),
-            "sparklines_s": round(max(grouped - plain, 0.0), 3), "target_s": 0.5,
-            "one_call_per_kpi_s (xlsxwriter alone, before)": round(per_call, 3)}
+    return {
+        "kpis": kpis,
+        "rollup_with_sparklines_s": round(grouped, 3),
+        "rollup_without_s": round(plain, 3),
+        "sparklines_s": round(max(grouped - plain, 0.0), 3),
+        "target_s": 0.5,
+        "one_call_per_kpi_s (xlsxwriter alone, before)": round(per_call, 3),
+    }
 
 
 def bench_startup(work: Path, repeat: int) -> dict:
@@ -358,25 +446,42 @@ def bench_startup(work: Path, repeat: int) -> dict:
     python = median(timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), repeat))
     helps = median(timed(run("--help"), repeat))
     export = median(timed(run("export", "--period", "2024/25 Q2"), repeat))
-    return {"python_startup_s": round(python, 3), "help_s": round(helps, 3), "export_s": round(export, 3),
-            "target_s": 1.0, "met": helps < 1.0 and export < 1.0}
+    return {
+        "python_startup_s": round(python, 3),
+        "help_s": round(helps, 3),
+        "export_s": round(export, 3),
+        "target_s": 1.0,
+        "met": helps < 1.0 and export < 1.0,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data: finishes in about a minute")
-    parser.add_argument("--out", type=Path, help="where to write the figures (default bench/results[-quick].json)")
-    parser.add_argument("--only", help="comma-separated: submit,ingest,consolidate,orchestration,startup,"
-                                       "sparklines")
+    parser.add_argument(
+        "--out", type=Path, help="where to write the figures (default bench/results[-quick].json)"
+    )
+    parser.add_argument(
+        "--only", help="comma-separated: submit,ingest,consolidate,orchestration,startup,sparklines"
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     sizes = {"ingest": (10, 500) if quick else (50, 2000), "consolidate": (10, 500) if quick else (60, 2000)}
     repeat = 2 if quick else 3
-    only = set(args.only.split(",")) if args.only else {"submit", "ingest", "consolidate", "orchestration",
-                                                        "startup", "sparklines"}
-    results: dict = {"mode": "quick" if quick else "full", "when": dt.datetime.now().isoformat(timespec="seconds"),
-                     "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                 "platform": platform.platform()}}
+    only = (
+        set(args.only.split(","))
+        if args.only
+        else {"submit", "ingest", "consolidate", "orchestration", "startup", "sparklines"}
+    )
+    results: dict = {
+        "mode": "quick" if quick else "full",
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
     work = Path(tempfile.mkdtemp(prefix="actionplan-bench-"))
     try:
         if "startup" in only or "orchestration" in only:

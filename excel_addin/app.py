@@ -21,7 +21,6 @@ a minute (429 with Retry-After beyond either). Every
 attempt is audited in <archive>/audit.jsonl: submissions by the inbox, refusals and server errors by `audit.py`.
 """
 
-
 import datetime as dt
 import gc
 import json
@@ -36,7 +35,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from actionplan.warehouse.inbox import Inbox
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -49,6 +47,7 @@ from actionplan.errors import ActionplanError
 from actionplan.read import book_from_xlwings
 from actionplan.settings import Settings, load_settings
 from actionplan.vocabulary import period_from_text
+from actionplan.warehouse.inbox import Inbox
 
 from . import council, xlbook
 from .audit import AUDITED, Refusals
@@ -67,11 +66,32 @@ log = logging.getLogger("actionplan.service")
 
 def _warm(settings: Settings) -> None:
     """Pay the one-off costs (Great Expectations, xlwings, Prefect's import for rollup paths) before the first user."""
-    payload = {"book": {"name": "warm-up.xlsx"}, "sheets": [
-        {"name": "Plan", "values": [["Department", "Warm-up"], ["Plan", "Warm-up"], ["Period", "2024/25 Q2"]]},
-        {"name": "Actions", "values": [["Ref", "Objective", "Theme", "Action", "Lead officer", "Due date",
-                                        "Revised due date", "Status", "Progress update"],
-                                       ["W1", "o", "t", "Warm up", "Someone", "31/07/2024", "", "G", "ok"]]}]}
+    payload = {
+        "book": {"name": "warm-up.xlsx"},
+        "sheets": [
+            {
+                "name": "Plan",
+                "values": [["Department", "Warm-up"], ["Plan", "Warm-up"], ["Period", "2024/25 Q2"]],
+            },
+            {
+                "name": "Actions",
+                "values": [
+                    [
+                        "Ref",
+                        "Objective",
+                        "Theme",
+                        "Action",
+                        "Lead officer",
+                        "Due date",
+                        "Revised due date",
+                        "Status",
+                        "Progress update",
+                    ],
+                    ["W1", "o", "t", "Warm up", "Someone", "31/07/2024", "", "G", "ok"],
+                ],
+            },
+        ],
+    }
     check_xlwings(payload, settings=settings)
     xlbook.warm()
 
@@ -121,8 +141,16 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             else:
                 who = "no key" if not headers.get("authorization") else "an unrecognised key"
                 caller, department = f"{who} from {host}", None
-            refusals.record(caller=caller, who=who, path=path, method=method, status=status, reason=str(reason),
-                            department=department, client=host)
+            refusals.record(
+                caller=caller,
+                who=who,
+                path=path,
+                method=method,
+                status=status,
+                reason=str(reason),
+                department=department,
+                client=host,
+            )
         except Exception:  # the audit must never turn a refusal into a server error
             log.warning("could not audit a refused %s %s", method, path, exc_info=True)
 
@@ -131,7 +159,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     def audit_scope(scope: dict, status: int, reason: str) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        audit_refusal(headers, scope.get("path", ""), scope.get("method", ""), scope.get("client"), status, reason)
+        audit_refusal(
+            headers, scope.get("path", ""), scope.get("method", ""), scope.get("client"), status, reason
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -147,8 +177,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         yield
         refusals.flush()
 
-    app = FastAPI(title="actionplan", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="actionplan", version="1", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.settings = settings
     app.state.tokens = tokens
 
@@ -156,12 +187,16 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         audit_request(request, exc.status_code, exc.detail)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
-                             for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
+            for e in exc.errors()
+        )
         detail = f"The request is not valid: {problems}."
         audit_request(request, 400, detail)
         return JSONResponse({"detail": detail}, status_code=400)
@@ -176,20 +211,31 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         ref = secrets.token_hex(4)
         log.exception("unexpected error %s on %s %s", ref, request.method, request.url.path)
         audit_request(request, 500, f"unexpected error, reference {ref} (traceback in the server log)")
-        return JSONResponse({"detail": f"Something went wrong on the server (reference {ref}). Try again; if it "
-                                       "happens again, tell corporate performance the reference."}, status_code=500)
+        return JSONResponse(
+            {
+                "detail": f"Something went wrong on the server (reference {ref}). Try again; if it "
+                "happens again, tell corporate performance the reference."
+            },
+            status_code=500,
+        )
 
     def key_of(headers: dict[str, str]) -> tuple[str | None, str]:
         try:
             token, why = tokens.verify(token_from_header(headers.get("authorization")))
         except ActionplanError as exc:  # tokens.json damaged: the service's fault, not the user's
             log.error("%s", exc)
-            raise KeysUnavailable("Access keys cannot be checked just now. Tell corporate performance.") from None
+            raise KeysUnavailable(
+                "Access keys cannot be checked just now. Tell corporate performance."
+            ) from None
         return (token.id if token else None), why
 
     # Key, size and a fair turn before any body is read (gate.py); the endpoints check the key again for its rights.
-    app.add_middleware(RequestGate, max_bytes=int(settings.max_upload_mb * 1024 * 1024), authenticate=key_of,
-                       on_refuse=audit_scope)
+    app.add_middleware(
+        RequestGate,
+        max_bytes=int(settings.max_upload_mb * 1024 * 1024),
+        authenticate=key_of,
+        on_refuse=audit_scope,
+    )
 
     # -- auth -----------------------------------------------------------------------------------------------------
     def signed_in(request: Request) -> Token:
@@ -197,7 +243,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             token, why = tokens.verify(token_from_header(request.headers.get("authorization")))
         except ActionplanError as exc:  # tokens.json damaged: the service's fault, not the user's
             log.error("%s", exc)
-            raise HTTPException(503, "Access keys cannot be checked just now. Tell corporate performance.") from None
+            raise HTTPException(
+                503, "Access keys cannot be checked just now. Tell corporate performance."
+            ) from None
         if token is None:
             raise HTTPException(401, why, headers={"WWW-Authenticate": "Bearer"})
         return token
@@ -206,8 +254,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     def admin_only(token: SignedIn) -> Token:
         if not token.admin:
-            raise HTTPException(403, "This needs corporate performance's (admin) access key; a department's key "
-                                     "cannot do it.")
+            raise HTTPException(
+                403, "This needs corporate performance's (admin) access key; a department's key cannot do it."
+            )
         return token
 
     Admin = Annotated[Token, Depends(admin_only)]
@@ -218,9 +267,13 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         wait = rate.take(token.id)
         if wait:
             seconds = max(1, math.ceil(wait))
-            raise HTTPException(429, f"Too many requests with this access key: at most {BURST} at once and "
-                                     f"{REQUESTS_PER_MINUTE} a minute. Try again in {seconds} second"
-                                     f"{'s' if seconds > 1 else ''}.", headers={"Retry-After": str(seconds)})
+            raise HTTPException(
+                429,
+                f"Too many requests with this access key: at most {BURST} at once and "
+                f"{REQUESTS_PER_MINUTE} a minute. Try again in {seconds} second"
+                f"{'s' if seconds > 1 else ''}.",
+                headers={"Retry-After": str(seconds)},
+            )
         return token
 
     Limited = Annotated[Token, Depends(within_rate)]
@@ -239,7 +292,9 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             raise HTTPException(413, str(exc)) from None
 
     # -- xlwings endpoints (Excel add-in) ---------------------------------------------------------------------------
-    def _xlwings_report(payload: dict[str, Any], token: Token, period: str | None, store: bool) -> dict[str, Any]:
+    def _xlwings_report(
+        payload: dict[str, Any], token: Token, period: str | None, store: bool
+    ) -> dict[str, Any]:
         plan = xlbook.plan_payload(payload)
         if (ask := xlbook.styles_request(plan, settings)) is not None:
             return ask  # the layout reads cell colours or bold: the add-in sends the workbook again with them
@@ -247,23 +302,23 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             sub = check_xlwings(plan, period=period, expected_department=token.department, settings=settings)
         if store:
             # The same workbook content twice is one submission: hash the sheets, not the request.
-            data = json.dumps(plan["sheets"], sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                              default=str).encode("utf-8")
-            report = inbox().submit(sub, data, submitted_by=token.who, ext="json", channel="xlwings",
-                                    council=settings.council)
+            data = json.dumps(
+                plan["sheets"], sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+            ).encode("utf-8")
+            report = inbox().submit(
+                sub, data, submitted_by=token.who, ext="json", channel="xlwings", council=settings.council
+            )
         else:
             report = sub.report()
         return xlbook.report_actions(payload, report, stored=store, now=local_now())
 
     @app.post("/xlwings/check")
-    async def xlwings_check(request: Request, token: Limited,
-                            period: Period = None):
+    async def xlwings_check(request: Request, token: Limited, period: Period = None):
         payload = await xlwings_json(request)
         return await run_in_threadpool(_xlwings_report, payload, token, council.period_label(period), False)
 
     @app.post("/xlwings/submit")
-    async def xlwings_submit(request: Request, token: Limited,
-                             period: Period = None):
+    async def xlwings_submit(request: Request, token: Limited, period: Period = None):
         payload = await xlwings_json(request)
         return await run_in_threadpool(_xlwings_report, payload, token, council.period_label(period), True)
 
@@ -282,49 +337,71 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         whose = f"{token.department}'s actions" if token.department else "Every department's actions"
         dates = ("Due date", "Revised due date")
         sheets = [
-            xlbook.CouncilSheet(xlbook.SUMMARY_SHEET, f"Council summary, {period} (from {tables.source})",
-                                tables.summary, percent_columns=("% complete", "% on track")),
-            xlbook.CouncilSheet(xlbook.EXCEPTIONS_SHEET, f"{whose_exceptions}, {period}: red, overdue, or amber/red "
-                                "with no update", exceptions, date_columns=dates),
+            xlbook.CouncilSheet(
+                xlbook.SUMMARY_SHEET,
+                f"Council summary, {period} (from {tables.source})",
+                tables.summary,
+                percent_columns=("% complete", "% on track"),
+            ),
+            xlbook.CouncilSheet(
+                xlbook.EXCEPTIONS_SHEET,
+                f"{whose_exceptions}, {period}: red, overdue, or amber/red with no update",
+                exceptions,
+                date_columns=dates,
+            ),
             xlbook.CouncilSheet(actions_sheet, f"{whose}, {period}", own, date_columns=dates),
         ]
-        alert = (f"Council rollup for {period} written to the sheets '{xlbook.SUMMARY_SHEET}', "
-                 f"'{xlbook.EXCEPTIONS_SHEET}' and '{actions_sheet}' (from {tables.source}). "
-                 f"Download the committee report{' for ' + token.department if token.department else ''} from "
-                 f"the service's page, or from {report_link(settings, period)} with your access key.")
+        alert = (
+            f"Council rollup for {period} written to the sheets '{xlbook.SUMMARY_SHEET}', "
+            f"'{xlbook.EXCEPTIONS_SHEET}' and '{actions_sheet}' (from {tables.source}). "
+            f"Download the committee report{' for ' + token.department if token.department else ''} from "
+            f"the service's page, or from {report_link(settings, period)} with your access key."
+        )
         return xlbook.rollup_actions(payload, sheets, alert)
 
     @app.post("/xlwings/rollup")
-    async def xlwings_rollup(request: Request, token: Limited,
-                             period: Period = None):
+    async def xlwings_rollup(request: Request, token: Limited, period: Period = None):
         payload = await xlwings_json(request)
         return await run_in_threadpool(_xlwings_rollup, payload, token, council.period_label(period))
 
     # -- upload, status, rollup download ------------------------------------------------------------------------------
     def _upload(data: bytes, name: str, token: Token, period: str | None, check_only: bool) -> dict[str, Any]:
         with checking:
-            sub = check_workbook(data, name, period=period, expected_department=token.department,
-                                 settings=settings)
+            sub = check_workbook(
+                data, name, period=period, expected_department=token.department, settings=settings
+            )
         if check_only:
             report = sub.report()
         else:
             ext = "xlsm" if name.lower().endswith(".xlsm") else "xlsx"
-            report = inbox().submit(sub, data, submitted_by=token.who, ext=ext, channel="upload",
-                                    council=settings.council)
+            report = inbox().submit(
+                sub, data, submitted_by=token.who, ext=ext, channel="upload", council=settings.council
+            )
         outcome = xlbook.outcome_of(report, stored=not check_only, in_excel=False)
-        return {**report, "stored": bool(not check_only and report["accepted"] and report.get("new")),
-                "outcome": outcome.title, "message": outcome.alert}
+        return {
+            **report,
+            "stored": bool(not check_only and report["accepted"] and report.get("new")),
+            "outcome": outcome.title,
+            "message": outcome.alert,
+        }
 
     @app.post("/api/submissions")
-    async def upload(request: Request, token: Limited, check_only: Annotated[str | None, Query()] = None,
-                     period: Period = None):
+    async def upload(
+        request: Request,
+        token: Limited,
+        check_only: Annotated[str | None, Query()] = None,
+        period: Period = None,
+    ):
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            raise HTTPException(400, "Send the workbook as a multipart/form-data upload in a field named 'file'.")
+            raise HTTPException(
+                400, "Send the workbook as a multipart/form-data upload in a field named 'file'."
+            )
         try:
             form = await request.form(max_files=1, max_fields=10)
         except Exception:
-            raise HTTPException(400, "The upload could not be read as a form with one file in a field named "
-                                     "'file'.") from None
+            raise HTTPException(
+                400, "The upload could not be read as a form with one file in a field named 'file'."
+            ) from None
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise HTTPException(400, "No workbook was uploaded: send it in a field named 'file'.")
@@ -333,18 +410,28 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         flag = check_only if check_only is not None else form.get("check_only")
         only = str(flag or "").strip().lower() in ("1", "true", "yes", "on")
         chosen = period if period is not None else form.get("period")
-        return await run_in_threadpool(_upload, data, name, token, council.period_label(
-            chosen if isinstance(chosen, str) else None), only)
+        return await run_in_threadpool(
+            _upload,
+            data,
+            name,
+            token,
+            council.period_label(chosen if isinstance(chosen, str) else None),
+            only,
+        )
 
     @app.get("/api/status")
     def status(token: SignedIn, period: Period = None):
         # Any valid key sees every department: who has reported is what committee papers publish anyway,
         # and it lets departments see the council's progress (documented in README.md).
-        result = council.status_for_period(settings, records, council.period_label(period), tokens.departments())
+        result = council.status_for_period(
+            settings, records, council.period_label(period), tokens.departments()
+        )
         body = result.as_dict()
         body["you"] = {"department": token.department, "admin": token.admin, "key_id": token.id}
         body["rollup_published"] = council.rollup_file(settings, result.period).exists()
-        body["rollup_download_allowed"] = bool(token.admin or settings.publish_rollup)  # the page may grey the button
+        body["rollup_download_allowed"] = bool(
+            token.admin or settings.publish_rollup
+        )  # the page may grey the button
         return body
 
     @app.get("/api/tokens")
@@ -354,23 +441,36 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     @app.get("/rollup/latest.xlsx")
     def rollup_download(token: SignedIn, period: Period = None):
         if not (token.admin or settings.publish_rollup):
-            raise HTTPException(403, "The full council rollup goes to corporate performance until the committee "
-                                     "has seen it. Press Get council rollup in the actionplan pane for the council "
-                                     "summary and your department's own rows.")
+            raise HTTPException(
+                403,
+                "The full council rollup goes to corporate performance until the committee "
+                "has seen it. Press Get council rollup in the actionplan pane for the council "
+                "summary and your department's own rows.",
+            )
         try:
             label = council.period_label(period) or _latest_published(settings)
         except council.NoRollupYet as exc:
             raise HTTPException(404, str(exc)) from None
         path = council.rollup_file(settings, label)
         try:
-            data = path.read_bytes()  # one read: a rollup republished meanwhile is never sent half old, half new
+            data = (
+                path.read_bytes()
+            )  # one read: a rollup republished meanwhile is never sent half old, half new
         except FileNotFoundError:
-            raise HTTPException(404, f"No council rollup has been published for {label} yet. Corporate "
-                                     "performance publishes it with `actionplan consolidate`.") from None
+            raise HTTPException(
+                404,
+                f"No council rollup has been published for {label} yet. Corporate "
+                "performance publishes it with `actionplan consolidate`.",
+            ) from None
         safe = label.replace("/", "-").replace(" ", "-")
-        return Response(data, media_type=XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="council-rollup-{safe}.xlsx"',
-                                 "Cache-Control": "no-store"})
+        return Response(
+            data,
+            media_type=XLSX,
+            headers={
+                "Content-Disposition": f'attachment; filename="council-rollup-{safe}.xlsx"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     # -- pages, add-in files, health ----------------------------------------------------------------------------------
     @app.get("/healthz")
@@ -379,11 +479,18 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     @app.get("/", include_in_schema=False)
     def home():
-        return FileResponse(STATIC / "index.html", media_type="text/html", headers={
-            "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-            # The page uses only its own files; workbook text is shown with textContent, and this is the backstop.
-            "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
-                                       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"})
+        return FileResponse(
+            STATIC / "index.html",
+            media_type="text/html",
+            headers={
+                "Cache-Control": "no-cache",
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                # The page uses only its own files; workbook text is shown with textContent, and this is the backstop.
+                "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            },
+        )
 
     manifest = string.Template((HERE / "manifest.xml").read_text(encoding="utf-8"))
 
@@ -393,17 +500,26 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         # An AppDomain is an origin only (scheme, host, port): Microsoft's manifest rules allow no path there.
         origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(base))
         escape = {'"': "&quot;"}
-        return Response(manifest.substitute(base=xml.sax.saxutils.escape(base, escape),
-                                            origin=xml.sax.saxutils.escape(origin, escape), sso=sso_manifest(settings)),
-                        media_type="application/xml", headers={"Cache-Control": "no-cache"})
+        return Response(
+            manifest.substitute(
+                base=xml.sax.saxutils.escape(base, escape),
+                origin=xml.sax.saxutils.escape(origin, escape),
+                sso=sso_manifest(settings),
+            ),
+            media_type="application/xml",
+            headers={"Cache-Control": "no-cache"},
+        )
 
     @app.get("/icons/{name}.png", include_in_schema=False)
     def icon(name: str):
         kind, _, size = name.rpartition("-")
         if kind not in KINDS or not size.isdigit() or int(size) not in SIZES:
             raise HTTPException(404, "No such icon.")
-        return Response(icon_png(kind, int(size)), media_type="image/png",
-                        headers={"Cache-Control": "public, max-age=86400"})
+        return Response(
+            icon_png(kind, int(size)),
+            media_type="image/png",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     # Great Expectations Data Docs, for admins (its own module: datadocs.py).
     from .datadocs import add_data_docs_routes
@@ -440,8 +556,10 @@ def _latest_published(settings: Settings) -> str:
     """The latest period with a published rollup; NoRollupYet when none has been published at all."""
     published = council.published_periods(settings)
     if not published:
-        raise council.NoRollupYet("No council rollup has been published yet. Corporate performance publishes it "
-                                  "with `actionplan consolidate` once departments have submitted.")
+        raise council.NoRollupYet(
+            "No council rollup has been published yet. Corporate performance publishes it "
+            "with `actionplan consolidate` once departments have submitted."
+        )
     return published[-1]
 
 

@@ -33,14 +33,26 @@ def channel_of(path: str) -> str:
 class Refusals:
     """Writes one audit line per refused request, throttled per caller (`write` is `Inbox.audit`)."""
 
-    def __init__(self, write: Callable[[dict[str, Any]], None], per_minute: float = 60, burst: int = 60) -> None:
+    def __init__(
+        self, write: Callable[[dict[str, Any]], None], per_minute: float = 60, burst: int = 60
+    ) -> None:
         self.write = write
         self._limit = RateLimit(per_minute=per_minute, burst=burst)
         self._unlogged: dict[str, tuple[int, str]] = {}  # "status caller" -> (refusals not written, who)
         self._lock = threading.Lock()
 
-    def record(self, *, caller: str, who: str, path: str, method: str, status: int, reason: str,
-               department: str | None = None, client: str | None = None) -> bool:
+    def record(
+        self,
+        *,
+        caller: str,
+        who: str,
+        path: str,
+        method: str,
+        status: int,
+        reason: str,
+        department: str | None = None,
+        client: str | None = None,
+    ) -> bool:
         """Audit one refusal of `caller` (a key id, or the client's address for no valid key); False if only counted."""
         if status not in AUDITED or not path.startswith(_PREFIXES):
             return False
@@ -50,11 +62,22 @@ class Refusals:
                 self._unlogged[bucket] = (self._unlogged.get(bucket, (0, who))[0] + 1, who)
                 return False
             earlier = self._unlogged.pop(bucket, (0, who))[0]
-        entry = {"at": dt.datetime.now(dt.UTC).isoformat(), "who": who, "channel": channel_of(path),
-                 "outcome": "error" if status >= 500 else "refused", "status": status, "reason": reason,
-                 "method": method, "path": path, "department": department, "client": client}
+        entry = {
+            "at": dt.datetime.now(dt.UTC).isoformat(),
+            "who": who,
+            "channel": channel_of(path),
+            "outcome": "error" if status >= 500 else "refused",
+            "status": status,
+            "reason": reason,
+            "method": method,
+            "path": path,
+            "department": department,
+            "client": client,
+        }
         if earlier:
-            entry["unlogged_before"] = earlier  # this caller's refusals with this status counted since the last line
+            entry["unlogged_before"] = (
+                earlier  # this caller's refusals with this status counted since the last line
+            )
         self.write(entry)
         return True
 
@@ -64,9 +87,16 @@ class Refusals:
             counts, self._unlogged = self._unlogged, {}
         for bucket, (n, who) in counts.items():
             status = bucket.partition(" ")[0]
-            self.write({"at": dt.datetime.now(dt.UTC).isoformat(), "who": who, "outcome": "refused",
-                        "status": None, "reason": f"{n} further {status} refusals were counted, not written",
-                        "unlogged_before": n})
+            self.write(
+                {
+                    "at": dt.datetime.now(dt.UTC).isoformat(),
+                    "who": who,
+                    "outcome": "refused",
+                    "status": None,
+                    "reason": f"{n} further {status} refusals were counted, not written",
+                    "unlogged_before": n,
+                }
+            )
 
 
 __all__ = ["AUDITED", "Refusals", "channel_of"]

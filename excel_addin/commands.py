@@ -38,8 +38,11 @@ def cmd_serve(args) -> int:
     if workers < 1:
         print("actionplan: --workers must be 1 or more.", file=sys.stderr)
         return 2
-    print(f"actionplan service on http://{host}:{port} (add-in manifest: {s.service_url}/manifest.xml)"
-          + (f", {workers} worker processes" if workers > 1 else ""), file=sys.stderr)
+    print(
+        f"actionplan service on http://{host}:{port} (add-in manifest: {s.service_url}/manifest.xml)"
+        + (f", {workers} worker processes" if workers > 1 else ""),
+        file=sys.stderr,
+    )
     if args.limit_concurrency < 1:
         print("actionplan: --limit-concurrency must be 1 or more.", file=sys.stderr)
         return 2
@@ -48,8 +51,14 @@ def cmd_serve(args) -> int:
     # 413, 429) is answered while the caller is still sending, and the rest is discarded as it arrives; a caller
     # whose upload pauses for 5 s would otherwise find the connection gone instead of reading its answer.
     # (A body that stalls while it is wanted is given up by the gate: gate.BODY_TIMEOUT.)
-    server = {"host": host, "port": port, "log_level": args.log_level, "server_header": False,
-              "limit_concurrency": args.limit_concurrency, "timeout_keep_alive": 20}
+    server = {
+        "host": host,
+        "port": port,
+        "log_level": args.log_level,
+        "server_header": False,
+        "limit_concurrency": args.limit_concurrency,
+        "timeout_keep_alive": 20,
+    }
     if workers == 1:
         uvicorn.run(create_app(s), **server)
     else:
@@ -63,7 +72,9 @@ def cmd_token_add(args) -> int:
     from actionplan.councils import DEFAULT_COUNCIL
 
     department = args.department
-    if department:  # a council with a register issues keys only for its registered departments, in its spelling
+    if (
+        department
+    ):  # a council with a register issues keys only for its registered departments, in its spelling
         from actionplan.register import Register
 
         department = Register.for_settings(_settings()).expected_name(department)
@@ -99,22 +110,40 @@ def cmd_token_revoke(args) -> int:
 
 def add_commands(sub) -> None:
     """Register the service's subcommands on the `actionplan` parser."""
-    c = sub.add_parser("serve", help="Run the web service: Excel add-in endpoints, upload page, status, rollup.",
-                       description="Run the web service the Excel add-in and the upload page talk to.")
+    c = sub.add_parser(
+        "serve",
+        help="Run the web service: Excel add-in endpoints, upload page, status, rollup.",
+        description="Run the web service the Excel add-in and the upload page talk to.",
+    )
     c.add_argument("--host", help="address to listen on (default: the host setting, 127.0.0.1)")
     c.add_argument("--port", type=int, help="port to listen on (default: the port setting, 8000)")
-    c.add_argument("--workers", type=int, default=1,
-                   help="worker processes answering requests (default 1; one per core spreads checks over the cores)")
-    c.add_argument("--limit-concurrency", type=int, default=LIMIT_CONCURRENCY,
-                   help=f"connections served at once; beyond it new ones get 503 (default {LIMIT_CONCURRENCY})")
-    c.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"],
-                   help="server log level (default: warning)")
+    c.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes answering requests (default 1; one per core spreads checks over the cores)",
+    )
+    c.add_argument(
+        "--limit-concurrency",
+        type=int,
+        default=LIMIT_CONCURRENCY,
+        help=f"connections served at once; beyond it new ones get 503 (default {LIMIT_CONCURRENCY})",
+    )
+    c.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="server log level (default: warning)",
+    )
     c.set_defaults(func=cmd_serve)
 
-    t = sub.add_parser("token", help="Issue, list and revoke access keys for the add-in and the service.",
-                       description="Access keys for the Excel add-in and the service. A department key submits "
-                                   "for its own department only; an admin key (corporate performance) may "
-                                   "do everything.")
+    t = sub.add_parser(
+        "token",
+        help="Issue, list and revoke access keys for the add-in and the service.",
+        description="Access keys for the Excel add-in and the service. A department key submits "
+        "for its own department only; an admin key (corporate performance) may "
+        "do everything.",
+    )
     tsub = t.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     a = tsub.add_parser("add", help="Issue a new key and print it (once).")
     who = a.add_mutually_exclusive_group(required=True)

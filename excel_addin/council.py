@@ -35,6 +35,7 @@ class NoRollupYet(ActionplanError):
 
 # -- periods --------------------------------------------------------------------------------------------------
 
+
 def period_label(text: str | None) -> str | None:
     """The canonical label of a period the user typed; UnknownPeriod with an example when it is not one."""
     return vocabulary_period_label(text)
@@ -70,6 +71,7 @@ def published_periods(settings: Settings) -> list[str]:
 
 # -- the warehouse, read-only ---------------------------------------------------------------------------------
 
+
 def open_read_only(settings: Settings):
     """The warehouse opened read-only, or None and why (absent, or busy with a load)."""
     url = settings.warehouse_url
@@ -84,6 +86,7 @@ def open_read_only(settings: Settings):
 
 
 # -- the inbox's records ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Attempt:
@@ -127,18 +130,39 @@ class InboxRecords:
                 report = data.get("report") or {}
                 codes = {e.get("code") for e in report.get("errors", [])}
                 # A workbook for another department says nothing about this department's own status.
-                attempt = None if "wrong-department" in codes or not report.get("department") or not \
-                    period_from_text(report.get("period")) else Attempt(
-                        report["department"], period_from_text(report["period"]).label,
-                        _when(data["submitted_at"]), data.get("submitted_by"), report.get("file"), False,
-                        state, len(report.get("warnings", [])), len(report.get("errors", [])),
-                        council=data.get("council") or DEFAULT_COUNCIL)
+                attempt = (
+                    None
+                    if "wrong-department" in codes
+                    or not report.get("department")
+                    or not period_from_text(report.get("period"))
+                    else Attempt(
+                        report["department"],
+                        period_from_text(report["period"]).label,
+                        _when(data["submitted_at"]),
+                        data.get("submitted_by"),
+                        report.get("file"),
+                        False,
+                        state,
+                        len(report.get("warnings", [])),
+                        len(report.get("errors", [])),
+                        council=data.get("council") or DEFAULT_COUNCIL,
+                    )
+                )
             else:
                 messages = data.get("messages") or []
-                attempt = Attempt(data["department"], data["period"], _when(data["submitted_at"]),
-                                  data.get("submitted_by"), data.get("file"), True, state,
-                                  sum(1 for m in messages if m.get("level") == "warning"), 0, data.get("id"),
-                                  data.get("council") or DEFAULT_COUNCIL)
+                attempt = Attempt(
+                    data["department"],
+                    data["period"],
+                    _when(data["submitted_at"]),
+                    data.get("submitted_by"),
+                    data.get("file"),
+                    True,
+                    state,
+                    sum(1 for m in messages if m.get("level") == "warning"),
+                    0,
+                    data.get("id"),
+                    data.get("council") or DEFAULT_COUNCIL,
+                )
         except FileNotFoundError:
             return None  # moved from pending to loaded meanwhile: found there next time
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -153,8 +177,11 @@ class InboxRecords:
         """Every accepted (pending or loaded) and rejected submission on file for the service's council."""
         inbox, archive = settings.inbox_path, settings.archive_path
         out = []
-        for folder, state in ((inbox / "loaded", "loaded"), (inbox / "pending", "waiting to load"),
-                              (archive / "rejected", "rejected")):
+        for folder, state in (
+            (inbox / "loaded", "loaded"),
+            (inbox / "pending", "waiting to load"),
+            (archive / "rejected", "rejected"),
+        ):
             if folder.is_dir():
                 for path in folder.glob("*.json"):
                     if not path.name.startswith("."):
@@ -165,6 +192,7 @@ class InboxRecords:
 
 
 # -- status ----------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Status:
@@ -179,9 +207,15 @@ class Status:
     deadline: dt.date | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"period": self.period, "source": self.source, "periods": self.periods,
-                "departments": self.departments, "missing": self.missing, "returned": self.returned,
-                "deadline": self.deadline.isoformat() if self.deadline else None}
+        return {
+            "period": self.period,
+            "source": self.source,
+            "periods": self.periods,
+            "departments": self.departments,
+            "missing": self.missing,
+            "returned": self.returned,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+        }
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -193,8 +227,9 @@ def _latest(periods: set[str]) -> str:
     return max(parsed).label if parsed else last_completed_quarter()
 
 
-def status_for_period(settings: Settings, records: InboxRecords, period: str | None,
-                      expected: list[str]) -> Status:
+def status_for_period(
+    settings: Settings, records: InboxRecords, period: str | None, expected: list[str]
+) -> Status:
     """Each expected department's last submission for the period (time, who, outcome, warnings) and its standing:
     on time, late, returned (with the comment), rejected or missing (actionplan.standing, as on the rollup).
 
@@ -232,9 +267,21 @@ def status_for_period(settings: Settings, records: InboxRecords, period: str | N
     seen = {a.submission_id for a in attempts if a.submission_id}
     for row in subs.to_dict("records"):
         if row["id"] not in seen:  # loaded, and its inbox record is no longer on this machine
-            attempts.append(Attempt(row["department"], label, _when(row["submitted_at"]),
-                                    row.get("submitted_by"), row.get("file_name"), True, "loaded",
-                                    int(row.get("warnings") or 0), 0, row["id"], row["council"]))
+            attempts.append(
+                Attempt(
+                    row["department"],
+                    label,
+                    _when(row["submitted_at"]),
+                    row.get("submitted_by"),
+                    row.get("file_name"),
+                    True,
+                    "loaded",
+                    int(row.get("warnings") or 0),
+                    0,
+                    row["id"],
+                    row["council"],
+                )
+            )
     for a in attempts:
         if a.accepted and (not registered or a.period == label):
             known.setdefault(fold_name(spelling(a.department)), spelling(a.department))
@@ -254,37 +301,64 @@ def status_for_period(settings: Settings, records: InboxRecords, period: str | N
     for key, name in sorted(known.items(), key=lambda kv: kv[1].casefold()):
         last, cur = latest.get(key), current.get(key)
         back = returns.get(cur.submission_id) if cur is not None and cur.submission_id else None
-        standing, note = standing_of(None if cur is None or back else cur.submitted_at, deadline, returned=back,
-                                     rejected=last is not None and not last.accepted, zone=settings.timezone)
+        standing, note = standing_of(
+            None if cur is None or back else cur.submitted_at,
+            deadline,
+            returned=back,
+            rejected=last is not None and not last.accepted,
+            zone=settings.timezone,
+        )
         status = "submitted" if standing in (ON_TIME, LATE) else standing
         if back is not None:
             returned.append(name)
-        elif cur is None:  # a rejected workbook is not a return: the rollup counts this department as missing too
+        elif (
+            cur is None
+        ):  # a rejected workbook is not a return: the rollup counts this department as missing too
             missing.append(name)
-        rows.append({
-            "department": name,
-            "status": status,
-            "standing": standing,
-            "note": note,
-            "deadline": deadline.isoformat() if deadline else None,
-            "returned": None if back is None else {"comment": back.comment, "at": back.at, "by": back.by,
-                                                    "submission_id": back.submission_id},
-            "submitted_at": _iso(last.submitted_at) if last else None,
-            "submitted_by": last.submitted_by if last else None,
-            "file": last.file if last else None,
-            "outcome": ("accepted" if last.accepted else "rejected") if last else None,
-            "warnings": last.warnings if last else None,
-            "errors": last.errors if last else None,
-            "current": None if cur is None or back is not None else {
-                "submission_id": cur.submission_id, "submitted_at": _iso(cur.submitted_at),
-                "state": cur.state, "warnings": cur.warnings},
-        })
-    return Status(label, rows, missing, source,
-                  [p.label for p in sorted({period_from_text(p) for p in periods | {label}} - {None})],
-                  returned=returned, deadline=deadline)
+        rows.append(
+            {
+                "department": name,
+                "status": status,
+                "standing": standing,
+                "note": note,
+                "deadline": deadline.isoformat() if deadline else None,
+                "returned": None
+                if back is None
+                else {
+                    "comment": back.comment,
+                    "at": back.at,
+                    "by": back.by,
+                    "submission_id": back.submission_id,
+                },
+                "submitted_at": _iso(last.submitted_at) if last else None,
+                "submitted_by": last.submitted_by if last else None,
+                "file": last.file if last else None,
+                "outcome": ("accepted" if last.accepted else "rejected") if last else None,
+                "warnings": last.warnings if last else None,
+                "errors": last.errors if last else None,
+                "current": None
+                if cur is None or back is not None
+                else {
+                    "submission_id": cur.submission_id,
+                    "submitted_at": _iso(cur.submitted_at),
+                    "state": cur.state,
+                    "warnings": cur.warnings,
+                },
+            }
+        )
+    return Status(
+        label,
+        rows,
+        missing,
+        source,
+        [p.label for p in sorted({period_from_text(p) for p in periods | {label}} - {None})],
+        returned=returned,
+        deadline=deadline,
+    )
 
 
 # -- the council rollup's tables --------------------------------------------------------------------------------
+
 
 @dataclass
 class CouncilTables:
@@ -305,10 +379,10 @@ def _table_from_rows(rows: list[list[Any]]) -> pd.DataFrame:
             while header and not header[-1]:
                 header.pop()
             body = []
-            for r in rows[i + 1:]:
+            for r in rows[i + 1 :]:
                 if not r or all(v in (None, "") for v in r):
                     break
-                body.append([None if v == "" else v for v in (list(r) + [None] * len(header))[:len(header)]])
+                body.append([None if v == "" else v for v in (list(r) + [None] * len(header))[: len(header)]])
             return pd.DataFrame(body, columns=header)
     return pd.DataFrame(columns=["Department"])
 
@@ -319,8 +393,10 @@ def tables_from_published(settings: Settings, period: str) -> CouncilTables:
 
     path = rollup_file(settings, period)
     if not path.exists():
-        raise NoRollupYet(f"No council rollup has been published for {period} yet. Corporate performance "
-                          "publishes it with `actionplan consolidate`; try again later.")
+        raise NoRollupYet(
+            f"No council rollup has been published for {period} yet. Corporate performance "
+            "publishes it with `actionplan consolidate`; try again later."
+        )
     wb = pc.CalamineWorkbook.from_path(str(path))
     names = {n.casefold(): n for n in wb.sheet_names}
     frames = {}
@@ -329,8 +405,13 @@ def tables_from_published(settings: Settings, period: str) -> CouncilTables:
         rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False) if name else []
         frames[wanted] = _table_from_rows(rows)
     stamp = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%d/%m/%Y %H:%M")
-    return CouncilTables(period, f"the rollup workbook published {stamp}", frames["Summary"],
-                         frames["Exceptions"], frames["Actions"])
+    return CouncilTables(
+        period,
+        f"the rollup workbook published {stamp}",
+        frames["Summary"],
+        frames["Exceptions"],
+        frames["Actions"],
+    )
 
 
 def council_tables(settings: Settings, period: str) -> CouncilTables:
@@ -341,12 +422,19 @@ def council_tables(settings: Settings, period: str) -> CouncilTables:
             from actionplan.warehouse.consolidate import facts_from_warehouse
 
             if period in wh.periods(settings.council):
-                facts = facts_from_warehouse(wh, period, council=settings.council, tolerance=settings.tolerance,
-                                             timezone=settings.timezone, register=Register.for_settings(settings),
-                                             key_holders=key_holders(settings.home_path, settings.council))
+                facts = facts_from_warehouse(
+                    wh,
+                    period,
+                    council=settings.council,
+                    tolerance=settings.tolerance,
+                    timezone=settings.timezone,
+                    register=Register.for_settings(settings),
+                    key_holders=key_holders(settings.home_path, settings.council),
+                )
                 now = facts.generated_at.strftime("%d/%m/%Y %H:%M")
-                return CouncilTables(period, f"the warehouse at {now}", facts.summary, facts.exceptions,
-                                     facts.actions)
+                return CouncilTables(
+                    period, f"the warehouse at {now}", facts.summary, facts.exceptions, facts.actions
+                )
         except Exception:  # busy or half-migrated: the published workbook still answers
             pass
         finally:

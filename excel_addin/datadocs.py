@@ -5,7 +5,6 @@ A browser following the sites' own links sends no Authorization header, so an ad
 Every request under /data-docs/ then needs an admin key, from the header or that cookie.
 """
 
-
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -25,10 +24,14 @@ COOKIE = "actionplan_docs"
 # service's origin, where the page keeps the access key), so no script runs at all: the validation pages are plain
 # HTML, and /data-docs/ lists them because the GX index draws its table with script. Styles may come from the
 # CDNs GX's templates name; images and fonts only from the site itself, so no style can send data elsewhere.
-CDNS = "https://maxcdn.bootstrapcdn.com https://unpkg.com https://cdn.jsdelivr.net https://cdnjs.cloudflare.com"
-CSP = (f"default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline' {CDNS}; font-src 'self' data:; "
-       "img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; "
-       "frame-ancestors 'none'")
+CDNS = (
+    "https://maxcdn.bootstrapcdn.com https://unpkg.com https://cdn.jsdelivr.net https://cdnjs.cloudflare.com"
+)
+CSP = (
+    f"default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline' {CDNS}; font-src 'self' data:; "
+    "img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 
 
 ROUTES = ("/data-docs/session", "/data-docs/sites.json", "/data-docs/", "/data-docs/{site}/{path:path}")
@@ -46,12 +49,17 @@ def add_data_docs_routes(app: FastAPI, settings: Settings, tokens: TokenStore) -
         try:
             token, why = tokens.verify(secret)
         except ActionplanError:
-            raise HTTPException(503, "Access keys cannot be checked just now. Tell corporate performance.") from None
+            raise HTTPException(
+                503, "Access keys cannot be checked just now. Tell corporate performance."
+            ) from None
         if token is None:
             raise HTTPException(401, why, headers={"WWW-Authenticate": "Bearer"})
         if not token.admin:
-            raise HTTPException(403, "The Data Docs need corporate performance's (admin) access key; a "
-                                     "department's key cannot open them.")
+            raise HTTPException(
+                403,
+                "The Data Docs need corporate performance's (admin) access key; a "
+                "department's key cannot open them.",
+            )
         return token
 
     Admin = Annotated[Token, Depends(admin)]
@@ -59,9 +67,14 @@ def add_data_docs_routes(app: FastAPI, settings: Settings, tokens: TokenStore) -
     @router.post("/session")
     def session(request: Request, token: Admin) -> JSONResponse:
         response = JSONResponse({"signed_in": True})
-        response.set_cookie(COOKIE, token_from_header(request.headers.get("authorization")) or "",
-                            path="/data-docs", httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https" or settings.service_url.startswith("https"))
+        response.set_cookie(
+            COOKIE,
+            token_from_header(request.headers.get("authorization")) or "",
+            path="/data-docs",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https" or settings.service_url.startswith("https"),
+        )
         return response
 
     @router.get("/sites.json")
@@ -76,22 +89,41 @@ def add_data_docs_routes(app: FastAPI, settings: Settings, tokens: TokenStore) -
     def index(token: Admin) -> HTMLResponse:
         items = "".join(
             f'<li><a href="{name}/index.html">{name}</a>: '
-            + ", ".join(f'<a href="{name}/{quote(path)}">{kind}</a>' for kind, path in
-                        data_docs_validation_pages(settings, name)) + "</li>"
-            for name in data_docs_sites(settings))
-        body = (f"<ul>{items}</ul>" if items else "<p>No Data Docs have been built yet: `actionplan consolidate` "
-                "builds them for the period it rolls up.</p>")
-        return HTMLResponse(f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Data Docs – "
-                            f"actionplan</title></head><body><h1>Great Expectations Data Docs</h1>{body}</body></html>",
-                            headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"})
+            + ", ".join(
+                f'<a href="{name}/{quote(path)}">{kind}</a>'
+                for kind, path in data_docs_validation_pages(settings, name)
+            )
+            + "</li>"
+            for name in data_docs_sites(settings)
+        )
+        body = (
+            f"<ul>{items}</ul>"
+            if items
+            else "<p>No Data Docs have been built yet: `actionplan consolidate` "
+            "builds them for the period it rolls up.</p>"
+        )
+        return HTMLResponse(
+            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Data Docs – '
+            f"actionplan</title></head><body><h1>Great Expectations Data Docs</h1>{body}</body></html>",
+            headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"},
+        )
 
     @router.get("/{site}/{path:path}")
     def site_file(site: str, path: str, token: Admin) -> FileResponse:
         file = _inside(root, site, path or "index.html")
         if file is None:
-            raise HTTPException(404, f"No such page in the Data Docs: {site}/{path}. Open /data-docs/ for the list.")
-        return FileResponse(file, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache",
-                                           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+            raise HTTPException(
+                404, f"No such page in the Data Docs: {site}/{path}. Open /data-docs/ for the list."
+            )
+        return FileResponse(
+            file,
+            headers={
+                "Content-Security-Policy": CSP,
+                "Cache-Control": "no-cache",
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
 
     for route in router.routes:
         app.add_api_route(route.path, route.endpoint, methods=list(route.methods), include_in_schema=False)

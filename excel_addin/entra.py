@@ -27,10 +27,18 @@ class SignInRefused(Exception):
 class EntraSignIn:
     """Validates Office SSO tokens for one tenant and app, and says whose they are."""
 
-    def __init__(self, tenant: str, client_id: str, register: Register, *,
-                 authority: str = "https://login.microsoftonline.com", admin_role: str = "actionplan.admin",
-                 admin_groups: tuple[str, ...] = (), cache_seconds: int = 24 * 3600,
-                 refetch_after: float = 30.0) -> None:
+    def __init__(
+        self,
+        tenant: str,
+        client_id: str,
+        register: Register,
+        *,
+        authority: str = "https://login.microsoftonline.com",
+        admin_role: str = "actionplan.admin",
+        admin_groups: tuple[str, ...] = (),
+        cache_seconds: int = 24 * 3600,
+        refetch_after: float = 30.0,
+    ) -> None:
         import jwt
 
         self.tenant, self.client_id, self.register = tenant, client_id, register
@@ -39,8 +47,13 @@ class EntraSignIn:
         self.keys_url = f"{self.authority}/{tenant}/discovery/v2.0/keys"
         # PyJWKClient caches the key set for cache_seconds and fetches it again for a key id it has not seen, at
         # most once every refetch_after seconds: tokens naming made-up key ids cannot make us hammer Microsoft.
-        self._keys = jwt.PyJWKClient(self.keys_url, cache_jwk_set=True, lifespan=cache_seconds, timeout=10,
-                                     cooldown_duration=refetch_after)
+        self._keys = jwt.PyJWKClient(
+            self.keys_url,
+            cache_jwk_set=True,
+            lifespan=cache_seconds,
+            timeout=10,
+            cooldown_duration=refetch_after,
+        )
         self._lock = threading.Lock()
         self.issuers = {f"{self.authority}/{tenant}/v2.0", f"https://sts.windows.net/{tenant}/"}
 
@@ -50,8 +63,14 @@ class EntraSignIn:
         if not settings.entra_tenant or not settings.entra_client_id:
             return None
         groups = tuple(g.strip() for g in settings.entra_admin_groups.split(",") if g.strip())
-        return cls(settings.entra_tenant, settings.entra_client_id, Register.for_settings(settings),
-                   authority=settings.entra_authority, admin_role=settings.entra_admin_role, admin_groups=groups)
+        return cls(
+            settings.entra_tenant,
+            settings.entra_client_id,
+            Register.for_settings(settings),
+            authority=settings.entra_authority,
+            admin_role=settings.entra_admin_role,
+            admin_groups=groups,
+        )
 
     def claims(self, token: str) -> dict[str, Any]:
         """The token's claims once signature, issuer, audience and expiry are checked; SignInRefused saying which."""
@@ -61,34 +80,55 @@ class EntraSignIn:
             with self._lock:
                 key = self._keys.get_signing_key_from_jwt(token).key
         except jwt.PyJWKClientConnectionError:
-            raise SignInRefused("Microsoft 365 sign-in cannot be checked just now (the tenant's signing keys could "
-                                "not be fetched). Try again, or use your department's access key.") from None
+            raise SignInRefused(
+                "Microsoft 365 sign-in cannot be checked just now (the tenant's signing keys could "
+                "not be fetched). Try again, or use your department's access key."
+            ) from None
         except (jwt.PyJWKClientError, jwt.DecodeError):
-            raise SignInRefused("This Microsoft 365 sign-in was not issued for this council's tenant. Sign in with "
-                                "your council account, or use your department's access key.") from None
+            raise SignInRefused(
+                "This Microsoft 365 sign-in was not issued for this council's tenant. Sign in with "
+                "your council account, or use your department's access key."
+            ) from None
         try:
-            claims = jwt.decode(token, key, algorithms=["RS256"], leeway=60,
-                                options={"require": ["exp", "iss", "aud"], "verify_aud": False, "verify_iss": False})
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                leeway=60,
+                options={"require": ["exp", "iss", "aud"], "verify_aud": False, "verify_iss": False},
+            )
         except jwt.ExpiredSignatureError:
-            raise SignInRefused("Your Microsoft 365 sign-in has expired. Close and reopen the actionplan pane to sign "
-                                "in again.") from None
+            raise SignInRefused(
+                "Your Microsoft 365 sign-in has expired. Close and reopen the actionplan pane to sign "
+                "in again."
+            ) from None
         except jwt.InvalidTokenError:
-            raise SignInRefused("This Microsoft 365 sign-in could not be verified. Sign in again, or use your "
-                                "department's access key.") from None
+            raise SignInRefused(
+                "This Microsoft 365 sign-in could not be verified. Sign in again, or use your "
+                "department's access key."
+            ) from None
         if claims.get("iss") not in self.issuers:
-            raise SignInRefused("This Microsoft 365 sign-in was issued by another organisation, not this council's "
-                                "tenant. Sign in with your council account.")
+            raise SignInRefused(
+                "This Microsoft 365 sign-in was issued by another organisation, not this council's "
+                "tenant. Sign in with your council account."
+            )
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        if not any(a == self.client_id or (str(a).startswith("api://") and str(a).endswith("/" + self.client_id))
-                   for a in audiences):
-            raise SignInRefused("This Microsoft 365 sign-in was issued for another application, not the actionplan "
-                                "add-in. Ask IT to check the add-in's app id (ACTIONPLAN_ENTRA_CLIENT_ID).")
+        if not any(
+            a == self.client_id or (str(a).startswith("api://") and str(a).endswith("/" + self.client_id))
+            for a in audiences
+        ):
+            raise SignInRefused(
+                "This Microsoft 365 sign-in was issued for another application, not the actionplan "
+                "add-in. Ask IT to check the add-in's app id (ACTIONPLAN_ENTRA_CLIENT_ID)."
+            )
         return claims
 
     def token_for(self, token: str) -> Token:
         """Who a valid sign-in speaks for: an admin (by role or group), or the department whose contact the user is."""
         claims = self.claims(token)
-        address = str(claims.get("preferred_username") or claims.get("upn") or claims.get("email") or "").strip()
+        address = str(
+            claims.get("preferred_username") or claims.get("upn") or claims.get("email") or ""
+        ).strip()
         name = str(claims.get("name") or address or "a Microsoft 365 user")
         sid = "sso-" + str(claims.get("oid") or claims.get("sub") or address)[:8]
         created = dt.datetime.fromtimestamp(int(claims.get("iat") or claims["exp"]), dt.UTC).isoformat()
@@ -101,10 +141,12 @@ class EntraSignIn:
         for dept in self.register.departments():
             if wanted and wanted in {c.casefold() for c in dept.contacts}:
                 return Token(sid, dept.name, False, created, label)
-        raise SignInRefused(f"You are signed in as {address or name}, but that address is not a contact of any "
-                            "department in the register. Ask corporate performance to add it (actionplan "
-                            f"departments add DEPARTMENT --contact {address or 'EMAIL'}), or use your department's "
-                            "access key.")
+        raise SignInRefused(
+            f"You are signed in as {address or name}, but that address is not a contact of any "
+            "department in the register. Ask corporate performance to add it (actionplan "
+            f"departments add DEPARTMENT --contact {address or 'EMAIL'}), or use your department's "
+            "access key."
+        )
 
     def verify(self, token: str) -> tuple[Token | None, str]:
         """TokenStore.verify's answer for a sign-in token: (the Token, "") or (None, why)."""

@@ -30,8 +30,9 @@ class FairQueue:
     """Turns for requests, per key and in all: at most `per_key` and `total` (None: no limit) at once, keys served in
     turn (asyncio); beyond `waiting_per_key` waiting (None: no limit), a key's next request is refused."""
 
-    def __init__(self, per_key: int = PER_KEY, total: int | None = TOTAL,
-                 waiting_per_key: int | None = WAITING_PER_KEY) -> None:
+    def __init__(
+        self, per_key: int = PER_KEY, total: int | None = TOTAL, waiting_per_key: int | None = WAITING_PER_KEY
+    ) -> None:
         self.per_key = per_key
         self.total = total
         self.waiting_per_key = waiting_per_key
@@ -123,7 +124,9 @@ class FairSlots:
         with self._cond:
             ticket = self._next_ticket
             self._next_ticket += 1
-            while ticket != self._serving or self._inside >= self.n:  # first come, first in, when a slot is free
+            while (
+                ticket != self._serving or self._inside >= self.n
+            ):  # first come, first in, when a slot is free
                 self._cond.wait()
             self._serving += 1
             self._inside += 1
@@ -142,9 +145,17 @@ class RequestGate:
     KeysUnavailable (503). `on_refuse(scope, status, detail)` is told of each refusal, for the audit log.
     """
 
-    def __init__(self, app, max_bytes: int, authenticate: Callable[[dict[str, str]], tuple[str | None, str]],
-                 on_refuse: Callable[[dict, int, str], None] | None = None, per_key: int = PER_KEY,
-                 waiting_per_key: int = WAITING_PER_KEY, total: int = TOTAL, body_timeout: float = BODY_TIMEOUT) -> None:
+    def __init__(
+        self,
+        app,
+        max_bytes: int,
+        authenticate: Callable[[dict[str, str]], tuple[str | None, str]],
+        on_refuse: Callable[[dict, int, str], None] | None = None,
+        per_key: int = PER_KEY,
+        waiting_per_key: int = WAITING_PER_KEY,
+        total: int = TOTAL,
+        body_timeout: float = BODY_TIMEOUT,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.authenticate = authenticate
@@ -179,10 +190,17 @@ class RequestGate:
             await self._refuse(scope, send, 413, self._too_big())
             return
         if not await self.queue.enter(key):
-            await self._refuse(scope, send, 429, (
-                f"This access key already has {self.queue.waiting(key) + self.queue.per_key} requests under way or "
-                f"waiting; the service takes {self.queue.per_key} at a time per key. Wait for them to finish and "
-                f"try again in {RETRY_AFTER} seconds."), [(b"retry-after", str(RETRY_AFTER).encode())])
+            await self._refuse(
+                scope,
+                send,
+                429,
+                (
+                    f"This access key already has {self.queue.waiting(key) + self.queue.per_key} requests under way or "
+                    f"waiting; the service takes {self.queue.per_key} at a time per key. Wait for them to finish and "
+                    f"try again in {RETRY_AFTER} seconds."
+                ),
+                [(b"retry-after", str(RETRY_AFTER).encode())],
+            )
             return
         try:
             await self._pass_on(scope, receive, send, key)
@@ -199,9 +217,15 @@ class RequestGate:
             except TimeoutError:
                 seconds = math.ceil(self.body_timeout)
                 plural = "s" if seconds != 1 else ""
-                await self._refuse(scope, send, 408, f"The workbook stopped arriving (nothing for {seconds} "
-                                                     f"second{plural}), so it was not read. Check the connection "
-                                                     "and send it again.", close=True)
+                await self._refuse(
+                    scope,
+                    send,
+                    408,
+                    f"The workbook stopped arriving (nothing for {seconds} "
+                    f"second{plural}), so it was not read. Check the connection "
+                    "and send it again.",
+                    close=True,
+                )
                 return
             if message["type"] == "http.disconnect":
                 return
@@ -235,16 +259,28 @@ class RequestGate:
 
     def _too_big(self) -> str:
         mb = self.max_bytes / (1024 * 1024)
-        return (f"The workbook is larger than the {mb:g} MB this service accepts. Remove unused sheets, rows or "
-                "pictures and try again, or ask corporate performance to raise max_upload_mb.")
+        return (
+            f"The workbook is larger than the {mb:g} MB this service accepts. Remove unused sheets, rows or "
+            "pictures and try again, or ask corporate performance to raise max_upload_mb."
+        )
 
-    async def _refuse(self, scope, send, status: int, detail: str, extra: list[tuple[bytes, bytes]] | None = None,
-                      close: bool = False) -> None:
+    async def _refuse(
+        self,
+        scope,
+        send,
+        status: int,
+        detail: str,
+        extra: list[tuple[bytes, bytes]] | None = None,
+        close: bool = False,
+    ) -> None:
         if self.on_refuse is not None:
             self.on_refuse(scope, status, detail)
         body = json.dumps({"detail": detail}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   *(extra or [])]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *(extra or []),
+        ]
         # The connection stays open otherwise: the server discards the unread body as it arrives (holding none
         # of it), and the caller reads the answer instead of a reset connection.
         if close:
@@ -257,5 +293,13 @@ class KeysUnavailable(Exception):
     """Access keys cannot be checked just now (the keys file is damaged); the service's fault, not the caller's."""
 
 
-__all__ = ["BODY_TIMEOUT", "PER_KEY", "TOTAL", "WAITING_PER_KEY", "FairSlots", "FairQueue", "KeysUnavailable",
-           "RequestGate"]
+__all__ = [
+    "BODY_TIMEOUT",
+    "PER_KEY",
+    "TOTAL",
+    "WAITING_PER_KEY",
+    "FairSlots",
+    "FairQueue",
+    "KeysUnavailable",
+    "RequestGate",
+]

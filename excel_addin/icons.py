@@ -45,15 +45,21 @@ def _app(x: float, y: float):
 def _check(x: float, y: float):
     if math.hypot(x - 0.5, y - 0.5) > 0.48:
         return None
-    d = min(_segment_distance(x, y, (0.27, 0.52), (0.43, 0.68)), _segment_distance(x, y, (0.43, 0.68), (0.74, 0.34)))
+    d = min(
+        _segment_distance(x, y, (0.27, 0.52), (0.43, 0.68)),
+        _segment_distance(x, y, (0.43, 0.68), (0.74, 0.34)),
+    )
     return _WHITE if d < 0.07 else _GREEN
 
 
 def _submit(x: float, y: float):
     if math.hypot(x - 0.5, y - 0.5) > 0.48:
         return None
-    d = min(_segment_distance(x, y, (0.5, 0.24), (0.5, 0.76)), _segment_distance(x, y, (0.5, 0.24), (0.3, 0.45)),
-            _segment_distance(x, y, (0.5, 0.24), (0.7, 0.45)))
+    d = min(
+        _segment_distance(x, y, (0.5, 0.24), (0.5, 0.76)),
+        _segment_distance(x, y, (0.5, 0.24), (0.3, 0.45)),
+        _segment_distance(x, y, (0.5, 0.24), (0.7, 0.45)),
+    )
     return _WHITE if d < 0.07 else _BLUE
 
 
@@ -73,11 +79,20 @@ _SHAPES: dict[str, Shape] = {"app": _app, "check": _check, "submit": _submit, "r
 
 def _png(width: int, height: int, rgba: bytes) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
-    raw = b"".join(b"\x00" + rgba[r * width * 4:(r + 1) * width * 4] for r in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    raw = b"".join(b"\x00" + rgba[r * width * 4 : (r + 1) * width * 4] for r in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 @lru_cache(maxsize=32)

@@ -50,12 +50,20 @@ def payload_from_body(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
     except RecursionError:
-        raise BadPayload("The request body is not valid JSON (it is nested too deeply to be a workbook). The "
-                         "actionplan add-in sends the workbook as JSON: update it, or check the request.") from None
+        raise BadPayload(
+            "The request body is not valid JSON (it is nested too deeply to be a workbook). The "
+            "actionplan add-in sends the workbook as JSON: update it, or check the request."
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise BadPayload(f"The request body is not valid JSON{where}. The actionplan add-in sends the workbook as "
-                         "JSON: update it, or check the request.") from None
+        where = (
+            f" (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        raise BadPayload(
+            f"The request body is not valid JSON{where}. The actionplan add-in sends the workbook as "
+            "JSON: update it, or check the request."
+        ) from None
     payload = checked_payload(payload)
     _check_bounds(payload["sheets"])
     # JSON may escape half a UTF-16 pair ("\ud800"), which no file can store: look only when the body has one.
@@ -68,8 +76,10 @@ def _check_bounds(sheets: list[dict[str, Any]]) -> None:
     if not sheets:
         raise BadPayload("The workbook JSON has no sheets; update the actionplan add-in and try again.")
     if len(sheets) > MAX_SHEETS:
-        raise PayloadTooLarge(f"The workbook has {len(sheets):,} sheets; the service reads at most {MAX_SHEETS}. "
-                              "Copy the plan's sheets into a workbook of their own and submit that.")
+        raise PayloadTooLarge(
+            f"The workbook has {len(sheets):,} sheets; the service reads at most {MAX_SHEETS}. "
+            "Copy the plan's sheets into a workbook of their own and submit that."
+        )
     cells = 0
     for sheet in sheets:
         values = sheet.get("values") or []
@@ -77,13 +87,15 @@ def _check_bounds(sheets: list[dict[str, Any]]) -> None:
             raise PayloadTooLarge(
                 f"Sheet '{sheet['name']}' has content down to row {len(values):,}, far below any action plan (at "
                 f"most {MAX_ROWS:,} rows are read). Delete the rows below your plan (select them, right-click > "
-                "Delete) and save; in Excel, Ctrl+End shows the last used cell.")
+                "Delete) and save; in Excel, Ctrl+End shows the last used cell."
+            )
         cells += sum(len(row) for row in values)
         if cells > MAX_CELLS:
             raise PayloadTooLarge(
                 f"The workbook has more than {MAX_CELLS:,} cells in use (sheet '{sheet['name']}' takes it past "
                 "the limit); no action plan is that large. Delete unused rows and columns (Ctrl+End shows the "
-                "last used cell) or sheets that are not part of the plan, and try again.")
+                "last used cell) or sheets that are not part of the plan, and try again."
+            )
     for sheet in sheets:
         for r, row in enumerate(sheet.get("values") or []):
             for c, value in enumerate(row):
@@ -97,11 +109,14 @@ def _check_bounds(sheets: list[dict[str, Any]]) -> None:
                     except OverflowError:
                         finite = False
                     if not finite:
-                        raise BadPayload(f"{where} holds a number too large for Excel. Correct the cell and try "
-                                         "again.")
+                        raise BadPayload(
+                            f"{where} holds a number too large for Excel. Correct the cell and try again."
+                        )
                     continue
-                raise BadPayload(f"{where} holds a {'list' if kind is list else 'JSON object'}, not a cell value. "
-                                 "The actionplan add-in sends values only: update it, or check the request.")
+                raise BadPayload(
+                    f"{where} holds a {'list' if kind is list else 'JSON object'}, not a cell value. "
+                    "The actionplan add-in sends values only: update it, or check the request."
+                )
 
 
 def _check_text(payload: dict[str, Any]) -> None:
@@ -116,24 +131,34 @@ def _check_text(payload: dict[str, Any]) -> None:
 
     for sheet in payload["sheets"]:
         if bad(sheet["name"]):
-            raise BadPayload("A sheet name holds a broken character (half of a UTF-16 pair). Rename the sheet and "
-                             "try again.")
+            raise BadPayload(
+                "A sheet name holds a broken character (half of a UTF-16 pair). Rename the sheet and "
+                "try again."
+            )
         for r, row in enumerate(sheet.get("values") or []):
             for c, value in enumerate(row):
                 if bad(value):
-                    raise BadPayload(f"Sheet '{sheet['name']}' cell {_column(c + 1)}{r + 1} holds a broken character "
-                                     "(half of a UTF-16 pair, often left by copying part of an emoji). Retype the "
-                                     "cell's text and try again.")
+                    raise BadPayload(
+                        f"Sheet '{sheet['name']}' cell {_column(c + 1)}{r + 1} holds a broken character "
+                        "(half of a UTF-16 pair, often left by copying part of an emoji). Retype the "
+                        "cell's text and try again."
+                    )
     if bad(json.dumps(payload.get("book"), ensure_ascii=False)):
-        raise BadPayload("The workbook's name holds a broken character (half of a UTF-16 pair). Save it under a "
-                         "plain name and try again.")
+        raise BadPayload(
+            "The workbook's name holds a broken character (half of a UTF-16 pair). Save it under a "
+            "plain name and try again."
+        )
 
 
 class RateLimit:
     """A token bucket per key: `burst` requests at once, then `per_minute` a minute; thread-safe."""
 
-    def __init__(self, per_minute: float = REQUESTS_PER_MINUTE, burst: int = BURST,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: float = REQUESTS_PER_MINUTE,
+        burst: int = BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = per_minute / 60.0
         self.burst = burst
         self.clock = clock
@@ -156,5 +181,12 @@ class RateLimit:
             return (1.0 - tokens) / self.rate
 
 
-__all__ = ["BURST", "MAX_CELLS", "MAX_SHEETS", "REQUESTS_PER_MINUTE", "PayloadTooLarge", "RateLimit",
-           "payload_from_body"]
+__all__ = [
+    "BURST",
+    "MAX_CELLS",
+    "MAX_SHEETS",
+    "REQUESTS_PER_MINUTE",
+    "PayloadTooLarge",
+    "RateLimit",
+    "payload_from_body",
+]

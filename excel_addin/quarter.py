@@ -12,7 +12,6 @@ file, returning a plan, and reminders. Shells over actionplan.register, warehous
 | POST /api/admin/remind?period=&dry_run=           | email the departments owing the period's plan            |
 """
 
-
 import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -32,8 +31,13 @@ TYPES = {".xlsx": XLSX, ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12
 
 
 def _department(d) -> dict[str, Any]:
-    return {"name": d.name, "contacts": d.contacts, "added": d.added, "retired": d.retired,
-            "former_names": d.former_names}
+    return {
+        "name": d.name,
+        "contacts": d.contacts,
+        "added": d.added,
+        "retired": d.retired,
+        "former_names": d.former_names,
+    }
 
 
 def add_quarter_routes(app: FastAPI, settings: Settings, inbox, admin: Any, tokens: Any = None) -> None:
@@ -60,12 +64,17 @@ def add_quarter_routes(app: FastAPI, settings: Settings, inbox, admin: Any, toke
 
     @router.get("/api/departments")
     def departments(token: Admin):
-        return {"registered": not register.is_empty(),
-                "departments": [_department(d) for d in register.departments(retired=True)]}
+        return {
+            "registered": not register.is_empty(),
+            "departments": [_department(d) for d in register.departments(retired=True)],
+        }
 
     @router.post("/api/departments")
-    def add_department(token: Admin, name: Annotated[str, Body(embed=True)],
-                       contacts: Annotated[list[str], Body(embed=True)] = []):  # noqa: B006 (FastAPI copies it)
+    def add_department(
+        token: Admin,
+        name: Annotated[str, Body(embed=True)],
+        contacts: Annotated[list[str], Body(embed=True)] = [],  # noqa: B006 (FastAPI copies it)
+    ):
         dept, new = register.add(name, contacts)
         return {"department": _department(dept), "new": new}
 
@@ -74,16 +83,22 @@ def add_quarter_routes(app: FastAPI, settings: Settings, inbox, admin: Any, toke
         return {"deadlines": {p: d.isoformat() for p, d in register.deadlines().items()}}
 
     @router.post("/api/deadlines")
-    def set_deadline(token: Admin, period: Annotated[str, Body(embed=True)], date: Annotated[str, Body(embed=True)]):
+    def set_deadline(
+        token: Admin, period: Annotated[str, Body(embed=True)], date: Annotated[str, Body(embed=True)]
+    ):
         label, day = period_label(period), day_from_text(date, "date")
         register.set_deadline(label, day)
         return {"period": label, "deadline": day.isoformat()}
 
     @router.get("/api/admin/submissions")
-    def submissions(token: Admin, period: Annotated[str | None, Query()] = None,
-                    department: Annotated[str | None, Query()] = None):
-        found = submissions_on_file(inbox(), register, settings.council, period=period_label(period),
-                                    department=department)
+    def submissions(
+        token: Admin,
+        period: Annotated[str | None, Query()] = None,
+        department: Annotated[str | None, Query()] = None,
+    ):
+        found = submissions_on_file(
+            inbox(), register, settings.council, period=period_label(period), department=department
+        )
         return {"submissions": [e.public() for e in found]}
 
     def on_file(sid: str):
@@ -100,17 +115,28 @@ def add_quarter_routes(app: FastAPI, settings: Settings, inbox, admin: Any, toke
     def workbook(token: Admin, sid: str):
         entry = on_file(sid)
         data, name = workbook_of(inbox(), entry)
-        suffix = name[name.rfind("."):]
-        return Response(data, media_type=TYPES.get(suffix, XLSX), headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "no-store"})
+        suffix = name[name.rfind(".") :]
+        return Response(
+            data,
+            media_type=TYPES.get(suffix, XLSX),
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+                "Cache-Control": "no-store",
+            },
+        )
 
     @router.post("/api/admin/submissions/{sid}/return")
     def return_plan(token: Admin, sid: str, comment: Annotated[str, Body(embed=True)]):
         on_file(sid)  # 404 when there is no such submission
-        entry, ret = return_submission(inbox(), register, settings.council, sid, comment, by=token.who,
-                                       now=dt.datetime.now(dt.UTC))
-        return {"submission": entry.public(), "department": entry.department, "period": entry.period,
-                "comment": ret.comment}
+        entry, ret = return_submission(
+            inbox(), register, settings.council, sid, comment, by=token.who, now=dt.datetime.now(dt.UTC)
+        )
+        return {
+            "submission": entry.public(),
+            "department": entry.department,
+            "period": entry.period,
+            "comment": ret.comment,
+        }
 
     @router.post("/api/admin/remind")
     async def remind(token: Admin, period: Annotated[str, Query()], dry_run: Annotated[bool, Query()] = True):
@@ -129,6 +155,8 @@ def sso_manifest(settings: Settings) -> str:
 
     host = urlsplit(settings.service_url).netloc
     client = escape(settings.entra_client_id)
-    return (f"\n    <WebApplicationInfo>\n      <Id>{client}</Id>\n      <Resource>api://{escape(host)}/{client}</Resource>"
-            "\n      <Scopes>\n        <Scope>openid</Scope>\n        <Scope>profile</Scope>\n      </Scopes>"
-            "\n    </WebApplicationInfo>")
+    return (
+        f"\n    <WebApplicationInfo>\n      <Id>{client}</Id>\n      <Resource>api://{escape(host)}/{client}</Resource>"
+        "\n      <Scopes>\n        <Scope>openid</Scope>\n        <Scope>profile</Scope>\n      </Scopes>"
+        "\n    </WebApplicationInfo>"
+    )

@@ -40,20 +40,30 @@ def report_bytes(settings: Settings, period: str | None, department: str | None)
         published = report_file(council.rollup_file(settings, label), department)
         if published.exists():
             return label, published.read_bytes()
-        raise HTTPException(503, f"The committee report cannot be written just now ({why}). Try again in a "
-                                 "minute; corporate performance can also publish it with `actionplan report`.")
+        raise HTTPException(
+            503,
+            f"The committee report cannot be written just now ({why}). Try again in a "
+            "minute; corporate performance can also publish it with `actionplan report`.",
+        )
     try:
         from actionplan.warehouse.consolidate import report_from_warehouse
 
         on_record = wh.periods(settings.council)
         label = period or (on_record[-1] if on_record else None)
         if label is None:
-            raise HTTPException(404, "No department has submitted a plan yet, so there is no committee report.")
+            raise HTTPException(
+                404, "No department has submitted a plan yet, so there is no committee report."
+            )
         with tempfile.TemporaryDirectory(prefix="actionplan-report-") as scratch:
-            out = report_from_warehouse(wh, label, Path(scratch, "report.docx"), council=settings.council,
-                                        department=department,
-                                        template=Path(settings.report_template) if settings.report_template
-                                        else None, tolerance=settings.tolerance)
+            out = report_from_warehouse(
+                wh,
+                label,
+                Path(scratch, "report.docx"),
+                council=settings.council,
+                department=department,
+                template=Path(settings.report_template) if settings.report_template else None,
+                tolerance=settings.tolerance,
+            )
             return label, out.read_bytes()
     finally:
         wh.close()
@@ -62,8 +72,11 @@ def report_bytes(settings: Settings, period: str | None, department: str | None)
 def _latest_published(settings: Settings) -> str:
     published = council.published_periods(settings)
     if not published:
-        raise HTTPException(404, "No committee report has been published yet, and the warehouse cannot be read "
-                                 "just now. Try again in a minute.")
+        raise HTTPException(
+            404,
+            "No committee report has been published yet, and the warehouse cannot be read "
+            "just now. Try again in a minute.",
+        )
     return published[-1]
 
 
@@ -74,18 +87,28 @@ def add_report_routes(app: FastAPI, settings: Settings, signed_in: Callable[...,
     SignedIn = Annotated[Token, Depends(signed_in)]
 
     @app.get(REPORT_PATH)
-    def report_download(token: SignedIn,
-                        period: Annotated[str | None, Query(description="e.g. 2024/25 Q2, or 2024/25")] = None,
-                        department: Annotated[str | None, Query(description="admins: one department's")] = None):
+    def report_download(
+        token: SignedIn,
+        period: Annotated[str | None, Query(description="e.g. 2024/25 Q2, or 2024/25")] = None,
+        department: Annotated[str | None, Query(description="admins: one department's")] = None,
+    ):
         label = council.period_label(period)
         if token.department:
             if department and department.strip().casefold() != token.department.casefold():
-                raise HTTPException(403, f"This key is {token.department}'s: it can download only "
-                                         f"{token.department}'s own report.")
+                raise HTTPException(
+                    403,
+                    f"This key is {token.department}'s: it can download only "
+                    f"{token.department}'s own report.",
+                )
             department = token.department
         label, data = report_bytes(settings, label, department)
         safe = label.replace("/", "-").replace(" ", "-")
-        whose = "".join(c if c.isalnum() else "-" for c in department).strip("-").lower() if department else ""
+        whose = (
+            "".join(c if c.isalnum() else "-" for c in department).strip("-").lower() if department else ""
+        )
         name = f"committee-report-{safe}{'-' + whose if whose else ''}.docx"
-        return Response(data, media_type=DOCX, headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                                        "Cache-Control": "no-store"})
+        return Response(
+            data,
+            media_type=DOCX,
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        )

@@ -100,8 +100,10 @@ class TokenStore:
                 entries = json.loads(self.path.read_text(encoding="utf-8")).get("tokens", [])
                 tokens = {e["id"]: Token(**e) for e in entries}
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise ActionplanError(f"{self.path} is damaged ({exc}); restore it from backup or delete it and "
-                                      "issue new access keys.") from None
+                raise ActionplanError(
+                    f"{self.path} is damaged ({exc}); restore it from backup or delete it and "
+                    "issue new access keys."
+                ) from None
             self._stamp, self._tokens = stamp, tokens
         return self._tokens
 
@@ -120,8 +122,14 @@ class TokenStore:
         """Departments holding a key that is not revoked: the departments expected to submit."""
         return sorted({t.department for t in self.all() if t.department and not t.revoked}, key=str.casefold)
 
-    def add(self, *, department: str | None = None, admin: bool = False, label: str | None = None,
-            now: dt.datetime | None = None) -> tuple[Token, str]:
+    def add(
+        self,
+        *,
+        department: str | None = None,
+        admin: bool = False,
+        label: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> tuple[Token, str]:
         """Issue a new key; returns the stored entry and the key itself (shown once, never stored)."""
         if bool(department) == bool(admin):
             raise ActionplanError("Give either --department NAME or --admin.")
@@ -144,8 +152,11 @@ class TokenStore:
             tokens = dict(self._load())
             matches = [t for t in tokens if t == tid] or [t for t in tokens if t.startswith(tid)]
             if len(matches) != 1:
-                raise UnknownToken(f"No access key with id '{tid}'. See `actionplan token list`."
-                                   if not matches else f"'{tid}' matches several keys: give the whole id.")
+                raise UnknownToken(
+                    f"No access key with id '{tid}'. See `actionplan token list`."
+                    if not matches
+                    else f"'{tid}' matches several keys: give the whole id."
+                )
             old = tokens[matches[0]]
             if old.revoked:
                 return old
@@ -173,8 +184,11 @@ class TokenStore:
             return self.sso.verify(secret)
         token = self._match(secret)
         if token is None:
-            return None, "This access key is not recognised. Check it was copied whole, or ask corporate " \
-                         "performance for a new one."
+            return (
+                None,
+                "This access key is not recognised. Check it was copied whole, or ask corporate "
+                "performance for a new one.",
+            )
         if token.revoked:
             return None, "This access key has been revoked. Ask corporate performance for a new one."
         return token, ""

@@ -58,12 +58,17 @@ def warm() -> None:
 def checked_payload(payload: Any) -> dict[str, Any]:
     """The payload when it has the shape of xlwings' workbook JSON; BadPayload with words for the user if not."""
     if not isinstance(payload, dict):
-        raise BadPayload("The request body must be a JSON object with the workbook's sheets (xlwings format).")
+        raise BadPayload(
+            "The request body must be a JSON object with the workbook's sheets (xlwings format)."
+        )
     sheets = payload.get("sheets")
-    if not isinstance(sheets, list) or not all(isinstance(s, dict) and isinstance(s.get("name"), str)
-                                               for s in sheets):
-        raise BadPayload("The workbook JSON has no 'sheets' list of {name, values}; update the actionplan add-in "
-                         "and try again.")
+    if not isinstance(sheets, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("name"), str) for s in sheets
+    ):
+        raise BadPayload(
+            "The workbook JSON has no 'sheets' list of {name, values}; update the actionplan add-in "
+            "and try again."
+        )
     for s in sheets:
         values = s.get("values", [[]])
         if not isinstance(values, list) or not all(isinstance(r, list) for r in values):
@@ -96,8 +101,20 @@ def styles_request(plan: dict[str, Any], settings: Any) -> dict[str, Any] | None
     if not (chosen.fills or chosen.bold == "font"):
         return None
     names = [str(s["name"]) for s in plan["sheets"] if s.get("values") not in (None, [], [[]])]
-    return {"actions": [{"func": "sendCellStyles", "args": [names], "values": None, "sheet_position": None,
-                         "start_row": None, "start_column": None, "row_count": None, "column_count": None}]}
+    return {
+        "actions": [
+            {
+                "func": "sendCellStyles",
+                "args": [names],
+                "values": None,
+                "sheet_position": None,
+                "start_row": None,
+                "start_column": None,
+                "row_count": None,
+                "column_count": None,
+            }
+        ]
+    }
 
 
 def _remote_book(payload: dict[str, Any]):
@@ -202,20 +219,26 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def outcome_of(report: dict[str, Any], *, stored: bool, in_excel: bool = True,
-               now: dt.datetime | None = None) -> Outcome:
+def outcome_of(
+    report: dict[str, Any], *, stored: bool, in_excel: bool = True, now: dt.datetime | None = None
+) -> Outcome:
     """Title and alert for a report: "Accepted with 3 warnings" / "Rejected: 2 errors, nothing was stored"."""
     n_err, n_warn = len(report["errors"]), len(report["warnings"])
-    fix = (f"Fix the cells coloured red (listed on the '{REPORT_SHEET}' sheet)" if in_excel else
-           "Fix the errors listed below in your workbook")
+    fix = (
+        f"Fix the cells coloured red (listed on the '{REPORT_SHEET}' sheet)"
+        if in_excel
+        else "Fix the errors listed below in your workbook"
+    )
     c = report["counts"]
     counts = f"{_plural(c['actions'], 'action')}, {_plural(c['objectives'], 'objective')}, {_plural(c['kpis'], 'KPI')}"
     if stored:
         if report["accepted"]:
             title = f"Accepted with {_plural(n_warn, 'warning')}" if n_warn else "Accepted"
-            tail = ("This is identical to the plan you already sent: it was not stored twice."
-                    if report.get("new") is False else
-                    f"Stored for the council rollup ({counts}).")
+            tail = (
+                "This is identical to the plan you already sent: it was not stored twice."
+                if report.get("new") is False
+                else f"Stored for the council rollup ({counts})."
+            )
             alert = f"{title}. {tail}"
         else:
             title = f"Rejected: {_plural(n_err, 'error')}, nothing was stored"
@@ -229,8 +252,11 @@ def outcome_of(report: dict[str, Any], *, stored: bool, in_excel: bool = True,
             title = f"Check found {_plural(n_err, 'error')}{also}"
             alert = f"{title}. {fix}, then {'press Submit' if in_excel else 'submit it'}. Nothing was stored."
     if n_warn and report["accepted"]:
-        alert += (f" Warnings are coloured amber and listed on the '{REPORT_SHEET}' sheet." if in_excel else
-                  " Please look at the warnings listed below.")
+        alert += (
+            f" Warnings are coloured amber and listed on the '{REPORT_SHEET}' sheet."
+            if in_excel
+            else " Please look at the warnings listed below."
+        )
     details: list[tuple[str, Any]] = [
         ("Department", as_text(report.get("department") or "not given")),
         ("Period", as_text(report.get("period") or "not given")),
@@ -242,16 +268,23 @@ def outcome_of(report: dict[str, Any], *, stored: bool, in_excel: bool = True,
     return Outcome(title, alert, details)
 
 
-def report_actions(payload: dict[str, Any], report: dict[str, Any], *, stored: bool,
-                   now: dt.datetime | None = None) -> dict[str, Any]:
+def report_actions(
+    payload: dict[str, Any], report: dict[str, Any], *, stored: bool, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """The actions that write the report sheet, colour the cells in error and warning, and show the alert."""
     outcome = outcome_of(report, stored=stored, now=now)
     messages = [("error", m) for m in report["errors"]] + [("warning", m) for m in report["warnings"]]
     table: list[list[Any]] = [list(REPORT_HEADER)]
     for level, m in messages:
         prefix = "Error: " if level == "error" else "Warning: "
-        table.append([as_text(m.get("sheet") or "workbook"), as_text(m.get("cell") or ""),
-                      as_text("" if m.get("value") is None else str(m["value"])), as_text(prefix + m["message"])])
+        table.append(
+            [
+                as_text(m.get("sheet") or "workbook"),
+                as_text(m.get("cell") or ""),
+                as_text("" if m.get("value") is None else str(m["value"])),
+                as_text(prefix + m["message"]),
+            ]
+        )
     if not messages:
         table.append(["", "", "", "No problems found."])
     top = 2 + len(outcome.details) + 1  # 1-based row of the table header
@@ -285,8 +318,9 @@ def report_actions(payload: dict[str, Any], report: dict[str, Any], *, stored: b
         return _finish(book)
 
 
-def _colour_cells(book, positions: dict[str, int], payload: dict[str, Any],
-                  messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+def _colour_cells(
+    book, positions: dict[str, int], payload: dict[str, Any], messages: Sequence[tuple[str, dict[str, Any]]]
+) -> None:
     """Fill each located cell light red (error) or light amber (warning); take the last report's fills off."""
     fills: dict[tuple[str, int, int], str] = {}
     for level, m in messages:
@@ -299,7 +333,7 @@ def _colour_cells(book, positions: dict[str, int], payload: dict[str, Any],
             fills[key] = ERROR_FILL if level == "error" else WARNING_FILL
     stale = {k for k in _previous_marks(payload) if k not in fills and k[0] in positions}
     groups: dict[tuple[str, int, str | None], list[int]] = {}
-    for (sheet, row, col) in stale:
+    for sheet, row, col in stale:
         groups.setdefault((sheet, col, None), []).append(row)
     for (sheet, row, col), colour in fills.items():
         groups.setdefault((sheet, col, colour), []).append(row)
@@ -323,7 +357,12 @@ def _table_rows(frame, date_columns: Sequence[str]) -> tuple[list[str], list[lis
     for record in frame.itertuples(index=False, name=None):
         row = []
         for name, value in zip(columns, record, strict=True):
-            if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            if (
+                value is None
+                or value is pd.NaT
+                or value is pd.NA
+                or (isinstance(value, float) and math.isnan(value))
+            ):
                 row.append("")
             elif isinstance(value, (bool,)) or type(value).__name__ == "bool_":
                 row.append("Yes" if value else "")
@@ -331,8 +370,13 @@ def _table_rows(frame, date_columns: Sequence[str]) -> tuple[list[str], list[lis
                 day = value.date() if isinstance(value, (dt.datetime, pd.Timestamp)) else value
                 row.append((day - epoch).days)
             elif isinstance(value, (dt.date, pd.Timestamp)):
-                row.append(as_text(value.strftime("%d/%m/%Y %H:%M") if isinstance(value, dt.datetime)
-                                   else value.strftime("%d/%m/%Y")))
+                row.append(
+                    as_text(
+                        value.strftime("%d/%m/%Y %H:%M")
+                        if isinstance(value, dt.datetime)
+                        else value.strftime("%d/%m/%Y")
+                    )
+                )
             elif hasattr(value, "item"):
                 value = value.item()
                 row.append("" if isinstance(value, float) and math.isnan(value) else value)
@@ -368,7 +412,9 @@ def rollup_actions(payload: dict[str, Any], sheets: Sequence[CouncilSheet], aler
                 shown = rows[:MAX_ROWS_TO_EXCEL]
                 title = cs.title
                 if len(rows) > len(shown):
-                    title += f" (first {len(shown):,} of {len(rows):,} rows: download the rollup workbook for all)"
+                    title += (
+                        f" (first {len(shown):,} of {len(rows):,} rows: download the rollup workbook for all)"
+                    )
                 sheet["A1"].value = [[as_text(title)]]  # titles carry department names: text, never a formula
                 sheet["A1"].font.bold = True
                 sheet["A1"].font.size = 14
@@ -377,8 +423,11 @@ def rollup_actions(payload: dict[str, Any], sheets: Sequence[CouncilSheet], aler
                 header.font.bold = True
                 header.color = HEADER_FILL
                 for i, name in enumerate(columns, start=1):
-                    width = 14 if name in cs.date_columns or name in cs.percent_columns else (
-                        60 if name in ("Action", "Progress update", "Objective", "Reason") else 22)
+                    width = (
+                        14
+                        if name in cs.date_columns or name in cs.percent_columns
+                        else (60 if name in ("Action", "Progress update", "Objective", "Reason") else 22)
+                    )
                     sheet.range((1, i)).column_width = width
                     if shown and name in cs.date_columns:
                         sheet.range((4, i), (3 + len(shown), i)).number_format = "dd/mm/yyyy"

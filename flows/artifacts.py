@@ -23,29 +23,60 @@ def run_tags(council: str, period: str | None = None) -> list[str]:
     return [f"council:{council_slug(council)}", *([f"period:{period}"] if period else [])]
 
 
-def load_table(records: list[dict[str, Any]], failed: dict[str, str], rejected: list[dict[str, Any]]
-               ) -> list[dict[str, Any]]:
+def load_table(
+    records: list[dict[str, Any]], failed: dict[str, str], rejected: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """One row per submission an ingest run loaded, failed to load, or that was rejected at Submit since the last."""
-    rows = [{"Council": r.get("council") or DEFAULT_COUNCIL, "Department": r.get("department"),
-             "Period": r.get("period"), "Outcome": r["outcome"], "Warnings": r["warnings"], "Errors": 0,
-             "Submission": r["id"][:12]} for r in records]
-    rows += [{"Council": "", "Department": "", "Period": "", "Outcome": f"not loaded: {why}", "Warnings": "",
-              "Errors": "", "Submission": sid[:12]} for sid, why in failed.items()]
+    rows = [
+        {
+            "Council": r.get("council") or DEFAULT_COUNCIL,
+            "Department": r.get("department"),
+            "Period": r.get("period"),
+            "Outcome": r["outcome"],
+            "Warnings": r["warnings"],
+            "Errors": 0,
+            "Submission": r["id"][:12],
+        }
+        for r in records
+    ]
+    rows += [
+        {
+            "Council": "",
+            "Department": "",
+            "Period": "",
+            "Outcome": f"not loaded: {why}",
+            "Warnings": "",
+            "Errors": "",
+            "Submission": sid[:12],
+        }
+        for sid, why in failed.items()
+    ]
     for r in rejected:
         report = r.get("report") or {}
-        rows.append({"Council": r.get("council") or DEFAULT_COUNCIL, "Department": report.get("department"),
-                     "Period": report.get("period"), "Outcome": "rejected at Submit",
-                     "Warnings": len(report.get("warnings") or []), "Errors": len(report.get("errors") or []),
-                     "Submission": (r.get("raw") or "")[:12]})
+        rows.append(
+            {
+                "Council": r.get("council") or DEFAULT_COUNCIL,
+                "Department": report.get("department"),
+                "Period": report.get("period"),
+                "Outcome": "rejected at Submit",
+                "Warnings": len(report.get("warnings") or []),
+                "Errors": len(report.get("errors") or []),
+                "Submission": (r.get("raw") or "")[:12],
+            }
+        )
     return rows
 
 
-def load_description(records: list[dict[str, Any]], failed: dict[str, str], rejected: list[dict[str, Any]]) -> str:
+def load_description(
+    records: list[dict[str, Any]], failed: dict[str, str], rejected: list[dict[str, Any]]
+) -> str:
     """The table artifact's one-line description: counts of departments loaded, warnings and rejections."""
     loaded = [r for r in records if r["outcome"] == "loaded"]
     warnings = sum(r["warnings"] for r in loaded)
-    text = (f"{counted(len(loaded), 'department plan')} loaded ({counted(warnings, 'warning')}), "
-            f"{len(rejected)} rejected at Submit")
+    text = (
+        f"{counted(len(loaded), 'department plan')} loaded ({counted(warnings, 'warning')}), "
+        f"{len(rejected)} rejected at Submit"
+    )
     return text + (f", {len(failed)} failed to load" if failed else "") + "."
 
 
@@ -61,8 +92,9 @@ def _cell(value: Any) -> str:
 def markdown_table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
-        lines.append("| " + " | ".join(_cell(f"{row[c]:.0%}" if c.startswith("%") else row[c]) for c in columns)
-                     + " |")
+        lines.append(
+            "| " + " | ".join(_cell(f"{row[c]:.0%}" if c.startswith("%") else row[c]) for c in columns) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -70,12 +102,16 @@ def consolidate_markdown(result: dict[str, Any], link: str | None = None) -> str
     """The consolidate run's artifact: the Summary table, exceptions and missing departments, where the rollup is."""
     facts = result["facts"]
     missing = facts.get("missing") or []
-    lines = [f"# Council rollup, {facts['period']}", "",
-             markdown_table(facts["summary"], SUMMARY_COLUMNS), "",
-             f"- **Exceptions:** {facts['exceptions']}",
-             f"- **Departments not submitted:** {len(missing)}" + (f" ({', '.join(missing)})" if missing else ""),
-             f"- **Data-quality warnings:** {facts['warnings']}",
-             "- **Rollup workbook:** " + (f"[{result['path']}]({link})" if link else result["path"])]
+    lines = [
+        f"# Council rollup, {facts['period']}",
+        "",
+        markdown_table(facts["summary"], SUMMARY_COLUMNS),
+        "",
+        f"- **Exceptions:** {facts['exceptions']}",
+        f"- **Departments not submitted:** {len(missing)}" + (f" ({', '.join(missing)})" if missing else ""),
+        f"- **Data-quality warnings:** {facts['warnings']}",
+        "- **Rollup workbook:** " + (f"[{result['path']}]({link})" if link else result["path"]),
+    ]
     if result.get("pdf"):
         lines.append(f"- **Committee report (PDF):** {result['pdf']}")
     validation = result.get("validation") or {}
@@ -90,8 +126,14 @@ def consolidate_markdown(result: dict[str, Any], link: str | None = None) -> str
 
 def validation_markdown(validation: dict[str, Any]) -> str:
     """The validation task's artifact: each suite's counts, then every disagreement with Submit."""
-    lines = [f"# Great Expectations, {validation['period']}", "", validation["summary"], "",
-             "| Suite | Rows | Expectations | Met | Not met |", "|---|---|---|---|---|"]
+    lines = [
+        f"# Great Expectations, {validation['period']}",
+        "",
+        validation["summary"],
+        "",
+        "| Suite | Rows | Expectations | Met | Not met |",
+        "|---|---|---|---|---|",
+    ]
     for kind, s in validation["suites"].items():
         lines.append(f"| {kind} | {s['rows']} | {s['expectations']} | {s['met']} | {s['not met']} |")
     if validation["disagreements"]:

@@ -6,17 +6,17 @@ import datetime as dt
 from pathlib import Path
 from urllib.parse import quote
 
-from actionplan.excel_addin.tokens import key_holders
-from actionplan.warehouse import open_warehouse
-from actionplan.warehouse.consolidate import facts_from_warehouse
 from prefect import flow, tags, task
 
 from actionplan.clock import DEFAULT_TIMEZONE
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_on_record, council_slug
+from actionplan.excel_addin.tokens import key_holders
 from actionplan.model import RollupFacts
 from actionplan.register import Register
 from actionplan.settings import load_settings
 from actionplan.vocabulary import period_from_text
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.consolidate import facts_from_warehouse
 from actionplan.workbooks import write_rollup
 
 from .artifacts import (
@@ -31,21 +31,37 @@ from .ingest import load_pending, publish_load_table
 
 
 @task(name="read-facts", retries=2, retry_delay_seconds=[5, 20])
-def read_facts(warehouse_url: str, period: str, as_at: dt.date | None, against: str | None,
-               tolerance: float, council: str, timezone: str = DEFAULT_TIMEZONE) -> RollupFacts:
+def read_facts(
+    warehouse_url: str,
+    period: str,
+    as_at: dt.date | None,
+    against: str | None,
+    tolerance: float,
+    council: str,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> RollupFacts:
     s = load_settings()
     register = Register.for_home(s.home_path, council) if council != ALL_COUNCILS else None
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
-        return facts_from_warehouse(wh, period, council=council, as_at=as_at, against=against, tolerance=tolerance,
-                                    timezone=timezone, register=register,
-                                    key_holders=key_holders(s.home_path, council))
+        return facts_from_warehouse(
+            wh,
+            period,
+            council=council,
+            as_at=as_at,
+            against=against,
+            tolerance=tolerance,
+            timezone=timezone,
+            register=register,
+            key_holders=key_holders(s.home_path, council),
+        )
     finally:
         wh.close()
 
 
-def council_and_period(warehouse_url: str, requested: str | None, configured: str,
-                       period: str | None) -> tuple[str, str | None]:
+def council_and_period(
+    warehouse_url: str, requested: str | None, configured: str, period: str | None
+) -> tuple[str, str | None]:
     """The council a run rolls up (the configured one, `all`, or one on record: UnknownCouncil names them), and
     the period: the one asked for, or the council's most recent (what a scheduled run rebuilds)."""
     if requested is None and period:
@@ -100,33 +116,52 @@ def print_pdf(workbook: str) -> str:
 
 
 @task(name="validate-with-gx", tags=["great-expectations"])
-def validate_with_gx(warehouse_url: str, inbox_dir: str, archive_dir: str, period: str, council: str,
-                     docs_dir: str, results_dir: str) -> dict:
+def validate_with_gx(
+    warehouse_url: str,
+    inbox_dir: str,
+    archive_dir: str,
+    period: str,
+    council: str,
+    docs_dir: str,
+    results_dir: str,
+) -> dict:
     """Validate the period as loaded with Great Expectations; fails, naming each disagreement, when GX finds what
     Submit did not (or the reverse). Its results are kept in results_dir and shown in the Data Docs at docs_dir."""
-    from actionplan.warehouse.inbox import Inbox
-    from actionplan.warehouse.validation import validate_loaded_period
     from prefect.artifacts import create_markdown_artifact
     from prefect.context import TaskRunContext
     from prefect.states import Failed
+
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.validation import validate_loaded_period
 
     context = TaskRunContext.get()
     run_name = context.task_run.name if context else None
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
-        outcome = validate_loaded_period(wh, Inbox(Path(inbox_dir), Path(archive_dir)), period, council,
-                                         docs_dir=Path(docs_dir), results_dir=Path(results_dir), run_name=run_name)
+        outcome = validate_loaded_period(
+            wh,
+            Inbox(Path(inbox_dir), Path(archive_dir)),
+            period,
+            council,
+            docs_dir=Path(docs_dir),
+            results_dir=Path(results_dir),
+            run_name=run_name,
+        )
     finally:
         wh.close()
     found = outcome.as_dict()
-    create_markdown_artifact(validation_markdown(found), key=artifact_key("gx-validation", council_slug(council),
-                                                                          period),
-                             description=outcome.summary())
+    create_markdown_artifact(
+        validation_markdown(found),
+        key=artifact_key("gx-validation", council_slug(council), period),
+        description=outcome.summary(),
+    )
     if not outcome.agrees:
         # A Failed state, not an exception: the run shows the task failed with this message, and a person running
         # `actionplan consolidate` reads it without a traceback.
-        return Failed(message=" ".join([outcome.summary(), *(d.message() for d in outcome.disagreements)]),
-                      data=_Found(found))
+        return Failed(
+            message=" ".join([outcome.summary(), *(d.message() for d in outcome.disagreements)]),
+            data=_Found(found),
+        )
     return found
 
 
@@ -145,8 +180,14 @@ def _run_name() -> str:
 
 
 @flow(name="consolidate", log_prints=True, timeout_seconds=60 * 60, flow_run_name=_run_name)
-def consolidate(period: str | None = None, as_at: dt.date | None = None, out: str | None = None,
-                against: str | None = None, pdf: bool = False, council: str | None = None) -> dict:
+def consolidate(
+    period: str | None = None,
+    as_at: dt.date | None = None,
+    out: str | None = None,
+    against: str | None = None,
+    pdf: bool = False,
+    council: str | None = None,
+) -> dict:
     """Load the inbox, then write a council's rollup workbook for the period atomically; returns its path and
     numbers. council: the configured council when not given, or `all` for every council in one workbook."""
     s = load_settings()
@@ -159,15 +200,28 @@ def consolidate(period: str | None = None, as_at: dt.date | None = None, out: st
     add_run_tags(run_tags(council, label))
     with tags(*run_tags(council, label)):
         # The reference validation: a failed task reports a disagreement, and the rollup is built all the same.
-        checked = validate_with_gx(s.warehouse_url, str(s.inbox_path), str(s.archive_path), label, council,
-                                   str(s.data_docs_path(label, council)), str(s.validations_path(label, council)),
-                                   return_state=True)
+        checked = validate_with_gx(
+            s.warehouse_url,
+            str(s.inbox_path),
+            str(s.archive_path),
+            label,
+            council,
+            str(s.data_docs_path(label, council)),
+            str(s.validations_path(label, council)),
+            return_state=True,
+        )
         facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
         path = publish(facts, out or str(rollup_path(s, period, council)))
         if council != ALL_COUNCILS:
             publish_snapshots(s.warehouse_url, facts.period, council)
-        result = {"path": path, "loaded": len(loaded.loaded), "council": council, "facts": facts.export(),
-                  "pdf": None, "validation": _validation(checked)}
+        result = {
+            "path": path,
+            "loaded": len(loaded.loaded),
+            "council": council,
+            "facts": facts.export(),
+            "pdf": None,
+            "validation": _validation(checked),
+        }
         if pdf:
             from actionplan.pdf import PdfUnavailable, libreoffice
 
@@ -195,8 +249,14 @@ def publish_summary(result: dict, service_url: str | None) -> None:
     from prefect.artifacts import create_markdown_artifact
 
     facts = result["facts"]
-    link = f"{service_url.rstrip('/')}/rollup/latest.xlsx?period={quote(facts['period'])}" if service_url else None
-    create_markdown_artifact(consolidate_markdown(result, link),
-                             key=artifact_key("consolidate", council_slug(result["council"]), facts["period"]),
-                             description=f"Rollup {facts['period']}: {counted(facts['exceptions'], 'exception')}, "
-                                         f"{counted(len(facts['missing']), 'department')} not submitted.")
+    link = (
+        f"{service_url.rstrip('/')}/rollup/latest.xlsx?period={quote(facts['period'])}"
+        if service_url
+        else None
+    )
+    create_markdown_artifact(
+        consolidate_markdown(result, link),
+        key=artifact_key("consolidate", council_slug(result["council"]), facts["period"]),
+        description=f"Rollup {facts['period']}: {counted(facts['exceptions'], 'exception')}, "
+        f"{counted(len(facts['missing']), 'department')} not submitted.",
+    )

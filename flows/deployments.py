@@ -37,12 +37,21 @@ def deployments(settings: Settings | None = None, work_pool: str | None = None) 
     # loads once). Consolidation always runs alone: two runs would write the same workbook.
     ingest_limit = None if is_postgres(s.warehouse_url) else 1
     return [
-        ingest.to_deployment(name="ingest", cron="*/10 * * * *", concurrency_limit=ingest_limit,
-                             description="Load accepted submissions from the inbox into the warehouse.", **extra),
+        ingest.to_deployment(
+            name="ingest",
+            cron="*/10 * * * *",
+            concurrency_limit=ingest_limit,
+            description="Load accepted submissions from the inbox into the warehouse.",
+            **extra,
+        ),
         consolidate.to_deployment(
-            name=consolidate_name(s.council), schedule=CronSchedule(cron=s.schedule, timezone=s.timezone),
+            name=consolidate_name(s.council),
+            schedule=CronSchedule(cron=s.schedule, timezone=s.timezone),
             concurrency_limit=1,
-            description="Rebuild the council rollup workbook for the latest period.", **council, **extra),
+            description="Rebuild the council rollup workbook for the latest period.",
+            **council,
+            **extra,
+        ),
     ]
 
 
@@ -62,9 +71,13 @@ def remind_deployment(settings: Settings | None = None, work_pool: str | None = 
     s = settings or load_settings()
     extra = {"work_pool_name": work_pool, "entrypoint_type": EntrypointType.MODULE_PATH} if work_pool else {}
     return remind.to_deployment(
-        name=remind_name(s.council), schedule=CronSchedule(cron=REMIND_CRON, timezone=s.timezone),
-        concurrency_limit=1, parameters={"council": s.council},
-        description=f"Email departments owing a plan {s.remind_days} days before each deadline.", **extra)
+        name=remind_name(s.council),
+        schedule=CronSchedule(cron=REMIND_CRON, timezone=s.timezone),
+        concurrency_limit=1,
+        parameters={"council": s.council},
+        description=f"Email departments owing a plan {s.remind_days} days before each deadline.",
+        **extra,
+    )
 
 
 def all_deployments(settings: Settings | None = None, work_pool: str | None = None) -> list:
@@ -84,12 +97,20 @@ def ensure_work_pool(name: str) -> bool:
             client.read_work_pool(name)
             return False
         except ObjectNotFound:
-            client.create_work_pool(WorkPoolCreate(
-                name=name, type=ProcessWorker.type, base_job_template=ProcessWorker.get_default_base_job_template()))
+            client.create_work_pool(
+                WorkPoolCreate(
+                    name=name,
+                    type=ProcessWorker.type,
+                    base_job_template=ProcessWorker.get_default_base_job_template(),
+                )
+            )
             return True
 
 
 def register(work_pool: str = DEFAULT_POOL, settings: Settings | None = None) -> dict[str, UUID]:
     """Register ingest, consolidate and remind with the Prefect server at PREFECT_API_URL, run by the pool's workers."""
     ensure_work_pool(work_pool)
-    return {f"{d.flow_name}/{d.name}": d.apply(work_pool_name=work_pool) for d in all_deployments(settings, work_pool)}
+    return {
+        f"{d.flow_name}/{d.name}": d.apply(work_pool_name=work_pool)
+        for d in all_deployments(settings, work_pool)
+    }

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from actionplan.warehouse import open_warehouse
-from actionplan.warehouse.inbox import Inbox
-from actionplan.warehouse.load import LoadResult, load_inbox
 from prefect import flow, task
 
 from actionplan.settings import load_settings
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.inbox import Inbox
+from actionplan.warehouse.load import LoadResult, load_inbox
 
 from .artifacts import add_run_tags, artifact_key, load_description, load_table, run_tags
 
@@ -33,8 +33,11 @@ def publish_load_table(result: LoadResult, inbox_dir: str, archive_dir: str) -> 
 
     rejected = Inbox(Path(inbox_dir), Path(archive_dir)).rejected_unreported()
     description = load_description(result.records, result.failed, rejected)
-    create_table_artifact(load_table(result.records, result.failed, rejected), key=artifact_key("ingest"),
-                          description=description)
+    create_table_artifact(
+        load_table(result.records, result.failed, rejected),
+        key=artifact_key("ingest"),
+        description=description,
+    )
     return description
 
 
@@ -43,6 +46,8 @@ def ingest() -> dict:
     """Load accepted submissions waiting in the inbox into the warehouse."""
     s = load_settings()
     result = load_pending(s.warehouse_url, str(s.inbox_path), str(s.archive_path))
-    add_run_tags([t for r in result.records for t in run_tags(r.get("council") or s.council, r.get("period"))])
+    add_run_tags(
+        [t for r in result.records for t in run_tags(r.get("council") or s.council, r.get("period"))]
+    )
     publish_load_table(result, str(s.inbox_path), str(s.archive_path))
     return {"loaded": result.loaded, "already": result.already, "failed": result.failed}

@@ -28,6 +28,9 @@ def remind(council: str | None = None, today: dt.date | None = None, dry_run: bo
     periods = periods_due_for_reminder(Register.for_settings(s).deadlines(), today, days)
     results = [send_for_period(p, today, dry_run, council) for p in periods]
     for r in results:
-        print(f"{r['period']}: {len(r['reminders'])} reminder(s) "
-              + ("to send" if dry_run else "sent") + (f", {len(r['failed'])} failed" if r["failed"] else ""))
+        print(
+            f"{r['period']}: {len(r['reminders'])} reminder(s) "
+            + ("to send" if dry_run else "sent")
+            + (f", {len(r['failed'])} failed" if r["failed"] else "")
+        )
     return {"today": today.isoformat(), "periods": periods, "results": results}

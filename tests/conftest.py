@@ -20,22 +20,52 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.pop("PREFECT_API_URL", None)
 
-ACTION_HEADER = ["Ref", "Objective", "Theme", "Action", "Lead officer", "Due date", "Revised due date", "Status",
-                 "Progress update"]
+ACTION_HEADER = [
+    "Ref",
+    "Objective",
+    "Theme",
+    "Action",
+    "Lead officer",
+    "Due date",
+    "Revised due date",
+    "Status",
+    "Progress update",
+]
 OBJECTIVE_HEADER = ["Ref", "Objective", "Theme", "Delivered by", "Lead officer", "Status", "Commentary"]
-KPI_HEADER = ["Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance", "Comment"]
+KPI_HEADER = [
+    "Ref",
+    "Measure",
+    "Polarity",
+    "Unit",
+    "Lead officer",
+    "Target",
+    "Actual",
+    "Tolerance",
+    "Comment",
+]
 GOOD_KPI = ["K1", "% invoices paid in 30 days", "Higher is better", "%", "R Khan", "95%", "91%", None, None]
 
 
-def canonical_workbook(path: Path, department: str | None = "Finance", actions: list[list] | None = None, *,
-                       period: str | None = "2024/25 Q2", objectives: list[list] | None = None,
-                       kpis: list[list] | None = None, plan: bool = True) -> Path:
+def canonical_workbook(
+    path: Path,
+    department: str | None = "Finance",
+    actions: list[list] | None = None,
+    *,
+    period: str | None = "2024/25 Q2",
+    objectives: list[list] | None = None,
+    kpis: list[list] | None = None,
+    plan: bool = True,
+) -> Path:
     """A department workbook in the template's layout, with exactly the rows given."""
     wb = openpyxl.Workbook()
     ws = wb.active
     if plan:
         ws.title = "Plan"
-        for label, value in (("Department", department), ("Plan", "Service Plan 2024/25"), ("Period", period)):
+        for label, value in (
+            ("Department", department),
+            ("Plan", "Service Plan 2024/25"),
+            ("Period", period),
+        ):
             ws.append([label, value])
         wa = wb.create_sheet("Actions")
     else:
@@ -63,8 +93,17 @@ def canonical_workbook(path: Path, department: str | None = "Finance", actions: 
     return path
 
 
-def action(ref="F1", text="Close the accounts", lead="Patel, Anita", due="31/03/2025", revised=None, status="G",
-           update="On track", objective="Balanced budget", theme="Money") -> list:
+def action(
+    ref="F1",
+    text="Close the accounts",
+    lead="Patel, Anita",
+    due="31/03/2025",
+    revised=None,
+    status="G",
+    update="On track",
+    objective="Balanced budget",
+    theme="Money",
+) -> list:
     return [ref, objective, theme, text, lead, due, revised, status, update]
 
 
@@ -73,8 +112,13 @@ def home(tmp_path, monkeypatch) -> Path:
     """A fresh ACTIONPLAN_HOME for one test."""
     h = tmp_path / "home"
     monkeypatch.setenv("ACTIONPLAN_HOME", str(h))
-    for name in ("ACTIONPLAN_WAREHOUSE", "ACTIONPLAN_INBOX", "ACTIONPLAN_LAYOUTS", "ACTIONPLAN_SETTINGS",
-                 "ACTIONPLAN_COUNCIL"):
+    for name in (
+        "ACTIONPLAN_WAREHOUSE",
+        "ACTIONPLAN_INBOX",
+        "ACTIONPLAN_LAYOUTS",
+        "ACTIONPLAN_SETTINGS",
+        "ACTIONPLAN_COUNCIL",
+    ):
         monkeypatch.delenv(name, raising=False)
     return h
 

@@ -14,21 +14,22 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from actionplan.check import check_workbook
+from actionplan.sample import write_council
+from actionplan.vocabulary import period_from_text
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.base import Warehouse
 from actionplan.warehouse.inbox import Inbox
 from actionplan.warehouse.load import load_inbox
 from actionplan.warehouse.migrations import migrations, statements
 
-from actionplan.check import check_workbook
-from actionplan.sample import write_council
-from actionplan.vocabulary import period_from_text
-
 PERIODS = ("2024/25 Q1", "2024/25 Q2")
 NORTH = "Northfield Borough Council"
 EAST = "Eastmere & Vale District Council"
-COUNCILS = {NORTH: {"departments": 4, "actions_total": 160, "seed": 11},
-            EAST: {"departments": 3, "actions_total": 120, "seed": 12}}
+COUNCILS = {
+    NORTH: {"departments": 4, "actions_total": 160, "seed": 11},
+    EAST: {"departments": 3, "actions_total": 120, "seed": 12},
+}
 SHARED = ("Legal, HR & Property", "Finance", "Chief Executive's Department")
 MISSING = {NORTH: ["Adult Social Services"], EAST: ["Chief Executive's Department"]}
 T0 = dt.datetime(2024, 10, 14, 9, 0, tzinfo=dt.UTC)
@@ -43,8 +44,13 @@ def queue_councils(root: Path, councils: dict[str, dict[str, Any]] = COUNCILS) -
         for p, period in enumerate(PERIODS):
             for i, path in enumerate(written[period]):
                 data = path.read_bytes()
-                report = inbox.submit(check_workbook(data, path.name), data, submitted_by=f"{council} officer",
-                                      council=council, now=when + dt.timedelta(days=91 * p, minutes=i))
+                report = inbox.submit(
+                    check_workbook(data, path.name),
+                    data,
+                    submitted_by=f"{council} officer",
+                    council=council,
+                    now=when + dt.timedelta(days=91 * p, minutes=i),
+                )
                 assert report["accepted"] and report["new"], report
     return inbox
 
@@ -56,7 +62,9 @@ def inbox_copy(root: Path, dest: Path) -> Inbox:
 
 
 def records(root: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((root / "inbox" / "pending").glob("*.json"))]
+    return [
+        json.loads(p.read_text(encoding="utf-8")) for p in sorted((root / "inbox" / "pending").glob("*.json"))
+    ]
 
 
 def loaded_warehouse(root: Path, url: str, dest: Path) -> str:
@@ -79,7 +87,10 @@ def warehouse_at_0001(url: str) -> Warehouse:
     with wh.transaction():
         for statement in statements(first.sql):
             wh.execute(statement)
-        wh.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (first.version, first.name, T0.replace(tzinfo=None)))
+        wh.execute(
+            "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+            (first.version, first.name, T0.replace(tzinfo=None)),
+        )
     return wh
 
 
@@ -90,14 +101,35 @@ def load_as_0001(wh: Warehouse, record: dict[str, Any]) -> None:
     warnings = sum(1 for m in record["messages"] if m["level"] == "warning")
     as_at = dt.date.fromisoformat(record["as_at"][:10]) if record.get("as_at") else None
     with wh.transaction():
-        wh.execute("INSERT INTO departments VALUES (?, ?) ON CONFLICT DO NOTHING", (record["department"], submitted_at))
-        wh.execute("INSERT INTO periods VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (period.label, period.start, period.end))
-        wh.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                   "ON CONFLICT (id) DO NOTHING",
-                   (record["id"], record["sha256"], record["department"], period.label, record.get("file"),
-                    record.get("layout"), record.get("plan_title"), as_at, record.get("contact"),
-                    record.get("submitted_by"), submitted_at, T0.replace(tzinfo=None), "accepted", warnings,
-                    json.dumps(record.get("columns") or {}, ensure_ascii=False)))
+        wh.execute(
+            "INSERT INTO departments VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (record["department"], submitted_at),
+        )
+        wh.execute(
+            "INSERT INTO periods VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (period.label, period.start, period.end),
+        )
+        wh.execute(
+            "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
+            (
+                record["id"],
+                record["sha256"],
+                record["department"],
+                period.label,
+                record.get("file"),
+                record.get("layout"),
+                record.get("plan_title"),
+                as_at,
+                record.get("contact"),
+                record.get("submitted_by"),
+                submitted_at,
+                T0.replace(tzinfo=None),
+                "accepted",
+                warnings,
+                json.dumps(record.get("columns") or {}, ensure_ascii=False),
+            ),
+        )
         for table in ("objectives", "actions", "kpis", "messages"):
             if record.get(table):
                 wh.insert_rows(table, record[table], record["id"])

@@ -18,33 +18,79 @@ from openpyxl.styles import Font, PatternFill
 
 PERIOD = "2017/18 Q2"
 SHAPES = ("tracker", "governance", "performance", "service_plan", "colour_rag")
-DEPARTMENTS = {"tracker": "Children's Services", "governance": "Chief Executive's Department",
-               "performance": "Regeneration & Environment", "service_plan": "Finance",
-               "colour_rag": "Adult Social Services"}
+DEPARTMENTS = {
+    "tracker": "Children's Services",
+    "governance": "Chief Executive's Department",
+    "performance": "Regeneration & Environment",
+    "service_plan": "Finance",
+    "colour_rag": "Adult Social Services",
+}
 # Shapes whose workbook does not say its department and period: the submitter does.
 FROM_SUBMITTER = ("governance", "colour_rag")
 
-_LEADS = ("Patel, Anita", "R Khan", "Head of Customer Services", "Overall J. Smith, with each team leader",
-          "A Jones & B Smith", "Director of Children's Services", "Head of Legal & Democratic Services",
-          "Chief Finance Officer (S151)", "Monitoring Officer")
-_ACTIONS = ("Review the scheme of delegation", "Deliver induction for new councillors",
-            "Publish the forward plan every month", "Refresh the risk management strategy",
-            "Introduce quarterly performance clinics", "Agree the member development charter",
-            "Train scrutiny chairs in questioning skills", "Launch the staff survey",
-            "Adopt the revised constitution", "Re-tender the insurance contract",
-            "Move payroll to the new system", "Close the 2016/17 accounts by the statutory deadline",
-            "Consult residents on the budget", "Update the data protection policy",
-            "Roll out mobile working to social workers", "Cut agency spend by 10%")
-_SECOND_PARAGRAPHS = ("Report to Cabinet in the autumn.", "Then embed in the appraisal process.",
-                      "Audit & Governance Committee to review the outcome.")
-_PROGRESS = ("Draft completed and circulated to SMT.", "Consultation closed; 142 responses received.",
-             "Supplier withdrew, re-tendering under way.", "Delayed by the restructure; new lead appointed.",
-             "Complete and signed off at Cabinet.", "Training booked for all members.",
-             "Awaiting legal advice on the options.")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
-_FILLS = {"B": ("00B0F0", "5B9BD5", "0070C0"), "G": ("00B050", "92D050", "C6EFCE"),
-          "A": ("FFC000", "FFFF00", "FFEB9C"), "R": ("FF0000", "C00000", "FFC7CE")}
+_LEADS = (
+    "Patel, Anita",
+    "R Khan",
+    "Head of Customer Services",
+    "Overall J. Smith, with each team leader",
+    "A Jones & B Smith",
+    "Director of Children's Services",
+    "Head of Legal & Democratic Services",
+    "Chief Finance Officer (S151)",
+    "Monitoring Officer",
+)
+_ACTIONS = (
+    "Review the scheme of delegation",
+    "Deliver induction for new councillors",
+    "Publish the forward plan every month",
+    "Refresh the risk management strategy",
+    "Introduce quarterly performance clinics",
+    "Agree the member development charter",
+    "Train scrutiny chairs in questioning skills",
+    "Launch the staff survey",
+    "Adopt the revised constitution",
+    "Re-tender the insurance contract",
+    "Move payroll to the new system",
+    "Close the 2016/17 accounts by the statutory deadline",
+    "Consult residents on the budget",
+    "Update the data protection policy",
+    "Roll out mobile working to social workers",
+    "Cut agency spend by 10%",
+)
+_SECOND_PARAGRAPHS = (
+    "Report to Cabinet in the autumn.",
+    "Then embed in the appraisal process.",
+    "Audit & Governance Committee to review the outcome.",
+)
+_PROGRESS = (
+    "Draft completed and circulated to SMT.",
+    "Consultation closed; 142 responses received.",
+    "Supplier withdrew, re-tendering under way.",
+    "Delayed by the restructure; new lead appointed.",
+    "Complete and signed off at Cabinet.",
+    "Training booked for all members.",
+    "Awaiting legal advice on the options.",
+)
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_FILLS = {
+    "B": ("00B0F0", "5B9BD5", "0070C0"),
+    "G": ("00B050", "92D050", "C6EFCE"),
+    "A": ("FFC000", "FFFF00", "FFEB9C"),
+    "R": ("FF0000", "C00000", "FFC7CE"),
+}
 _MARKS = ("X", "x", "✓")
 _JUDGEMENT = {"B": "*", "G": "●", "R": "▲", "-": "?"}
 
@@ -97,12 +143,22 @@ def plan_for(shape: str, seed: int = 42) -> Plan:
     """The plan a department in this shape keeps, generated from a seed."""
     rng = random.Random(f"{shape}-{seed}")
     statuses = {"performance": "BGGR-", "colour_rag": "BGAR", "service_plan": "BGGAR-"}.get(shape, "BGGAR")
-    themes = {"tracker": ("A: Leadership and culture", "B: Councillor Development", "C: Decisions and accountability"),
-              "governance": ("Information governance", "Financial resilience", "Partnership governance"),
-              "performance": ("Priority 1: A cleaner, greener borough", "Priority 2: Homes and jobs"),
-              "service_plan": ("Accountancy", "Revenues & Benefits", "Procurement")}.get(shape, (None,))
-    objectives = ("Members are well supported", "Decisions are timely and open", "Money is well managed",
-                  "Residents are kept safe")
+    themes = {
+        "tracker": (
+            "A: Leadership and culture",
+            "B: Councillor Development",
+            "C: Decisions and accountability",
+        ),
+        "governance": ("Information governance", "Financial resilience", "Partnership governance"),
+        "performance": ("Priority 1: A cleaner, greener borough", "Priority 2: Homes and jobs"),
+        "service_plan": ("Accountancy", "Revenues & Benefits", "Procurement"),
+    }.get(shape, (None,))
+    objectives = (
+        "Members are well supported",
+        "Decisions are timely and open",
+        "Money is well managed",
+        "Residents are kept safe",
+    )
     n = {"tracker": 10, "governance": 7, "performance": 9, "service_plan": 9, "colour_rag": 8}[shape]
     items = []
     for i in range(n):
@@ -130,26 +186,56 @@ def plan_for(shape: str, seed: int = 42) -> Plan:
         milestones = []
         if shape == "performance" and due:
             earlier = [_month_end(due.year - (due.month <= k), (due.month - k - 1) % 12 + 1) for k in (2, 4)]
-            milestones = [("Cabinet decision", due)] + [(w, d) for w, d in zip(
-                ("Consultation closes", "Options appraisal"), earlier, strict=True)][: rng.randint(0, 2)]
+            milestones = [("Cabinet decision", due)] + [
+                (w, d) for w, d in zip(("Consultation closes", "Options appraisal"), earlier, strict=True)
+            ][: rng.randint(0, 2)]
             rng.shuffle(milestones)  # not always in date order: the latest date counts, not the last
         ref = {"tracker": f"{i // 3 + 1}.{i % 3 + 1}", "colour_rag": f"ASC{i + 1}"}.get(shape, f"R{i + 1}")
         lead = rng.choice(_LEADS)
-        items.append(PlanItem(ref, theme, objective, action, lead, due, due_words, revised, status, progress,
-                              rating=rng.choice("BGAR"), milestones=milestones))
+        items.append(
+            PlanItem(
+                ref,
+                theme,
+                objective,
+                action,
+                lead,
+                due,
+                due_words,
+                revised,
+                status,
+                progress,
+                rating=rng.choice("BGAR"),
+                milestones=milestones,
+            )
+        )
     kpis = []
     if shape == "service_plan":
-        measures = ("% of invoices paid within 30 days", "Council tax collected (%)", "Days to process a new claim",
-                    "Number of contracts let through the e-tendering portal")
+        measures = (
+            "% of invoices paid within 30 days",
+            "Council tax collected (%)",
+            "Days to process a new claim",
+            "Number of contracts let through the e-tendering portal",
+        )
         for k, team in enumerate(themes):
             for j in range(2 if k < 2 else 1):
                 target = rng.choice(["95%", "97.5%", "22", "1,200"])
                 actual = rng.choice(["93.1%", "98%", "21.5", "1,032", "N/A"])
-                kpis.append(PlanKpi(f"R{len(kpis) + 1}", team, measures[(k + j) % len(measures)],
-                                    rng.choice(_LEADS[:5]), target, actual, rng.choice("★●▲")))
-    titles = {"tracker": f"{DEPARTMENTS[shape]} Improvement Plan {PERIOD}",
-              "performance": f"{DEPARTMENTS[shape]} Performance Plan 2017/18 Quarter 2",
-              "service_plan": f"{DEPARTMENTS[shape]} Service Plan 2017/18 – Quarter 2 monitoring"}
+                kpis.append(
+                    PlanKpi(
+                        f"R{len(kpis) + 1}",
+                        team,
+                        measures[(k + j) % len(measures)],
+                        rng.choice(_LEADS[:5]),
+                        target,
+                        actual,
+                        rng.choice("★●▲"),
+                    )
+                )
+    titles = {
+        "tracker": f"{DEPARTMENTS[shape]} Improvement Plan {PERIOD}",
+        "performance": f"{DEPARTMENTS[shape]} Performance Plan 2017/18 Quarter 2",
+        "service_plan": f"{DEPARTMENTS[shape]} Service Plan 2017/18 – Quarter 2 monitoring",
+    }
     title = titles.get(shape, f"{DEPARTMENTS[shape]} action plan")
     if shape == "service_plan":  # a team's tasks are written together under its heading
         items.sort(key=lambda it: themes.index(it.theme))
@@ -195,11 +281,27 @@ def _save(wb: openpyxl.Workbook, path: Path) -> Path:
 
 # --- The five familiar shapes ---------------------------------------------------------------------
 
-TRACKER_HEADER = ["Ref", "Improvement Theme", "Outcome", "Source", "Milestones", "Officer or Member action",
-                  "Timescale", "Member Lead", "SMT Lead", "Status", "Revised target date", "Comments"]
-_TRACKER_WORDS = {"B": ("Complete", "Completed and embedded", "complete."), "G": ("On target", "on target "),
-                  "A": ("Off target but recovery plans in place", "Off target, but recovery plans in place"),
-                  "R": ("Off target",), "-": (None,)}
+TRACKER_HEADER = [
+    "Ref",
+    "Improvement Theme",
+    "Outcome",
+    "Source",
+    "Milestones",
+    "Officer or Member action",
+    "Timescale",
+    "Member Lead",
+    "SMT Lead",
+    "Status",
+    "Revised target date",
+    "Comments",
+]
+_TRACKER_WORDS = {
+    "B": ("Complete", "Completed and embedded", "complete."),
+    "G": ("On target", "on target "),
+    "A": ("Off target but recovery plans in place", "Off target, but recovery plans in place"),
+    "R": ("Off target",),
+    "-": (None,),
+}
 
 
 def tracker_workbook(plan: Plan, path: Path, seed: int = 1) -> Path:
@@ -216,10 +318,22 @@ def tracker_workbook(plan: Plan, path: Path, seed: int = 1) -> Path:
         comments, spill = item.progress, None
         if i % 4 == 3 and item.progress and "\n" in item.progress:
             comments, spill = item.progress.split("\n", 1)
-        ws.append([item.ref, item.theme, item.objective, rng.choice(["Peer challenge", "AGS 2016/17", None]),
-                   item.action, rng.choice(["Officer", "Member", "Both"]), _messy_date(rng, item.due, item.due_words),
-                   rng.choice(["Cllr J Smith", "Cllr P Okafor"]), item.lead, rng.choice(_TRACKER_WORDS[item.status]),
-                   _messy_date(rng, item.revised), comments])
+        ws.append(
+            [
+                item.ref,
+                item.theme,
+                item.objective,
+                rng.choice(["Peer challenge", "AGS 2016/17", None]),
+                item.action,
+                rng.choice(["Officer", "Member", "Both"]),
+                _messy_date(rng, item.due, item.due_words),
+                rng.choice(["Cllr J Smith", "Cllr P Okafor"]),
+                item.lead,
+                rng.choice(_TRACKER_WORDS[item.status]),
+                _messy_date(rng, item.revised),
+                comments,
+            ]
+        )
         if i % 4 == 3:
             ws.append(TRACKER_HEADER)  # printed page break
             if spill:
@@ -227,9 +341,21 @@ def tracker_workbook(plan: Plan, path: Path, seed: int = 1) -> Path:
     return _save(wb, path)
 
 
-GOVERNANCE_HEADER = ["Key Improvement Area", "Actions for Implementation", "Responsibility and Implementation Date",
-                     "Progress Update", "RAGB Rating - Outcome", "RAGB Rating - Arrangements"]
-_RAGB_WORDS = {"B": ("B", "Blue"), "G": ("G", "Green", "g"), "A": ("A", "Amber"), "R": ("R", "Red"), "-": (None,)}
+GOVERNANCE_HEADER = [
+    "Key Improvement Area",
+    "Actions for Implementation",
+    "Responsibility and Implementation Date",
+    "Progress Update",
+    "RAGB Rating - Outcome",
+    "RAGB Rating - Arrangements",
+]
+_RAGB_WORDS = {
+    "B": ("B", "Blue"),
+    "G": ("G", "Green", "g"),
+    "A": ("A", "Amber"),
+    "R": ("R", "Red"),
+    "-": (None,),
+}
 
 
 def governance_workbook(plan: Plan, path: Path, seed: int = 2) -> Path:
@@ -248,19 +374,40 @@ def governance_workbook(plan: Plan, path: Path, seed: int = 2) -> Path:
             ws.append([f"<b>{group}</b>"])
         action, action_spill = (item.action.split("\n", 1) + [None])[:2]
         progress, progress_spill = ((item.progress or "").split("\n", 1) + [None])[:2]
-        when = rng.choice([f"  {_MONTHS[item.due.month - 1]} {item.due.year}",
-                           f" – by end of {_MONTHS[item.due.month - 1]} {item.due.year}",
-                           f"\n{item.due:%d/%m/%Y}"])
-        ws.append([item.theme, _html(action), item.lead.replace("&", "&amp;") + when,
-                   _html(progress or None), rng.choice(_RAGB_WORDS[item.status]), item.rating])
+        when = rng.choice(
+            [
+                f"  {_MONTHS[item.due.month - 1]} {item.due.year}",
+                f" – by end of {_MONTHS[item.due.month - 1]} {item.due.year}",
+                f"\n{item.due:%d/%m/%Y}",
+            ]
+        )
+        ws.append(
+            [
+                item.theme,
+                _html(action),
+                item.lead.replace("&", "&amp;") + when,
+                _html(progress or None),
+                rng.choice(_RAGB_WORDS[item.status]),
+                item.rating,
+            ]
+        )
         if action_spill or progress_spill:
             ws.append(GOVERNANCE_HEADER)  # the row broke across a printed page
             ws.append([None, _html(action_spill), None, _html(progress_spill), None, None])
     return _save(wb, path)
 
 
-PERFORMANCE_HEADER = ["Workstream/Project", "Action", "Responsibility", "Milestones", "Achievements to Date",
-                      "Judgement of Progress", None, None, None]
+PERFORMANCE_HEADER = [
+    "Workstream/Project",
+    "Action",
+    "Responsibility",
+    "Milestones",
+    "Achievements to Date",
+    "Judgement of Progress",
+    None,
+    None,
+    None,
+]
 PERFORMANCE_SUBHEADER = [None] * 5 + ["*", "●", "▲", "?"]
 
 
@@ -297,20 +444,50 @@ def performance_workbook(plan: Plan, path: Path, seed: int = 3) -> Path:
         mark_at = "*●▲?".index(_JUDGEMENT[item.status])
         if item.status != "-" or rng.random() < 0.5:
             marks[mark_at] = rng.choice(_MARKS + (_JUDGEMENT[item.status],))
-        ws.append([item.objective if item.objective != workstream else None, item.action, item.lead,
-                   _milestone_text(rng, item.milestones), item.progress, *marks])
+        ws.append(
+            [
+                item.objective if item.objective != workstream else None,
+                item.action,
+                item.lead,
+                _milestone_text(rng, item.milestones),
+                item.progress,
+                *marks,
+            ]
+        )
         workstream = item.objective
         if i == 4:
             header()
     return _save(wb, path)
 
 
-TASK_HEADER = ["Task", "Objective", "Responsible Officer", "Resources", "Due Date", "Success criteria", "Progress",
-               "Comments"]
-KPI_HEADER = ["Key Performance Measure", "Framework", "Responsible officer", "Target", "Actual", None,
-              "2017/18", "18/19", "19/20"]
-_SERVICE_WORDS = {"B": ("Complete", "B"), "G": ("Green", "G"), "A": ("Amber", "Amber (some slippage)"),
-                  "R": ("Red",), "-": (None,)}
+TASK_HEADER = [
+    "Task",
+    "Objective",
+    "Responsible Officer",
+    "Resources",
+    "Due Date",
+    "Success criteria",
+    "Progress",
+    "Comments",
+]
+KPI_HEADER = [
+    "Key Performance Measure",
+    "Framework",
+    "Responsible officer",
+    "Target",
+    "Actual",
+    None,
+    "2017/18",
+    "18/19",
+    "19/20",
+]
+_SERVICE_WORDS = {
+    "B": ("Complete", "B"),
+    "G": ("Green", "G"),
+    "A": ("Amber", "Amber (some slippage)"),
+    "R": ("Red",),
+    "-": (None,),
+}
 
 
 def service_plan_workbook(plan: Plan, path: Path, seed: int = 4, monitored: bool = True) -> Path:
@@ -327,8 +504,14 @@ def service_plan_workbook(plan: Plan, path: Path, seed: int = 4, monitored: bool
         ws["A" + str(ws.max_row)].font = Font(bold=True)  # bold, but right above a table: a section heading
         ws.append(header)
         for item in (it for it in plan.items if it.theme == team):
-            row = [item.action, item.objective, item.lead, rng.choice(["Within existing budget", "£25,000 one-off"]),
-                   _messy_date(rng, item.due, item.due_words), "Delivered on time and within budget"]
+            row = [
+                item.action,
+                item.objective,
+                item.lead,
+                rng.choice(["Within existing budget", "£25,000 one-off"]),
+                _messy_date(rng, item.due, item.due_words),
+                "Delivered on time and within budget",
+            ]
             if monitored:
                 row += [rng.choice(_SERVICE_WORDS[item.status]), item.progress]
             ws.append(row)
@@ -337,15 +520,28 @@ def service_plan_workbook(plan: Plan, path: Path, seed: int = 4, monitored: bool
             ws.append([])
             ws.append(KPI_HEADER)
             for k in team_kpis:
-                ws.append([k.measure, rng.choice(["NI 181", "Local", "Corporate plan"]), k.lead, k.target,
-                           k.actual, k.symbol, k.target, "96%", "97%"])
+                ws.append(
+                    [
+                        k.measure,
+                        rng.choice(["NI 181", "Local", "Corporate plan"]),
+                        k.lead,
+                        k.target,
+                        k.actual,
+                        k.symbol,
+                        k.target,
+                        "96%",
+                        "97%",
+                    ]
+                )
     return _save(wb, path)
 
 
 COLOUR_HEADER = ["Ref", "Action", "Lead Officer", "Deadline", "Status", "Update"]
 
 
-def colour_rag_workbook(plan: Plan, path: Path, seed: int = 5, fill_status: dict[str, str] | None = None) -> Path:
+def colour_rag_workbook(
+    plan: Plan, path: Path, seed: int = 5, fill_status: dict[str, str] | None = None
+) -> Path:
     """Statuses as cell colours only (shades vary), bold group headings naming the objective."""
     rng = random.Random(seed)
     wb = openpyxl.Workbook()
@@ -360,15 +556,21 @@ def colour_rag_workbook(plan: Plan, path: Path, seed: int = 5, fill_status: dict
             ws.append([group])
             ws.cell(ws.max_row, 1).font = Font(bold=True)
         ws.append([item.ref, item.action, item.lead, _messy_date(rng, item.due), None, item.progress])
-        colour = (fill_status or {}).get(item.ref) or (rng.choice(_FILLS[item.status]) if item.status in _FILLS
-                                                       else None)
+        colour = (fill_status or {}).get(item.ref) or (
+            rng.choice(_FILLS[item.status]) if item.status in _FILLS else None
+        )
         if colour:
             ws.cell(ws.max_row, 5).fill = PatternFill("solid", fgColor=colour)
     return _save(wb, path)
 
 
-WRITERS = {"tracker": tracker_workbook, "governance": governance_workbook, "performance": performance_workbook,
-           "service_plan": service_plan_workbook, "colour_rag": colour_rag_workbook}
+WRITERS = {
+    "tracker": tracker_workbook,
+    "governance": governance_workbook,
+    "performance": performance_workbook,
+    "service_plan": service_plan_workbook,
+    "colour_rag": colour_rag_workbook,
+}
 
 
 def familiar_workbook(plan: Plan, path: Path) -> Path:
@@ -378,10 +580,28 @@ def familiar_workbook(plan: Plan, path: Path) -> Path:
 
 # --- The same plan in the template ------------------------------------------------------------------
 
-CANONICAL_ACTION_HEADER = ["Ref", "Objective", "Theme", "Action", "Lead officer", "Due date", "Revised due date",
-                           "Status", "Progress update"]
-CANONICAL_KPI_HEADER = ["Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual", "Tolerance",
-                        "Comment"]
+CANONICAL_ACTION_HEADER = [
+    "Ref",
+    "Objective",
+    "Theme",
+    "Action",
+    "Lead officer",
+    "Due date",
+    "Revised due date",
+    "Status",
+    "Progress update",
+]
+CANONICAL_KPI_HEADER = [
+    "Ref",
+    "Measure",
+    "Polarity",
+    "Unit",
+    "Lead officer",
+    "Target",
+    "Actual",
+    "Tolerance",
+    "Comment",
+]
 
 
 def template_workbook(plan: Plan, path: Path) -> Path:
@@ -394,8 +614,19 @@ def template_workbook(plan: Plan, path: Path) -> Path:
     wa = wb.create_sheet("Actions")
     wa.append(CANONICAL_ACTION_HEADER)
     for item in plan.items:
-        wa.append([item.ref, item.objective, item.theme, item.action, item.lead, item.due or item.due_words,
-                   item.revised, None if item.status == "-" else item.status, item.progress])
+        wa.append(
+            [
+                item.ref,
+                item.objective,
+                item.theme,
+                item.action,
+                item.lead,
+                item.due or item.due_words,
+                item.revised,
+                None if item.status == "-" else item.status,
+                item.progress,
+            ]
+        )
     if plan.kpis:
         wk = wb.create_sheet("KPIs")
         wk.append(CANONICAL_KPI_HEADER)

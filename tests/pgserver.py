@@ -57,26 +57,62 @@ def running_postgres(bin_dir: Path, *, fsync: bool = False) -> Iterator[str]:
         os.chown(root, uid, gid)
     data, log = root / "data", root / "server.log"
     # A British collation, as a council's server would have: text sorts unlike DuckDB's code-point order.
-    subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust",
-                    "--encoding=UTF8", "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-GB",
-                    "--no-sync"], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            *run_as,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            "--locale-provider=icu",
+            "--icu-locale=en-GB",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     speed = "" if fsync else " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     port = 0
     try:
         for _attempt in range(3):  # the free port can be taken between finding and binding it
             port = free_port()
             started = subprocess.run(
-                [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-                 "-o", f"-h 127.0.0.1 -p {port} -k {root} -c max_connections=200{speed}", "start"],
-                capture_output=True, text=True, timeout=90)
+                [
+                    *run_as,
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"-h 127.0.0.1 -p {port} -k {root} -c max_connections=200{speed}",
+                    "start",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=90,
+            )
             if started.returncode == 0:
                 break
         else:
-            raise RuntimeError(f"PostgreSQL did not start: {started.stderr}\n{log.read_text(errors='replace')}")
+            raise RuntimeError(
+                f"PostgreSQL did not start: {started.stderr}\n{log.read_text(errors='replace')}"
+            )
         yield f"postgresql://{USER}@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

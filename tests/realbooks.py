@@ -17,14 +17,50 @@ import openpyxl
 from tests.conftest import ACTION_HEADER
 
 ROWS = [
-    ["G1", "Sound governance", "Governance", "Refresh the corporate risk register", "Head of Audit", "31/03/2025",
-     "30/06/2025", "A", "Draft to CMT in October"],
-    ["G2", "Sound governance", "Governance", "Train managers on contract procedure rules", "Procurement Manager",
-     "30/06/2024", None, "B", "Twelve sessions held; 140 managers trained"],
-    ["G3", "Value for money", "Finance", "Publish the medium term financial strategy", "S151 Officer",
-     "28/02/2025", None, "G", "On track for February Cabinet"],
-    ["G4", "Value for money", "Finance", "Review fees and charges", "Head of Finance", "Sept 2024", "Dec 2024", "R",
-     "Delayed by the pay award; new date agreed with the portfolio holder"],
+    [
+        "G1",
+        "Sound governance",
+        "Governance",
+        "Refresh the corporate risk register",
+        "Head of Audit",
+        "31/03/2025",
+        "30/06/2025",
+        "A",
+        "Draft to CMT in October",
+    ],
+    [
+        "G2",
+        "Sound governance",
+        "Governance",
+        "Train managers on contract procedure rules",
+        "Procurement Manager",
+        "30/06/2024",
+        None,
+        "B",
+        "Twelve sessions held; 140 managers trained",
+    ],
+    [
+        "G3",
+        "Value for money",
+        "Finance",
+        "Publish the medium term financial strategy",
+        "S151 Officer",
+        "28/02/2025",
+        None,
+        "G",
+        "On track for February Cabinet",
+    ],
+    [
+        "G4",
+        "Value for money",
+        "Finance",
+        "Review fees and charges",
+        "Head of Finance",
+        "Sept 2024",
+        "Dec 2024",
+        "R",
+        "Delayed by the pay award; new date agreed with the portfolio holder",
+    ],
 ]
 
 # Synonyms from real plans (scrutiny trackers, audit logs, inspection plans) per template column.
@@ -49,13 +85,40 @@ KPI_SYNONYMS = {
     "Comment": ["Comments", "Commentary"],
 }
 KPI_ROWS = [
-    ["K1", "% invoices paid within 30 days", "Higher is better", "%", "R Khan", "95%", "91%", None, "Improving"],
-    ["K2", "Average days to process a benefit claim", "Lower is better", "days", "S Ali", 18, 17.2, "5%", None],
+    [
+        "K1",
+        "% invoices paid within 30 days",
+        "Higher is better",
+        "%",
+        "R Khan",
+        "95%",
+        "91%",
+        None,
+        "Improving",
+    ],
+    [
+        "K2",
+        "Average days to process a benefit claim",
+        "Lower is better",
+        "days",
+        "S Ali",
+        18,
+        17.2,
+        "5%",
+        None,
+    ],
     ["K3", "Council tax collected", "Higher is better", "%", "R Khan", "97.5%", "49.1%", None, "Profiled"],
 ]
 _QUALIFIERS = ["(as per 2023 plan)", "(RAG)", "(see note 3)", "[mandatory]", "(officer)", "(if applicable)"]
-_WHEN = [" – as at 30/9/24", " as at 30 September 2024", " - for 2024/25", " for Q2", " (dd/mm/yyyy)",
-         " as of March", " at Q2 2024/25"]
+_WHEN = [
+    " – as at 30/9/24",
+    " as at 30 September 2024",
+    " - for 2024/25",
+    " for Q2",
+    " (dd/mm/yyyy)",
+    " as of March",
+    " at Q2 2024/25",
+]
 
 
 def _typo(rng: random.Random, heading: str) -> str | None:
@@ -68,21 +131,25 @@ def _typo(rng: random.Random, heading: str) -> str | None:
     k = rng.randrange(1, len(word) - 2)
     kind = rng.choice(("swap", "double", "drop"))
     if kind == "swap":
-        word = word[:k] + word[k + 1] + word[k] + word[k + 2:]
+        word = word[:k] + word[k + 1] + word[k] + word[k + 2 :]
     elif kind == "double":
         word = word[:k] + word[k] + word[k:]
     else:
-        word = word[:k] + word[k + 1:]
+        word = word[:k] + word[k + 1 :]
     words[i] = word
     return " ".join(words)
 
 
-def heading_variants(title: str, rng: random.Random, synonyms: dict[str, list[str]] | None = None) -> tuple[str, bool]:
+def heading_variants(
+    title: str, rng: random.Random, synonyms: dict[str, list[str]] | None = None
+) -> tuple[str, bool]:
     """One way an officer writes a template heading, and whether reading it is a guess (a typo)."""
     synonyms = _SYNONYMS if synonyms is None else synonyms
     base = rng.choice([title, title, *synonyms.get(title, [])])
     guessed = False
-    for change in rng.sample(["case", "qualifier", "when", "colon", "break", "dash", "typo"], rng.randint(1, 3)):
+    for change in rng.sample(
+        ["case", "qualifier", "when", "colon", "break", "dash", "typo"], rng.randint(1, 3)
+    ):
         if change == "case":
             base = rng.choice((base.upper(), base.lower(), base.title()))
         elif change == "qualifier" and "(" not in base:
@@ -93,19 +160,29 @@ def heading_variants(title: str, rng: random.Random, synonyms: dict[str, list[st
             base += ":"
         elif change == "break" and " " in base:
             at = rng.choice([i for i, ch in enumerate(base) if ch == " "])
-            base = base[:at] + "\n" + base[at + 1:]
+            base = base[:at] + "\n" + base[at + 1 :]
         elif change == "dash" and " " in base:
             base = base.replace(" ", rng.choice(("-", " - ", "_")), 1)
         elif change == "typo" and not guessed and base in (title, *synonyms.get(title, [])):
             typo = _typo(rng, base)
-            known = {h.lower() for h in (*synonyms, *(s for syns in synonyms.values() for s in syns), "Comment")}
-            if typo is not None and typo.lower() not in known:  # a swap of "mm" is no typo; "Comment" is a heading
+            known = {
+                h.lower() for h in (*synonyms, *(s for syns in synonyms.values() for s in syns), "Comment")
+            }
+            if (
+                typo is not None and typo.lower() not in known
+            ):  # a swap of "mm" is no typo; "Comment" is a heading
                 base, guessed = typo, True
     return base, guessed
 
 
-def variant_workbook(path: Path, headings: list[str], *, stacked: bool = False, rows: list[list] | None = None,
-                     title: str = "Corporate Governance Action Plan 2024/25") -> Path:
+def variant_workbook(
+    path: Path,
+    headings: list[str],
+    *,
+    stacked: bool = False,
+    rows: list[list] | None = None,
+    title: str = "Corporate Governance Action Plan 2024/25",
+) -> Path:
     """A plan on a sheet named as departments name them, under a title row, with the given headings.
 
     stacked: the two date columns sit under a merged "Dates" heading (a two-row header).
@@ -160,17 +237,66 @@ def quarterly_scorecard(path: Path, *, sheet: str = "Scorecard") -> Path:
     wb = openpyxl.Workbook()
     plan = wb.active
     plan.title = "Plan"
-    for label, value in (("Department", "Housing"), ("Plan", "Housing Scorecard 2024/25"), ("Period", "2024/25 Q2")):
+    for label, value in (
+        ("Department", "Housing"),
+        ("Plan", "Housing Scorecard 2024/25"),
+        ("Period", "2024/25 Q2"),
+    ):
         plan.append([label, value])
     ws = wb.create_sheet(sheet)
     ws.append(["Housing Services – Performance Scorecard 2024/25"])
-    ws.append(["PI ref", "Performance indicator", "Polarity", "Responsible Oficer", "Target 2024/25 (annual)",
-               "Q1\nApr–Jun", "Quarter 2 Actual", "Oct–Dec", "Q4"])
-    ws.append(["HS1", "Homes let within 28 days", "Higher is better", "L Okafor", "90%", "88% ●", "92% ★", None, None])
-    ws.append(["HS2", "Households in temporary accommodation", "Lower is better", "L Okafor", 120, 130, "▲ 141",
-               None, None])
-    ws.append(["HS3", "Repairs done right first time", "Higher is better", "M Begum", "90%", "86%",
-               "<p>84.6%</p><p>★</p>", None, None])
+    ws.append(
+        [
+            "PI ref",
+            "Performance indicator",
+            "Polarity",
+            "Responsible Oficer",
+            "Target 2024/25 (annual)",
+            "Q1\nApr–Jun",
+            "Quarter 2 Actual",
+            "Oct–Dec",
+            "Q4",
+        ]
+    )
+    ws.append(
+        [
+            "HS1",
+            "Homes let within 28 days",
+            "Higher is better",
+            "L Okafor",
+            "90%",
+            "88% ●",
+            "92% ★",
+            None,
+            None,
+        ]
+    )
+    ws.append(
+        [
+            "HS2",
+            "Households in temporary accommodation",
+            "Lower is better",
+            "L Okafor",
+            120,
+            130,
+            "▲ 141",
+            None,
+            None,
+        ]
+    )
+    ws.append(
+        [
+            "HS3",
+            "Repairs done right first time",
+            "Higher is better",
+            "M Begum",
+            "90%",
+            "86%",
+            "<p>84.6%</p><p>★</p>",
+            None,
+            None,
+        ]
+    )
     wb.save(path)
     return path
 
@@ -180,7 +306,11 @@ def yearly_scorecard(path: Path) -> Path:
     wb = openpyxl.Workbook()
     plan = wb.active
     plan.title = "Plan"
-    for label, value in (("Department", "Education"), ("Plan", "Education Outcomes 2024-27"), ("Period", "2024/25 Q2")):
+    for label, value in (
+        ("Department", "Education"),
+        ("Plan", "Education Outcomes 2024-27"),
+        ("Period", "2024/25 Q2"),
+    ):
         plan.append([label, value])
     ws = wb.create_sheet("Outcomes")
     ws.append(["Ref", "Measure", "Lead", "2023-24", None, "Targets", None, None])
@@ -190,9 +320,29 @@ def yearly_scorecard(path: Path) -> Path:
     for col in "ABC":
         ws.merge_cells(f"{col}1:{col}2")
     ws.append(["E1", "Pupils reaching the expected standard", "A Shah", "61%", "60%", "63%", "65%", "67%"])
-    ws.append(["E2", "Persistent absence", "A Shah", "81% (interim figure subject to change)", "-", "78%", "75%",
-               "70%"])
-    ws.append(["E3", "Care leavers in education or work", "B Ode", "Data not available", "55%", "Baseline year",
-               "60%", "62%"])
+    ws.append(
+        [
+            "E2",
+            "Persistent absence",
+            "A Shah",
+            "81% (interim figure subject to change)",
+            "-",
+            "78%",
+            "75%",
+            "70%",
+        ]
+    )
+    ws.append(
+        [
+            "E3",
+            "Care leavers in education or work",
+            "B Ode",
+            "Data not available",
+            "55%",
+            "Baseline year",
+            "60%",
+            "62%",
+        ]
+    )
     wb.save(path)
     return path

@@ -11,9 +11,14 @@ from tests.conftest import action, canonical_workbook
 
 @pytest.fixture
 def files(tmp_path):
-    good = [canonical_workbook(tmp_path / f"d{i}.xlsx", f"Dept {i}", [action(f"A{i}", status="G"),
-                                                                      action(f"B{i}", status="Greenish")])
-            for i in range(5)]
+    good = [
+        canonical_workbook(
+            tmp_path / f"d{i}.xlsx",
+            f"Dept {i}",
+            [action(f"A{i}", status="G"), action(f"B{i}", status="Greenish")],
+        )
+        for i in range(5)
+    ]
     damaged = tmp_path / "damaged.xlsx"
     damaged.write_bytes(good[0].read_bytes()[:500])
     return [str(good[0]), str(damaged), str(tmp_path / "missing.xlsx"), *map(str, good[1:])]
@@ -23,10 +28,15 @@ def files(tmp_path):
 def test_checked_files_same_reports_in_order_past_bad_files(files, settings, workers):
     got = list(checked_files(files, settings=settings, workers=workers))
     assert [c.path for c in got] == files
-    one_by_one = [check_workbook(open(p, "rb").read(), p.rsplit("/", 1)[1], settings=settings).report()
-                  for p in files if not p.endswith("missing.xlsx")]
+    one_by_one = [
+        check_workbook(open(p, "rb").read(), p.rsplit("/", 1)[1], settings=settings).report()
+        for p in files
+        if not p.endswith("missing.xlsx")
+    ]
     reports = [c.submission.report() for c in got if c.data is not None]
     assert reports == one_by_one
     missing = got[2]
-    assert missing.data is None and [m.message for m in missing.submission.errors] == [f"{files[2]}: no such file."]
+    assert missing.data is None and [m.message for m in missing.submission.errors] == [
+        f"{files[2]}: no such file."
+    ]
     assert [c.submission.accepted for c in got] == [False] * len(files)  # each has an unknown status word

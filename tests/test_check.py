@@ -19,8 +19,10 @@ def lines(messages) -> list[str]:
 
 
 def test_check_contract_example_reports_impossible_date_and_unknown_status(tmp_path):
-    wb = canonical_workbook(tmp_path / "bad.xlsx", actions=[
-        ["F1", "x", "x", "An action", "Someone", "31/11/17", None, "Greenish", None]])
+    wb = canonical_workbook(
+        tmp_path / "bad.xlsx",
+        actions=[["F1", "x", "x", "An action", "Someone", "31/11/17", None, "Greenish", None]],
+    )
     sub = check(wb)
     assert not sub.accepted
     assert lines(sub.errors) == [
@@ -31,9 +33,12 @@ def test_check_contract_example_reports_impossible_date_and_unknown_status(tmp_p
 
 
 def test_check_accepts_clean_plan_with_counts(tmp_path):
-    wb = canonical_workbook(tmp_path / "ok.xlsx", actions=[action("F1"), action("F2", status="Complete")],
-                            objectives=[["O1", "Balanced budget", "Money", "Finance", "A Jones", "G", "Fine"]],
-                            kpis=[GOOD_KPI])
+    wb = canonical_workbook(
+        tmp_path / "ok.xlsx",
+        actions=[action("F1"), action("F2", status="Complete")],
+        objectives=[["O1", "Balanced budget", "Money", "Finance", "A Jones", "G", "Fine"]],
+        kpis=[GOOD_KPI],
+    )
     sub = check(wb)
     assert sub.accepted, lines(sub.messages)
     assert sub.messages == []
@@ -42,19 +47,36 @@ def test_check_accepts_clean_plan_with_counts(tmp_path):
     assert list(sub.actions["status"]) == ["G", "B"]
 
 
-@pytest.mark.parametrize(("row", "expected"), [
-    (action(status=None), "no-status Actions!H2: no status given, so this item counts as not rated. "
-                          "Use B (complete), G (on track), A (at risk) or R (problem)."),
-    (action(due="TBC"), "no-date Actions!F2 'TBC': no date found, so this item has no due date and cannot be "
-                        "checked for being overdue. Use dd/mm/yyyy (or a month such as March 2025) once the date "
-                        "is known."),
-    (action(lead=None), "no-lead-officer Actions!E2: no lead officer. Name the officer responsible for this item."),
-    (action(status="Red", update=None), "no-progress-update Actions!I2: rated Red but has no progress update. "
-                                        "Say what is happening and what will bring it back on track."),
-    (action(due="31/03/2025", revised="01/01/2025"),
-     "revised-before-due Actions!G2 '01/01/2025': the revised due date is earlier than the original due date "
-     "(31/03/2025). Check both dates: a revised date normally moves a deadline later."),
-])
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (
+            action(status=None),
+            "no-status Actions!H2: no status given, so this item counts as not rated. "
+            "Use B (complete), G (on track), A (at risk) or R (problem).",
+        ),
+        (
+            action(due="TBC"),
+            "no-date Actions!F2 'TBC': no date found, so this item has no due date and cannot be "
+            "checked for being overdue. Use dd/mm/yyyy (or a month such as March 2025) once the date "
+            "is known.",
+        ),
+        (
+            action(lead=None),
+            "no-lead-officer Actions!E2: no lead officer. Name the officer responsible for this item.",
+        ),
+        (
+            action(status="Red", update=None),
+            "no-progress-update Actions!I2: rated Red but has no progress update. "
+            "Say what is happening and what will bring it back on track.",
+        ),
+        (
+            action(due="31/03/2025", revised="01/01/2025"),
+            "revised-before-due Actions!G2 '01/01/2025': the revised due date is earlier than the original due date "
+            "(31/03/2025). Check both dates: a revised date normally moves a deadline later.",
+        ),
+    ],
+)
 def test_check_warnings_accept_and_name_the_cell(tmp_path, row, expected):
     sub = check(canonical_workbook(tmp_path / "w.xlsx", actions=[row]))
     assert sub.accepted
@@ -67,7 +89,8 @@ def test_check_kpi_without_target_is_a_warning(tmp_path):
     assert sub.accepted
     assert lines(sub.warnings) == [
         "no-kpi-target KPIs!F2: no target set, so performance against target cannot be judged. "
-        "Give a number, e.g. 95% or 1,200."]
+        "Give a number, e.g. 95% or 1,200."
+    ]
     assert sub.kpis.loc[0, "performance"] == "no data"
 
 
@@ -85,7 +108,8 @@ def test_check_row_with_text_but_no_action_is_an_error(tmp_path):
     sub = check(canonical_workbook(tmp_path / "m.xlsx", actions=[action(), action("F2", text=None)]))
     assert lines(sub.errors) == [
         "missing-action Actions!D3 'F2': this row has text but no Action. Write the action or milestone in the "
-        "Action column, or delete the row."]
+        "Action column, or delete the row."
+    ]
 
 
 def test_check_missing_required_column(tmp_path):
@@ -117,12 +141,19 @@ def test_check_without_plan_sheet_takes_department_and_period_from_submitter(tmp
 def test_check_wrong_department_for_signed_in_user(tmp_path):
     sub = check(canonical_workbook(tmp_path / "x.xlsx", actions=[action()]), expected_department="Registrars")
     assert [m.code for m in sub.errors] == ["wrong-department"]
-    assert sub.errors[0].message.startswith("this workbook is for 'Finance' but you are signed in for 'Registrars'")
+    assert sub.errors[0].message.startswith(
+        "this workbook is for 'Finance' but you are signed in for 'Registrars'"
+    )
 
 
 def test_check_empty_actions_sheet_is_valid(tmp_path):
-    sub = check(canonical_workbook(tmp_path / "e.xlsx", actions=[],
-                                   objectives=[["O1", "Balanced budget", None, None, "A Jones", "G", None]]))
+    sub = check(
+        canonical_workbook(
+            tmp_path / "e.xlsx",
+            actions=[],
+            objectives=[["O1", "Balanced budget", None, None, "A Jones", "G", None]],
+        )
+    )
     assert sub.accepted and sub.report()["counts"] == {"objectives": 1, "actions": 0, "kpis": 0}
 
 
@@ -161,9 +192,16 @@ def test_check_derived_facts_overdue_slipped_exception(tmp_path):
 def test_check_keeps_original_text_and_extra_columns(tmp_path):
     import openpyxl
 
-    path = canonical_workbook(tmp_path / "x.xlsx", actions=[
-        action(due="By April 2025", status="Off target but recovery plans in place",
-               update="<p>Consultation closed.</p><p>Report to <i>Cabinet</i> &amp; Council.</p>")])
+    path = canonical_workbook(
+        tmp_path / "x.xlsx",
+        actions=[
+            action(
+                due="By April 2025",
+                status="Off target but recovery plans in place",
+                update="<p>Consultation closed.</p><p>Report to <i>Cabinet</i> &amp; Council.</p>",
+            )
+        ],
+    )
     wb = openpyxl.load_workbook(path)
     wb["Actions"]["J1"] = "Source"
     wb["Actions"]["J2"] = "AGS 2023/24"
@@ -179,8 +217,11 @@ def test_check_keeps_original_text_and_extra_columns(tmp_path):
 def test_check_repeated_header_and_blank_rows_are_skipped(tmp_path):
     from tests.conftest import ACTION_HEADER
 
-    sub = check(canonical_workbook(tmp_path / "r.xlsx",
-                                   actions=[action("A1"), [None] * 9, ACTION_HEADER, action("A2")]))
+    sub = check(
+        canonical_workbook(
+            tmp_path / "r.xlsx", actions=[action("A1"), [None] * 9, ACTION_HEADER, action("A2")]
+        )
+    )
     assert sub.accepted and list(sub.actions["ref"]) == ["A1", "A2"]
     assert list(sub.actions["row"]) == [2, 5]
 
@@ -204,14 +245,21 @@ def test_check_misspelt_heading_is_a_warning_not_silence(tmp_path):
     assert "not read as 'Lead officer'" in sub.warnings[0].message
 
 
-@pytest.mark.parametrize(("row", "expected"), [
-    (action(due="30/06/2024", status="G"),
-     "rag-check Actions!H2 'G': green but overdue. Check the status: the rollup shows it as you gave it, with "
-     "this flag beside it."),
-    (action(due="31/03/2025", status="Complete", update="Not yet signed off by Cabinet"),
-     "rag-check Actions!H2 'Complete': blue (complete) but the update says 'not yet'. Check the status: the "
-     "rollup shows it as you gave it, with this flag beside it."),
-])
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (
+            action(due="30/06/2024", status="G"),
+            "rag-check Actions!H2 'G': green but overdue. Check the status: the rollup shows it as you gave it, with "
+            "this flag beside it.",
+        ),
+        (
+            action(due="31/03/2025", status="Complete", update="Not yet signed off by Cabinet"),
+            "rag-check Actions!H2 'Complete': blue (complete) but the update says 'not yet'. Check the status: the "
+            "rollup shows it as you gave it, with this flag beside it.",
+        ),
+    ],
+)
 def test_check_rag_honesty_warns_but_keeps_the_status(tmp_path, row, expected):
     sub = check(canonical_workbook(tmp_path / "rag.xlsx", actions=[row]))
     assert sub.accepted
@@ -220,7 +268,10 @@ def test_check_rag_honesty_warns_but_keeps_the_status(tmp_path, row, expected):
 
 
 def test_check_honest_statuses_are_not_flagged(tmp_path):
-    rows = [action("A1", due="31/03/2025", status="G"), action("A2", due="30/06/2024", status="B", update="Done"),
-            action("A3", due="30/06/2024", status="A", update="Recovery plan agreed")]
+    rows = [
+        action("A1", due="31/03/2025", status="G"),
+        action("A2", due="30/06/2024", status="B", update="Done"),
+        action("A3", due="30/06/2024", status="A", update="Recovery plan agreed"),
+    ]
     sub = check(canonical_workbook(tmp_path / "ok.xlsx", actions=rows))
     assert [m.code for m in sub.warnings] == []

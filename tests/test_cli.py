@@ -15,8 +15,13 @@ from tests.conftest import GOOD_KPI, action, canonical_workbook
 
 
 def run(*args, env=None, check=True):
-    p = subprocess.run([sys.executable, "-m", "actionplan", *map(str, args)], capture_output=True, text=True,
-                       env={**os.environ, **(env or {})}, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "actionplan", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
     assert "Traceback" not in p.stdout + p.stderr, p.stderr
     if check:
         assert p.returncode == 0, p.stderr or p.stdout
@@ -25,12 +30,26 @@ def run(*args, env=None, check=True):
 
 @pytest.fixture
 def books(tmp_path):
-    good = canonical_workbook(tmp_path / "finance.xlsx", actions=[
-        action("F1", status="Complete"),
-        action("F2", text="=HYPERLINK(\"http://evil\",\"click\")", due="Sept. 2024", revised="31/12/2024",
-               status="Off target but recovery plans in place", update="+ awaiting sign-off")], kpis=[GOOD_KPI])
-    legal = canonical_workbook(tmp_path / "legal.xlsx", "Legal, HR & Property",
-                               actions=[action("L1", due="TBC", status="G", update="@risk: none")])
+    good = canonical_workbook(
+        tmp_path / "finance.xlsx",
+        actions=[
+            action("F1", status="Complete"),
+            action(
+                "F2",
+                text='=HYPERLINK("http://evil","click")',
+                due="Sept. 2024",
+                revised="31/12/2024",
+                status="Off target but recovery plans in place",
+                update="+ awaiting sign-off",
+            ),
+        ],
+        kpis=[GOOD_KPI],
+    )
+    legal = canonical_workbook(
+        tmp_path / "legal.xlsx",
+        "Legal, HR & Property",
+        actions=[action("L1", due="TBC", status="G", update="@risk: none")],
+    )
     bad = canonical_workbook(tmp_path / "bad.xlsx", actions=[action(due="31/11/24", status="Greenish")])
     return good, legal, bad
 
@@ -40,8 +59,17 @@ def test_cli_validate_json_shape_and_exit_codes(books, home):
     p = run("validate", bad, "--json", check=False)
     assert p.returncode == 1
     report = json.loads(p.stdout)
-    assert set(report) == {"file", "accepted", "department", "period", "layout", "counts", "errors", "warnings",
-                           "columns"}
+    assert set(report) == {
+        "file",
+        "accepted",
+        "department",
+        "period",
+        "layout",
+        "counts",
+        "errors",
+        "warnings",
+        "columns",
+    }
     assert report["columns"]["Actions"]["mapped"][0] == "A: actions.ref"
     assert [e["code"] for e in report["errors"]] == ["impossible-date", "unknown-status"]
     both = json.loads(run("validate", good, legal, "--json").stdout)
@@ -78,13 +106,24 @@ def test_cli_whole_path_submit_consolidate_export(books, home, tmp_path):
     assert run("submit", bad, check=False).returncode == 1
     out = tmp_path / "rollup.xlsx"
     # A PATH without LibreOffice: the rollup is still written, and the user is told why there is no PDF.
-    p = run("consolidate", "--period", "2024/25 Q2", "--out", out, "--pdf",
-            env={"PATH": str(Path(sys.executable).parent)})
+    p = run(
+        "consolidate",
+        "--period",
+        "2024/25 Q2",
+        "--out",
+        out,
+        "--pdf",
+        env={"PATH": str(Path(sys.executable).parent)},
+    )
     assert f"Rollup written: {out}" in p.stdout
     assert "PDF not written: LibreOffice is not installed" in p.stdout
     assert "Changes: none (no earlier period on record)" in p.stdout  # the first period on record
     exported = json.loads(run("export", "--period", "2024/25 Q2").stdout)
-    assert [r["Department"] for r in exported["summary"]] == ["Finance", "Legal, HR & Property", "Council total"]
+    assert [r["Department"] for r in exported["summary"]] == [
+        "Finance",
+        "Legal, HR & Property",
+        "Council total",
+    ]
     assert exported["summary"][-1]["Total"] == 3 and exported["summary"][-1]["Blue"] == 1
     # No formula anywhere in the rollup, whatever department text starts with.
     with zipfile.ZipFile(out) as z:
@@ -101,8 +140,10 @@ def test_cli_template_is_a_valid_empty_plan(tmp_path, home):
 
 
 def test_cli_help_is_fast_and_imports_no_heavy_modules():
-    code = ("import sys, actionplan.cli as c; c.build_parser(); "
-            "print(sorted(m for m in ('great_expectations','prefect','fastapi','duckdb') if m in sys.modules))")
+    code = (
+        "import sys, actionplan.cli as c; c.build_parser(); "
+        "print(sorted(m for m in ('great_expectations','prefect','fastapi','duckdb') if m in sys.modules))"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.stdout.strip() == "[]"
 
@@ -110,32 +151,51 @@ def test_cli_help_is_fast_and_imports_no_heavy_modules():
 def test_validate_repeated_warnings_grouped_by_code_all_lists_every_one(tmp_path, home, capsys):
     from actionplan.cli import main
 
-    book = canonical_workbook(tmp_path / "finance.xlsx", actions=[
-        action(f"F{i}", lead=None) for i in range(1, 6)] + [action("F6", due="TBC")])
+    book = canonical_workbook(
+        tmp_path / "finance.xlsx",
+        actions=[action(f"F{i}", lead=None) for i in range(1, 6)] + [action("F6", due="TBC")],
+    )
     assert main(["validate", str(book)]) == 0
     assert capsys.readouterr().out.splitlines()[2:] == [
         "  Warnings:",
         "    5 actions: no lead officer. Name the officer responsible for this item.",
         "      Actions!E2, E3, E4 … (`--all` lists every one)",
         "    Actions!F7 'TBC': no date found, so this item has no due date and cannot be checked for being overdue. "
-        "Use dd/mm/yyyy (or a month such as March 2025) once the date is known."]
+        "Use dd/mm/yyyy (or a month such as March 2025) once the date is known.",
+    ]
     assert main(["validate", str(book), "--all"]) == 0
     listed = capsys.readouterr().out.splitlines()[3:]
-    assert listed[:5] == [f"    Actions!E{row}: no lead officer. Name the officer responsible for this item."
-                          for row in range(2, 7)] and len(listed) == 6
+    assert (
+        listed[:5]
+        == [
+            f"    Actions!E{row}: no lead officer. Name the officer responsible for this item."
+            for row in range(2, 7)
+        ]
+        and len(listed) == 6
+    )
     assert main(["validate", str(book), "--json"]) == 0
     assert [m["cell"] for m in json.loads(capsys.readouterr().out)["warnings"]] == [
-        "E2", "E3", "E4", "E5", "E6", "F7"]
+        "E2",
+        "E3",
+        "E4",
+        "E5",
+        "E6",
+        "F7",
+    ]
 
 
 def test_cli_submit_many_files_in_parallel_same_order_past_a_missing_one(tmp_path, home):
-    files = [canonical_workbook(tmp_path / f"d{i}.xlsx", f"Dept {i}", [action(f"A{i}", status="G")])
-             for i in range(4)]
+    files = [
+        canonical_workbook(tmp_path / f"d{i}.xlsx", f"Dept {i}", [action(f"A{i}", status="G")])
+        for i in range(4)
+    ]
     missing = tmp_path / "missing.xlsx"
     p = run("submit", files[0], missing, *files[1:], "--workers", "2", check=False)
     assert p.returncode == 2  # a usage mistake, said once the others are stored
-    assert [x for x in p.stderr.splitlines() if x.startswith("actionplan:")] == [f"actionplan: {missing}: no such file.",
-                                     "actionplan: 1 of 5 files could not be opened (named above)."]
+    assert [x for x in p.stderr.splitlines() if x.startswith("actionplan:")] == [
+        f"actionplan: {missing}: no such file.",
+        "actionplan: 1 of 5 files could not be opened (named above).",
+    ]
     heads = [line for line in p.stdout.splitlines() if not line.startswith(" ")]
     assert heads == [f"{f} — Dept {i}, 2024/25 Q2 (layout: canonical)" for i, f in enumerate(files)]
     assert p.stdout.count("(new submission)") == 4

@@ -6,24 +6,54 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from actionplan.warehouse import open_warehouse
 
 from actionplan.columns import BY_HEADING, ITEM_KINDS, rollup_headings, stored_columns, template_headings
 from actionplan.docs_tables import with_tables
 from actionplan.layouts import FIELDS
+from actionplan.warehouse import open_warehouse
 from actionplan.workbooks import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize(("table", "headings"), [
-    ("exceptions", ("Department", "Ref", "Objective", "Action", "Lead officer", "Due date", "Revised due date",
-                    "Status", "Progress update", "Reason")),
-    ("submissions", ("Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id",
-                     "Note")),
-    ("kpi_counts", ("Department", "better", "within", "worse", "no data", "Total")),
-    ("summary", ("Department", "Blue", "Green", "Amber", "Red", "Not rated", "Total", "% complete", "% on track")),
-])
+@pytest.mark.parametrize(
+    ("table", "headings"),
+    [
+        (
+            "exceptions",
+            (
+                "Department",
+                "Ref",
+                "Objective",
+                "Action",
+                "Lead officer",
+                "Due date",
+                "Revised due date",
+                "Status",
+                "Progress update",
+                "Reason",
+            ),
+        ),
+        (
+            "submissions",
+            (
+                "Department",
+                "Status",
+                "Submitted at",
+                "Submitted by",
+                "File",
+                "Warnings",
+                "Submission id",
+                "Note",
+            ),
+        ),
+        ("kpi_counts", ("Department", "better", "within", "worse", "no data", "Total")),
+        (
+            "summary",
+            ("Department", "Blue", "Green", "Amber", "Red", "Not rated", "Total", "% complete", "% on track"),
+        ),
+    ],
+)
 def test_rollup_headings_in_declaration_order(table, headings):
     assert rollup_headings(table) == headings
 
@@ -39,7 +69,9 @@ def test_template_sheets_print_the_declared_headings(tmp_path):
 @pytest.mark.parametrize("kind", ITEM_KINDS)
 def test_stored_columns_match_the_migrated_warehouse(tmp_path, kind):
     wh = open_warehouse(str(tmp_path / "warehouse.duckdb"))
-    found = wh.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [kind])
+    found = wh.query(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [kind]
+    )
     in_db = {(r.column_name, r.data_type) for r in found.itertuples()}
     spelt = {"TEXT": "VARCHAR", "DOUBLE PRECISION": "DOUBLE"}  # DuckDB's names for the SQL types
     declared = {(name, spelt.get(sql, sql)) for name, sql in stored_columns(kind)}
@@ -48,7 +80,18 @@ def test_stored_columns_match_the_migrated_warehouse(tmp_path, kind):
 
 
 def test_every_printed_heading_has_a_width_and_a_known_kind():
-    kinds = {"text", "date", "datetime", "flag", "number", "percent", "status", "performance", "integer", "count"}
+    kinds = {
+        "text",
+        "date",
+        "datetime",
+        "flag",
+        "number",
+        "percent",
+        "status",
+        "performance",
+        "integer",
+        "count",
+    }
     for heading, column in BY_HEADING.items():
         assert column.kind in kinds, heading
         assert column.width is not None or not column.rollup, heading
@@ -57,6 +100,10 @@ def test_every_printed_heading_has_a_width_and_a_known_kind():
 
 def test_docs_column_listings_are_written_from_the_declarations():
     docs = (ROOT / "docs" / "workbook.md").read_text(encoding="utf-8")
-    assert with_tables(docs) == docs, "run: python -c 'from actionplan.docs_tables import with_tables' (see module)"
-    assert "`Department | Ref | Objective | Action | Lead officer | Due date | Revised due date | Status | " \
-           "Progress update | Reason`" in docs
+    assert with_tables(docs) == docs, (
+        "run: python -c 'from actionplan.docs_tables import with_tables' (see module)"
+    )
+    assert (
+        "`Department | Ref | Objective | Action | Lead officer | Due date | Revised due date | Status | "
+        "Progress update | Reason`" in docs
+    )

@@ -9,13 +9,13 @@ import zipfile
 
 import openpyxl
 import pytest
+
+from actionplan.check import check_workbook
+from actionplan.rollup import CORRECTIVE_MIN_WORDS, STEADY_SHARE
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse
 from actionplan.warehouse.inbox import Inbox
 from actionplan.warehouse.load import load_inbox
-
-from actionplan.check import check_workbook
-from actionplan.rollup import CORRECTIVE_MIN_WORDS, STEADY_SHARE
 from tests.conftest import action, canonical_workbook
 
 PERIODS = ("2024/25 Q1", "2024/25 Q2", "2024/25 Q3", "2024/25 Q4")
@@ -37,7 +37,9 @@ def _plans():
             action("K1", due=due, status="G", update="Going well"),
         ],
         "2024/25 Q2": [
-            action("S1", due="30/06/2025", revised="30/09/2025", status="G", update="Tender delayed by legal"),
+            action(
+                "S1", due="30/06/2025", revised="30/09/2025", status="G", update="Tender delayed by legal"
+            ),
             action("S2", due="30/06/2025", status="G", update="Consultation open"),
             action("H1", due="31/05/2024", status="G", update="Started"),
             action("H2", due=due, status="A", update="Supplier problems"),
@@ -60,7 +62,12 @@ def _plans():
             # H2: Blue but the update says it is not done → RAG check; unchanged text is not stale (Blue).
             action("H2", due=due, status="B", update="Delayed: supplier has not yet delivered"),
             # R1: Red with a real corrective action → exception (Red) but not 'without corrective action'.
-            action("R1", due=due, status="R", update="Budget shortfall; recovery plan agreed with the S151 officer"),
+            action(
+                "R1",
+                due=due,
+                status="R",
+                update="Budget shortfall; recovery plan agreed with the S151 officer",
+            ),
             # R2: Red with a three-word update → Red without corrective action.
             action("R2", due=due, status="R", update="Being looked at"),
             # K1: Blue and honest.
@@ -70,19 +77,27 @@ def _plans():
 
 
 KPIS = {
-    "2024/25 Q1": [_kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "90%"),
-                   _kpi("P2", "Sickness absence", "Lower is better", "4%", "5%"),
-                   _kpi("P3", "Complaints answered on time", None, "90%", "88%")],
-    "2024/25 Q2": [_kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "92%"),
-                   _kpi("P2", "Sickness absence", "Lower is better", "4%", "4.5%"),
-                   _kpi("P3", "Complaints answered on time", None, "90%", "88%")],
-    "2024/25 Q3": [_kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "94%"),
-                   _kpi("P2", "Sickness absence", "Lower is better", "4%", "4.2%"),
-                   _kpi("P3", "Complaints answered on time", None, "90%", "89%")],
+    "2024/25 Q1": [
+        _kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "90%"),
+        _kpi("P2", "Sickness absence", "Lower is better", "4%", "5%"),
+        _kpi("P3", "Complaints answered on time", None, "90%", "88%"),
+    ],
+    "2024/25 Q2": [
+        _kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "92%"),
+        _kpi("P2", "Sickness absence", "Lower is better", "4%", "4.5%"),
+        _kpi("P3", "Complaints answered on time", None, "90%", "88%"),
+    ],
+    "2024/25 Q3": [
+        _kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "94%"),
+        _kpi("P2", "Sickness absence", "Lower is better", "4%", "4.2%"),
+        _kpi("P3", "Complaints answered on time", None, "90%", "89%"),
+    ],
     # P1 improving (up, higher better); P2 worsening (up, lower better); P3 steady (moved < 0.5 %).
-    "2024/25 Q4": [_kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "96%"),
-                   _kpi("P2", "Sickness absence", "Lower is better", "4%", "4.6%"),
-                   _kpi("P3", "Complaints answered on time", None, "90%", "89.2%")],
+    "2024/25 Q4": [
+        _kpi("P1", "Invoices paid in 30 days", "Higher is better", "95%", "96%"),
+        _kpi("P2", "Sickness absence", "Lower is better", "4%", "4.6%"),
+        _kpi("P3", "Complaints answered on time", None, "90%", "89.2%"),
+    ],
 }
 
 
@@ -92,9 +107,12 @@ def warehouse_home(tmp_path_factory):
     inbox = Inbox(root / "inbox", root / "archive")
     start = dt.datetime(2024, 7, 10, tzinfo=dt.UTC)
     for i, (period, rows) in enumerate(_plans().items()):
-        path = canonical_workbook(root / f"finance-{i}.xlsx", "Finance", rows, period=period, kpis=KPIS[period])
-        legal = canonical_workbook(root / f"legal-{i}.xlsx", "Legal", [action("L1", due="31/03/2026")],
-                                   period=period)
+        path = canonical_workbook(
+            root / f"finance-{i}.xlsx", "Finance", rows, period=period, kpis=KPIS[period]
+        )
+        legal = canonical_workbook(
+            root / f"legal-{i}.xlsx", "Legal", [action("L1", due="31/03/2026")], period=period
+        )
         for p in (path, legal):
             data = p.read_bytes()
             sub = check_workbook(data, p.name)
@@ -118,7 +136,10 @@ def _action(facts, ref):
 def test_slip_history_counts_revisions_across_periods(facts):
     s1, s2 = _action(facts, "S1"), _action(facts, "S2")
     assert (s1["Times revised"], s1["Original due date"], s1["Revised due date"]) == (
-        3, dt.date(2025, 6, 30), dt.date(2026, 3, 31))
+        3,
+        dt.date(2025, 6, 30),
+        dt.date(2026, 3, 31),
+    )
     assert (s2["Times revised"], s2["Original due date"]) == (0, dt.date(2025, 6, 30))
     reason = facts.exceptions.set_index("Ref").loc["S1", "Reason"]
     assert "due date revised 3 times" in reason
@@ -136,22 +157,31 @@ def test_rag_checks_flag_but_never_change_the_status(facts):
     quality = facts.data_quality[facts.data_quality["Code"] == "rag-check"]
     # Green-but-overdue and Blue-but-not-done were warned at submission (value as written); the slip
     # pattern only shows across periods, so consolidation adds it.
-    assert sorted(zip(quality["Cell"], quality["Value"], strict=True)) == [("H4", "G"), ("H5", "B"), ("row 2", "Amber")]
+    assert sorted(zip(quality["Cell"], quality["Value"], strict=True)) == [
+        ("H4", "G"),
+        ("H5", "B"),
+        ("row 2", "Amber"),
+    ]
 
 
 def test_red_without_corrective_action_is_an_exception(facts):
     reasons = facts.exceptions.set_index("Ref")["Reason"]
     assert reasons["R2"] == "Red, Red without corrective action"
     assert reasons["R1"] == "Red"
-    assert len("Being looked at".split()) < CORRECTIVE_MIN_WORDS <= len(
-        "Budget shortfall; recovery plan agreed with the S151 officer".split())
+    assert (
+        len("Being looked at".split())
+        < CORRECTIVE_MIN_WORDS
+        <= len("Budget shortfall; recovery plan agreed with the S151 officer".split())
+    )
 
 
 def test_stale_commentary_only_for_items_not_complete(facts):
     stale = facts.data_quality[facts.data_quality["Code"] == "stale-commentary"]
     # H1 unchanged since Q3; H2 kept its text but is now Blue; Legal's L1 says "On track" every quarter.
     assert sorted(zip(stale["Department"], stale["Value"], strict=True)) == [
-        ("Finance", "Started"), ("Legal", "On track")]
+        ("Finance", "Started"),
+        ("Legal", "On track"),
+    ]
 
 
 def test_kpi_direction_of_travel_honours_polarity(facts):
@@ -192,8 +222,11 @@ def test_rollup_workbook_shows_the_committee_columns(facts, tmp_path):
     with zipfile.ZipFile(out) as z:
         kpi_xml = z.read("xl/worksheets/sheet5.xml").decode()
     # One small line per KPI, in its row's Trend cell, over that row's actuals by period.
-    sparklines = re.findall(r"<x14:sparkline><xm:f>KPIs!\$?(\w+?)\$?(\d+):\$?(\w+?)\$?(\d+)</xm:f>"
-                            r"<xm:sqref>(\w+?)(\d+)</xm:sqref></x14:sparkline>", kpi_xml)
+    sparklines = re.findall(
+        r"<x14:sparkline><xm:f>KPIs!\$?(\w+?)\$?(\d+):\$?(\w+?)\$?(\d+)</xm:f>"
+        r"<xm:sqref>(\w+?)(\d+)</xm:sqref></x14:sparkline>",
+        kpi_xml,
+    )
     assert sorted(int(s[1]) for s in sparklines) == list(range(2, 2 + len(facts.kpis)))
     trend = openpyxl.utils.get_column_letter(len(kpi_header))
     first = openpyxl.utils.get_column_letter(kpi_header.index(PERIODS[0]) + 1)
@@ -211,14 +244,17 @@ def test_rollup_prints_to_pdf(facts, tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
 
 
-@pytest.mark.parametrize(("status", "overdue", "update", "times", "plan", "history"), [
-    ("R", False, "Supplier withdrew; re-tendering in November with two bidders", 0, ["Red"], []),
-    ("R", True, "Being looked at", 0, ["Red", "overdue"], ["Red without corrective action"]),
-    ("A", False, None, 0, ["no progress update"], []),
-    ("G", True, "On plan", 2, ["overdue"], ["due date revised 2 times"]),
-    ("B", False, "Done", 1, [], []),  # never overdue: Blue is done
-    ("G", False, "On plan", 0, [], []),
-])
+@pytest.mark.parametrize(
+    ("status", "overdue", "update", "times", "plan", "history"),
+    [
+        ("R", False, "Supplier withdrew; re-tendering in November with two bidders", 0, ["Red"], []),
+        ("R", True, "Being looked at", 0, ["Red", "overdue"], ["Red without corrective action"]),
+        ("A", False, None, 0, ["no progress update"], []),
+        ("G", True, "On plan", 2, ["overdue"], ["due date revised 2 times"]),
+        ("B", False, "Done", 1, [], []),  # never overdue: Blue is done
+        ("G", False, "On plan", 0, [], []),
+    ],
+)
 def test_exception_rules_in_one_place(status, overdue, update, times, plan, history):
     from actionplan.rules import (
         history_exception_reasons,

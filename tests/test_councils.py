@@ -11,16 +11,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from actionplan.warehouse import open_warehouse
-from actionplan.warehouse.base import record_table
-from actionplan.warehouse.consolidate import facts_from_warehouse
-from actionplan.warehouse.inbox import Inbox, submission_id
-from actionplan.warehouse.load import load_inbox
 
 from actionplan.check import check_workbook
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_name, council_on_record
 from actionplan.errors import StartupError, UnknownCouncil, WarehouseNeedsUpgrade
 from actionplan.settings import load_settings
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.base import record_table
+from actionplan.warehouse.consolidate import facts_from_warehouse
+from actionplan.warehouse.inbox import Inbox, submission_id
+from actionplan.warehouse.load import load_inbox
 from actionplan.workbooks import write_rollup
 from tests.conftest import action, canonical_workbook
 from tests.councils import (
@@ -41,24 +41,33 @@ COUNTS = ("Blue", "Green", "Amber", "Red", "Not rated", "Total")
 
 
 # -- names -------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("typed", "stored"), [
-    (NORTH, NORTH),
-    ("  Eastmere &  Vale\tDistrict Council ", EAST),  # spacing collapsed
-    ("Default", DEFAULT_COUNCIL),                      # the single council, however it is typed
-    ("St. Helens", "St. Helens"),
-])
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        (NORTH, NORTH),
+        ("  Eastmere &  Vale\tDistrict Council ", EAST),  # spacing collapsed
+        ("Default", DEFAULT_COUNCIL),  # the single council, however it is typed
+        ("St. Helens", "St. Helens"),
+    ],
+)
 def test_council_name_as_stored(typed, stored):
     assert council_name(typed) == stored
 
 
-@pytest.mark.parametrize(("typed", "why"), [
-    ("  ", "a council needs a name (leave the setting out for a single council)"),
-    ("All", "'All' is reserved for the combined rollup of every council (--council all)"),
-    ("all councils", "'all councils' is reserved for the combined rollup of every council (--council all)"),
-    ("2024/25 Q2", "'2024/25 Q2' reads as a reporting period, not a council"),
-    ("North\x00field", "a council's name cannot hold control characters"),
-    ("N" * 101, "a council's name has at most 100 characters"),
-])
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("  ", "a council needs a name (leave the setting out for a single council)"),
+        ("All", "'All' is reserved for the combined rollup of every council (--council all)"),
+        (
+            "all councils",
+            "'all councils' is reserved for the combined rollup of every council (--council all)",
+        ),
+        ("2024/25 Q2", "'2024/25 Q2' reads as a reporting period, not a council"),
+        ("North\x00field", "a council's name cannot hold control characters"),
+        ("N" * 101, "a council's name has at most 100 characters"),
+    ],
+)
 def test_council_name_refused(typed, why):
     with pytest.raises(ValueError) as caught:
         council_name(typed)
@@ -70,16 +79,22 @@ def test_council_setting_defaults_and_says_what_is_wrong():
     assert load_settings(environ={"ACTIONPLAN_COUNCIL": f" {NORTH} "}).council == NORTH
     with pytest.raises(StartupError) as caught:
         load_settings(environ={"ACTIONPLAN_COUNCIL": "all"})
-    assert str(caught.value) == ("ACTIONPLAN_COUNCIL='all' is not valid: 'all' is reserved for the combined rollup "
-                                 "of every council (--council all).")
+    assert str(caught.value) == (
+        "ACTIONPLAN_COUNCIL='all' is not valid: 'all' is reserved for the combined rollup "
+        "of every council (--council all)."
+    )
 
 
-@pytest.mark.parametrize(("requested", "meant"), [
-    (None, EAST),                                         # the configured council
-    ("all", ALL_COUNCILS), (" ALL ", ALL_COUNCILS),
-    ("northfield  borough council", NORTH),               # spelt as on record
-    (EAST, EAST),
-])
+@pytest.mark.parametrize(
+    ("requested", "meant"),
+    [
+        (None, EAST),  # the configured council
+        ("all", ALL_COUNCILS),
+        (" ALL ", ALL_COUNCILS),
+        ("northfield  borough council", NORTH),  # spelt as on record
+        (EAST, EAST),
+    ],
+)
 def test_council_on_record_means(requested, meant):
     assert council_on_record(requested, [NORTH, EAST], configured=EAST) == meant
 
@@ -89,16 +104,30 @@ def test_unknown_council_lists_the_councils_on_record():
         council_on_record("Northfeld", [NORTH, EAST], configured=DEFAULT_COUNCIL)
     assert str(caught.value) == (
         "No council called 'Northfeld' is on record. Councils on record: 'Eastmere & Vale District Council', "
-        "'Northfield Borough Council'. Use --council all for every council together.")
+        "'Northfield Borough Council'. Use --council all for every council together."
+    )
     with pytest.raises(UnknownCouncil) as caught:
         council_on_record("Northfeld", [], configured=DEFAULT_COUNCIL)
-    assert str(caught.value) == ("No council called 'Northfeld' is on record. No council is on record yet. "
-                                 "Use --council all for every council together.")
+    assert str(caught.value) == (
+        "No council called 'Northfeld' is on record. No council is on record yet. "
+        "Use --council all for every council together."
+    )
 
 
 def test_rollup_files_of_councils_never_collide(settings):
-    names = {c: settings.rollup_file(Q2, c).name for c in
-             (DEFAULT_COUNCIL, ALL_COUNCILS, NORTH, EAST, "St Helens", "St. Helens", "St-Helens", "st helens")}
+    names = {
+        c: settings.rollup_file(Q2, c).name
+        for c in (
+            DEFAULT_COUNCIL,
+            ALL_COUNCILS,
+            NORTH,
+            EAST,
+            "St Helens",
+            "St. Helens",
+            "St-Helens",
+            "st helens",
+        )
+    }
     assert names[DEFAULT_COUNCIL] == "rollup-2024-25-Q2.xlsx"  # a single council's file keeps its name
     assert names[ALL_COUNCILS] == "rollup-all-councils-2024-25-Q2.xlsx"
     assert names[NORTH] == "rollup-Northfield+Borough+Council-2024-25-Q2.xlsx"
@@ -119,8 +148,10 @@ def test_submission_id_of_the_default_council_is_the_id_from_before_councils():
 
 def test_identical_bytes_for_two_councils_are_two_submissions(tmp_path, settings):
     inbox = Inbox(settings.inbox_path, settings.archive_path)
-    path = canonical_workbook(tmp_path / "finance.xlsx", actions=[action("F1"), action("F2", status="R",
-                                                                                       update="Waiting for audit")])
+    path = canonical_workbook(
+        tmp_path / "finance.xlsx",
+        actions=[action("F1"), action("F2", status="R", update="Waiting for audit")],
+    )
     data = path.read_bytes()
     sub = check_workbook(data, path.name)
     first = inbox.submit(sub, data, submitted_by="north", council=NORTH)
@@ -133,7 +164,13 @@ def test_identical_bytes_for_two_councils_are_two_submissions(tmp_path, settings
     try:
         assert sorted(load_inbox(inbox, wh).loaded) == sorted([first["submission_id"], east["submission_id"]])
         assert inbox.submit(sub, data, submitted_by="east", council=EAST)["new"] is False  # also once loaded
-        assert wh.submission_counts() == {"submissions": 2, "objectives": 0, "actions": 4, "kpis": 0, "messages": 0}
+        assert wh.submission_counts() == {
+            "submissions": 2,
+            "objectives": 0,
+            "actions": 4,
+            "kpis": 0,
+            "messages": 0,
+        }
         for council in (NORTH, EAST):
             current = wh.current(Q2, council)
             assert list(current["submissions"]["council"]) == [council]
@@ -153,7 +190,8 @@ def test_record_without_a_council_loads_as_the_default_council(tmp_path, setting
     try:
         assert wh.load(record) is True
         assert wh.query("SELECT council, department, id FROM submissions").to_dict("records") == [
-            {"council": DEFAULT_COUNCIL, "department": "Finance", "id": submission_id(data, "Finance", Q2)}]
+            {"council": DEFAULT_COUNCIL, "department": "Finance", "id": submission_id(data, "Finance", Q2)}
+        ]
         assert wh.councils() == [DEFAULT_COUNCIL] and wh.departments() == ["Finance"]
     finally:
         wh.close()
@@ -170,8 +208,10 @@ def test_record_with_an_impossible_council_stays_pending_and_is_reported(tmp_pat
     wh = open_warehouse(str(tmp_path / "w.duckdb"))
     try:
         result = load_inbox(inbox, wh)
-        assert result.failed == {report["submission_id"]: "ValueError: 'all' is reserved for the combined rollup "
-                                                          "of every council (--council all)"}
+        assert result.failed == {
+            report["submission_id"]: "ValueError: 'all' is reserved for the combined rollup "
+            "of every council (--council all)"
+        }
         assert inbox.pending() == [pending] and wh.submission_counts()["submissions"] == 0
     finally:
         wh.close()
@@ -201,8 +241,11 @@ def wh(warehouse_url):
 
 
 def _actions_in(queued: Path, council: str, period: str) -> int:
-    return sum(record_table(r["actions"])[0] for r in records(queued)
-               if r["council"] == council and r["period"] == period)
+    return sum(
+        record_table(r["actions"])[0]
+        for r in records(queued)
+        if r["council"] == council and r["period"] == period
+    )
 
 
 def test_warehouse_keeps_two_councils_finance_apart(wh):
@@ -217,9 +260,12 @@ def test_each_council_has_its_own_current_finance(wh):
     # Eastmere's Finance came an hour after Northfield's: it must not replace it (the partition by council).
     both = wh.current_submissions(Q2, ALL_COUNCILS)
     assert [(c, d) for c, d in zip(both["council"], both["department"], strict=True)] == [
-        (EAST, "Finance"), (EAST, "Legal, HR & Property"),
+        (EAST, "Finance"),
+        (EAST, "Legal, HR & Property"),
         (NORTH, "Chief Executive's Department"),
-        (NORTH, "Finance"), (NORTH, "Legal, HR & Property")]
+        (NORTH, "Finance"),
+        (NORTH, "Legal, HR & Property"),
+    ]
     for council in (NORTH, EAST):
         mine = wh.current_submissions(Q2, council)
         assert set(mine["council"]) == {council}
@@ -246,7 +292,9 @@ def test_combined_rollup_labels_departments_and_its_totals_add_up(wh, queued):
     east = facts_from_warehouse(wh, Q2, council=EAST)
     assert list(combined.summary["Department"]) == [
         *(f"{EAST} — {d}" for d in east.summary["Department"][:-1]),
-        *(f"{NORTH} — {d}" for d in north.summary["Department"][:-1]), "All councils total"]
+        *(f"{NORTH} — {d}" for d in north.summary["Department"][:-1]),
+        "All councils total",
+    ]
     # Each council's row is that council's own total; the last row is their sum, and the Summary's too.
     by_council = {r["Council"]: r for r in combined.councils.to_dict("records")}
     assert list(by_council) == [EAST, NORTH, "All councils total"]
@@ -278,12 +326,15 @@ def test_combined_rollup_workbook_shows_councils(wh, tmp_path):
     summary = [list(r) for r in wb["Summary"].iter_rows(values_only=True)]
     assert summary[0][0] == f"All councils action plan rollup — {Q2}"
     header = next(i for i, r in enumerate(summary) if r[0] == "Council")
-    assert [r[0] for r in summary[header + 1:header + 4]] == [EAST, NORTH, "All councils total"]
+    assert [r[0] for r in summary[header + 1 : header + 4]] == [EAST, NORTH, "All councils total"]
     assert summary[header + 5][0] == "Department" and summary[header + 6][0] == f"{EAST} — Finance"
     submissions = {r[0]: r[1] for r in wb["Submissions"].iter_rows(min_row=2, values_only=True)}
     assert submissions[f"{EAST} — Chief Executive's Department"] == "missing"
     assert submissions[f"{NORTH} — Chief Executive's Department"] == "submitted"
-    assert {r[0].split(" — ")[0] for r in wb["Actions"].iter_rows(min_row=2, values_only=True)} == {NORTH, EAST}
+    assert {r[0].split(" — ")[0] for r in wb["Actions"].iter_rows(min_row=2, values_only=True)} == {
+        NORTH,
+        EAST,
+    }
     how = {r[0]: r[1] for r in wb["How to read this report"].iter_rows(values_only=True) if r[0]}
     assert how["Councils"].startswith(f"This rollup combines 2 councils: {EAST}, {NORTH}.")
     wb.close()
@@ -309,9 +360,11 @@ def test_warehouse_from_0001_upgrades_in_place_keeping_everything(single_council
 
     with pytest.raises(WarehouseNeedsUpgrade) as caught:  # reading never writes, so never upgrades
         open_warehouse(url, read_only=True)
-    assert str(caught.value) == ("The warehouse was made by an earlier version of actionplan and needs upgrading "
-                                 "(0002_council). Run `actionplan ingest` once (it upgrades the warehouse, keeping "
-                                 "everything in it), then try again.")
+    assert str(caught.value) == (
+        "The warehouse was made by an earlier version of actionplan and needs upgrading "
+        "(0002_council). Run `actionplan ingest` once (it upgrades the warehouse, keeping "
+        "everything in it), then try again."
+    )
     wh = open_warehouse(url, migrate=False)
     assert wh.migrate() == [2] and wh.applied_migrations() == [1, 2]
     assert wh.submission_counts() == before
@@ -322,7 +375,9 @@ def test_warehouse_from_0001_upgrades_in_place_keeping_everything(single_council
     upgraded = {p: facts_from_warehouse(wh, p).export() for p in PERIODS}
     wh.close()
 
-    fresh = open_warehouse(loaded_warehouse(single_council, str(tmp_path / "fresh.duckdb"), tmp_path / "fresh"))
+    fresh = open_warehouse(
+        loaded_warehouse(single_council, str(tmp_path / "fresh.duckdb"), tmp_path / "fresh")
+    )
     try:
         assert fresh.submission_counts() == before
         for period in PERIODS:
@@ -333,8 +388,13 @@ def test_warehouse_from_0001_upgrades_in_place_keeping_everything(single_council
 
 # -- the command line ------------------------------------------------------------------------------------------
 def run(*args, env: dict[str, str]):
-    p = subprocess.run([sys.executable, "-m", "actionplan", *map(str, args)], capture_output=True, text=True,
-                       env={**os.environ, **env}, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "actionplan", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+    )
     assert "Traceback" not in p.stdout + p.stderr, p.stderr
     return p
 
@@ -343,7 +403,9 @@ def test_cli_export_and_consolidate_by_council(warehouse_url, home, tmp_path):
     env = {"ACTIONPLAN_HOME": str(home), "ACTIONPLAN_WAREHOUSE": warehouse_url, "ACTIONPLAN_COUNCIL": EAST}
     mine = json.loads(run("export", "--period", Q2, env=env).stdout)  # the configured council
     assert [r["Department"] for r in mine["summary"]] == ["Finance", "Legal, HR & Property", "Council total"]
-    north = json.loads(run("export", "--period", Q2, "--council", "northfield borough council", env=env).stdout)
+    north = json.loads(
+        run("export", "--period", Q2, "--council", "northfield borough council", env=env).stdout
+    )
     assert north["missing"] == ["Adult Social Services"] and "councils" not in north
     combined = json.loads(run("export", "--period", Q2, "--council", "all", env=env).stdout)
     assert [r["Council"] for r in combined["councils"]] == [EAST, NORTH, "All councils total"]
@@ -351,8 +413,10 @@ def test_cli_export_and_consolidate_by_council(warehouse_url, home, tmp_path):
 
     p = run("export", "--period", Q2, "--council", "Westmoor", env=env)
     assert p.returncode == 2 and p.stdout == ""
-    assert p.stderr == (f"actionplan: No council called 'Westmoor' is on record. Councils on record: '{EAST}', "
-                        f"'{NORTH}'. Use --council all for every council together.\n")
+    assert p.stderr == (
+        f"actionplan: No council called 'Westmoor' is on record. Councils on record: '{EAST}', "
+        f"'{NORTH}'. Use --council all for every council together.\n"
+    )
 
     p = run("consolidate", "--period", Q2, "--council", "all", env=env)
     assert p.returncode == 0, p.stderr
@@ -360,26 +424,31 @@ def test_cli_export_and_consolidate_by_council(warehouse_url, home, tmp_path):
     assert f"Rollup written: {path}" in p.stdout
     assert p.stdout.splitlines()[1] == f"All councils, {Q2} (period ends 2024-09-30)"
     assert f"{NORTH} — Finance" in p.stdout and "All councils total" in p.stdout
-    assert f"Not submitted: {EAST} — Chief Executive's Department, {NORTH} — Adult Social Services" in p.stdout
+    assert (
+        f"Not submitted: {EAST} — Chief Executive's Department, {NORTH} — Adult Social Services" in p.stdout
+    )
     assert path.exists() and not (home / "rollups" / "rollup-2024-25-Q2.xlsx").exists()
 
 
 # -- the service -----------------------------------------------------------------------------------------------
 def test_service_stamps_its_council_and_shows_only_its_status_and_rollup(warehouse_url, tmp_path):
     from actionplan.excel_addin.tokens import TokenStore
-
     from tests.test_service import LiveServer
 
     shared_inbox = tmp_path / "shared-inbox"
     # Northfield's Registrars is waiting in the inbox both councils share: not Eastmere's business.
     north_plan = canonical_workbook(tmp_path / "registrars.xlsx", "Registrars", actions=[action("R1")])
     data = north_plan.read_bytes()
-    Inbox(shared_inbox, tmp_path / "north-archive").submit(check_workbook(data, north_plan.name), data,
-                                                           submitted_by="north", council=NORTH)
+    Inbox(shared_inbox, tmp_path / "north-archive").submit(
+        check_workbook(data, north_plan.name), data, submitted_by="north", council=NORTH
+    )
     home = tmp_path / "shared-home"
-    default_key = TokenStore.for_home(home).add(department="Finance")[1]  # the default council's service's key
-    with LiveServer(home, council=EAST, warehouse=warehouse_url, inbox=str(shared_inbox),
-                    publish_rollup=True) as srv:
+    default_key = TokenStore.for_home(home).add(department="Finance")[
+        1
+    ]  # the default council's service's key
+    with LiveServer(
+        home, council=EAST, warehouse=warehouse_url, inbox=str(shared_inbox), publish_rollup=True
+    ) as srv:
         key = srv.token("Finance")[1]
         headers = {"Authorization": key}
         refused = srv.client.get(f"/api/status?period={Q2}", headers={"Authorization": default_key})
@@ -391,11 +460,15 @@ def test_service_stamps_its_council_and_shows_only_its_status_and_rollup(warehou
         assert status["rollup_published"] is False
 
         book = canonical_workbook(tmp_path / "finance.xlsx", actions=[action("F1")], period="2024/25 Q3")
-        sent = srv.client.post("/api/submissions", files={"file": ("finance.xlsx", book.read_bytes())},
-                               headers=headers).json()
-        assert sent["accepted"] and sent["submission_id"] == submission_id(book.read_bytes(), "Finance",
-                                                                           "2024/25 Q3", EAST)
-        record = Inbox(shared_inbox, tmp_path / "x").read(shared_inbox / "pending" / f"{sent['submission_id']}.json")
+        sent = srv.client.post(
+            "/api/submissions", files={"file": ("finance.xlsx", book.read_bytes())}, headers=headers
+        ).json()
+        assert sent["accepted"] and sent["submission_id"] == submission_id(
+            book.read_bytes(), "Finance", "2024/25 Q3", EAST
+        )
+        record = Inbox(shared_inbox, tmp_path / "x").read(
+            shared_inbox / "pending" / f"{sent['submission_id']}.json"
+        )
         assert record["council"] == EAST
         q3 = srv.client.get("/api/status?period=2024/25 Q3", headers=headers).json()
         assert q3["missing"] == ["Chief Executive's Department", "Legal, HR & Property"]
@@ -429,6 +502,8 @@ def test_token_cli_issues_keys_of_the_configured_council(home):
     env = {"ACTIONPLAN_HOME": str(home), "ACTIONPLAN_COUNCIL": EAST}
     p = run("token", "add", "--department", "Finance", env=env)
     assert p.returncode == 0 and f"Token for Finance of {EAST} (id " in p.stdout
-    assert (home / "tokens-Eastmere+%26+Vale+District+Council.json").exists() and not (home / "tokens.json").exists()
+    assert (home / "tokens-Eastmere+%26+Vale+District+Council.json").exists() and not (
+        home / "tokens.json"
+    ).exists()
     assert "Finance" in run("token", "list", env=env).stdout
     assert "No access keys yet" in run("token", "list", env={"ACTIONPLAN_HOME": str(home)}).stdout

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
+
+from actionplan.check import check_workbook
+from actionplan.checkpoint import NoDataDocs, data_docs_index
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.inbox import Inbox
 from actionplan.warehouse.load import load_inbox
 from actionplan.warehouse.validation import validate_loaded_period
-
-from actionplan.check import check_workbook
-from actionplan.checkpoint import NoDataDocs, data_docs_index
 from tests.conftest import GOOD_KPI, action, canonical_workbook
 from tests.test_pages import CHROMIUM, CHROMIUM_ARGS
 from tests.test_service import LiveServer
@@ -22,7 +22,9 @@ def _submit_and_load(settings, *paths):
     inbox = Inbox(settings.inbox_path, settings.archive_path)
     for path in paths:
         data = path.read_bytes()
-        assert inbox.submit(check_workbook(data, path.name, settings=settings), data, submitted_by="test")["accepted"]
+        assert inbox.submit(check_workbook(data, path.name, settings=settings), data, submitted_by="test")[
+            "accepted"
+        ]
     wh = open_warehouse(settings.warehouse_url)
     try:
         load_inbox(inbox, wh)
@@ -34,32 +36,49 @@ def _submit_and_load(settings, *paths):
 def _validate(settings, inbox, period="2024/25 Q2"):
     wh = open_warehouse(settings.warehouse_url)
     try:
-        return validate_loaded_period(wh, inbox, period, settings.council,
-                                      docs_dir=settings.data_docs_path(period, settings.council),
-                                      results_dir=settings.validations_path(period, settings.council))
+        return validate_loaded_period(
+            wh,
+            inbox,
+            period,
+            settings.council,
+            docs_dir=settings.data_docs_path(period, settings.council),
+            results_dir=settings.validations_path(period, settings.council),
+        )
     finally:
         wh.close()
 
 
 def _two_departments(tmp_path):
     # The same Refs in two departments: unique on each sheet, so not a duplicate when validated together.
-    finance = canonical_workbook(tmp_path / "finance.xlsx", actions=[action("A1"), action("A2", lead=None)],
-                                 kpis=[GOOD_KPI])
-    legal = canonical_workbook(tmp_path / "legal.xlsx", department="Legal", actions=[
-        action("A1", status="R", update="Late"), action("A2", lead=None), action("A3", lead=None),
-        action("A4", due='<img src=x onerror="document.title=1">')])
+    finance = canonical_workbook(
+        tmp_path / "finance.xlsx", actions=[action("A1"), action("A2", lead=None)], kpis=[GOOD_KPI]
+    )
+    legal = canonical_workbook(
+        tmp_path / "legal.xlsx",
+        department="Legal",
+        actions=[
+            action("A1", status="R", update="Late"),
+            action("A2", lead=None),
+            action("A3", lead=None),
+            action("A4", due='<img src=x onerror="document.title=1">'),
+        ],
+    )
     return finance, legal
 
 
 def test_validate_period_agrees_with_submit_over_departments_at_once(tmp_path, settings):
     inbox = _submit_and_load(settings, *_two_departments(tmp_path))
     outcome = _validate(settings, inbox)
-    assert outcome.summary() == ("Great Expectations validated 2 submissions for 2024/25 Q2 (actions 6 rows, "
-                                 "kpis 1 row): agrees with Submit.")
+    assert outcome.summary() == (
+        "Great Expectations validated 2 submissions for 2024/25 Q2 (actions 6 rows, "
+        "kpis 1 row): agrees with Submit."
+    )
     assert outcome.suites["actions"] == {"rows": 6, "expectations": 11, "met": 9, "not met": 2}
     assert outcome.docs_index == str(settings.home_path / "data-docs" / "2024-25-Q2" / "index.html")
-    assert data_docs_index(settings, "Q2 2024/25", settings.council) == settings.data_docs_path(
-        "2024/25 Q2") / "index.html"
+    assert (
+        data_docs_index(settings, "Q2 2024/25", settings.council)
+        == settings.data_docs_path("2024/25 Q2") / "index.html"
+    )
     (stored,) = settings.validations_path("2024/25 Q2").glob("*.json")
     assert str(stored) == outcome.results_file
 
@@ -79,14 +98,17 @@ def test_validate_period_names_what_submit_reported_and_the_record_no_longer_has
     assert d.message() == (
         "actions suite, expect_column_values_to_not_be_null on lead_officer (no-lead-officer): Submit reported 1 "
         "row Great Expectations did not find: Legal Actions!E3. The loaded record differs from what was checked "
-        "at Submit: check its inbox record, or resubmit the workbook.")
+        "at Submit: check its inbox record, or resubmit the workbook."
+    )
 
 
 def test_data_docs_index_before_any_run_says_how_to_build_it(settings):
     with pytest.raises(NoDataDocs) as caught:
         data_docs_index(settings, "2024/25 Q2", settings.council)
-    assert str(caught.value) == ("No Data Docs for 2024/25 Q2 yet: `actionplan consolidate --period \"2024/25 Q2\"` "
-                                 "validates the period with Great Expectations and builds them.")
+    assert str(caught.value) == (
+        'No Data Docs for 2024/25 Q2 yet: `actionplan consolidate --period "2024/25 Q2"` '
+        "validates the period with Great Expectations and builds them."
+    )
 
 
 def test_cli_docs_prints_the_site_path(tmp_path, settings, capsys):
@@ -94,8 +116,9 @@ def test_cli_docs_prints_the_site_path(tmp_path, settings, capsys):
 
     assert main(["docs", "--period", "2024/25 Q2"]) == 2
     assert capsys.readouterr().err == (
-        "actionplan: No Data Docs for 2024/25 Q2 yet: `actionplan consolidate --period \"2024/25 Q2\"` validates "
-        "the period with Great Expectations and builds them.\n")
+        'actionplan: No Data Docs for 2024/25 Q2 yet: `actionplan consolidate --period "2024/25 Q2"` validates '
+        "the period with Great Expectations and builds them.\n"
+    )
     _validate(settings, _submit_and_load(settings, *_two_departments(tmp_path)))
     assert main(["docs", "--period", "2024/25 Q2"]) == 0
     assert capsys.readouterr().out == f"{settings.home_path / 'data-docs' / '2024-25-Q2' / 'index.html'}\n"
@@ -112,10 +135,12 @@ def served(tmp_path):
 
 
 # Every Data Docs route (datadocs.ROUTES) by a concrete request: admins only, whatever the key's form.
-DOCS_REQUESTS = {"/data-docs/session": ("POST", "/data-docs/session"),
-                 "/data-docs/sites.json": ("GET", "/data-docs/sites.json?period=2024/25 Q2"),
-                 "/data-docs/": ("GET", "/data-docs/"),
-                 "/data-docs/{site}/{path:path}": ("GET", "/data-docs/2024-25-Q2/index.html")}
+DOCS_REQUESTS = {
+    "/data-docs/session": ("POST", "/data-docs/session"),
+    "/data-docs/sites.json": ("GET", "/data-docs/sites.json?period=2024/25 Q2"),
+    "/data-docs/": ("GET", "/data-docs/"),
+    "/data-docs/{site}/{path:path}": ("GET", "/data-docs/2024-25-Q2/index.html"),
+}
 
 
 def test_data_docs_matrix_covers_every_route(served):
@@ -126,31 +151,53 @@ def test_data_docs_matrix_covers_every_route(served):
     store = TokenStore.for_home(served.settings.home_path, served.settings.council)
     revoked, revoked_key = store.add(department="Finance")
     store.revoke(revoked.id)
-    callers = {"none": None, "wrong": "0000.not-a-key", "revoked": revoked_key, "department": served.finance_key,
-               "bearer": f"Bearer {served.admin_key}", "admin": served.admin_key}
+    callers = {
+        "none": None,
+        "wrong": "0000.not-a-key",
+        "revoked": revoked_key,
+        "department": served.finance_key,
+        "bearer": f"Bearer {served.admin_key}",
+        "admin": served.admin_key,
+    }
     for route, (method, url) in DOCS_REQUESTS.items():
         got = {}
         for who, key in callers.items():
             served.client.cookies.clear()
-            got[who] = served.client.request(method, url, headers={"Authorization": key} if key else {}).status_code
-        assert got == {"none": 401, "wrong": 401, "revoked": 401, "department": 403, "bearer": 200,
-                       "admin": 200}, route
+            got[who] = served.client.request(
+                method, url, headers={"Authorization": key} if key else {}
+            ).status_code
+        assert got == {
+            "none": 401,
+            "wrong": 401,
+            "revoked": 401,
+            "department": 403,
+            "bearer": 200,
+            "admin": 200,
+        }, route
 
 
 def test_data_docs_route_admins_only(served):
     site = "/data-docs/2024-25-Q2/index.html"
     assert served.client.get(site).json() == {
-        "detail": "No access key was sent. Type your department's access key into the actionplan pane."}
+        "detail": "No access key was sent. Type your department's access key into the actionplan pane."
+    }
     refused = served.client.get(site, headers={"Authorization": f"Bearer {served.finance_key}"})
-    assert (refused.status_code, refused.json()) == (403, {"detail": "The Data Docs need corporate performance's "
-                                                           "(admin) access key; a department's key cannot open them."})
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {
+            "detail": "The Data Docs need corporate performance's "
+            "(admin) access key; a department's key cannot open them."
+        },
+    )
     admin = {"Authorization": f"Bearer {served.admin_key}"}
     page = served.client.get(site, headers=admin)
     assert page.status_code == 200 and "<title>Data Docs created by Great Expectations</title>" in page.text
     outside = served.client.get("/data-docs/2024-25-Q2/..%2F..%2Ftokens.json", headers=admin)
     assert outside.status_code == 404
     assert served.client.get("/data-docs/sites.json?period=2024/25 Q2", headers=admin).json() == {
-        "sites": ["2024-25-Q2"], "period_site": "2024-25-Q2"}
+        "sites": ["2024-25-Q2"],
+        "period_site": "2024-25-Q2",
+    }
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium")
@@ -165,7 +212,9 @@ def test_data_docs_read_back_in_chromium_from_the_status_page(served):
         page.goto(served.url + "/")
         page.get_by_label("Access key (from corporate performance)").fill(served.admin_key)
         page.get_by_role("button", name="Use this key").click()
-        link = page.get_by_role("link", name="Validation results for 2024/25 Q2 (Great Expectations Data Docs)")
+        link = page.get_by_role(
+            "link", name="Validation results for 2024/25 Q2 (Great Expectations Data Docs)"
+        )
         link.click()
         page.wait_for_url("**/data-docs/2024-25-Q2/index.html")
         assert page.title() == "Data Docs created by Great Expectations"
@@ -179,6 +228,8 @@ def test_data_docs_read_back_in_chromium_from_the_status_page(served):
         browser.close()
     assert "Expectation Suite: actions" in text
     assert "Evaluated Expectations 11 Successful Expectations 9 Unsuccessful Expectations 2" in text
-    assert ("lead_officer Status Expectation Observed Value values must never be null. 3 unexpected values found. "
-            "50% of 6 total rows. Unexpected Value Count row department sheet sheet_row null 3 1, 3, 4 Finance, "
-            "Legal, Legal Actions, Actions, Actions 3, 3, 4") in text
+    assert (
+        "lead_officer Status Expectation Observed Value values must never be null. 3 unexpected values found. "
+        "50% of 6 total rows. Unexpected Value Count row department sheet sheet_row null 3 1, 3, 4 Finance, "
+        "Legal, Legal Actions, Actions, Actions 3, 3, 4"
+    ) in text

@@ -48,8 +48,9 @@ def demo(tmp_path_factory):
     """One `actionplan demo` run for the module's tests: (its completed process, its environment, its home)."""
     home = tmp_path_factory.mktemp("demo") / "home"
     env = {**os.environ, "ACTIONPLAN_HOME": str(home)}
-    p = subprocess.run([sys.executable, "-m", "actionplan", "demo"], capture_output=True, text=True, env=env,
-                       timeout=600)
+    p = subprocess.run(
+        [sys.executable, "-m", "actionplan", "demo"], capture_output=True, text=True, env=env, timeout=600
+    )
     return p, env, home
 
 
@@ -63,8 +64,15 @@ def test_demo_numbers_equal_independent_counts(demo):
     rollup = Path(p.stdout.split("Rollup workbook: ")[1].splitlines()[0])
     assert rollup.exists()
 
-    exported = json.loads(subprocess.run([sys.executable, "-m", "actionplan", "export", "--period", "2024/25 Q2"],
-                                         capture_output=True, text=True, env=env, check=True).stdout)
+    exported = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "actionplan", "export", "--period", "2024/25 Q2"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
+    )
     expected = _counts_from_workbooks(home / "demo" / "2024-25-q2")
     assert len(expected) >= 8
     got = {r["Department"]: r for r in exported["summary"] if r["Department"] != "Council total"}
@@ -81,8 +89,14 @@ def test_demo_numbers_equal_independent_counts(demo):
     # The rollup workbook says the same as the export.
     wb = openpyxl.load_workbook(rollup, read_only=True)
     rows = [r for r in wb["Summary"].iter_rows(values_only=True) if r and r[0] == "Council total"]
-    assert rows and rows[0][1:7] == (total["Blue"], total["Green"], total["Amber"], total["Red"],
-                                     total["Not rated"], total["Total"])
+    assert rows and rows[0][1:7] == (
+        total["Blue"],
+        total["Green"],
+        total["Amber"],
+        total["Red"],
+        total["Not rated"],
+        total["Total"],
+    )
 
 
 def _artifact_keys() -> set[str]:
@@ -98,14 +112,27 @@ def _artifact_keys() -> set[str]:
 def test_demo_validates_with_gx_builds_data_docs_and_publishes_artifacts(demo):
     p, env, home = demo
     assert p.returncode == 0, p.stderr
-    assert ("Great Expectations validated 8 submissions for 2024/25 Q2 (objectives 43 rows, actions 1347 rows, "
-            "kpis 62 rows): agrees with Submit.") in p.stdout.splitlines()
+    assert (
+        "Great Expectations validated 8 submissions for 2024/25 Q2 (objectives 43 rows, actions 1347 rows, "
+        "kpis 62 rows): agrees with Submit."
+    ) in p.stdout.splitlines()
     docs = Path(p.stdout.split("Data Docs (Great Expectations): ")[1].splitlines()[0])
     assert docs == home / "data-docs" / "2024-25-Q2" / "index.html" and docs.exists()
     (actions,) = (docs.parent / "validations" / "actions").glob("*/*/*.html")
-    assert "Expectation Suite: actions" in " ".join(re.sub(r"<[^>]+>", " ", actions.read_text("utf-8")).split())
-    printed = subprocess.run([sys.executable, "-m", "actionplan", "docs", "--period", "2024/25 Q2"],
-                             capture_output=True, text=True, env=env, check=True).stdout
+    assert "Expectation Suite: actions" in " ".join(
+        re.sub(r"<[^>]+>", " ", actions.read_text("utf-8")).split()
+    )
+    printed = subprocess.run(
+        [sys.executable, "-m", "actionplan", "docs", "--period", "2024/25 Q2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
     assert printed == f"{docs}\n"
-    assert {"ingest", "consolidate-default-2024-25-q1", "consolidate-default-2024-25-q2",
-            "gx-validation-default-2024-25-q2"} <= _artifact_keys()
+    assert {
+        "ingest",
+        "consolidate-default-2024-25-q1",
+        "consolidate-default-2024-25-q2",
+        "gx-validation-default-2024-25-q2",
+    } <= _artifact_keys()

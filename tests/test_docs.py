@@ -22,8 +22,11 @@ def test_settings_are_documented(setting):
 
 def test_every_message_code_is_documented():
     docs = (ROOT / "docs" / "workbook.md").read_text(encoding="utf-8")
-    codes = {e["meta"]["code"] for f in (ROOT / "expectations").glob("*.json")
-             for e in json.loads(f.read_text())["expectations"]}
+    codes = {
+        e["meta"]["code"]
+        for f in (ROOT / "expectations").glob("*.json")
+        for e in json.loads(f.read_text())["expectations"]
+    }
     missing = sorted(c for c in codes if f"`{c}`" not in docs)
     assert not missing, f"codes not in docs/workbook.md: {missing}"
 
@@ -33,6 +36,19 @@ def test_readme_commands_are_real_cli_commands():
 
     parser = build_parser()
     commands = set(parser._subparsers._group_actions[0].choices)
-    for cmd in ("template", "validate", "submit", "ingest", "consolidate", "export", "demo", "layouts", "convert",
-                "serve", "token", "deploy", "bench"):
+    for cmd in (
+        "template",
+        "validate",
+        "submit",
+        "ingest",
+        "consolidate",
+        "export",
+        "demo",
+        "layouts",
+        "convert",
+        "serve",
+        "token",
+        "deploy",
+        "bench",
+    ):
         assert cmd in commands and f"actionplan {cmd}" in README

@@ -71,8 +71,13 @@ def tenant(tmp_path_factory):
     keys.keys.append(_jwk(signing, "k1"))
     home = tmp_path_factory.mktemp("entra") / "home"
     Register.for_home(home).add("Finance", ["Anita.Patel@council.gov.uk"])
-    with LiveServer(home, entra_tenant=TENANT, entra_client_id=CLIENT_ID, entra_authority=keys.url,
-                    entra_admin_groups="9f9f9f9f-0000-1111-2222-333344445555") as server:
+    with LiveServer(
+        home,
+        entra_tenant=TENANT,
+        entra_client_id=CLIENT_ID,
+        entra_authority=keys.url,
+        entra_admin_groups="9f9f9f9f-0000-1111-2222-333344445555",
+    ) as server:
         server.keys_set, server.signing = keys, signing
         yield server
     keys.close()
@@ -80,9 +85,17 @@ def tenant(tmp_path_factory):
 
 def _token(tenant, *, key=None, kid="k1", **claims) -> str:
     now = int(dt.datetime.now(dt.UTC).timestamp())
-    body = {"iss": f"{tenant.keys_set.url}/{TENANT}/v2.0", "aud": AUDIENCE, "iat": now, "nbf": now,
-            "exp": now + 3600, "oid": "0123456789abcdef", "name": "Anita Patel",
-            "preferred_username": "anita.patel@council.gov.uk", **claims}
+    body = {
+        "iss": f"{tenant.keys_set.url}/{TENANT}/v2.0",
+        "aud": AUDIENCE,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
+        "oid": "0123456789abcdef",
+        "name": "Anita Patel",
+        "preferred_username": "anita.patel@council.gov.uk",
+        **claims,
+    }
     return jwt.encode(body, key or tenant.signing, algorithm="RS256", headers={"kid": kid})
 
 
@@ -95,16 +108,24 @@ def test_sign_in_maps_a_registered_contact_to_their_department_and_submits(tenan
     assert r.status_code == 200, r.text
     assert r.json()["you"] == {"department": "Finance", "admin": False, "key_id": "sso-01234567"}
     book = canonical_workbook(tmp_path / "f.xlsx", "FINANCE", actions=[action("F1")])
-    r = tenant.client.post("/api/submissions", files={"file": ("f.xlsx", book.read_bytes())},
-                           headers={"Authorization": f"Bearer {_token(tenant)}"})
+    r = tenant.client.post(
+        "/api/submissions",
+        files={"file": ("f.xlsx", book.read_bytes())},
+        headers={"Authorization": f"Bearer {_token(tenant)}"},
+    )
     assert r.json()["accepted"] and r.json()["department"] == "Finance"
     record = json.loads(next((tenant.settings.inbox_path / "pending").glob("*.json")).read_text())
     assert record["submitted_by"] == "Anita Patel <anita.patel@council.gov.uk>"
 
 
-@pytest.mark.parametrize(("claims", "admin"), [({"roles": ["actionplan.admin"]}, True),
-                                                ({"groups": ["9f9f9f9f-0000-1111-2222-333344445555"]}, True),
-                                                ({"aud": CLIENT_ID}, False)])
+@pytest.mark.parametrize(
+    ("claims", "admin"),
+    [
+        ({"roles": ["actionplan.admin"]}, True),
+        ({"groups": ["9f9f9f9f-0000-1111-2222-333344445555"]}, True),
+        ({"aud": CLIENT_ID}, False),
+    ],
+)
 def test_sign_in_admins_by_role_or_group(tenant, claims, admin):
     r = _status(tenant, _token(tenant, **claims))
     assert r.status_code == 200 and r.json()["you"]["admin"] is admin
@@ -113,20 +134,37 @@ def test_sign_in_admins_by_role_or_group(tenant, claims, admin):
 def test_sign_in_refusals_say_why(tenant):
     now = int(dt.datetime.now(dt.UTC).timestamp())
     cases = [
-        (_token(tenant, exp=now - 600), "Your Microsoft 365 sign-in has expired. Close and reopen the actionplan "
-                                        "pane to sign in again."),
-        (_token(tenant, aud="api://elsewhere/0000"), "This Microsoft 365 sign-in was issued for another application, "
-         "not the actionplan add-in. Ask IT to check the add-in's app id (ACTIONPLAN_ENTRA_CLIENT_ID)."),
-        (_token(tenant, iss="https://login.microsoftonline.com/another-tenant/v2.0"), "This Microsoft 365 sign-in was "
-         "issued by another organisation, not this council's tenant. Sign in with your council account."),
-        (_token(tenant, key=_key(), kid="k1"), "This Microsoft 365 sign-in could not be verified. Sign in again, or "
-         "use your department's access key."),
-        (_token(tenant, key=_key(), kid="forged"), "This Microsoft 365 sign-in was not issued for this council's "
-         "tenant. Sign in with your council account, or use your department's access key."),
-        (_token(tenant, preferred_username="someone@council.gov.uk"), "You are signed in as someone@council.gov.uk, "
-         "but that address is not a contact of any department in the register. Ask corporate performance to add it "
-         "(actionplan departments add DEPARTMENT --contact someone@council.gov.uk), or use your department's access "
-         "key."),
+        (
+            _token(tenant, exp=now - 600),
+            "Your Microsoft 365 sign-in has expired. Close and reopen the actionplan pane to sign in again.",
+        ),
+        (
+            _token(tenant, aud="api://elsewhere/0000"),
+            "This Microsoft 365 sign-in was issued for another application, "
+            "not the actionplan add-in. Ask IT to check the add-in's app id (ACTIONPLAN_ENTRA_CLIENT_ID).",
+        ),
+        (
+            _token(tenant, iss="https://login.microsoftonline.com/another-tenant/v2.0"),
+            "This Microsoft 365 sign-in was "
+            "issued by another organisation, not this council's tenant. Sign in with your council account.",
+        ),
+        (
+            _token(tenant, key=_key(), kid="k1"),
+            "This Microsoft 365 sign-in could not be verified. Sign in again, or "
+            "use your department's access key.",
+        ),
+        (
+            _token(tenant, key=_key(), kid="forged"),
+            "This Microsoft 365 sign-in was not issued for this council's "
+            "tenant. Sign in with your council account, or use your department's access key.",
+        ),
+        (
+            _token(tenant, preferred_username="someone@council.gov.uk"),
+            "You are signed in as someone@council.gov.uk, "
+            "but that address is not a contact of any department in the register. Ask corporate performance to add it "
+            "(actionplan departments add DEPARTMENT --contact someone@council.gov.uk), or use your department's access "
+            "key.",
+        ),
     ]
     for token, detail in cases:
         r = _status(tenant, token)
@@ -145,8 +183,13 @@ def test_sign_in_keys_are_cached_and_fetched_again_after_a_rollover(tenant):
         assert _status(tenant, _token(tenant, key=_key(), kid="made-up")).status_code == 401
     assert tenant.keys_set.fetches <= before + 1
     # After Microsoft rolls its keys, a token signed with the new key is accepted once the set is fetched again.
-    sign_in = EntraSignIn(TENANT, CLIENT_ID, Register.for_settings(tenant.settings), authority=tenant.keys_set.url,
-                          refetch_after=0)
+    sign_in = EntraSignIn(
+        TENANT,
+        CLIENT_ID,
+        Register.for_settings(tenant.settings),
+        authority=tenant.keys_set.url,
+        refetch_after=0,
+    )
     assert sign_in.token_for(_token(tenant)).department == "Finance"
     rolled = _key()
     tenant.keys_set.keys.append(_jwk(rolled, "k2"))

@@ -41,8 +41,10 @@ def _same(value: Any) -> Any:
 
 
 def _findings(failures: list) -> list:
-    return sorted((meta.get("code"), meta.get("column"), tuple(rows), tuple(_same(v) for v in values))
-                  for meta, rows, values in failures)
+    return sorted(
+        (meta.get("code"), meta.get("column"), tuple(rows), tuple(_same(v) for v in values))
+        for meta, rows, values in failures
+    )
 
 
 class GX:
@@ -60,20 +62,32 @@ class GX:
 
     def failures(self, definition: dict[str, Any], frame: pd.DataFrame) -> list:
         self.n += 1
-        batch_definition = self.source.add_dataframe_asset(f"a{self.n}").add_batch_definition_whole_dataframe("b")
+        batch_definition = self.source.add_dataframe_asset(f"a{self.n}").add_batch_definition_whole_dataframe(
+            "b"
+        )
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        suite = self.gx.ExpectationSuite(name=f"s{self.n}", expectations=[
-            {"type": e["type"], "kwargs": e["kwargs"], "meta": e.get("meta", {})}
-            for e in definition["expectations"]])
-        result = batch.validate(suite, result_format={"result_format": "COMPLETE",
-                                                      "unexpected_index_column_names": ["row"]})
+        suite = self.gx.ExpectationSuite(
+            name=f"s{self.n}",
+            expectations=[
+                {"type": e["type"], "kwargs": e["kwargs"], "meta": e.get("meta", {})}
+                for e in definition["expectations"]
+            ],
+        )
+        result = batch.validate(
+            suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row"]}
+        )
         out = []
         for r in result.results:
             assert not (r.exception_info or {}).get("raised_exception"), r.exception_info
             if not r.success:
                 index = r.result.get("unexpected_index_list") or []
-                out.append((dict(r.expectation_config.meta or {}), [int(i["row"]) for i in index],
-                            list(r.result.get("unexpected_list") or [])))
+                out.append(
+                    (
+                        dict(r.expectation_config.meta or {}),
+                        [int(i["row"]) for i in index],
+                        list(r.result.get("unexpected_list") or []),
+                    )
+                )
         return out
 
 
@@ -93,23 +107,28 @@ def _fuzzed(kind: str, seed: int) -> pd.DataFrame:
     def day() -> Any:
         return maybe(pd.Timestamp(dt.date(2024, 4, 1) + dt.timedelta(days=rng.randrange(400))), 0.3)
 
-    refs = [f"{rng.randrange(max(2, n // 2 + 1))}" for _ in range(n)] if seed % 3 else [str(i) for i in range(n)]
-    frame = pd.DataFrame({
-        "row": list(range(2, n + 2)),
-        "ref": [maybe(r, 0.1) for r in refs],
-        "status": [rng.choice(STATUS_WORDS) for _ in range(n)],
-        "lead_officer": [maybe("Sam Okafor") for _ in range(n)],
-        "action": [maybe("Deliver the thing") for _ in range(n)],
-        "objective": [maybe("An objective") for _ in range(n)],
-        "measure": [maybe("Households helped") for _ in range(n)],
-        "progress_update": [maybe("On plan", 0.5) for _ in range(n)],
-        "due_date_problem": [maybe("November has 30 days", 0.85) for _ in range(n)],
-        "revised_due_date_problem": [maybe("no month 13", 0.9) for _ in range(n)],
-        "due_date_words": [maybe("when funding allows", 0.8) for _ in range(n)],
-        "revised_due_date_words": [maybe("tbc", 0.9) for _ in range(n)],
-        "polarity": [maybe("higher") for _ in range(n)],
-        "target": [maybe(rng.random() * 100) for _ in range(n)],
-    }, dtype=object)
+    refs = (
+        [f"{rng.randrange(max(2, n // 2 + 1))}" for _ in range(n)] if seed % 3 else [str(i) for i in range(n)]
+    )
+    frame = pd.DataFrame(
+        {
+            "row": list(range(2, n + 2)),
+            "ref": [maybe(r, 0.1) for r in refs],
+            "status": [rng.choice(STATUS_WORDS) for _ in range(n)],
+            "lead_officer": [maybe("Sam Okafor") for _ in range(n)],
+            "action": [maybe("Deliver the thing") for _ in range(n)],
+            "objective": [maybe("An objective") for _ in range(n)],
+            "measure": [maybe("Households helped") for _ in range(n)],
+            "progress_update": [maybe("On plan", 0.5) for _ in range(n)],
+            "due_date_problem": [maybe("November has 30 days", 0.85) for _ in range(n)],
+            "revised_due_date_problem": [maybe("no month 13", 0.9) for _ in range(n)],
+            "due_date_words": [maybe("when funding allows", 0.8) for _ in range(n)],
+            "revised_due_date_words": [maybe("tbc", 0.9) for _ in range(n)],
+            "polarity": [maybe("higher") for _ in range(n)],
+            "target": [maybe(rng.random() * 100) for _ in range(n)],
+        },
+        dtype=object,
+    )
     frame["due_date"] = pd.to_datetime(pd.Series([day() for _ in range(n)], dtype=object))
     frame["revised_due_date"] = pd.to_datetime(pd.Series([day() for _ in range(n)], dtype=object))
     return frame
@@ -133,20 +152,27 @@ def _frames_of(path: Path) -> list[tuple[str, pd.DataFrame]]:
     out = []
     for kind in validate.KINDS:
         frame = getattr(sub, kind)
-        for _, part in ([] if frame.empty else frame.groupby("sheet", sort=False)):
+        for _, part in [] if frame.empty else frame.groupby("sheet", sort=False):
             out.append((kind, validate.suite_frame(part)))
     return out
 
 
 def test_real_workbooks_give_gx_findings(tmp_path: Path, reference: GX) -> None:
     """Generated plans (messy, as departments write them) and the five familiar layouts."""
-    paths = [write_plan(plan_for("Finance", "2024/25 Q2", 150, random.Random(seed), messy=True),
-                        tmp_path / f"finance-{seed}.xlsx") for seed in range(3)]
+    paths = [
+        write_plan(
+            plan_for("Finance", "2024/25 Q2", 150, random.Random(seed), messy=True),
+            tmp_path / f"finance-{seed}.xlsx",
+        )
+        for seed in range(3)
+    ]
     plan = familiar.plan_for("tracker")
-    paths += [familiar.tracker_workbook(plan, tmp_path / "tracker.xlsx"),
-              familiar.governance_workbook(familiar.plan_for("governance"), tmp_path / "governance.xlsx"),
-              familiar.performance_workbook(familiar.plan_for("performance"), tmp_path / "performance.xlsx"),
-              familiar.service_plan_workbook(familiar.plan_for("service_plan"), tmp_path / "service.xlsx")]
+    paths += [
+        familiar.tracker_workbook(plan, tmp_path / "tracker.xlsx"),
+        familiar.governance_workbook(familiar.plan_for("governance"), tmp_path / "governance.xlsx"),
+        familiar.performance_workbook(familiar.plan_for("performance"), tmp_path / "performance.xlsx"),
+        familiar.service_plan_workbook(familiar.plan_for("service_plan"), tmp_path / "service.xlsx"),
+    ]
     found = 0
     for path in paths:
         for kind, frame in _frames_of(path):
@@ -158,53 +184,141 @@ def test_real_workbooks_give_gx_findings(tmp_path: Path, reference: GX) -> None:
 
 
 def _suite(*expectations: dict[str, Any]) -> dict[str, Any]:
-    return {"name": "probe", "expectations": [{**e, "meta": {"code": f"c{i}", "column": "x"}}
-                                              for i, e in enumerate(expectations)]}
+    return {
+        "name": "probe",
+        "expectations": [{**e, "meta": {"code": f"c{i}", "column": "x"}} for i, e in enumerate(expectations)],
+    }
 
 
-PROBE = pd.DataFrame({
-    "row": [2, 3, 4, 5, 6, 7, 8],
-    "x": ["a", "b", None, "a", "c", None, "d"],
-    "s": ["A", "R", "G", None, "A", "B", "R"],
-    "n": [1.0, 5.0, None, 3.0, 9.0, 2.0, None],
-    "d1": pd.to_datetime(["2024-05-01", None, "2024-06-01", "2024-01-01", None, "2024-03-03", "2024-03-03"]),
-    "d2": pd.to_datetime(["2024-04-01", "2024-04-01", None, "2024-02-01", None, "2024-03-03", "2024-04-04"]),
-})
+PROBE = pd.DataFrame(
+    {
+        "row": [2, 3, 4, 5, 6, 7, 8],
+        "x": ["a", "b", None, "a", "c", None, "d"],
+        "s": ["A", "R", "G", None, "A", "B", "R"],
+        "n": [1.0, 5.0, None, 3.0, 9.0, 2.0, None],
+        "d1": pd.to_datetime(
+            ["2024-05-01", None, "2024-06-01", "2024-01-01", None, "2024-03-03", "2024-03-03"]
+        ),
+        "d2": pd.to_datetime(
+            ["2024-04-01", "2024-04-01", None, "2024-02-01", None, "2024-03-03", "2024-04-04"]
+        ),
+    }
+)
 PROBE[["x", "s"]] = PROBE[["x", "s"]].astype(object)
 
 CONSTRUCTS = {
     "unique": {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "x"}},
-    "in set, mostly": {"type": "expect_column_values_to_be_in_set",
-                       "kwargs": {"column": "x", "value_set": ["a", "b"], "mostly": 0.5}},
-    "in set, mostly unmet": {"type": "expect_column_values_to_be_in_set",
-                             "kwargs": {"column": "x", "value_set": ["a"], "mostly": 0.9}},
-    "not in set": {"type": "expect_column_values_to_not_be_in_set", "kwargs": {"column": "s", "value_set": ["A"]}},
+    "in set, mostly": {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": "x", "value_set": ["a", "b"], "mostly": 0.5},
+    },
+    "in set, mostly unmet": {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": "x", "value_set": ["a"], "mostly": 0.9},
+    },
+    "not in set": {
+        "type": "expect_column_values_to_not_be_in_set",
+        "kwargs": {"column": "s", "value_set": ["A"]},
+    },
     "null": {"type": "expect_column_values_to_be_null", "kwargs": {"column": "n"}},
-    "not null, IN": {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x", "row_condition": {
-        "type": "comparison", "column": {"name": "s"}, "operator": "IN", "parameter": ["A", "B"]}}},
-    "not null, NOT_IN": {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "n", "row_condition": {
-        "type": "comparison", "column": {"name": "s"}, "operator": "NOT_IN", "parameter": ["A"]}}},
-    "not null, >=": {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x", "row_condition": {
-        "type": "comparison", "column": {"name": "n"}, "operator": ">=", "parameter": 3}}},
-    "not null, nullity": {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x", "row_condition": {
-        "type": "nullity", "column": {"name": "n"}, "is_null": False}}},
-    "not null, and": {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "n", "row_condition": {
-        "type": "and", "conditions": [
-            {"type": "comparison", "column": {"name": "s"}, "operator": "!=", "parameter": "A"},
-            {"type": "nullity", "column": {"name": "x"}, "is_null": False}]}}},
-    "not null, or": {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x", "row_condition": {
-        "type": "or", "conditions": [
-            {"type": "comparison", "column": {"name": "n"}, "operator": "<", "parameter": 2.5},
-            {"type": "comparison", "column": {"name": "s"}, "operator": "==", "parameter": "B"}]}}},
-    "not null, == on a column with nulls": {"type": "expect_column_values_to_not_be_null", "kwargs": {
-        "column": "n", "row_condition": {"type": "comparison", "column": {"name": "x"}, "operator": "==",
-                                         "parameter": "a"}}},
-    "not null, pass-through": {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x",
-        "row_condition": {"type": "pass_through", "pass_through_filter": "n > 1"}}},
-    "pair, either missing": {"type": "expect_column_pair_values_a_to_be_greater_than_b", "kwargs": {
-        "column_A": "d1", "column_B": "d2", "or_equal": True, "ignore_row_if": "either_value_is_missing"}},
-    "pair, strict, both missing": {"type": "expect_column_pair_values_a_to_be_greater_than_b", "kwargs": {
-        "column_A": "d1", "column_B": "d2", "ignore_row_if": "both_values_are_missing"}},
+    "not null, IN": {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {
+            "column": "x",
+            "row_condition": {
+                "type": "comparison",
+                "column": {"name": "s"},
+                "operator": "IN",
+                "parameter": ["A", "B"],
+            },
+        },
+    },
+    "not null, NOT_IN": {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {
+            "column": "n",
+            "row_condition": {
+                "type": "comparison",
+                "column": {"name": "s"},
+                "operator": "NOT_IN",
+                "parameter": ["A"],
+            },
+        },
+    },
+    "not null, >=": {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {
+            "column": "x",
+            "row_condition": {
+                "type": "comparison",
+                "column": {"name": "n"},
+                "operator": ">=",
+                "parameter": 3,
+            },
+        },
+    },
+    "not null, nullity": {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {
+            "column": "x",
+            "row_condition": {"type": "nullity", "column": {"name": "n"}, "is_null": False},
+        },
+    },
+    "not null, and": {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {
+            "column": "n",
+            "row_condition": {
+                "type": "and",
+                "conditions": [
+                    {"type": "comparison", "column": {"name": "s"}, "operator": "!=", "parameter": "A"},
+                    {"type": "nullity", "column": {"name": "x"}, "is_null": False},
+                ],
+            },
+        },
+    },
+    "not null, or": {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {
+            "column": "x",
+            "row_condition": {
+                "type": "or",
+                "conditions": [
+                    {"type": "comparison", "column": {"name": "n"}, "operator": "<", "parameter": 2.5},
+                    {"type": "comparison", "column": {"name": "s"}, "operator": "==", "parameter": "B"},
+                ],
+            },
+        },
+    },
+    "not null, == on a column with nulls": {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {
+            "column": "n",
+            "row_condition": {
+                "type": "comparison",
+                "column": {"name": "x"},
+                "operator": "==",
+                "parameter": "a",
+            },
+        },
+    },
+    "not null, pass-through": {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {"column": "x", "row_condition": {"type": "pass_through", "pass_through_filter": "n > 1"}},
+    },
+    "pair, either missing": {
+        "type": "expect_column_pair_values_a_to_be_greater_than_b",
+        "kwargs": {
+            "column_A": "d1",
+            "column_B": "d2",
+            "or_equal": True,
+            "ignore_row_if": "either_value_is_missing",
+        },
+    },
+    "pair, strict, both missing": {
+        "type": "expect_column_pair_values_a_to_be_greater_than_b",
+        "kwargs": {"column_A": "d1", "column_B": "d2", "ignore_row_if": "both_values_are_missing"},
+    },
 }
 
 
@@ -216,12 +330,22 @@ def test_each_construct_matches_gx(name: str, reference: GX) -> None:
     assert _findings(compiled.run(PROBE)) == _findings(reference.failures(definition, PROBE))
 
 
-@pytest.mark.parametrize("expectation", [
-    {"type": "expect_column_value_lengths_to_be_between", "kwargs": {"column": "x", "max_value": 3}},
-    {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "x", "unknown_option": 1}},
-    {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "x", "value_set": ["a"], "mostly": 2}},
-    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x", "row_condition": "s == 'A'"}},
-], ids=["other type", "unknown keyword", "bad mostly", "string condition without parser"])
+@pytest.mark.parametrize(
+    "expectation",
+    [
+        {"type": "expect_column_value_lengths_to_be_between", "kwargs": {"column": "x", "max_value": 3}},
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "x", "unknown_option": 1}},
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "x", "value_set": ["a"], "mostly": 2},
+        },
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "x", "row_condition": "s == 'A'"},
+        },
+    ],
+    ids=["other type", "unknown keyword", "bad mostly", "string condition without parser"],
+)
 def test_what_it_cannot_evaluate_is_left_to_gx(expectation: dict[str, Any]) -> None:
     assert compile_suite(_suite(CONSTRUCTS["unique"], expectation)) is None
 
@@ -233,18 +357,24 @@ def test_the_shipped_suites_compile() -> None:
 
 def test_cli_reports_the_same_with_either_engine(tmp_path: Path) -> None:
     """`actionplan validate --json` with ACTIONPLAN_VALIDATOR=gx and the default give the same report."""
-    path = write_plan(plan_for("Finance", "2024/25 Q2", 120, random.Random(11), messy=True), tmp_path / "f.xlsx")
+    path = write_plan(
+        plan_for("Finance", "2024/25 Q2", 120, random.Random(11), messy=True), tmp_path / "f.xlsx"
+    )
     import openpyxl
 
     wb = openpyxl.load_workbook(path)
     ws = wb["Actions"]
-    ws["A3"].value = ws["A2"].value          # a duplicate Ref
-    ws["H4"].value = "Greenish"              # an unknown status word (column H: Status in the template)
+    ws["A3"].value = ws["A2"].value  # a duplicate Ref
+    ws["H4"].value = "Greenish"  # an unknown status word (column H: Status in the template)
     wb.save(path)
     reports = {}
     for engine in ("compiled", "gx"):
-        out = subprocess.run([sys.executable, "-m", "actionplan", "validate", "--json", str(path)],
-                             capture_output=True, text=True, env={**_env(tmp_path), "ACTIONPLAN_VALIDATOR": engine})
+        out = subprocess.run(
+            [sys.executable, "-m", "actionplan", "validate", "--json", str(path)],
+            capture_output=True,
+            text=True,
+            env={**_env(tmp_path), "ACTIONPLAN_VALIDATOR": engine},
+        )
         assert out.returncode in (0, 1), out.stderr
         reports[engine] = json.loads(out.stdout)
     assert reports["compiled"] == reports["gx"]
@@ -253,8 +383,12 @@ def test_cli_reports_the_same_with_either_engine(tmp_path: Path) -> None:
 
 
 def test_an_unknown_engine_is_refused_clearly(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "actionplan", "validate", str(tmp_path / "x.xlsx")],
-                         capture_output=True, text=True, env={**_env(tmp_path), "ACTIONPLAN_VALIDATOR": "fast"})
+    out = subprocess.run(
+        [sys.executable, "-m", "actionplan", "validate", str(tmp_path / "x.xlsx")],
+        capture_output=True,
+        text=True,
+        env={**_env(tmp_path), "ACTIONPLAN_VALIDATOR": "fast"},
+    )
     assert out.returncode != 0
     assert "ACTIONPLAN_VALIDATOR='fast' is not valid: use compiled or gx." in out.stderr + out.stdout
     assert "Traceback" not in out.stderr

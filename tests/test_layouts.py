@@ -28,8 +28,17 @@ from tests.familiar import (
     template_workbook,
 )
 
-ROW_FIELDS = ["ref", "theme", "objective", "action", "lead_officer", "due_date", "revised_due_date", "status",
-              "progress_update"]
+ROW_FIELDS = [
+    "ref",
+    "theme",
+    "objective",
+    "action",
+    "lead_officer",
+    "due_date",
+    "revised_due_date",
+    "status",
+    "progress_update",
+]
 KPI_FIELDS = ["ref", "measure", "lead_officer", "target", "actual", "performance"]
 
 
@@ -48,9 +57,20 @@ def rows(frame, fields=ROW_FIELDS) -> list[dict]:
 
 def expected_rows(plan) -> list[dict]:
     """The rows the plan means, straight from its definition."""
-    return [{"ref": i.ref, "theme": i.theme, "objective": i.objective, "action": i.action, "lead_officer": i.lead,
-             "due_date": i.due, "revised_due_date": i.revised, "status": i.status, "progress_update": i.progress}
-            for i in plan.items]
+    return [
+        {
+            "ref": i.ref,
+            "theme": i.theme,
+            "objective": i.objective,
+            "action": i.action,
+            "lead_officer": i.lead,
+            "due_date": i.due,
+            "revised_due_date": i.revised,
+            "status": i.status,
+            "progress_update": i.progress,
+        }
+        for i in plan.items
+    ]
 
 
 @pytest.fixture(params=SHAPES)
@@ -86,8 +106,9 @@ def test_layouts_warnings_of_the_familiar_shape_are_the_template_warnings_plus_r
     plan, familiar, template, _ = both
     codes = [m.code for m in familiar.warnings if m.code != "position-refs"]
     assert sorted(codes) == sorted(m.code for m in template.warnings)
-    assert any(m.code == "position-refs" for m in familiar.warnings) == (plan.shape in (
-        "governance", "performance", "service_plan"))
+    assert any(m.code == "position-refs" for m in familiar.warnings) == (
+        plan.shape in ("governance", "performance", "service_plan")
+    )
 
 
 def test_layouts_tracker_title_page_breaks_and_split_comments(tmp_path):
@@ -99,11 +120,20 @@ def test_layouts_tracker_title_page_breaks_and_split_comments(tmp_path):
     assert spilled["progress_update"] == plan.items[3].progress and "\n" in spilled["progress_update"]
     assert sub.plan_title == "Children's Services Improvement Plan 2017/18 Q2"
     assert sub.columns["Improvement Plan"] == {
-        "mapped": ["A: actions.ref", "B: actions.theme", "C: actions.objective", "E: actions.action",
-                   "G: actions.due_date", "I: actions.lead_officer", "J: actions.status",
-                   "K: actions.revised_due_date", "L: actions.progress_update"],
+        "mapped": [
+            "A: actions.ref",
+            "B: actions.theme",
+            "C: actions.objective",
+            "E: actions.action",
+            "G: actions.due_date",
+            "I: actions.lead_officer",
+            "J: actions.status",
+            "K: actions.revised_due_date",
+            "L: actions.progress_update",
+        ],
         "extra": ["D: Source", "F: Officer or Member action", "H: Member Lead"],
-        "unrecognised": []}
+        "unrecognised": [],
+    }
     assert set(sub.actions.iloc[0]["extra"]) >= {"Officer or Member action", "Member Lead"}
 
 
@@ -128,7 +158,9 @@ def test_layouts_governance_unknown_second_rating_is_an_error_naming_the_cell(tm
     wb.save(path)
     sub = check(path, **submitter(plan))
     assert [(m.code, m.cell, m.value) for m in sub.errors] == [("unknown-status", "F4", "Greenish")]
-    assert sub.errors[0].message.startswith("not a status word we recognise in 'Arrangements rating'. Use B, G")
+    assert sub.errors[0].message.startswith(
+        "not a status word we recognise in 'Arrangements rating'. Use B, G"
+    )
 
 
 def test_layouts_performance_marks_milestones_and_merged_workstreams(tmp_path):
@@ -137,7 +169,10 @@ def test_layouts_performance_marks_milestones_and_merged_workstreams(tmp_path):
     several = next(i for i, item in enumerate(plan.items) if len(item.milestones) > 1)
     assert sub.actions.iloc[several]["due_date"] == max(d for _, d in plan.items[several].milestones)
     assert sub.columns["Performance Plan"]["mapped"][-1] == "F: actions.status"
-    assert set(sub.actions["theme"]) == {"Priority 1: A cleaner, greener borough", "Priority 2: Homes and jobs"}
+    assert set(sub.actions["theme"]) == {
+        "Priority 1: A cleaner, greener borough",
+        "Priority 2: Homes and jobs",
+    }
 
 
 def test_layouts_performance_two_marks_in_one_row_is_an_error_naming_both_cells(tmp_path):
@@ -149,7 +184,8 @@ def test_layouts_performance_two_marks_in_one_row_is_an_error_naming_both_cells(
     sub = check(path)
     assert [str(m) for m in sub.errors] == [
         "Performance Plan!F7: this row is marked under both * and ▲ (F7, H7). Put one mark per row, under the "
-        "judgement that applies."]
+        "judgement that applies."
+    ]
 
 
 def test_layouts_service_plan_sections_are_teams_of_one_department(tmp_path):
@@ -174,17 +210,21 @@ def test_layouts_colour_only_statuses_come_from_fills_and_bold_rows_are_objectiv
     plan = plan_for("colour_rag")
     sub = check(familiar_workbook(plan, tmp_path / "c.xlsx"), **submitter(plan))
     assert list(sub.actions["status"]) == [i.status for i in plan.items]
-    assert list(sub.actions["status_text"]) == [{"B": "Blue", "G": "Green", "A": "Amber", "R": "Red"}[i.status]
-                                                for i in plan.items]
+    assert list(sub.actions["status_text"]) == [
+        {"B": "Blue", "G": "Green", "A": "Amber", "R": "Red"}[i.status] for i in plan.items
+    ]
     assert list(sub.actions["objective"]) == [i.objective for i in plan.items]
 
 
 def test_layouts_colour_not_red_amber_green_or_blue_is_an_error_naming_the_cell(tmp_path):
     plan = plan_for("colour_rag")
-    sub = check(colour_rag_workbook(plan, tmp_path / "c.xlsx", fill_status={"ASC2": "7030A0"}), **submitter(plan))
+    sub = check(
+        colour_rag_workbook(plan, tmp_path / "c.xlsx", fill_status={"ASC2": "7030A0"}), **submitter(plan)
+    )
     assert [str(m) for m in sub.errors] == [
         "Action Plan 2017-18!E5 'a purple or pink fill (#7030A0)': not a status word we recognise. Use B, G, A, R "
-        "or blank (or Blue, Green, Amber, Red, Complete, On track, At risk, Off target, …)."]
+        "or blank (or Blue, Green, Amber, Red, Complete, On track, At risk, Off target, …)."
+    ]
 
 
 def _payload(path: Path) -> dict:
@@ -192,10 +232,18 @@ def _payload(path: Path) -> dict:
     wb = openpyxl.load_workbook(path)
     sheets = []
     for ws in wb.worksheets:
-        values = [["" if v is None else (v.isoformat() if isinstance(v, dt.datetime) else v) for v in row]
-                  for row in ws.iter_rows(values_only=True)]
+        values = [
+            ["" if v is None else (v.isoformat() if isinstance(v, dt.datetime) else v) for v in row]
+            for row in ws.iter_rows(values_only=True)
+        ]
         sheets.append({"name": ws.title, "values": values})
-    return {"client": "Office.js", "version": "0.37.8", "book": {"name": path.name}, "names": [], "sheets": sheets}
+    return {
+        "client": "Office.js",
+        "version": "0.37.8",
+        "book": {"name": path.name},
+        "names": [],
+        "sheets": sheets,
+    }
 
 
 def test_layouts_colour_only_from_the_addin_asks_for_the_status_dropdown(tmp_path):
@@ -205,7 +253,8 @@ def test_layouts_colour_only_from_the_addin_asks_for_the_status_dropdown(tmp_pat
     assert [str(m) for m in sub.errors] == [
         "Action Plan 2017-18!E4: the Status cells (E4:E13) hold no text. This plan shows its statuses as cell "
         "colours, which the Excel add-in cannot read. Choose B, G, A or R in each Status cell (Blue, Green, Amber "
-        "or Red) and submit again, or upload the .xlsx file on the upload page."]
+        "or Red) and submit again, or upload the .xlsx file on the upload page."
+    ]
 
 
 @pytest.mark.parametrize("shape", [s for s in SHAPES if s != "colour_rag"])  # colours cannot travel as values
@@ -232,7 +281,9 @@ def test_layouts_forced_layout_and_unknown_name(tmp_path):
     assert forced.layout == "canonical" and forced.accepted  # the contract's synonyms read it too (no title)
     assert rows(forced.actions) == expected_rows(plan)
     assert "Officer or Member action" in json.dumps(forced.columns["Improvement Plan"]["unrecognised"])
-    with pytest.raises(UnknownLayout, match="There is no layout called 'trackr'. Layouts: canonical, colour_rag"):
+    with pytest.raises(
+        UnknownLayout, match="There is no layout called 'trackr'. Layouts: canonical, colour_rag"
+    ):
         check(path, layout="trackr")
 
 
@@ -264,11 +315,27 @@ def _highways_workbook(path: Path) -> Path:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Programme"
-    ws.append(["Scheme ref", "Scheme", "Ward", "Project manager", "Budget", "Completion", "Delivery status",
-               "Latest position"])
-    ws.append(["HW1", "Resurface Station Road", "Central", "R Khan", "£250,000", "Oct-17", "On site", "Started"])
-    ws.append(["HW2", "New crossing, Mill Lane", "North", "A Jones", "£40,000", "March 2018", "Programmed", None])
-    ws.append(["HW3", "Bridge joint repairs", "East", "A Jones", "£95,000", "31/12/2017", "Delayed", "Utilities"])
+    ws.append(
+        [
+            "Scheme ref",
+            "Scheme",
+            "Ward",
+            "Project manager",
+            "Budget",
+            "Completion",
+            "Delivery status",
+            "Latest position",
+        ]
+    )
+    ws.append(
+        ["HW1", "Resurface Station Road", "Central", "R Khan", "£250,000", "Oct-17", "On site", "Started"]
+    )
+    ws.append(
+        ["HW2", "New crossing, Mill Lane", "North", "A Jones", "£40,000", "March 2018", "Programmed", None]
+    )
+    ws.append(
+        ["HW3", "Bridge joint repairs", "East", "A Jones", "£95,000", "31/12/2017", "Delayed", "Utilities"]
+    )
     wb.save(path)
     return path
 
@@ -286,7 +353,11 @@ def test_layouts_new_layout_file_in_the_settings_folder_is_picked_up(tmp_path, h
     sub = check(book, department="Highways", period="2017/18 Q2", settings=settings)
     assert sub.accepted and sub.layout == "highways"
     assert list(sub.actions["status"]) == ["G", "G", "A"]
-    assert list(sub.actions["due_date"]) == [dt.date(2017, 10, 31), dt.date(2018, 3, 31), dt.date(2017, 12, 31)]
+    assert list(sub.actions["due_date"]) == [
+        dt.date(2017, 10, 31),
+        dt.date(2018, 3, 31),
+        dt.date(2017, 12, 31),
+    ]
     assert sub.actions.iloc[0]["extra"] == {"Ward": "Central", "Budget": "£250,000"}
     wb = openpyxl.load_workbook(book)
     wb.active["G4"] = "Stalled"
@@ -294,7 +365,8 @@ def test_layouts_new_layout_file_in_the_settings_folder_is_picked_up(tmp_path, h
     stalled = check(book, department="Highways", period="2017/18 Q2", settings=settings)
     assert [str(m) for m in stalled.errors] == [
         "Programme!G4 'Stalled': not a status word we recognise. Use B, G, A, R or blank (or Blue, Green, Amber, "
-        "Red, Complete, On track, At risk, Off target, …)."]
+        "Red, Complete, On track, At risk, Off target, …)."
+    ]
 
 
 def test_layouts_equally_good_layouts_are_reported_as_ambiguous(tmp_path, home, monkeypatch):
@@ -303,26 +375,45 @@ def test_layouts_equally_good_layouts_are_reported_as_ambiguous(tmp_path, home, 
     (folder / "highways.toml").write_text(HIGHWAYS, encoding="utf-8")
     (folder / "roads.toml").write_text(HIGHWAYS.replace('"highways"', '"roads"'), encoding="utf-8")
     monkeypatch.setenv("ACTIONPLAN_LAYOUTS", str(folder))
-    sub = check(_highways_workbook(tmp_path / "hw.xlsx"), department="Highways", period="2017/18 Q2",
-                settings=load_settings())
+    sub = check(
+        _highways_workbook(tmp_path / "hw.xlsx"),
+        department="Highways",
+        period="2017/18 Q2",
+        settings=load_settings(),
+    )
     assert sub.layout == "roads"
     assert [str(m) for m in sub.warnings][:1] == [
         "workbook: this workbook's headings match the 'roads' layout and 'highways' equally well; it was read "
-        "with 'roads'. If that is wrong, submit again choosing the layout (--layout NAME)."]
+        "with 'roads'. If that is wrong, submit again choosing the layout (--layout NAME)."
+    ]
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ('name = "x"\n[[tables]]\nkind = "actions"\ncolums = {action = "Task"}\n',
-     "table 1: 'colums' is not a layout setting. Settings here: beside, columns, fill_down"),
-    ('name = "x"\n[[tables]]\nkind = "actions"\n[tables.columns]\nactoin = "Task"\n',
-     "'actoin' is not a column of actions (ref, objective, theme, action"),
-    ('name = "x"\n[status_words]\n"Done-ish" = "Blue"\n[[tables]]\nkind = "actions"\n',
-     "status_words must map to B, G, A, R or -, not BLUE"),
-    ('name = "x"\n[plan]\ntitles = ["Action plan"]\n[[tables]]\nkind = "actions"\n',
-     "the title pattern 'Action plan' names neither {department} nor {period}"),
-    ('name = "x"\n[[tables]]\nkind = "risks"\n', "table kind 'risks' is not one of objectives, actions, kpis"),
-    ('name = "x"\n', "names no [[tables]]"),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            'name = "x"\n[[tables]]\nkind = "actions"\ncolums = {action = "Task"}\n',
+            "table 1: 'colums' is not a layout setting. Settings here: beside, columns, fill_down",
+        ),
+        (
+            'name = "x"\n[[tables]]\nkind = "actions"\n[tables.columns]\nactoin = "Task"\n',
+            "'actoin' is not a column of actions (ref, objective, theme, action",
+        ),
+        (
+            'name = "x"\n[status_words]\n"Done-ish" = "Blue"\n[[tables]]\nkind = "actions"\n',
+            "status_words must map to B, G, A, R or -, not BLUE",
+        ),
+        (
+            'name = "x"\n[plan]\ntitles = ["Action plan"]\n[[tables]]\nkind = "actions"\n',
+            "the title pattern 'Action plan' names neither {department} nor {period}",
+        ),
+        (
+            'name = "x"\n[[tables]]\nkind = "risks"\n',
+            "table kind 'risks' is not one of objectives, actions, kpis",
+        ),
+        ('name = "x"\n', "names no [[tables]]"),
+    ],
+)
 def test_layout_file_mistakes_are_named(tmp_path, text, says):
     path = tmp_path / "x.toml"
     path.write_text(text, encoding="utf-8")
@@ -363,7 +454,8 @@ def test_layouts_misspelt_synonym_heading_is_a_warning_naming_the_cell(tmp_path)
     assert [str(m) for m in sub.warnings if m.code == "unrecognised-column"] == [
         "Improvement Plan!K3 'Revsd traget dte': this heading was not recognised, so the column is kept as an "
         "extra column and not read as 'Revised due date'. If it is meant to be 'Revised target date', rename "
-        "the heading."]
+        "the heading."
+    ]
     assert sub.columns["Improvement Plan"]["unrecognised"] == ["K: Revsd traget dte"]
 
 
@@ -403,7 +495,8 @@ def test_layouts_period_in_a_title_that_is_not_a_period_names_the_title_cell(tmp
     wb.save(path)
     sub = check(path)
     assert [(m.code, m.sheet, m.cell, m.value) for m in sub.errors] == [
-        ("unknown-period", "Improvement Plan", "A1", "2017/19 Q2")]
+        ("unknown-period", "Improvement Plan", "A1", "2017/19 Q2")
+    ]
 
 
 # --- Rows that are not items, in any layout (the template too) -------------------------------------------
@@ -423,7 +516,10 @@ def test_layouts_template_continuation_section_and_bold_markup_rows(tmp_path):
     assert a.loc["F1", "progress_update"] == "First paragraph\nsecond paragraph, after a page break"
     assert list(a["theme"]) == ["Priority 1: Money"] * 3
     assert [x if isinstance(x, str) else None for x in a["objective"]] == [
-        None, "Balanced budget by 2019", "Balanced budget by 2019"]
+        None,
+        "Balanced budget by 2019",
+        "Balanced budget by 2019",
+    ]
     assert [(m.code, m.cell) for m in sub.errors] == [("missing-action", "D7")]
 
 
@@ -439,40 +535,71 @@ def test_layouts_template_never_opens_the_file_for_styles(tmp_path, monkeypatch)
 # --- Cell rules --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "lead", "date"), [
-    ("Director of Children's Services  March 2018", "Director of Children's Services", "March 2018"),
-    ("Head of Audit\n31/03/2018", "Head of Audit", "31/03/2018"),
-    ("Chief Executive – by end of June 2018", "Chief Executive", "by end of June 2018"),
-    ("Chief Finance Officer (S151) Sept. 2017", "Chief Finance Officer (S151)", "Sept. 2017"),
-    ("Monitoring Officer, 28th - 31st March 2017", "Monitoring Officer", "28th - 31st March 2017"),
-    ("Head of Legal &amp; Democratic Services w/c 6 Nov 17", "Head of Legal & Democratic Services", "w/c 6 Nov 17"),
-    ("Head of HR Ongoing", "Head of HR", "Ongoing"),
-    ("Head of HR", "Head of HR", None),
-    ("March 2018", None, "March 2018"),
-    ("<p>Director of Finance</p><p>31/11/17</p>", "Director of Finance", "31/11/17"),
-    (None, None, None),
-])
+@pytest.mark.parametrize(
+    ("text", "lead", "date"),
+    [
+        ("Director of Children's Services  March 2018", "Director of Children's Services", "March 2018"),
+        ("Head of Audit\n31/03/2018", "Head of Audit", "31/03/2018"),
+        ("Chief Executive – by end of June 2018", "Chief Executive", "by end of June 2018"),
+        ("Chief Finance Officer (S151) Sept. 2017", "Chief Finance Officer (S151)", "Sept. 2017"),
+        ("Monitoring Officer, 28th - 31st March 2017", "Monitoring Officer", "28th - 31st March 2017"),
+        (
+            "Head of Legal &amp; Democratic Services w/c 6 Nov 17",
+            "Head of Legal & Democratic Services",
+            "w/c 6 Nov 17",
+        ),
+        ("Head of HR Ongoing", "Head of HR", "Ongoing"),
+        ("Head of HR", "Head of HR", None),
+        ("March 2018", None, "March 2018"),
+        ("<p>Director of Finance</p><p>31/11/17</p>", "Director of Finance", "31/11/17"),
+        (None, None, None),
+    ],
+)
 def test_split_text_and_date(text, lead, date):
     assert split_text_and_date(text) == (lead, date)
 
 
-@pytest.mark.parametrize(("rgb", "status"), [
-    ("FF0000", "Red"), ("C00000", "Red"), ("FFC7CE", "Red"), ("FFC000", "Amber"), ("FFFF00", "Amber"),
-    ("FFEB9C", "Amber"), ("F4B084", "Amber"), ("00B050", "Green"), ("92D050", "Green"), ("C6EFCE", "Green"),
-    ("00B0F0", "Blue"), ("5B9BD5", "Blue"), ("0070C0", "Blue"), ("FFFFFF", None), ("D9D9D9", None),
-    ("DDEBF7", None), ("000000", None), (None, None), ("7030A0", "a purple or pink fill (#7030A0)"),
-])
+@pytest.mark.parametrize(
+    ("rgb", "status"),
+    [
+        ("FF0000", "Red"),
+        ("C00000", "Red"),
+        ("FFC7CE", "Red"),
+        ("FFC000", "Amber"),
+        ("FFFF00", "Amber"),
+        ("FFEB9C", "Amber"),
+        ("F4B084", "Amber"),
+        ("00B050", "Green"),
+        ("92D050", "Green"),
+        ("C6EFCE", "Green"),
+        ("00B0F0", "Blue"),
+        ("5B9BD5", "Blue"),
+        ("0070C0", "Blue"),
+        ("FFFFFF", None),
+        ("D9D9D9", None),
+        ("DDEBF7", None),
+        ("000000", None),
+        (None, None),
+        ("7030A0", "a purple or pink fill (#7030A0)"),
+    ],
+)
 def test_status_from_fill(rgb, status):
     assert status_from_fill(rgb) == status
 
 
-@pytest.mark.parametrize(("title", "department", "period"), [
-    ("Children's Services Improvement Plan 2017/18 Q2", "Children's Services", "2017/18 Q2"),
-    ("CHILDREN'S SERVICES – IMPROVEMENT PLAN: Q2 2017-18", "CHILDREN'S SERVICES", "Q2 2017-18"),
-    ("Legal, HR & Property Improvement Plan Tracker 2018/2019 Quarter 3", "Legal, HR & Property",
-     "2018/2019 Quarter 3"),
-    ("Improvement Plan 2017/18 Q2", None, None),  # no department before the words: not this pattern
-])
+@pytest.mark.parametrize(
+    ("title", "department", "period"),
+    [
+        ("Children's Services Improvement Plan 2017/18 Q2", "Children's Services", "2017/18 Q2"),
+        ("CHILDREN'S SERVICES – IMPROVEMENT PLAN: Q2 2017-18", "CHILDREN'S SERVICES", "Q2 2017-18"),
+        (
+            "Legal, HR & Property Improvement Plan Tracker 2018/2019 Quarter 3",
+            "Legal, HR & Property",
+            "2018/2019 Quarter 3",
+        ),
+        ("Improvement Plan 2017/18 Q2", None, None),  # no department before the words: not this pattern
+    ],
+)
 def test_title_patterns_find_department_and_period(title, department, period):
     tracker = available_layouts(load_settings(environ={}))["tracker"]
     book = Book("t.xlsx", [Sheet("Plan tracker", [[title], ["Ref", "Milestones", "Status"]])])
@@ -502,9 +629,13 @@ def test_convert_familiar_workbook_to_template_reads_the_same(tmp_path, shape):
 
 
 def test_convert_writes_text_as_text_and_dates_as_dates(tmp_path):
-    path = canonical_workbook(tmp_path / "c.xlsx", actions=[
-        action("F1", text="=HYPERLINK(\"http://evil\",\"x\")", due="Sept. 2024", update="+ awaiting"),
-        action("F2", due="TBC", status="Greenish")])
+    path = canonical_workbook(
+        tmp_path / "c.xlsx",
+        actions=[
+            action("F1", text='=HYPERLINK("http://evil","x")', due="Sept. 2024", update="+ awaiting"),
+            action("F2", due="TBC", status="Greenish"),
+        ],
+    )
     out = tmp_path / "out.xlsx"
     sub = convert_workbook(path.read_bytes(), path.name, out)
     assert not sub.accepted  # converted anyway: the department fixes it in the new workbook
@@ -531,11 +662,17 @@ def test_cli_convert_and_layouts(tmp_path, home, capsys):
     plan = plan_for("service_plan")
     path = familiar_workbook(plan, tmp_path / "finance.xlsx")
     out = tmp_path / "finance-template.xlsx"
-    p = subprocess.run([sys.executable, "-m", "actionplan", "convert", str(path), "-o", str(out)],
-                       capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "actionplan", "convert", str(path), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines()[:2] == [f"{path} — Finance, 2017/18 Q2 (layout: service_plan)",
-                                         "  Accepted with 7 warnings: 0 objectives, 9 actions, 5 KPIs."]
+    assert p.stdout.splitlines()[:2] == [
+        f"{path} — Finance, 2017/18 Q2 (layout: service_plan)",
+        "  Accepted with 7 warnings: 0 objectives, 9 actions, 5 KPIs.",
+    ]
     assert p.stdout.splitlines()[-1] == f"Template written: {out}"
     assert main(["layouts"]) == 0
     listing = capsys.readouterr().out
@@ -563,8 +700,9 @@ def test_layouts_five_shapes_roll_up_like_the_template(tmp_path, settings):
         path = familiar_workbook(plan, tmp_path / f"{plan.shape}.xlsx")
         data = path.read_bytes()
         sub = check_workbook(data, path.name, **submitter(plan))
-        report = inbox.submit(sub, data, submitted_by=f"{plan.department} officer",
-                              now=dt.datetime(2017, 10, 12, tzinfo=dt.UTC))
+        report = inbox.submit(
+            sub, data, submitted_by=f"{plan.department} officer", now=dt.datetime(2017, 10, 12, tzinfo=dt.UTC)
+        )
         assert report["accepted"], report["errors"]
     wh = open_warehouse(settings.warehouse_url)
     try:
@@ -585,10 +723,14 @@ def test_layouts_five_shapes_roll_up_like_the_template(tmp_path, settings):
     assert set(facts.kpis["Department"]) == {"Finance"} and len(facts.kpis) == len(plans[3].kpis)
     governance = stored[stored["department"] == "Chief Executive's Department"]
     assert [json.loads(x)["Arrangements rating"] for x in governance["extra_json"]] == [
-        i.rating for i in plans[1].items]
+        i.rating for i in plans[1].items
+    ]
     # The rollup shows the second rating beside the status, and the service plan's teams.
     columns = list(facts.actions.columns)
-    assert columns[columns.index("Status") + 1:columns.index("Status") + 3] == ["Arrangements rating", "Team"]
+    assert columns[columns.index("Status") + 1 : columns.index("Status") + 3] == [
+        "Arrangements rating",
+        "Team",
+    ]
     shown = facts.actions[facts.actions["Department"] == "Chief Executive's Department"]
     assert list(shown["Arrangements rating"]) == [i.rating for i in plans[1].items]
     assert facts.submissions.set_index("Department").loc["Finance", "Status"] == "submitted"

@@ -11,11 +11,20 @@ from tests.test_service import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path("/tmp/actionplan-pages.png")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +73,13 @@ def test_page_upload_shows_the_report_and_status_shows_who_is_missing(page, site
     missing = table.locator("tr", has_text="Children's Services")
     assert "Missing" in missing.inner_text()
 
-    bad = canonical_workbook(tmp_path / "finance-q2.xlsx", actions=[
-        action("F1", due="31/11/24", status="Greenish"),
-        action("F2", lead=None, update='<img src=x onerror="document.title=1">')])
+    bad = canonical_workbook(
+        tmp_path / "finance-q2.xlsx",
+        actions=[
+            action("F1", due="31/11/24", status="Greenish"),
+            action("F2", lead=None, update='<img src=x onerror="document.title=1">'),
+        ],
+    )
     page.get_by_label("Workbook (.xlsx or .xlsm)").set_input_files(str(bad))
     page.get_by_role("button", name="Check only").click()
     title = page.locator("#report-title")
@@ -77,8 +90,9 @@ def test_page_upload_shows_the_report_and_status_shows_who_is_missing(page, site
     assert rows.nth(0).inner_text().split("\t")[:4] == ["Error", "Actions", "F2", "31/11/24"]
     assert page.locator("#report img").count() == 0 and page.title() != "1"  # workbook text is never HTML
 
-    good = canonical_workbook(tmp_path / "finance-q2.xlsx", actions=[action("F1", status="G"),
-                                                                      action("F2", lead=None)])
+    good = canonical_workbook(
+        tmp_path / "finance-q2.xlsx", actions=[action("F1", status="G"), action("F2", lead=None)]
+    )
     page.get_by_label("Workbook (.xlsx or .xlsm)").set_input_files(str(good))
     page.get_by_role("button", name="Submit", exact=True).click()
     page.get_by_text("Accepted with 1 warning", exact=True).wait_for()

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from actionplan.warehouse import open_warehouse
-from actionplan.warehouse.base import record_table
-from actionplan.warehouse.inbox import Inbox
-from actionplan.warehouse.load import load_inbox
-from actionplan.warehouse.migrations import migrations
 
 from actionplan.check import check_workbook
 from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.errors import WarehouseNeedsUpgrade, WarehouseUnavailable
 from actionplan.sample import write_council
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.base import record_table
+from actionplan.warehouse.inbox import Inbox
+from actionplan.warehouse.load import load_inbox
+from actionplan.warehouse.migrations import migrations
 from tests import councils, pgserver
 
 PERIODS = ("2024/25 Q1", "2024/25 Q2")
@@ -72,7 +72,10 @@ def inbox_copy(council_inbox: Path, dest: Path) -> Inbox:
 
 
 def records(council_inbox: Path) -> list[dict]:
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((council_inbox / "inbox/pending").glob("*.json"))]
+    return [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((council_inbox / "inbox/pending").glob("*.json"))
+    ]
 
 
 def without_load_time(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -80,14 +83,19 @@ def without_load_time(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame
 
 
 # -- the SQL dialect ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("portable", "psycopg_style"), [
-    ("SELECT * FROM t WHERE a = ? AND b = ?", "SELECT * FROM t WHERE a = %s AND b = %s"),
-    ("SELECT '?' , ? FROM t", "SELECT '?' , %s FROM t"),            # a literal question mark stays
-    ("SELECT 'it''s ?' || ?", "SELECT 'it''s ?' || %s"),             # doubled quote inside a literal
-    ("SELECT \"odd?name\" FROM t WHERE x LIKE '5%' AND y = ?",
-     "SELECT \"odd?name\" FROM t WHERE x LIKE '5%' AND y = %s"),
-    ("SELECT 100 % 7 + ?", "SELECT 100 %% 7 + %s"),                  # modulo must be escaped for psycopg
-])
+@pytest.mark.parametrize(
+    ("portable", "psycopg_style"),
+    [
+        ("SELECT * FROM t WHERE a = ? AND b = ?", "SELECT * FROM t WHERE a = %s AND b = %s"),
+        ("SELECT '?' , ? FROM t", "SELECT '?' , %s FROM t"),  # a literal question mark stays
+        ("SELECT 'it''s ?' || ?", "SELECT 'it''s ?' || %s"),  # doubled quote inside a literal
+        (
+            "SELECT \"odd?name\" FROM t WHERE x LIKE '5%' AND y = ?",
+            "SELECT \"odd?name\" FROM t WHERE x LIKE '5%' AND y = %s",
+        ),
+        ("SELECT 100 % 7 + ?", "SELECT 100 %% 7 + %s"),  # modulo must be escaped for psycopg
+    ],
+)
 def test_placeholders_portable_to_psycopg(portable, psycopg_style):
     from actionplan.warehouse.postgres import _placeholders
 
@@ -95,10 +103,30 @@ def test_placeholders_portable_to_psycopg(portable, psycopg_style):
 
 
 ODD_ROWS = {  # values a record could carry that the typing must treat the same on both paths
-    "actions": [{"row": 7, "ref": 12, "status": "G", "due_date": "2024-07-31T00:00:00", "revised_due_date": None,
-                 "overdue": None, "slipped": 1, "exception": False, "extra": {"Notes": "ok"}}],
-    "kpis": [{"row": 3.0, "ref": "K1", "performance": "within", "target": "95", "actual": float("nan"),
-              "tolerance": 0.025, "comment": float("nan")}],
+    "actions": [
+        {
+            "row": 7,
+            "ref": 12,
+            "status": "G",
+            "due_date": "2024-07-31T00:00:00",
+            "revised_due_date": None,
+            "overdue": None,
+            "slipped": 1,
+            "exception": False,
+            "extra": {"Notes": "ok"},
+        }
+    ],
+    "kpis": [
+        {
+            "row": 3.0,
+            "ref": "K1",
+            "performance": "within",
+            "target": "95",
+            "actual": float("nan"),
+            "tolerance": 0.025,
+            "comment": float("nan"),
+        }
+    ],
 }
 
 
@@ -196,8 +224,12 @@ def test_postgres_workers_loading_one_inbox_load_each_submission_once(council_in
     open_warehouse(pg_url).close()  # migrated once, so the workers race on the data, not the schema
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(4, mp_context=ctx) as pool:
-        futures = [pool.submit(_load_inbox_in_a_process, pg_url, str(inbox.pending_dir.parent),
-                               str(inbox.archive_dir)) for _ in range(4)]
+        futures = [
+            pool.submit(
+                _load_inbox_in_a_process, pg_url, str(inbox.pending_dir.parent), str(inbox.archive_dir)
+            )
+            for _ in range(4)
+        ]
         results = [f.result(timeout=120) for f in futures]
     loaded = [rid for r in results for rid in r[0]]
     assert all(r[2] == {} for r in results)
@@ -206,8 +238,13 @@ def test_postgres_workers_loading_one_inbox_load_each_submission_once(council_in
     wh = open_warehouse(pg_url)
     counts = wh.submission_counts()
     wh.close()
-    assert counts == {"submissions": len(expected), **{t: sum(record_table(r[t])[0] for r in expected)
-                                                       for t in ("objectives", "actions", "kpis", "messages")}}
+    assert counts == {
+        "submissions": len(expected),
+        **{
+            t: sum(record_table(r[t])[0] for r in expected)
+            for t in ("objectives", "actions", "kpis", "messages")
+        },
+    }
 
 
 def _load_then_hang(url: str, record: dict, started) -> None:
@@ -273,11 +310,13 @@ def test_postgres_current_frames_equal_duckdb(council_inbox, pg, tmp_path):
     duck.close()
 
 
-TYPED_ROW = ("SELECT CAST(1 AS INTEGER) AS i, CAST(NULL AS INTEGER) AS i_null, count(*) AS n, "
-             "CAST('2024-07-31' AS DATE) AS d, CAST(NULL AS DATE) AS d_null, "
-             "CAST('2024-07-31 09:30:00' AS TIMESTAMP) AS ts, TRUE AS b, CAST(NULL AS BOOLEAN) AS b_null, "
-             "CAST(1.5 AS DOUBLE PRECISION) AS f, CAST(NULL AS DOUBLE PRECISION) AS f_null, "
-             "CAST('x' AS TEXT) AS t, CAST(NULL AS TEXT) AS t_null, CAST(? AS TEXT) AS p FROM periods")
+TYPED_ROW = (
+    "SELECT CAST(1 AS INTEGER) AS i, CAST(NULL AS INTEGER) AS i_null, count(*) AS n, "
+    "CAST('2024-07-31' AS DATE) AS d, CAST(NULL AS DATE) AS d_null, "
+    "CAST('2024-07-31 09:30:00' AS TIMESTAMP) AS ts, TRUE AS b, CAST(NULL AS BOOLEAN) AS b_null, "
+    "CAST(1.5 AS DOUBLE PRECISION) AS f, CAST(NULL AS DOUBLE PRECISION) AS f_null, "
+    "CAST('x' AS TEXT) AS t, CAST(NULL AS TEXT) AS t_null, CAST(? AS TEXT) AS p FROM periods"
+)
 
 
 def test_postgres_query_types_equal_duckdb(pg, tmp_path):
@@ -319,7 +358,9 @@ def two_councils(tmp_path_factory) -> Path:
     return root
 
 
-def test_postgres_two_councils_export_json_equals_duckdb(two_councils, tmp_path, pg_url, home, monkeypatch, capsys):
+def test_postgres_two_councils_export_json_equals_duckdb(
+    two_councils, tmp_path, pg_url, home, monkeypatch, capsys
+):
     duck_url = councils.loaded_warehouse(two_councils, str(tmp_path / "warehouse.duckdb"), tmp_path / "duck")
     councils.loaded_warehouse(two_councils, pg_url, tmp_path / "pg")
     pg = open_warehouse(pg_url, read_only=True)
@@ -334,9 +375,15 @@ def test_postgres_two_councils_export_json_equals_duckdb(two_councils, tmp_path,
             from_postgres = _export(monkeypatch, capsys, pg_url, period, "--council", council)
             assert from_postgres == from_duckdb, (period, council)
     combined = json.loads(from_postgres)
-    assert [r["Council"] for r in combined["councils"]] == [councils.EAST, councils.NORTH, "All councils total"]
-    assert combined["missing"] == [f"{councils.EAST} — Chief Executive's Department",
-                                   f"{councils.NORTH} — Adult Social Services"]
+    assert [r["Council"] for r in combined["councils"]] == [
+        councils.EAST,
+        councils.NORTH,
+        "All councils total",
+    ]
+    assert combined["missing"] == [
+        f"{councils.EAST} — Chief Executive's Department",
+        f"{councils.NORTH} — Adult Social Services",
+    ]
 
 
 def test_postgres_warehouse_from_0001_upgrades_in_place(tmp_path, pg_url, home, monkeypatch, capsys):
@@ -353,7 +400,9 @@ def test_postgres_warehouse_from_0001_upgrades_in_place(tmp_path, pg_url, home, 
     try:
         assert wh.migrate() == [2] and wh.submission_counts() == before
         assert wh.councils() == [DEFAULT_COUNCIL]
-        assert sorted(wh.query("SELECT id FROM submissions")["id"]) == sorted(r["id"] for r in councils.records(root))
+        assert sorted(wh.query("SELECT id FROM submissions")["id"]) == sorted(
+            r["id"] for r in councils.records(root)
+        )
     finally:
         wh.close()
     duck_url = councils.loaded_warehouse(root, str(tmp_path / "fresh.duckdb"), tmp_path / "fresh")

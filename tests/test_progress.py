@@ -38,8 +38,14 @@ def _in_terminal(args: list[str], env: dict[str, str], cwd: Path) -> str:
 
 
 def _workbooks(tmp_path: Path) -> list[str]:
-    return [str(canonical_workbook(tmp_path / f"{name.lower()}.xlsx", department=name, actions=[action(f"{name[0]}1")]))
-            for name in ("Finance", "Legal", "Housing")]
+    return [
+        str(
+            canonical_workbook(
+                tmp_path / f"{name.lower()}.xlsx", department=name, actions=[action(f"{name[0]}1")]
+            )
+        )
+        for name in ("Finance", "Legal", "Housing")
+    ]
 
 
 def test_progress_lines_not_a_terminal(capsys):
@@ -58,11 +64,18 @@ def test_progress_nobody_watching_prints_nothing(capsys):
 
 def test_submit_piped_prints_each_report_as_it_goes_and_plain_progress_lines(tmp_path):
     files = _workbooks(tmp_path)
-    done = subprocess.run([*CLI, "submit", *files, "--by", "test"], capture_output=True, text=True,
-                          env=_env(tmp_path / "home"), cwd=tmp_path, timeout=600)
+    done = subprocess.run(
+        [*CLI, "submit", *files, "--by", "test"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path / "home"),
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stderr == ("files checked 1/3: finance.xlsx\nfiles checked 2/3: legal.xlsx\n"
-                           "files checked 3/3: housing.xlsx\n")
+    assert done.stderr == (
+        "files checked 1/3: finance.xlsx\nfiles checked 2/3: legal.xlsx\nfiles checked 3/3: housing.xlsx\n"
+    )
     assert "\x1b" not in done.stdout + done.stderr and "\r" not in done.stdout + done.stderr
     assert [line.split(" — ")[0] for line in done.stdout.splitlines() if " — " in line] == files
 

@@ -19,12 +19,22 @@ def test_book_from_xlsx_keeps_addresses_and_types(tmp_path):
 
 
 def test_book_from_xlwings_payload():
-    payload = {"client": "Office.js", "version": "0.37.8", "book": {"name": "p.xlsx"}, "names": [],
-               "sheets": [{"name": "Actions", "values": [["Ref", "Due date"], ["A1", "2024-07-31T00:00:00.000Z"],
-                                                         ["", ""]]}]}
+    payload = {
+        "client": "Office.js",
+        "version": "0.37.8",
+        "book": {"name": "p.xlsx"},
+        "names": [],
+        "sheets": [
+            {"name": "Actions", "values": [["Ref", "Due date"], ["A1", "2024-07-31T00:00:00.000Z"], ["", ""]]}
+        ],
+    }
     book = book_from_xlwings(payload)
     assert book.name == "p.xlsx" and book.source == "xlwings"
-    assert book.sheet("Actions").rows == [["Ref", "Due date"], ["A1", "2024-07-31T00:00:00.000Z"], [None, None]]
+    assert book.sheet("Actions").rows == [
+        ["Ref", "Due date"],
+        ["A1", "2024-07-31T00:00:00.000Z"],
+        [None, None],
+    ]
 
 
 @pytest.mark.parametrize(("index", "letters"), [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"), (702, "AAA")])

@@ -23,43 +23,65 @@ from tests.realbooks import (
     yearly_scorecard,
 )
 
-COMPARED = ["ref", "objective", "theme", "action", "lead_officer", "due_date", "revised_due_date", "status",
-            "progress_update"]
+COMPARED = [
+    "ref",
+    "objective",
+    "theme",
+    "action",
+    "lead_officer",
+    "due_date",
+    "revised_due_date",
+    "status",
+    "progress_update",
+]
 
 
 def check(path, **kwargs):
     return check_workbook(path.read_bytes(), path.name, **kwargs)
 
 
-@pytest.mark.parametrize(("heading", "key", "heading_core"), [
-    ("Lead Officer (as per 2023 plan)", "lead officer as per 2023 plan", "lead officer"),
-    ("Progress Update – as at 30/9/24", "progress update as at 30 9 24", "progress update"),
-    ("Status (RAG)", "status rag", "status"),
-    ("Target date:", "target date", "target date"),
-    ("Due date (dd/mm/yyyy)", "due date dd mm yyyy", "due date"),
-    ("Due\ndate", "due date", "due date"),
-    ("Update for Q2 – as at 30/9/24", "update for q2 as at 30 9 24", "update"),
-    ("Progress to date", "progress to date", "progress to date"),
-    ("Tolerance %", "tolerance %", "tolerance %"),
-])
+@pytest.mark.parametrize(
+    ("heading", "key", "heading_core"),
+    [
+        ("Lead Officer (as per 2023 plan)", "lead officer as per 2023 plan", "lead officer"),
+        ("Progress Update – as at 30/9/24", "progress update as at 30 9 24", "progress update"),
+        ("Status (RAG)", "status rag", "status"),
+        ("Target date:", "target date", "target date"),
+        ("Due date (dd/mm/yyyy)", "due date dd mm yyyy", "due date"),
+        ("Due\ndate", "due date", "due date"),
+        ("Update for Q2 – as at 30/9/24", "update for q2 as at 30 9 24", "update"),
+        ("Progress to date", "progress to date", "progress to date"),
+        ("Tolerance %", "tolerance %", "tolerance %"),
+    ],
+)
 def test_headings_fold_and_core(heading, key, heading_core):
     assert (fold(heading), core(heading)) == (key, heading_core)
 
 
-_KNOWN = {"Lead officer": "lead_officer", "Responsible officer": "lead_officer", "Status": "status",
-          "Progress update": "progress_update", "Due date": "due_date", "Action": "action", "Ref": "ref"}
+_KNOWN = {
+    "Lead officer": "lead_officer",
+    "Responsible officer": "lead_officer",
+    "Status": "status",
+    "Progress update": "progress_update",
+    "Due date": "due_date",
+    "Action": "action",
+    "Ref": "ref",
+}
 
 
-@pytest.mark.parametrize(("heading", "expected"), [
-    ("Lead officer", [("lead_officer", 100, "exact")]),
-    ("LEAD-OFFICER:", [("lead_officer", 100, "exact")]),
-    ("Status (RAG)", [("status", 95, "qualifiers ignored")]),
-    ("Responsible Oficer", [("lead_officer", 80, "typo")]),
-    ("Status of the action", [("status", 85, "starts with"), ("action", 70, "contains")]),
-    ("Proposed action", [("action", 70, "contains")]),
-    ("Rf", []),
-    ("Budget", []),
-])
+@pytest.mark.parametrize(
+    ("heading", "expected"),
+    [
+        ("Lead officer", [("lead_officer", 100, "exact")]),
+        ("LEAD-OFFICER:", [("lead_officer", 100, "exact")]),
+        ("Status (RAG)", [("status", 95, "qualifiers ignored")]),
+        ("Responsible Oficer", [("lead_officer", 80, "typo")]),
+        ("Status of the action", [("status", 85, "starts with"), ("action", 70, "contains")]),
+        ("Proposed action", [("action", 70, "contains")]),
+        ("Rf", []),
+        ("Budget", []),
+    ],
+)
 def test_headings_readings_are_scored(heading, expected):
     readings = HeadingMatcher(_KNOWN).readings(heading)
     assert [(g.target, g.score, g.how) for g in readings] == expected
@@ -70,14 +92,26 @@ def test_headings_guesses_are_not_made_where_a_header_is_not_looked_for():
 
 
 def test_layouts_plan_with_qualified_headings_is_accepted_with_its_commentary(tmp_path):
-    headings = ["No.", "Objective", "Theme", "Action", "Lead Officer (as per 2023 plan)", "Target date:",
-                "Revised date", "Status (RAG)", "Progress Update – as at 30/9/24"]
+    headings = [
+        "No.",
+        "Objective",
+        "Theme",
+        "Action",
+        "Lead Officer (as per 2023 plan)",
+        "Target date:",
+        "Revised date",
+        "Status (RAG)",
+        "Progress Update – as at 30/9/24",
+    ]
     sub = check(variant_workbook(tmp_path / "ags.xlsx", headings))
     assert sub.accepted, [str(m) for m in sub.errors]
     assert list(sub.actions["progress_update"]) == [r[8] for r in ROWS]
     assert list(sub.actions["status"]) == ["A", "B", "G", "R"]
     assert not [m for m in sub.warnings if "no progress update" in m.message or m.code == "guessed-column"]
-    assert sub.columns["AGS action plan"]["mapped"][-2:] == ["H: actions.status", "I: actions.progress_update"]
+    assert sub.columns["AGS action plan"]["mapped"][-2:] == [
+        "H: actions.status",
+        "I: actions.progress_update",
+    ]
 
 
 def test_layouts_guessed_heading_is_a_warning_naming_it(tmp_path):
@@ -94,7 +128,8 @@ def test_layouts_guessed_heading_is_a_warning_naming_it(tmp_path):
     assert list(sub.actions["lead_officer"]) == [r[4] for r in ROWS]
     assert sub.columns["AGS action plan"]["guessed"] == [
         "D: Proposed actions to address the issue → actions.action (contains 'Actions', score 70)",
-        "E: Responsible Oficer → actions.lead_officer (typo 'Responsible officer', score 80)"]
+        "E: Responsible Oficer → actions.lead_officer (typo 'Responsible officer', score 80)",
+    ]
 
 
 def test_layouts_two_headings_for_one_column_best_score_wins_the_other_is_kept(tmp_path):
@@ -104,7 +139,9 @@ def test_layouts_two_headings_for_one_column_best_score_wins_the_other_is_kept(t
     sub = check(path)
     assert list(sub.actions["lead_officer"]) == [r[4] for r in ROWS]
     assert sub.columns["AGS action plan"]["extra"] == ["J: Lead officer (interim)"]
-    assert sub.columns["AGS action plan"]["ignored"] == ["J: Lead officer (interim) (Lead officer is read from E)"]
+    assert sub.columns["AGS action plan"]["ignored"] == [
+        "J: Lead officer (interim) (Lead officer is read from E)"
+    ]
 
 
 def test_layouts_stacked_header_rows_are_never_items(tmp_path):
@@ -150,8 +187,18 @@ def test_variants_corpus_reads_every_kpi_heading_variant_like_the_template(tmp_p
     from tests.conftest import KPI_HEADER
     from tests.realbooks import KPI_SYNONYMS, kpi_variant_workbook
 
-    fields = ["ref", "measure", "polarity", "unit", "lead_officer", "target", "actual", "tolerance", "comment",
-              "performance"]
+    fields = [
+        "ref",
+        "measure",
+        "polarity",
+        "unit",
+        "lead_officer",
+        "target",
+        "actual",
+        "tolerance",
+        "comment",
+        "performance",
+    ]
     clean = check(kpi_variant_workbook(tmp_path / "clean.xlsx", list(KPI_HEADER)))
     assert clean.accepted and not clean.warnings
     for seed in range(40):
@@ -166,8 +213,18 @@ def test_variants_corpus_reads_every_kpi_heading_variant_like_the_template(tmp_p
 
 
 def test_cli_layouts_shows_every_heading_with_its_score(tmp_path, home, capsys):
-    headings = ["No.", "Objective", "Theme", "Action", "Lead Officer (as per 2023 plan)", "Target date:",
-                "Revised date", "Status (RAG)", "Progress Update – as at 30/9/24", "Responsible Oficer"]
+    headings = [
+        "No.",
+        "Objective",
+        "Theme",
+        "Action",
+        "Lead Officer (as per 2023 plan)",
+        "Target date:",
+        "Revised date",
+        "Status (RAG)",
+        "Progress Update – as at 30/9/24",
+        "Responsible Oficer",
+    ]
     path = variant_workbook(tmp_path / "ags.xlsx", headings, rows=[[*r, None] for r in ROWS])
     assert main(["layouts", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -236,7 +293,8 @@ def test_kpis_scorecard_without_a_column_for_the_period_says_so(tmp_path):
     sub = check(path)
     assert [str(m) for m in sub.warnings if m.code == "no-column-for-period"] == [
         "Scorecard!F2: this table has a column for each of Q1, Q2 but none for Q3, the quarter of this submission "
-        "(2024/25 Q3), so its KPIs have no Actual. Add a Q3 column, or check the period."]
+        "(2024/25 Q3), so its KPIs have no Actual. Add a Q3 column, or check the period."
+    ]
     assert sub.kpis["actual"].isna().all()
     assert [e["Actual 2024/25 Q2"] for e in sub.kpis["extra"]] == ["92%", "141", "84.6%"]
     years = yearly_scorecard(tmp_path / "y.xlsx")
@@ -248,7 +306,8 @@ def test_kpis_scorecard_without_a_column_for_the_period_says_so(tmp_path):
     assert [str(m) for m in sub.warnings if m.code == "no-column-for-period"] == [
         "Outcomes!F1: this table has a target column for each of 2024/25, 2025/26, 2026/27 but none for 2027/28, "
         "the year of this submission (2027/28 Q1), so its KPIs have no Target. Add a column for that year, or check "
-        "the period."]
+        "the period."
+    ]
 
 
 def test_kpis_yearly_targets_under_a_merged_heading_read_the_periods_year(tmp_path):
@@ -259,14 +318,23 @@ def test_kpis_yearly_targets_under_a_merged_heading_read_the_periods_year(tmp_pa
     assert list(kpis["actual"].fillna(-1)) == [61.0, 81.0, -1]
     assert list(kpis["performance"]) == ["worse", "better", "no data"]
     assert [e.get("Target 2025/26") for e in kpis["extra"]] == ["65%", "75%", "60%"]
-    assert sub.columns["Outcomes"]["mapped"] == ["A: kpis.ref", "B: kpis.measure", "C: kpis.lead_officer",
-                                                 "D: kpis.actual", "F: kpis.target"]
+    assert sub.columns["Outcomes"]["mapped"] == [
+        "A: kpis.ref",
+        "B: kpis.measure",
+        "C: kpis.lead_officer",
+        "D: kpis.actual",
+        "F: kpis.target",
+    ]
 
 
 def test_kpis_scorecards_are_accepted_through_the_cli(tmp_path, home):
     for path in (quarterly_scorecard(tmp_path / "q.xlsx"), yearly_scorecard(tmp_path / "y.xlsx")):
-        p = subprocess.run([sys.executable, "-m", "actionplan", "validate", str(path)], capture_output=True,
-                           text=True, timeout=300)
+        p = subprocess.run(
+            [sys.executable, "-m", "actionplan", "validate", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert p.returncode == 0, p.stdout + p.stderr
         assert p.stdout.splitlines()[1].startswith("  Accepted with ")
         assert "3 KPIs" in p.stdout.splitlines()[1]
@@ -277,14 +345,17 @@ def test_kpis_scorecards_roll_up_with_target_actual_symbol_and_performance(tmp_p
     from actionplan.warehouse.consolidate import facts_from_warehouse
     from actionplan.warehouse.inbox import Inbox
     from actionplan.warehouse.load import load_inbox
-
     from actionplan.workbooks import write_rollup
 
     inbox = Inbox(settings.inbox_path, settings.archive_path)
     for path in (quarterly_scorecard(tmp_path / "q.xlsx"), yearly_scorecard(tmp_path / "y.xlsx")):
         data = path.read_bytes()
-        report = inbox.submit(check_workbook(data, path.name), data, submitted_by="officer",
-                              now=dt.datetime(2024, 10, 12, tzinfo=dt.UTC))
+        report = inbox.submit(
+            check_workbook(data, path.name),
+            data,
+            submitted_by="officer",
+            now=dt.datetime(2024, 10, 12, tzinfo=dt.UTC),
+        )
         assert report["accepted"], report["errors"]
     wh = open_warehouse(settings.warehouse_url)
     try:
@@ -297,10 +368,12 @@ def test_kpis_scorecards_roll_up_with_target_actual_symbol_and_performance(tmp_p
     rows = [[c.value for c in r] for r in ws.iter_rows()]
     header_at = next(i for i, r in enumerate(rows) if r[:3] == ["Department", "Ref", "Measure"])
     header = rows[header_at]
-    listed = {r[1]: dict(zip(header, r, strict=False)) for r in rows[header_at + 1:] if r[1]}
-    assert {k: (v["Target"], v["Actual"], v["Department's symbol"], v["Performance"]) for k, v in listed.items()
-            if k in ("HS1", "HS2", "E1")} == {"HS1": (90, 92, "★", "within"), "HS2": (120, 141, "▲", "worse"),
-                                              "E1": (63, 61, None, "worse")}
+    listed = {r[1]: dict(zip(header, r, strict=False)) for r in rows[header_at + 1 :] if r[1]}
+    assert {
+        k: (v["Target"], v["Actual"], v["Department's symbol"], v["Performance"])
+        for k, v in listed.items()
+        if k in ("HS1", "HS2", "E1")
+    } == {"HS1": (90, 92, "★", "within"), "HS2": (120, 141, "▲", "worse"), "E1": (63, 61, None, "worse")}
     # The scorecard's Q1 column is that KPI's Q1 actual in the trend, as if Q1 had been submitted.
     assert listed["HS2"]["2024/25 Q1"] == 130 and listed["HS2"]["Previous actual"] == 130
 
@@ -320,31 +393,66 @@ def test_kpis_scorecards_are_accepted_by_the_upload_page_and_the_addin(live, tmp
 
     path = (quarterly_scorecard if shape == "quarterly" else yearly_scorecard)(tmp_path / f"{shape}.xlsx")
     key = live.token("Housing" if shape == "quarterly" else "Education")[1]
-    uploaded = live.client.post("/api/submissions?check_only=true", files={"file": (path.name, path.read_bytes())},
-                                headers={"Authorization": key}).json()
+    uploaded = live.client.post(
+        "/api/submissions?check_only=true",
+        files={"file": (path.name, path.read_bytes())},
+        headers={"Authorization": key},
+    ).json()
     assert uploaded["accepted"] and uploaded["counts"]["kpis"] == 3, uploaded
     payload = xlwings_payload(path)
     excel = FakeExcel(payload).apply(actions_of(post_json(live, "/xlwings/check", payload, key)))
     rows = report_rows(excel)
     assert [r[3] for r in rows if r[3] and "marked" in r[3]] == [
-        f"Warning: {m['message']}" for m in uploaded["warnings"] if m["code"] == "kpi-symbol-differs"]
+        f"Warning: {m['message']}" for m in uploaded["warnings"] if m["code"] == "kpi-symbol-differs"
+    ]
     assert len(rows) == len(uploaded["warnings"])
     assert not [r for r in rows if "required column" in str(r[3])]
 
 
-@pytest.mark.parametrize(("headings", "row"), [
-    # A scrutiny recommendation tracker: no Status column.
-    (["Rec no", "Recommendation", "Action owner", "Target date", "Progress to date"],
-     ["S1", "Publish ward-level crime data", "Community Safety Manager", "31/03/2025", "Data agreed with police"]),
-    # An inspection improvement plan whose headings are questions.
-    (["Area for improvement", "What are we going to do?", "Who is responsible?", "By when?", "RAG"],
-     ["Supervision", "Monthly case audits by team managers", "Head of Service", "Dec 2024", "A"]),
-    # An audit action log.
-    (["Ref", "Finding", "Priority", "Agreed action", "Responsible officer", "Agreed implementation date",
-      "Management response", "Current status"],
-     ["IA-24-07", "Leavers keep system access", "High", "Monthly leavers report to IT", "HR Manager",
-      "30/11/2024", "Report designed", "Amber"]),
-])
+@pytest.mark.parametrize(
+    ("headings", "row"),
+    [
+        # A scrutiny recommendation tracker: no Status column.
+        (
+            ["Rec no", "Recommendation", "Action owner", "Target date", "Progress to date"],
+            [
+                "S1",
+                "Publish ward-level crime data",
+                "Community Safety Manager",
+                "31/03/2025",
+                "Data agreed with police",
+            ],
+        ),
+        # An inspection improvement plan whose headings are questions.
+        (
+            ["Area for improvement", "What are we going to do?", "Who is responsible?", "By when?", "RAG"],
+            ["Supervision", "Monthly case audits by team managers", "Head of Service", "Dec 2024", "A"],
+        ),
+        # An audit action log.
+        (
+            [
+                "Ref",
+                "Finding",
+                "Priority",
+                "Agreed action",
+                "Responsible officer",
+                "Agreed implementation date",
+                "Management response",
+                "Current status",
+            ],
+            [
+                "IA-24-07",
+                "Leavers keep system access",
+                "High",
+                "Monthly leavers report to IT",
+                "HR Manager",
+                "30/11/2024",
+                "Report designed",
+                "Amber",
+            ],
+        ),
+    ],
+)
 def test_layouts_genres_no_layout_names_are_found_without_a_layout_file(tmp_path, headings, row):
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -356,8 +464,17 @@ def test_layouts_genres_no_layout_names_are_found_without_a_layout_file(tmp_path
     sub = check(tmp_path / "g.xlsx", department="Children's Services", period="2024/25 Q2")
     assert sub.layout == "canonical"
     assert sub.accepted, [str(m) for m in sub.errors]
-    assert len(sub.actions) == 1 and sub.actions["lead_officer"][0] == row[headings.index(next(
-        h for h in headings if h in ("Action owner", "Who is responsible?", "Responsible officer")))]
+    assert (
+        len(sub.actions) == 1
+        and sub.actions["lead_officer"][0]
+        == row[
+            headings.index(
+                next(
+                    h for h in headings if h in ("Action owner", "Who is responsible?", "Responsible officer")
+                )
+            )
+        ]
+    )
 
 
 # --- Word-born plans ---------------------------------------------------------------------------------------------
@@ -373,12 +490,36 @@ def test_layouts_row_split_at_a_page_break_under_a_blank_workstream_continues_th
     ws.append(PERFORMANCE_HEADER)
     ws.append(PERFORMANCE_SUBHEADER)
     ws.merge_cells("F2:I2")
-    ws.append(["Town centre renewal", "Open the new market hall", "Head of Regeneration",
-               "Contractor appointed June 2024", "Contractor on site", None, "●", None, None])
+    ws.append(
+        [
+            "Town centre renewal",
+            "Open the new market hall",
+            "Head of Regeneration",
+            "Contractor appointed June 2024",
+            "Contractor on site",
+            None,
+            "●",
+            None,
+            None,
+        ]
+    )
     # The rest of the row above, split at a page break: no Workstream, no Action.
-    ws.append([None, None, None, "Market hall open March 2025", "Stalls let to 30 traders", None, None, None, None])
-    ws.append([None, "Let the vacant units", "Estates Manager", "December 2024", "Four of nine let", None, None,
-               "▲", None])
+    ws.append(
+        [None, None, None, "Market hall open March 2025", "Stalls let to 30 traders", None, None, None, None]
+    )
+    ws.append(
+        [
+            None,
+            "Let the vacant units",
+            "Estates Manager",
+            "December 2024",
+            "Four of nine let",
+            None,
+            None,
+            "▲",
+            None,
+        ]
+    )
     wb.save(tmp_path / "p.xlsx")
     sub = check(tmp_path / "p.xlsx", department="Regeneration")
     assert sub.accepted, [str(m) for m in sub.errors]
@@ -395,25 +536,52 @@ def test_normalise_several_dates_in_one_due_date_cell_use_the_latest_and_name_th
     assert [str(m) for m in sub.warnings if m.code == "several-dates"] == [
         "AGS action plan!F4 'Done (March 2004) / By end 2005/06 / cleared July 2004': this cell names several dates; "
         "the latest, 31/03/2006, is read as the due date, not 'Done (March 2004)' or 'cleared July 2004'. If another "
-        "is meant, keep only that date here."]
+        "is meant, keep only that date here."
+    ]
 
 
 def test_kpis_word_born_table_sections_repeated_header_split_rows_and_words_for_no_number(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Table 1"
-    header = ["PI Ref", "Indicator", "Lead Officer", "2023/24 Outturn", "Target 2024/25", "Q2 Actual", "Comments"]
+    header = [
+        "PI Ref",
+        "Indicator",
+        "Lead Officer",
+        "2023/24 Outturn",
+        "Target 2024/25",
+        "Q2 Actual",
+        "Comments",
+    ]
     ws.append(["Performance report – Quarter 2 2024/25"])
     ws.append(header)
     ws.append(["LAA Indicators"])
-    ws.append(["NI 155", "Number of affordable homes delivered", "Head of Housing", 180, 200,
-               "81% (interim figure subject to change)", "On track"])
+    ws.append(
+        [
+            "NI 155",
+            "Number of affordable homes delivered",
+            "Head of Housing",
+            180,
+            200,
+            "81% (interim figure subject to change)",
+            "On track",
+        ]
+    )
     ws.append(["NI 156", "Number of households living in temporary", "Housing Options", 120, 110, 118, None])
     ws.append([None, "accommodation", "Manager", None, None, None, None])  # split at the page break
     ws.append(header)  # repeated at the top of the next page
     ws.append(["Local Indicators"])
-    ws.append(["LI 12", "Satisfaction with repairs", "Repairs Manager", "Baseline year", "-", "Data not available",
-               "Survey in Q3"])
+    ws.append(
+        [
+            "LI 12",
+            "Satisfaction with repairs",
+            "Repairs Manager",
+            "Baseline year",
+            "-",
+            "Data not available",
+            "Survey in Q3",
+        ]
+    )
     wb.save(tmp_path / "w.xlsx")
     sub = check(tmp_path / "w.xlsx", department="Housing", period="2024/25 Q2")
     assert sub.accepted
@@ -435,16 +603,22 @@ def test_rollup_data_quality_names_the_stale_update_cell_and_every_items_ref(tmp
     from actionplan.warehouse.consolidate import facts_from_warehouse
     from actionplan.warehouse.inbox import Inbox
     from actionplan.warehouse.load import load_inbox
-
     from tests.conftest import action, canonical_workbook
 
     inbox = Inbox(settings.inbox_path, settings.archive_path)
     for period, day in (("2024/25 Q1", 10), ("2024/25 Q2", 11)):
-        path = canonical_workbook(tmp_path / f"{day}.xlsx", period=period, actions=[
-            action("F1", status="A", update="Waiting for legal advice"), action("F2", lead=None)])
+        path = canonical_workbook(
+            tmp_path / f"{day}.xlsx",
+            period=period,
+            actions=[action("F1", status="A", update="Waiting for legal advice"), action("F2", lead=None)],
+        )
         data = path.read_bytes()
-        assert inbox.submit(check_workbook(data, path.name), data, submitted_by="officer",
-                            now=dt.datetime(2024, 10, day, tzinfo=dt.UTC))["accepted"]
+        assert inbox.submit(
+            check_workbook(data, path.name),
+            data,
+            submitted_by="officer",
+            now=dt.datetime(2024, 10, day, tzinfo=dt.UTC),
+        )["accepted"]
     wh = open_warehouse(settings.warehouse_url)
     try:
         load_inbox(inbox, wh)
@@ -454,8 +628,10 @@ def test_rollup_data_quality_names_the_stale_update_cell_and_every_items_ref(tmp
     quality = facts.data_quality
     assert list(quality.columns) == ["Department", "Ref", "Sheet", "Cell", "Value", "Code", "Message"]
     assert quality[["Sheet", "Cell", "Ref", "Code"]].values.tolist() == [
-        ["Actions", "E3", "F2", "no-lead-officer"], ["Actions", "I2", "F1", "stale-commentary"],
-        ["Actions", "I3", "F2", "stale-commentary"]]
+        ["Actions", "E3", "F2", "no-lead-officer"],
+        ["Actions", "I2", "F1", "stale-commentary"],
+        ["Actions", "I3", "F2", "stale-commentary"],
+    ]
 
 
 def test_read_damaged_part_is_a_plain_rejection_not_a_traceback(tmp_path):
@@ -471,12 +647,15 @@ def test_read_damaged_part_is_a_plain_rejection_not_a_traceback(tmp_path):
     with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
         info = z.getinfo("xl/_rels/workbook.xml.rels")
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-    data[start + 10] ^= 0x01  # a bit flipped after the CRC was written, as in tafia/calamine's tests/issue252.xlsx
+    data[start + 10] ^= (
+        0x01  # a bit flipped after the CRC was written, as in tafia/calamine's tests/issue252.xlsx
+    )
     sub = check_workbook(bytes(data), "issue252.xlsx")
     assert [str(m) for m in sub.messages] == [
         "workbook: issue252.xlsx is a damaged workbook (part xl/_rels/workbook.xml.rels: its stored checksum does not "
         "match its contents), so it was not read. If Excel opens it, save it again as a new .xlsx (File > Save As) "
-        "and submit that; if not, submit an earlier copy."]
+        "and submit that; if not, submit an earlier copy."
+    ]
 
 
 def test_layouts_stacked_header_repeated_at_page_breaks_its_second_row_written_differently(tmp_path):
@@ -512,15 +691,30 @@ def test_layouts_councils_own_layout_headings_are_matched_as_written_too(tmp_pat
     ws = wb.active
     ws.title = "Programme 2017-18"
     ws.append(["Highways capital programme 2017/18"])
-    ws.append(["Scheme ref.", "SCHEME", "Ward", "Project\nmanager", "Budget (£k)", "Completion (mm/yy)",
-               "Delivery status:", "Latest position – as at 30/9/17"])
+    ws.append(
+        [
+            "Scheme ref.",
+            "SCHEME",
+            "Ward",
+            "Project\nmanager",
+            "Budget (£k)",
+            "Completion (mm/yy)",
+            "Delivery status:",
+            "Latest position – as at 30/9/17",
+        ]
+    )
     ws.append(["HW1", "Resurface Station Road", "Central", "R Khan", "250", "Oct-17", "On site", "Started"])
     wb.save(tmp_path / "hw.xlsx")
     sub = check(tmp_path / "hw.xlsx", department="Highways", period="2017/18 Q2", settings=settings)
     assert sub.accepted and sub.layout == "highways"
     assert sub.columns["Programme 2017-18"]["mapped"] == [
-        "A: actions.ref", "B: actions.action", "D: actions.lead_officer", "F: actions.due_date", "G: actions.status",
-        "H: actions.progress_update"]
+        "A: actions.ref",
+        "B: actions.action",
+        "D: actions.lead_officer",
+        "F: actions.due_date",
+        "G: actions.status",
+        "H: actions.progress_update",
+    ]
     assert sub.actions.iloc[0]["extra"] == {"Ward": "Central", "Budget (£k)": "250"}
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+
+from actionplan.check import check_workbook
+from actionplan.sample import write_council
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.base import record_table
 from actionplan.warehouse.inbox import Inbox
 from actionplan.warehouse.load import load_inbox
-
-from actionplan.check import check_workbook
-from actionplan.sample import write_council
 from tests import pgserver
 
 BIN = Path(sys.executable).parent
@@ -53,8 +53,16 @@ class Processes:
     def start(self, name: str, args: list[str], env: dict[str, str]) -> Path:
         log = self.logs / f"{name}.log"
         with open(log, "wb") as out:
-            self.started.append(subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                                 stdin=subprocess.DEVNULL, start_new_session=True))
+            self.started.append(
+                subprocess.Popen(
+                    args,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
         return log
 
     def stop_all(self) -> None:
@@ -83,37 +91,82 @@ def cluster(tmp_path_factory):
     root = tmp_path_factory.mktemp("scale")
     procs = Processes(root)
     with pgserver.running_postgres(bin_dir) as pg_admin:
-        with pgserver.fresh_database(pg_admin) as warehouse_url, pgserver.fresh_database(pg_admin) as prefect_db:
+        with (
+            pgserver.fresh_database(pg_admin) as warehouse_url,
+            pgserver.fresh_database(pg_admin) as prefect_db,
+        ):
             port = pgserver.free_port()
             api = f"http://127.0.0.1:{port}/api"
             home = root / "home"
             base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ACTIONPLAN_"))}
             base.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING")
             try:
-                server_log = procs.start("prefect-server", [
-                    str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], {
-                    **base, "PREFECT_HOME": str(root / "prefect-server"), "PREFECT_UI_ENABLED": "false",
-                    "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db.replace("postgresql://",
-                                                                              "postgresql+asyncpg://")})
+                server_log = procs.start(
+                    "prefect-server",
+                    [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                    {
+                        **base,
+                        "PREFECT_HOME": str(root / "prefect-server"),
+                        "PREFECT_UI_ENABLED": "false",
+                        "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db.replace(
+                            "postgresql://", "postgresql+asyncpg://"
+                        ),
+                    },
+                )
                 wait_for("the Prefect server", lambda: _healthy(api), 180, [server_log])
                 # What every worker and the deploying machine share: the API, the warehouse, the inbox.
-                shared = {**base, "PREFECT_API_URL": api, "ACTIONPLAN_HOME": str(home),
-                          "ACTIONPLAN_WAREHOUSE": warehouse_url, "ACTIONPLAN_INBOX": str(root / "shared-inbox")}
-                deployed = subprocess.run([str(BIN / "actionplan"), "deploy", "--pool", POOL],
-                                          env={**shared, "PREFECT_HOME": str(root / "deployer")},
-                                          capture_output=True, text=True, timeout=120)
+                shared = {
+                    **base,
+                    "PREFECT_API_URL": api,
+                    "ACTIONPLAN_HOME": str(home),
+                    "ACTIONPLAN_WAREHOUSE": warehouse_url,
+                    "ACTIONPLAN_INBOX": str(root / "shared-inbox"),
+                }
+                deployed = subprocess.run(
+                    [str(BIN / "actionplan"), "deploy", "--pool", POOL],
+                    env={**shared, "PREFECT_HOME": str(root / "deployer")},
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
                 assert deployed.returncode == 0, deployed.stdout + deployed.stderr
                 assert "Deployed ingest/ingest" in deployed.stdout
                 logs = [server_log]
                 for name in WORKERS:
-                    logs.append(procs.start(name, [
-                        str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--type", "process",
-                        "--name", name, "--limit", "2"], {
-                        **shared, "PREFECT_HOME": str(root / name), "PREFECT_WORKER_QUERY_SECONDS": "1",
-                        "PREFECT_WORKER_HEARTBEAT_SECONDS": "5"}))
+                    logs.append(
+                        procs.start(
+                            name,
+                            [
+                                str(BIN / "prefect"),
+                                "worker",
+                                "start",
+                                "--pool",
+                                POOL,
+                                "--type",
+                                "process",
+                                "--name",
+                                name,
+                                "--limit",
+                                "2",
+                            ],
+                            {
+                                **shared,
+                                "PREFECT_HOME": str(root / name),
+                                "PREFECT_WORKER_QUERY_SECONDS": "1",
+                                "PREFECT_WORKER_HEARTBEAT_SECONDS": "5",
+                            },
+                        )
+                    )
                 wait_for("both workers online", lambda: _online_workers(api) >= set(WORKERS), 120, logs)
-                yield {"api": api, "env": shared, "warehouse": warehouse_url, "prefect_db": prefect_db, "home": home,
-                       "inbox": Inbox(root / "shared-inbox", home / "archive"), "logs": logs}
+                yield {
+                    "api": api,
+                    "env": shared,
+                    "warehouse": warehouse_url,
+                    "prefect_db": prefect_db,
+                    "home": home,
+                    "inbox": Inbox(root / "shared-inbox", home / "archive"),
+                    "logs": logs,
+                }
             finally:
                 procs.stop_all()
 
@@ -136,17 +189,21 @@ def _online_workers(api: str) -> set[str]:
 
     with _client(api) as client:
         workers = client.read_workers_for_work_pool(
-            POOL, worker_filter=WorkerFilter(status=WorkerFilterStatus(any_=["ONLINE"])), offset=0, limit=50)
+            POOL, worker_filter=WorkerFilter(status=WorkerFilterStatus(any_=["ONLINE"])), offset=0, limit=50
+        )
     return {w.name for w in workers}
 
 
-def run_deployments(api: str, name: str, times: int, logs: list[Path], timeout: float = 240,
-                    **parameters) -> list:
+def run_deployments(
+    api: str, name: str, times: int, logs: list[Path], timeout: float = 240, **parameters
+) -> list:
     """Start `times` runs of a deployment at once and wait for them all to finish; returns the flow runs."""
     with _client(api) as client:
         deployment = client.read_deployment_by_name(name)
-        ids = [client.create_flow_run_from_deployment(deployment.id, parameters=parameters).id
-               for _ in range(times)]
+        ids = [
+            client.create_flow_run_from_deployment(deployment.id, parameters=parameters).id
+            for _ in range(times)
+        ]
 
         def finished():
             runs = [client.read_flow_run(i) for i in ids]
@@ -155,8 +212,9 @@ def run_deployments(api: str, name: str, times: int, logs: list[Path], timeout: 
         return wait_for(f"{times} {name} run(s)", finished, timeout, logs)
 
 
-def test_two_workers_load_every_submission_once_and_roll_up_as_embedded(cluster, tmp_path, home, monkeypatch,
-                                                                        capsys):
+def test_two_workers_load_every_submission_once_and_roll_up_as_embedded(
+    cluster, tmp_path, home, monkeypatch, capsys
+):
     # A batch of department plans, checked and queued in the shared inbox, as the service would.
     written = write_council(tmp_path / "workbooks", periods=PERIODS, departments=6, actions_total=600)
     inbox: Inbox = cluster["inbox"]
@@ -176,21 +234,29 @@ def test_two_workers_load_every_submission_once_and_roll_up_as_embedded(cluster,
     assert [r.state.type.value for r in runs] == ["COMPLETED"] * 4
     assert {r.labels.get("prefect.worker.name") for r in runs} == set(WORKERS)
 
-    with psycopg.connect(cluster["prefect_db"]) as con:  # Prefect's server keeps its own state in PostgreSQL too
+    with psycopg.connect(
+        cluster["prefect_db"]
+    ) as con:  # Prefect's server keeps its own state in PostgreSQL too
         assert con.execute("SELECT count(*) FROM flow_run").fetchone()[0] >= 4
 
     # Every submission loaded exactly once: nothing pending, nothing lost, no row twice.
     assert inbox.pending() == [] and sorted(p.stem for p in inbox.loaded_dir.glob("*.json")) == sorted(ids)
     pg = open_warehouse(cluster["warehouse"], read_only=True)
     assert sorted(pg.query("SELECT id FROM submissions")["id"]) == sorted(ids)
-    assert pg.submission_counts() == {"submissions": len(ids), **{
-        t: sum(record_table(r[t])[0] for r in records) for t in ("objectives", "actions", "kpis", "messages")}}
+    assert pg.submission_counts() == {
+        "submissions": len(ids),
+        **{
+            t: sum(record_table(r[t])[0] for r in records)
+            for t in ("objectives", "actions", "kpis", "messages")
+        },
+    }
     pg.close()
 
     # Consolidate, one run at a time, on a worker: the rollup workbook is written to the shared home.
     out = cluster["home"] / "rollups" / "scale.xlsx"
-    (run,) = run_deployments(cluster["api"], "consolidate/consolidate", 1, cluster["logs"],
-                             period=PERIODS[-1], out=str(out))
+    (run,) = run_deployments(
+        cluster["api"], "consolidate/consolidate", 1, cluster["logs"], period=PERIODS[-1], out=str(out)
+    )
     assert run.state.type.value == "COMPLETED" and out.exists()
 
     # The embedded path (DuckDB, one process) over the same submissions gives the same rollup numbers.

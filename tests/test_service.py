@@ -32,6 +32,7 @@ PUBLISHED = "2019/20 Q1"  # the matrix's rollup download period: a file is put t
 
 # -- helpers other test modules use ----------------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -43,12 +44,15 @@ class LiveServer:
 
     def __init__(self, home: Path, **overrides: Any) -> None:
         import uvicorn
+
         from actionplan.excel_addin.app import create_app
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = load_settings(environ={"ACTIONPLAN_HOME": str(home)}, port=self.port, **overrides)
-        config = uvicorn.Config(create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -71,7 +75,8 @@ class LiveServer:
         from actionplan.excel_addin.tokens import TokenStore
 
         token, secret = TokenStore.for_home(self.settings.home_path, self.settings.council).add(
-            department=department, admin=admin)
+            department=department, admin=admin
+        )
         return token.id, secret
 
     def pending(self) -> list[Path]:
@@ -86,7 +91,9 @@ class FakeExcel:
 
     def __init__(self, payload: dict[str, Any]) -> None:
         self.book = dict(payload["book"])
-        self.sheets = [{"name": s["name"], "values": [list(r) for r in s["values"]]} for s in payload["sheets"]]
+        self.sheets = [
+            {"name": s["name"], "values": [list(r) for r in s["values"]]} for s in payload["sheets"]
+        ]
         self.fills: dict[tuple[str, int, int], str] = {}
         self.alerts: list[str] = []
 
@@ -100,8 +107,15 @@ class FakeExcel:
         for a in actions:
             f = a["func"]
             sheet = self.sheets[a["sheet_position"]] if a["sheet_position"] is not None else None
-            cells = [(a["start_row"] + r, a["start_column"] + c) for r in range(a["row_count"] or 0)
-                     for c in range(a["column_count"] or 0)] if a["start_row"] is not None else []
+            cells = (
+                [
+                    (a["start_row"] + r, a["start_column"] + c)
+                    for r in range(a["row_count"] or 0)
+                    for c in range(a["column_count"] or 0)
+                ]
+                if a["start_row"] is not None
+                else []
+            )
             if f == "addSheet":
                 self.sheets.insert(a["args"][0], {"name": a["args"][1], "values": [[]]})
             elif f == "sheetClear":
@@ -117,7 +131,9 @@ class FakeExcel:
                         while len(grid[rr]) <= cc:
                             grid[rr].append("")
                         # Excel keeps a leading apostrophe as the "text" prefix, not as part of the value.
-                        grid[rr][cc] = value[1:] if isinstance(value, str) and value.startswith("'") else value
+                        grid[rr][cc] = (
+                            value[1:] if isinstance(value, str) and value.startswith("'") else value
+                        )
             elif f == "setRangeColor":
                 for rc in cells:
                     if a["args"][0]:
@@ -132,8 +148,14 @@ class FakeExcel:
         sheets = []
         for s in self.sheets:
             width = max((len(r) for r in s["values"]), default=0)
-            sheets.append({"name": s["name"], "pictures": [], "tables": [],
-                           "values": [list(r) + [""] * (width - len(r)) for r in s["values"]] or [[]]})
+            sheets.append(
+                {
+                    "name": s["name"],
+                    "pictures": [],
+                    "tables": [],
+                    "values": [list(r) + [""] * (width - len(r)) for r in s["values"]] or [[]],
+                }
+            )
         return {"client": "Office.js", "version": "0.37.8", "book": self.book, "names": [], "sheets": sheets}
 
 
@@ -152,10 +174,11 @@ def report_rows(excel: FakeExcel) -> list[list[Any]]:
     """The report sheet's table rows (below Sheet | Cell | Value | Problem)."""
     values = excel.sheet("Submission report")
     start = next(i for i, r in enumerate(values) if r[:4] == ["Sheet", "Cell", "Value", "Problem"])
-    return [r[:4] for r in values[start + 1:] if any(v != "" for v in r)]
+    return [r[:4] for r in values[start + 1 :] if any(v != "" for v in r)]
 
 
 # -- fixtures ------------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
@@ -170,8 +193,11 @@ def keys(srv):
     """Access keys: Finance and Legal departments, an admin, and a revoked Finance key."""
     from actionplan.excel_addin.tokens import TokenStore
 
-    out = {"finance": srv.token("Finance")[1], "legal": srv.token("Legal, HR & Property")[1],
-           "admin": srv.token(admin=True)[1]}
+    out = {
+        "finance": srv.token("Finance")[1],
+        "legal": srv.token("Legal, HR & Property")[1],
+        "admin": srv.token(admin=True)[1],
+    }
     rid, out["revoked"] = srv.token("Finance")
     TokenStore.for_home(srv.settings.home_path).revoke(rid)
     return out
@@ -181,17 +207,29 @@ def keys(srv):
 def books(tmp_path_factory):
     d = tmp_path_factory.mktemp("books")
     return {
-        "good": canonical_workbook(d / "finance.xlsx", actions=[action("F1", status="Complete"),
-                                                                action("F2", status="G")], kpis=[GOOD_KPI]),
-        "warn": canonical_workbook(d / "warn.xlsx", actions=[action("F1", lead=None, status=None, update=None),
-                                                             action("F2", status="A", update=None)]),
-        "bad": canonical_workbook(d / "bad.xlsx", actions=[action("F1", due="31/11/24", status="Greenish"),
-                                                           action("F2", lead=None)]),
-        "legal": canonical_workbook(d / "legal.xlsx", "Legal, HR & Property", actions=[action("L1", status="G")]),
+        "good": canonical_workbook(
+            d / "finance.xlsx",
+            actions=[action("F1", status="Complete"), action("F2", status="G")],
+            kpis=[GOOD_KPI],
+        ),
+        "warn": canonical_workbook(
+            d / "warn.xlsx",
+            actions=[
+                action("F1", lead=None, status=None, update=None),
+                action("F2", status="A", update=None),
+            ],
+        ),
+        "bad": canonical_workbook(
+            d / "bad.xlsx", actions=[action("F1", due="31/11/24", status="Greenish"), action("F2", lead=None)]
+        ),
+        "legal": canonical_workbook(
+            d / "legal.xlsx", "Legal, HR & Property", actions=[action("L1", status="G")]
+        ),
     }
 
 
 # -- the xlwings round trip ---------------------------------------------------------------------------------------
+
 
 def test_xlwings_check_writes_report_colours_error_cells_and_alerts(srv, keys, books):
     payload = xlwings_payload(books["bad"])
@@ -200,24 +238,36 @@ def test_xlwings_check_writes_report_colours_error_cells_and_alerts(srv, keys, b
 
     # A new sheet after the workbook's own three, then the title line with the outcome.
     assert actions[0]["func"] == "addSheet" and actions[0]["args"] == [2, "Submission report"]
-    assert actions[1]["func"] == "setValues" and actions[1]["values"] == [["Check found 2 errors and 1 warning"]]
+    assert actions[1]["func"] == "setValues" and actions[1]["values"] == [
+        ["Check found 2 errors and 1 warning"]
+    ]
     assert actions[1]["sheet_position"] == 2
     # The cells in error are filled light red in their own sheet (Actions is sheet 1; F2 and H2 are 0-based 1,5 / 1,7).
-    fills = [(a["sheet_position"], a["start_row"], a["start_column"], a["row_count"], a["args"][0])
-             for a in actions if a["func"] == "setRangeColor" and a["sheet_position"] == 1]
+    fills = [
+        (a["sheet_position"], a["start_row"], a["start_column"], a["row_count"], a["args"][0])
+        for a in actions
+        if a["func"] == "setRangeColor" and a["sheet_position"] == 1
+    ]
     assert fills == [(1, 2, 4, 1, "#FFEB9C"), (1, 1, 5, 1, "#FFC7CE"), (1, 1, 7, 1, "#FFC7CE")]
     alert = [a for a in actions if a["func"] == "alert"]
-    assert len(alert) == 1 and alert[0]["args"][0].startswith("Check found 2 errors and 1 warning. Fix the cells "
-                                                               "coloured red")
+    assert len(alert) == 1 and alert[0]["args"][0].startswith(
+        "Check found 2 errors and 1 warning. Fix the cells coloured red"
+    )
     assert "Nothing was stored" in alert[0]["args"][0]
 
     excel = FakeExcel(payload).apply(actions)
     assert excel.names() == ["Plan", "Actions", "Submission report"]
     assert report_rows(excel) == [
         ["Actions", "F2", "31/11/24", "Error: not a real date (November has 30 days). Use dd/mm/yyyy."],
-        ["Actions", "H2", "Greenish", "Error: not a status word we recognise. Use B, G, A, R or blank (or Blue, "
-                                      "Green, Amber, Red, Complete, On track, At risk, Off target, …)."],
-        ["Actions", "E3", "", "Warning: no lead officer. Name the officer responsible for this item."]]
+        [
+            "Actions",
+            "H2",
+            "Greenish",
+            "Error: not a status word we recognise. Use B, G, A, R or blank (or Blue, "
+            "Green, Amber, Red, Complete, On track, At risk, Off target, …).",
+        ],
+        ["Actions", "E3", "", "Warning: no lead officer. Name the officer responsible for this item."],
+    ]
     assert (len(srv.pending()), len(srv.rejected())) == before  # Check stores nothing
 
 
@@ -230,7 +280,11 @@ def test_xlwings_recheck_replaces_the_report_sheet_and_uncolours_fixed_cells(srv
     excel.sheet("Actions")[1][5] = "30/11/2024"
     actions = actions_of(post_json(srv, "/xlwings/check", excel.payload(), keys["finance"]))
     assert not [a for a in actions if a["func"] == "addSheet"]
-    assert actions[0] == {**actions[0], "func": "sheetClear", "sheet_position": 2}  # cleared before anything is written
+    assert actions[0] == {
+        **actions[0],
+        "func": "sheetClear",
+        "sheet_position": 2,
+    }  # cleared before anything is written
     excel.apply(actions)
     assert excel.names().count("Submission report") == 1
     assert ("Actions", 1, 5) not in excel.fills  # the fixed cell lost its red fill
@@ -243,8 +297,10 @@ def test_xlwings_submit_accepted_with_warnings_is_stored_once(srv, keys, books):
     payload = xlwings_payload(books["warn"])
     before = len(srv.pending())
     excel = FakeExcel(payload).apply(actions_of(post_json(srv, "/xlwings/submit", payload, keys["finance"])))
-    assert excel.alerts == ["Accepted with 3 warnings. Stored for the council rollup (2 actions, 0 objectives, "
-                            "0 KPIs). Warnings are coloured amber and listed on the 'Submission report' sheet."]
+    assert excel.alerts == [
+        "Accepted with 3 warnings. Stored for the council rollup (2 actions, 0 objectives, "
+        "0 KPIs). Warnings are coloured amber and listed on the 'Submission report' sheet."
+    ]
     assert excel.sheet("Submission report")[0][0] == "Accepted with 3 warnings"
     assert {v for k, v in excel.fills.items() if k[0] == "Actions"} == {"#FFEB9C"}
     assert len(srv.pending()) == before + 1
@@ -255,8 +311,14 @@ def test_xlwings_submit_accepted_with_warnings_is_stored_once(srv, keys, books):
 
     # The same workbook again, now with the report sheet in it: the same content, so one submission.
     again = actions_of(post_json(srv, "/xlwings/submit", excel.payload(), keys["finance"]))
-    assert excel.apply(again).alerts[-1].startswith("Accepted with 3 warnings. This is identical to the plan you "
-                                                    "already sent: it was not stored twice.")
+    assert (
+        excel.apply(again)
+        .alerts[-1]
+        .startswith(
+            "Accepted with 3 warnings. This is identical to the plan you "
+            "already sent: it was not stored twice."
+        )
+    )
     assert len(srv.pending()) == before + 1
     assert excel.names().count("Submission report") == 1
 
@@ -286,9 +348,12 @@ def test_xlwings_check_of_another_departments_workbook_is_rejected(srv, keys, bo
     actions = actions_of(post_json(srv, "/xlwings/submit", xlwings_payload(books["legal"]), keys["finance"]))
     excel = FakeExcel(xlwings_payload(books["legal"])).apply(actions)
     assert excel.alerts[0].startswith("Rejected: 1 error, nothing was stored")
-    assert report_rows(excel)[0][2:] == ["Legal, HR & Property", "Error: this workbook is for 'Legal, HR & "
-                                         "Property' but you are signed in for 'Finance'. Submit your own "
-                                         "department's plan, or ask corporate performance for the right access."]
+    assert report_rows(excel)[0][2:] == [
+        "Legal, HR & Property",
+        "Error: this workbook is for 'Legal, HR & "
+        "Property' but you are signed in for 'Finance'. Submit your own "
+        "department's plan, or ask corporate performance for the right access.",
+    ]
 
 
 def test_concurrent_submissions_each_get_their_own_report(srv, keys, tmp_path):
@@ -337,23 +402,39 @@ ENDPOINTS = {
     "return": ("POST", "/api/admin/submissions/{sid}/return"),
     "remind": ("POST", f"/api/admin/remind?period={PUBLISHED}"),
 }
-ADMIN_ONLY = ("tokens", "departments", "departments-add", "deadlines", "deadline-set", "submissions-on-file",
-              "submission", "workbook", "return", "remind")
+ADMIN_ONLY = (
+    "tokens",
+    "departments",
+    "departments-add",
+    "deadlines",
+    "deadline-set",
+    "submissions-on-file",
+    "submission",
+    "workbook",
+    "return",
+    "remind",
+)
 # Bodies the quarter's POST endpoints are sent: refused (400) or naming no submission (404) once the key is let
 # through, so the matrix changes nothing in the module's register (other tests read its status).
-BODIES = {"departments-add": {"name": " "}, "deadline-set": {"period": PUBLISHED, "date": "not a date"},
-          "return": {"comment": "please add the KPIs"}}
-ADMIN_STATUS = {"departments-add": 400, "deadline-set": 400, "submission": 404, "workbook": 404, "return": 404}
+BODIES = {
+    "departments-add": {"name": " "},
+    "deadline-set": {"period": PUBLISHED, "date": "not a date"},
+    "return": {"comment": "please add the KPIs"},
+}
+ADMIN_STATUS = {
+    "departments-add": 400,
+    "deadline-set": 400,
+    "submission": 404,
+    "workbook": 404,
+    "return": 404,
+}
 # Who may do what (the same table is in excel_addin/app.py's docstring and excel_addin/README.md).
-MATRIX = [
-    (who, endpoint, 401) for who in ("none", "wrong", "revoked") for endpoint in ENDPOINTS
-] + [
-    ("department", endpoint, 403 if endpoint in ADMIN_ONLY else 200) for endpoint in ENDPOINTS
-] + [
-    ("bearer", endpoint, 403 if endpoint in ADMIN_ONLY else 200) for endpoint in ENDPOINTS
-] + [
-    ("admin", endpoint, ADMIN_STATUS.get(endpoint, 200)) for endpoint in ENDPOINTS
-]
+MATRIX = (
+    [(who, endpoint, 401) for who in ("none", "wrong", "revoked") for endpoint in ENDPOINTS]
+    + [("department", endpoint, 403 if endpoint in ADMIN_ONLY else 200) for endpoint in ENDPOINTS]
+    + [("bearer", endpoint, 403 if endpoint in ADMIN_ONLY else 200) for endpoint in ENDPOINTS]
+    + [("admin", endpoint, ADMIN_STATUS.get(endpoint, 200)) for endpoint in ENDPOINTS]
+)
 
 
 @pytest.fixture(scope="module")
@@ -372,8 +453,14 @@ def published(srv, books):
 
 def _request(srv, keys, books, who: str, endpoint: str) -> httpx.Response:
     method, path = ENDPOINTS[endpoint]
-    key = {"none": None, "wrong": "0000.not-a-key", "revoked": keys["revoked"], "department": keys["finance"],
-           "bearer": f"Bearer {keys['finance']}", "admin": keys["admin"]}[who]
+    key = {
+        "none": None,
+        "wrong": "0000.not-a-key",
+        "revoked": keys["revoked"],
+        "department": keys["finance"],
+        "bearer": f"Bearer {keys['finance']}",
+        "admin": keys["admin"],
+    }[who]
     headers = {"Authorization": key} if key else {}
     path = path.replace("{sid}", "feedfacecafe")
     if endpoint in BODIES or endpoint == "remind":
@@ -396,11 +483,15 @@ def test_auth_matrix(srv, keys, books, published, who, endpoint, status):
         assert ("revoked" in detail) == (who == "revoked")
         assert "access key" in detail
     elif status == 403:
-        assert r.json() == {"detail": "This needs corporate performance's (admin) access key; a department's key "
-                                      "cannot do it."}
+        assert r.json() == {
+            "detail": "This needs corporate performance's (admin) access key; a department's key "
+            "cannot do it."
+        }
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/", "/manifest.xml", "/static/taskpane.html", "/icons/app-32.png"])
+@pytest.mark.parametrize(
+    "path", ["/healthz", "/", "/manifest.xml", "/static/taskpane.html", "/icons/app-32.png"]
+)
 def test_public_paths_need_no_key(srv, path):
     assert srv.client.get(path).status_code == 200
 
@@ -410,8 +501,11 @@ def test_department_key_submits_only_its_own_department(srv, keys, books, endpoi
     path = ENDPOINTS[endpoint][1].replace("?check_only=true", "?check_only=false")
     for book, ok in ((books["good"], True), (books["legal"], False)):
         if endpoint == "upload":
-            r = srv.client.post(path, files={"file": (book.name, book.read_bytes())},
-                                headers={"Authorization": keys["finance"]})
+            r = srv.client.post(
+                path,
+                files={"file": (book.name, book.read_bytes())},
+                headers={"Authorization": keys["finance"]},
+            )
             assert r.status_code == 200 and r.json()["accepted"] is ok
             if not ok:
                 assert [e["code"] for e in r.json()["errors"]] == ["wrong-department"]
@@ -424,8 +518,11 @@ def test_department_key_submits_only_its_own_department(srv, keys, books, endpoi
 
 
 def test_admin_key_submits_for_the_department_the_workbook_names(srv, keys, books):
-    r = srv.client.post("/api/submissions?check_only=true", files={"file": ("legal.xlsx", books["legal"].read_bytes())},
-                        headers={"Authorization": keys["admin"]})
+    r = srv.client.post(
+        "/api/submissions?check_only=true",
+        files={"file": ("legal.xlsx", books["legal"].read_bytes())},
+        headers={"Authorization": keys["admin"]},
+    )
     assert r.json()["accepted"] and r.json()["department"] == "Legal, HR & Property"
 
 
@@ -433,8 +530,13 @@ def test_token_cli_add_list_revoke(srv, tmp_path):
     env = {**os.environ, "ACTIONPLAN_HOME": str(srv.settings.home_path)}
 
     def cli(*args):
-        p = subprocess.run([sys.executable, "-m", "actionplan", "token", *args], env=env, capture_output=True,
-                           text=True, timeout=120)
+        p = subprocess.run(
+            [sys.executable, "-m", "actionplan", "token", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert p.returncode == 0 and "Traceback" not in p.stdout + p.stderr, p.stderr
         return p.stdout
 
@@ -450,20 +552,30 @@ def test_token_cli_add_list_revoke(srv, tmp_path):
     r = srv.client.get("/api/status", headers={"Authorization": key})
     assert r.status_code == 401 and "revoked" in r.json()["detail"]
 
-    p = subprocess.run([sys.executable, "-m", "actionplan", "token", "revoke", "nosuchid"], env=env,
-                       capture_output=True, text=True, timeout=120)
-    assert (p.returncode, p.stderr) == (2, "actionplan: No access key with id 'nosuchid'. See `actionplan token "
-                                           "list`.\n")
+    p = subprocess.run(
+        [sys.executable, "-m", "actionplan", "token", "revoke", "nosuchid"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (p.returncode, p.stderr) == (
+        2,
+        "actionplan: No access key with id 'nosuchid'. See `actionplan token list`.\n",
+    )
 
 
 def test_cli_help_loads_no_web_framework():
-    code = ("import sys; from actionplan.cli import build_parser; build_parser(); "
-            "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'xlwings') if m in sys.modules))")
+    code = (
+        "import sys; from actionplan.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'xlwings') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert out.strip() == "[]"
 
 
 # -- limits and bad requests ------------------------------------------------------------------------------------
+
 
 def test_body_over_the_limit_is_413_by_length_and_by_counting(srv, keys):
     big = b"{" + b" " * (2 * 1024 * 1024 + 10) + b"}"
@@ -480,27 +592,40 @@ def test_body_over_the_limit_is_413_by_length_and_by_counting(srv, keys):
     assert srv.client.get("/healthz").status_code == 200
 
 
-@pytest.mark.parametrize(("body", "detail"), [
-    (b"{bad json", "The request body is not valid JSON (line 1, column 2: Expecting property name enclosed in "
-                   "double quotes)."),
-    (b"\xff\xfe\x00", "The request body is not valid JSON"),
-    (b"", "The request body is not valid JSON"),
-    (b"[1, 2]", "The request body must be a JSON object with the workbook's sheets (xlwings format)."),
-    (b'{"sheets": 5}', "The workbook JSON has no 'sheets' list of {name, values}"),
-    (b'{"sheets": [{"name": "Plan", "values": 3}]}', "Sheet 'Plan' has no 2-D 'values' list"),
-])
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (
+            b"{bad json",
+            "The request body is not valid JSON (line 1, column 2: Expecting property name enclosed in "
+            "double quotes).",
+        ),
+        (b"\xff\xfe\x00", "The request body is not valid JSON"),
+        (b"", "The request body is not valid JSON"),
+        (b"[1, 2]", "The request body must be a JSON object with the workbook's sheets (xlwings format)."),
+        (b'{"sheets": 5}', "The workbook JSON has no 'sheets' list of {name, values}"),
+        (b'{"sheets": [{"name": "Plan", "values": 3}]}', "Sheet 'Plan' has no 2-D 'values' list"),
+    ],
+)
 @pytest.mark.parametrize("path", ["/xlwings/check", "/xlwings/submit", "/xlwings/rollup"])
 def test_malformed_json_is_400_with_words(srv, keys, path, body, detail):
     r = post_json(srv, path, body, keys["finance"])
     assert r.status_code == 400 and r.json()["detail"].startswith(detail), r.text
 
 
-@pytest.mark.parametrize(("request_args", "detail"), [
-    ({"content": b"not a form", "headers": {"Content-Type": "text/plain"}},
-     "Send the workbook as a multipart/form-data upload in a field named 'file'."),
-    ({"data": {"period": PERIOD}, "files": {"other": ("x.txt", b"x")}},
-     "No workbook was uploaded: send it in a field named 'file'."),
-])
+@pytest.mark.parametrize(
+    ("request_args", "detail"),
+    [
+        (
+            {"content": b"not a form", "headers": {"Content-Type": "text/plain"}},
+            "Send the workbook as a multipart/form-data upload in a field named 'file'.",
+        ),
+        (
+            {"data": {"period": PERIOD}, "files": {"other": ("x.txt", b"x")}},
+            "No workbook was uploaded: send it in a field named 'file'.",
+        ),
+    ],
+)
 def test_upload_without_a_workbook_is_400(srv, keys, request_args, detail):
     args = dict(request_args)
     headers = {"Authorization": keys["finance"], **args.pop("headers", {})}
@@ -511,81 +636,142 @@ def test_upload_without_a_workbook_is_400(srv, keys, request_args, detail):
 def test_bad_period_is_400_with_an_example(srv, keys):
     r = srv.client.get("/api/status?period=next+tuesday", headers={"Authorization": keys["finance"]})
     assert r.status_code == 400
-    assert r.json()["detail"] == ("'next tuesday' is not a period actionplan recognises. Use e.g. 2024/25 Q2 (or "
-                                  "2024/25 for the whole year).")
+    assert r.json()["detail"] == (
+        "'next tuesday' is not a period actionplan recognises. Use e.g. 2024/25 Q2 (or "
+        "2024/25 for the whole year)."
+    )
 
 
 # -- upload ----------------------------------------------------------------------------------------------------------
 
+
 def test_upload_stores_identical_bytes_once_and_check_only_stores_nothing(srv, keys, tmp_path):
-    book = canonical_workbook(tmp_path / "upload.xlsx", "Legal, HR & Property", actions=[action("U1", status="B")],
-                              period="2022/23 Q1")
+    book = canonical_workbook(
+        tmp_path / "upload.xlsx",
+        "Legal, HR & Property",
+        actions=[action("U1", status="B")],
+        period="2022/23 Q1",
+    )
     data = book.read_bytes()
     headers = {"Authorization": keys["legal"]}
     before = len(srv.pending())
-    r = srv.client.post("/api/submissions", files={"file": ("upload.xlsx", data)}, data={"check_only": "true"},
-                        headers=headers)
+    r = srv.client.post(
+        "/api/submissions",
+        files={"file": ("upload.xlsx", data)},
+        data={"check_only": "true"},
+        headers=headers,
+    )
     assert r.json()["accepted"] and r.json()["outcome"] == "Check passed" and not r.json()["stored"]
     assert len(srv.pending()) == before
     first = srv.client.post("/api/submissions", files={"file": ("upload.xlsx", data)}, headers=headers).json()
-    second = srv.client.post("/api/submissions", files={"file": ("upload.xlsx", data)}, headers=headers).json()
+    second = srv.client.post(
+        "/api/submissions", files={"file": ("upload.xlsx", data)}, headers=headers
+    ).json()
     assert (first["new"], first["stored"], second["new"], second["stored"]) == (True, True, False, False)
     assert first["submission_id"] == second["submission_id"]
     assert len(srv.pending()) == before + 1
-    assert second["message"] == "Accepted. This is identical to the plan you already sent: it was not stored twice."
+    assert (
+        second["message"]
+        == "Accepted. This is identical to the plan you already sent: it was not stored twice."
+    )
 
 
 def test_upload_of_a_pdf_is_a_rejection_not_an_error(srv, keys):
-    r = srv.client.post("/api/submissions", files={"file": ("plan.xlsx", b"%PDF-1.4 ...")},
-                        headers={"Authorization": keys["finance"]})
+    r = srv.client.post(
+        "/api/submissions",
+        files={"file": ("plan.xlsx", b"%PDF-1.4 ...")},
+        headers={"Authorization": keys["finance"]},
+    )
     assert r.status_code == 200
-    assert r.json()["errors"][0]["message"] == "plan.xlsx is a PDF, not an Excel workbook. Submit the .xlsx file itself."
+    assert (
+        r.json()["errors"][0]["message"]
+        == "plan.xlsx is a PDF, not an Excel workbook. Submit the .xlsx file itself."
+    )
     assert r.json()["outcome"] == "Rejected: 1 error, nothing was stored"
 
 
 # -- status -------------------------------------------------------------------------------------------------------
 
+
 def test_status_lists_every_known_department_and_the_missing_ones(srv, keys, tmp_path):
     period = "2021/22 Q3"
     srv.token("Adult Social Services")
     book = canonical_workbook(tmp_path / "f.xlsx", actions=[action("S1", lead=None)], period=period)
-    assert srv.client.post("/api/submissions", files={"file": ("f.xlsx", book.read_bytes())},
-                           headers={"Authorization": keys["finance"]}).json()["accepted"]
-    rejected = canonical_workbook(tmp_path / "l.xlsx", "Legal, HR & Property", actions=[action("S1", status="?!")],
-                                  period=period)
-    assert not srv.client.post("/api/submissions", files={"file": ("l.xlsx", rejected.read_bytes())},
-                               headers={"Authorization": keys["legal"]}).json()["accepted"]
+    assert srv.client.post(
+        "/api/submissions",
+        files={"file": ("f.xlsx", book.read_bytes())},
+        headers={"Authorization": keys["finance"]},
+    ).json()["accepted"]
+    rejected = canonical_workbook(
+        tmp_path / "l.xlsx", "Legal, HR & Property", actions=[action("S1", status="?!")], period=period
+    )
+    assert not srv.client.post(
+        "/api/submissions",
+        files={"file": ("l.xlsx", rejected.read_bytes())},
+        headers={"Authorization": keys["legal"]},
+    ).json()["accepted"]
     s = srv.client.get(f"/api/status?period={period}", headers={"Authorization": keys["legal"]}).json()
     by = {d["department"]: d for d in s["departments"]}
     assert s["period"] == period and s["source"] == "inbox only (warehouse not created yet)"
     assert {"Adult Social Services", "Legal, HR & Property"} <= set(s["missing"])
     assert "Finance" not in s["missing"]
-    assert by["Adult Social Services"]["status"] == "missing" and by["Adult Social Services"]["submitted_at"] is None
+    assert (
+        by["Adult Social Services"]["status"] == "missing"
+        and by["Adult Social Services"]["submitted_at"] is None
+    )
     legal = by["Legal, HR & Property"]  # tried, but a rejected workbook is not a return
-    assert (legal["status"], legal["outcome"], legal["errors"], legal["current"]) == ("rejected", "rejected", 1, None)
+    assert (legal["status"], legal["outcome"], legal["errors"], legal["current"]) == (
+        "rejected",
+        "rejected",
+        1,
+        None,
+    )
     f = by["Finance"]
     assert (f["status"], f["outcome"], f["warnings"], f["errors"]) == ("submitted", "accepted", 1, 0)
     assert f["submitted_by"].startswith("Finance (key ") and f["current"]["state"] == "waiting to load"
     assert dt.datetime.fromisoformat(f["submitted_at"]) > dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    assert s["you"] == {"department": "Legal, HR & Property", "admin": False, "key_id": keys["legal"].split(".")[0]}
+    assert s["you"] == {
+        "department": "Legal, HR & Property",
+        "admin": False,
+        "key_id": keys["legal"].split(".")[0],
+    }
 
 
 # -- the council: warehouse, published rollup, download -------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def council(tmp_path_factory):
     """A second service whose inbox has been loaded into a warehouse, for the rollup and the warehouse's status."""
     home = tmp_path_factory.mktemp("council") / "home"
     books = tmp_path_factory.mktemp("council-books")
-    with LiveServer(home, publish_rollup=True) as server:  # departments see the council's rollup (the setting)
+    with LiveServer(
+        home, publish_rollup=True
+    ) as server:  # departments see the council's rollup (the setting)
         finance, legal = server.token("Finance")[1], server.token("Legal, HR & Property")[1]
         server.token("Registrars")
         for key, path in (
-            (finance, canonical_workbook(books / "f.xlsx", actions=[
-                action("F1", status="R", update="Waiting for audit"), action("F2", due="31/03/2025"),
-                action("F3", text="=SUM(A1:A9)", status="B", update="+ done")], kpis=[GOOD_KPI])),
-            (legal, canonical_workbook(books / "l.xlsx", "Legal, HR & Property", actions=[
-                action("L1", status="A", update=None), action("L2", due="31/03/2025")]))):
+            (
+                finance,
+                canonical_workbook(
+                    books / "f.xlsx",
+                    actions=[
+                        action("F1", status="R", update="Waiting for audit"),
+                        action("F2", due="31/03/2025"),
+                        action("F3", text="=SUM(A1:A9)", status="B", update="+ done"),
+                    ],
+                    kpis=[GOOD_KPI],
+                ),
+            ),
+            (
+                legal,
+                canonical_workbook(
+                    books / "l.xlsx",
+                    "Legal, HR & Property",
+                    actions=[action("L1", status="A", update=None), action("L2", due="31/03/2025")],
+                ),
+            ),
+        ):
             r = post_json(server, "/xlwings/submit", xlwings_payload(path), key)
             assert "Accepted" in json.dumps(r.json())
         server.keys = {"finance": finance, "legal": legal, "admin": server.token(admin=True)[1]}
@@ -598,7 +784,6 @@ def _load_and_publish(server: LiveServer) -> Path:
     from actionplan.warehouse.consolidate import facts_from_warehouse
     from actionplan.warehouse.inbox import Inbox
     from actionplan.warehouse.load import load_inbox
-
     from actionplan.workbooks import write_rollup
 
     s = server.settings
@@ -621,10 +806,16 @@ def published_council(council):
 @pytest.fixture
 def locked_warehouse(published_council):
     """Another process holding the warehouse for writing, as the ingest flow does while it loads."""
-    code = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
-            "sys.stdin.read()")
-    p = subprocess.Popen([sys.executable, "-c", code, published_council.settings.warehouse_url],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    code = (
+        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
+        "sys.stdin.read()"
+    )
+    p = subprocess.Popen(
+        [sys.executable, "-c", code, published_council.settings.warehouse_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert p.stdout.readline().strip() == "locked"
     yield published_council
     p.stdin.close()
@@ -636,12 +827,18 @@ def test_rollup_when_nothing_is_published_yet(tmp_path, books):
         headers = {"Authorization": server.token("Finance")[1]}
         r = server.client.get("/rollup/latest.xlsx", headers=headers)
         assert r.status_code == 404
-        assert r.json()["detail"] == ("No council rollup has been published yet. Corporate performance publishes it "
-                                      "with `actionplan consolidate` once departments have submitted.")
-        a = actions_of(post_json(server, "/xlwings/rollup", xlwings_payload(books["good"]), headers["Authorization"]))
+        assert r.json()["detail"] == (
+            "No council rollup has been published yet. Corporate performance publishes it "
+            "with `actionplan consolidate` once departments have submitted."
+        )
+        a = actions_of(
+            post_json(server, "/xlwings/rollup", xlwings_payload(books["good"]), headers["Authorization"])
+        )
         assert [x["func"] for x in a] == ["alert"]
-        assert a[0]["args"][0] == ("No council rollup has been published for 2024/25 Q2 yet. Corporate performance "
-                                   "publishes it with `actionplan consolidate`; try again later.")
+        assert a[0]["args"][0] == (
+            "No council rollup has been published for 2024/25 Q2 yet. Corporate performance "
+            "publishes it with `actionplan consolidate`; try again later."
+        )
 
 
 def test_rollup_download_is_404_until_published_then_200(council, request):
@@ -651,15 +848,19 @@ def test_rollup_download_is_404_until_published_then_200(council, request):
             continue  # published already by a test before this one
         r = council.client.get(f"/rollup/latest.xlsx?period={period}", headers=headers)
         assert r.status_code == 404
-        assert r.json() == {"detail": f"No council rollup has been published for {period} yet. Corporate "
-                                      "performance publishes it with `actionplan consolidate`."}
+        assert r.json() == {
+            "detail": f"No council rollup has been published for {period} yet. Corporate "
+            "performance publishes it with `actionplan consolidate`."
+        }
     rollups = request.getfixturevalue("published_council").settings.rollups_path
     rollup_file = next(rollups.glob("rollup-*.xlsx"))
     for path in (f"/rollup/latest.xlsx?period={PERIOD}", "/rollup/latest.xlsx"):
         r = council.client.get(path, headers=headers)
         assert r.status_code == 200 and r.content == rollup_file.read_bytes()
         assert r.headers["content-disposition"] == 'attachment; filename="council-rollup-2024-25-Q2.xlsx"'
-        assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        assert (
+            r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
 
 
 def _book(server: LiveServer) -> Path:
@@ -675,8 +876,10 @@ def test_xlwings_rollup_writes_council_sheets_from_the_warehouse(published_counc
     council = published_council
     excel = _council_sheets(council, council.keys["finance"])
     assert excel.names() == ["Plan", "Actions", "Council summary", "Council exceptions", "Our actions"]
-    assert excel.alerts[0].startswith("Council rollup for 2024/25 Q2 written to the sheets 'Council summary', "
-                                      "'Council exceptions' and 'Our actions' (from the warehouse at ")
+    assert excel.alerts[0].startswith(
+        "Council rollup for 2024/25 Q2 written to the sheets 'Council summary', "
+        "'Council exceptions' and 'Our actions' (from the warehouse at "
+    )
     summary = excel.sheet("Council summary")
     assert summary[0][0].startswith("Council summary, 2024/25 Q2 (from the warehouse at ")
     assert summary[2][:7] == ["Department", "Blue", "Green", "Amber", "Red", "Not rated", "Total"]
@@ -699,19 +902,29 @@ def test_xlwings_rollup_writes_council_sheets_from_the_warehouse(published_counc
 
 def test_busy_warehouse_status_from_inbox_and_rollup_from_published_file(locked_warehouse):
     council = locked_warehouse
-    s = council.client.get(f"/api/status?period={PERIOD}", headers={"Authorization": council.keys["legal"]}).json()
+    s = council.client.get(
+        f"/api/status?period={PERIOD}", headers={"Authorization": council.keys["legal"]}
+    ).json()
     assert s["source"] == "inbox only (warehouse busy)"
     assert s["missing"] == ["Registrars"]
     assert {d["department"]: d["current"]["state"] for d in s["departments"] if d["current"]} == {
-        "Finance": "loaded", "Legal, HR & Property": "loaded"}
+        "Finance": "loaded",
+        "Legal, HR & Property": "loaded",
+    }
     excel = _council_sheets(council, council.keys["finance"])
     assert "(from the rollup workbook published " in excel.alerts[0]
-    assert [r[0] for r in excel.sheet("Council summary")[3:]] == ["Finance", "Legal, HR & Property", "Council total"]
+    assert [r[0] for r in excel.sheet("Council summary")[3:]] == [
+        "Finance",
+        "Legal, HR & Property",
+        "Council total",
+    ]
     assert {r[0] for r in excel.sheet("Our actions")[3:]} == {"Finance"}
 
 
 def test_status_from_the_warehouse(published_council):
     council = published_council
-    s = council.client.get(f"/api/status?period={PERIOD}", headers={"Authorization": council.keys["admin"]}).json()
+    s = council.client.get(
+        f"/api/status?period={PERIOD}", headers={"Authorization": council.keys["admin"]}
+    ).json()
     assert s["source"] == "warehouse and inbox" and s["missing"] == ["Registrars"]
     assert s["periods"] == [PERIOD]

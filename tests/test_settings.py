@@ -11,7 +11,9 @@ from actionplan.settings import SETTINGS, Settings, load_settings
 
 
 def test_settings_are_typed_from_their_declaration():
-    s = load_settings({"ACTIONPLAN_PORT": "8731", "ACTIONPLAN_TOLERANCE": "0.05", "ACTIONPLAN_HOST": "0.0.0.0"})
+    s = load_settings(
+        {"ACTIONPLAN_PORT": "8731", "ACTIONPLAN_TOLERANCE": "0.05", "ACTIONPLAN_HOST": "0.0.0.0"}
+    )
     assert (s.port, s.tolerance, s.host) == (8731, 0.05, "0.0.0.0")
     assert {f.name: f.type for f in dataclasses.fields(Settings)}["port"] == "int"
     assert [x.name for x in SETTINGS] == [f.name for f in dataclasses.fields(Settings)]
@@ -23,12 +25,21 @@ def test_settings_cannot_be_changed_once_loaded():
         s.port = 1  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"ACTIONPLAN_PORT": "eighty"}, "ACTIONPLAN_PORT='eighty' is not valid: expected a whole number. "
-                                    "Port `actionplan serve` listens on."),
-    ({"ACTIONPLAN_TOLERANCE": "5"}, "ACTIONPLAN_TOLERANCE=5.0 is not valid: give a fraction such as 0.025 for 2.5%."),
-    ({"ACTIONPLAN_VALIDATOR": "fast"}, "ACTIONPLAN_VALIDATOR='fast' is not valid: use compiled or gx."),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"ACTIONPLAN_PORT": "eighty"},
+            "ACTIONPLAN_PORT='eighty' is not valid: expected a whole number. "
+            "Port `actionplan serve` listens on.",
+        ),
+        (
+            {"ACTIONPLAN_TOLERANCE": "5"},
+            "ACTIONPLAN_TOLERANCE=5.0 is not valid: give a fraction such as 0.025 for 2.5%.",
+        ),
+        ({"ACTIONPLAN_VALIDATOR": "fast"}, "ACTIONPLAN_VALIDATOR='fast' is not valid: use compiled or gx."),
+    ],
+)
 def test_bad_settings_stop_start_up_with_what_is_expected(env, message):
     with pytest.raises(StartupError) as err:
         load_settings(env)

@@ -276,11 +276,22 @@ def test_same_text(a, b, expected):
     assert same_text(a, b) is expected
 
 
-@pytest.mark.parametrize(("value", "blank", "present_"), [
-    (None, True, False), (float("nan"), True, False), (pd.NaT, True, False), (pd.NA, True, False),
-    (np.float64("nan"), True, False), ("", False, False), ("   ", False, False), (0, False, True),
-    ("x", False, True), (dt.date(2024, 1, 1), False, True), (False, False, True),
-])
+@pytest.mark.parametrize(
+    ("value", "blank", "present_"),
+    [
+        (None, True, False),
+        (float("nan"), True, False),
+        (pd.NaT, True, False),
+        (pd.NA, True, False),
+        (np.float64("nan"), True, False),
+        ("", False, False),
+        ("   ", False, False),
+        (0, False, True),
+        ("x", False, True),
+        (dt.date(2024, 1, 1), False, True),
+        (False, False, True),
+    ],
+)
 def test_is_blank_and_present_one_meaning_everywhere(value, blank, present_):
     from actionplan.values import is_blank, present
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
+from actionplan.check import check_workbook
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.inbox import Inbox, submission_id
 from actionplan.warehouse.load import load_inbox
 from actionplan.warehouse.migrations import migrations, statements
-
-from actionplan.check import check_workbook
 from tests.conftest import GOOD_KPI, action, canonical_workbook
 
 
@@ -47,12 +47,20 @@ def test_migrations_are_numbered_and_applied_once(tmp_path):
 
 
 def test_load_is_one_transaction_and_idempotent(tmp_path, inbox, wh):
-    path = canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1"), action("F2", lead=None)], kpis=[GOOD_KPI])
+    path = canonical_workbook(
+        tmp_path / "f.xlsx", actions=[action("F1"), action("F2", lead=None)], kpis=[GOOD_KPI]
+    )
     report = submit(inbox, path)
     assert report["accepted"] and report["new"]
     first = load_inbox(inbox, wh)
     assert len(first.loaded) == 1 and not first.failed
-    assert wh.submission_counts() == {"submissions": 1, "objectives": 0, "actions": 2, "kpis": 1, "messages": 1}
+    assert wh.submission_counts() == {
+        "submissions": 1,
+        "objectives": 0,
+        "actions": 2,
+        "kpis": 1,
+        "messages": 1,
+    }
     # The same record again (a worker that died after the commit but before moving the file) is a no-op.
     record = inbox.read(next(inbox.loaded_dir.glob("*.json")))
     assert wh.load(record) is False
@@ -61,8 +69,9 @@ def test_load_is_one_transaction_and_idempotent(tmp_path, inbox, wh):
 
 def test_a_version_1_record_loads_the_same_as_its_version_2(tmp_path, inbox):
     """Records queued before tables were stored as columns (a dict per row) load to identical rows."""
-    path = canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1"), action("F2", lead=None, status="R")],
-                              kpis=[GOOD_KPI])
+    path = canonical_workbook(
+        tmp_path / "f.xlsx", actions=[action("F1"), action("F2", lead=None, status="R")], kpis=[GOOD_KPI]
+    )
     submit(inbox, path)
     record = inbox.read(inbox.pending()[0])
     assert record["version"] == 2 and record["actions"]["rows"] == 2
@@ -70,13 +79,16 @@ def test_a_version_1_record_loads_the_same_as_its_version_2(tmp_path, inbox):
     for table in ("objectives", "actions", "kpis"):
         if record[table]:
             columns = record[table]["columns"]
-            old[table] = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+            old[table] = [
+                dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+            ]
     loaded = {}
     for version, rec in (("v2", record), ("v1", old)):
         w = open_warehouse(str(tmp_path / f"{version}.duckdb"))
         assert w.load(rec)
-        loaded[version] = {t: f.drop(columns=["loaded_at"], errors="ignore")
-                           for t, f in w.current(record["period"]).items()}
+        loaded[version] = {
+            t: f.drop(columns=["loaded_at"], errors="ignore") for t, f in w.current(record["period"]).items()
+        }
         w.close()
     for table, frame in loaded["v2"].items():
         assert frame.equals(loaded["v1"][table]), table
@@ -91,7 +103,13 @@ def test_failed_load_leaves_nothing_half_written(tmp_path, inbox, wh):
     record["actions"]["columns"]["status"][1] = None  # violates NOT NULL after the first rows went in
     with pytest.raises(Exception):  # noqa: B017 - any database error will do; what matters is the rollback
         wh.load(record)
-    assert wh.submission_counts() == {"submissions": 0, "objectives": 0, "actions": 0, "kpis": 0, "messages": 0}
+    assert wh.submission_counts() == {
+        "submissions": 0,
+        "objectives": 0,
+        "actions": 0,
+        "kpis": 0,
+        "messages": 0,
+    }
     assert load_inbox(inbox, wh).loaded == [record["id"]]  # the untouched record still loads
 
 
@@ -121,10 +139,16 @@ def test_rejected_submission_is_archived_and_never_reaches_the_warehouse(tmp_pat
 
 def test_latest_accepted_submission_is_current_and_earlier_ones_stay(tmp_path, inbox, wh):
     t0 = dt.datetime(2024, 10, 1, 9, 0, tzinfo=dt.UTC)
-    submit(inbox, canonical_workbook(tmp_path / "v1.xlsx", actions=[action("F1", status="R", update="Late")]),
-           when=t0)
-    submit(inbox, canonical_workbook(tmp_path / "v2.xlsx", actions=[action("F1", status="G"), action("F2")]),
-           when=t0 + dt.timedelta(hours=2))
+    submit(
+        inbox,
+        canonical_workbook(tmp_path / "v1.xlsx", actions=[action("F1", status="R", update="Late")]),
+        when=t0,
+    )
+    submit(
+        inbox,
+        canonical_workbook(tmp_path / "v2.xlsx", actions=[action("F1", status="G"), action("F2")]),
+        when=t0 + dt.timedelta(hours=2),
+    )
     submit(inbox, canonical_workbook(tmp_path / "l.xlsx", "Legal", actions=[action("L1")]), when=t0)
     load_inbox(inbox, wh)
     current = wh.current("2024/25 Q2")
@@ -143,8 +167,15 @@ def test_warehouse_locked_by_another_writer_says_so(tmp_path):
     from actionplan.errors import WarehouseUnavailable
 
     db = tmp_path / "locked.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); "
-                               "print('ready', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         with pytest.raises(WarehouseUnavailable, match="in use by another process"):
@@ -162,6 +193,9 @@ def test_every_attempt_is_audited(tmp_path, inbox):
     submit(inbox, bad, by="raj")
     log = inbox.audit_log()
     assert [(e["who"], e["outcome"], e["errors"]) for e in log] == [
-        ("anita", "accepted", 0), ("anita", "duplicate", 0), ("raj", "rejected", 1)]
+        ("anita", "accepted", 0),
+        ("anita", "duplicate", 0),
+        ("raj", "rejected", 1),
+    ]
     assert log[0]["submission_id"] == log[1]["submission_id"] and log[2]["submission_id"] is None
     assert log[0]["sha256"] == log[1]["sha256"] != log[2]["sha256"]

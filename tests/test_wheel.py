@@ -23,8 +23,12 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 600) -> 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                           "-w", str(out), str(REPO)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     (path,) = out.glob("actionplan-*.whl")
     return path
@@ -36,7 +40,9 @@ def venv(wheel, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("elsewhere")
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=120)
     pip = root / "venv" / "bin" / "pip"
-    done = subprocess.run([str(pip), "install", "-q", str(wheel)], capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [str(pip), "install", "-q", str(wheel)], capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     return root / "venv"
 
@@ -55,10 +61,15 @@ def test_wheel_carries_its_data_and_no_generic_top_level_packages(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"actionplan"}
-    for data in ("actionplan/expectations/actions.json", "actionplan/expectations/kpis.json",
-                 "actionplan/templates/layouts/canonical.toml", "actionplan/templates/layouts/governance.toml",
-                 "actionplan/warehouse/migrations/0001_initial.sql", "actionplan/excel_addin/manifest.xml",
-                 "actionplan/excel_addin/static/client.js"):
+    for data in (
+        "actionplan/expectations/actions.json",
+        "actionplan/expectations/kpis.json",
+        "actionplan/templates/layouts/canonical.toml",
+        "actionplan/templates/layouts/governance.toml",
+        "actionplan/warehouse/migrations/0001_initial.sql",
+        "actionplan/excel_addin/manifest.xml",
+        "actionplan/excel_addin/static/client.js",
+    ):
         assert data in names, data
 
 
@@ -71,12 +82,18 @@ def test_wheel_installs_no_warehouse_or_flows_package(venv):
 
 def test_wheel_template_validate_and_layouts_outside_the_checkout(outside):
     cwd, env = outside
-    done = _run(["actionplan", "template", "-o", "finance.xlsx", "--department", "Finance",
-                 "--period", "2024/25 Q2"], cwd, env)
+    done = _run(
+        ["actionplan", "template", "-o", "finance.xlsx", "--department", "Finance", "--period", "2024/25 Q2"],
+        cwd,
+        env,
+    )
     assert done.returncode == 0, done.stderr
     for validator in ("compiled", "gx"):
-        done = _run(["actionplan", "validate", "finance.xlsx", "--json"], cwd,
-                    {**env, "ACTIONPLAN_VALIDATOR": validator})
+        done = _run(
+            ["actionplan", "validate", "finance.xlsx", "--json"],
+            cwd,
+            {**env, "ACTIONPLAN_VALIDATOR": validator},
+        )
         assert done.returncode in (0, 1), done.stderr
         report = json.loads(done.stdout)
         (one,) = report if isinstance(report, list) else [report]
@@ -86,8 +103,15 @@ def test_wheel_template_validate_and_layouts_outside_the_checkout(outside):
     for name in ("canonical", "tracker", "governance", "performance", "service_plan", "colour_rag"):
         assert name in done.stdout
     # The code that ran is the installed wheel's, not the checkout's.
-    where = _run(["python", "-c", "import actionplan, actionplan.warehouse as w; print(actionplan.__file__, "
-                  "w.__file__)"], cwd, env)
+    where = _run(
+        [
+            "python",
+            "-c",
+            "import actionplan, actionplan.warehouse as w; print(actionplan.__file__, w.__file__)",
+        ],
+        cwd,
+        env,
+    )
     assert str(REPO) not in where.stdout and "site-packages" in where.stdout
 
 

@@ -25,73 +25,301 @@ from actionplan.workbooks import (
     write_template,
 )
 
-SUMMARY_HEADER = ["Department", "Blue", "Green", "Amber", "Red", "Not rated", "Total", "% complete", "% on track"]
+SUMMARY_HEADER = [
+    "Department",
+    "Blue",
+    "Green",
+    "Amber",
+    "Red",
+    "Not rated",
+    "Total",
+    "% complete",
+    "% on track",
+]
 NASTY = ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(1)", "\t=1+1", "\r=1+1"]
 FILLS = {"B": "FF5B9BD5", "G": "FF70AD47", "A": "FFFFC000", "R": "FFC00000"}
 
 
 def _summary(rows: list[tuple[str, int, int, int, int, int]]) -> pd.DataFrame:
     records = []
-    for name, *counts in [*rows, ("Council total", *[sum(c) for c in zip(*[r[1:] for r in rows], strict=True)])]:
+    for name, *counts in [
+        *rows,
+        ("Council total", *[sum(c) for c in zip(*[r[1:] for r in rows], strict=True)]),
+    ]:
         total = sum(counts)
-        records.append(dict(zip(SUMMARY_HEADER, [name, *counts, total, counts[0] / total,
-                                                 (counts[0] + counts[1]) / total], strict=True)))
+        records.append(
+            dict(
+                zip(
+                    SUMMARY_HEADER,
+                    [name, *counts, total, counts[0] / total, (counts[0] + counts[1]) / total],
+                    strict=True,
+                )
+            )
+        )
     return pd.DataFrame(records, columns=SUMMARY_HEADER)
 
 
 @pytest.fixture
 def facts() -> RollupFacts:
-    actions = pd.DataFrame([
-        ("Finance", "F1", "Balanced budget", "Money", "Close the accounts", "Patel, Anita",
-         dt.date(2024, 7, 31), None, "B", "Done", False, False, "31/07/2024", None, False),
-        ("Finance", "F2", "Balanced budget", "Money", NASTY[0], NASTY[1],
-         pd.Timestamp("2024-09-30"), dt.date(2024, 12, 31), "A", NASTY[2], False, True, "Sept. 2024", "31/12/2024",
-         True),
-        ("Finance", "F3", NASTY[3], "Money", "Audit sign-off", "R Khan", None, None, "R", NASTY[4], True, False,
-         "TBC", None, True),
-        ("Legal, HR & Property", "L1", "Constitution", "Governance", "Revise the scheme", "R Khan",
-         pd.NaT, None, "G", NASTY[5], False, False, "Ongoing", None, False),
-        ("Legal, HR & Property", "L2", "Constitution", "Governance", "Train members", None,
-         dt.date(2025, 3, 31), None, "-", None, False, False, "March 2025", None, False),
-    ], columns=["Department", "Ref", "Objective", "Theme", "Action", "Lead officer", "Due date", "Revised due date",
-                "Status", "Progress update", "Overdue", "Slipped", "Due date as written",
-                "Revised due date as written", "Exception"])
-    exceptions = actions[actions["Exception"]][["Department", "Ref", "Objective", "Action", "Lead officer",
-                                                "Due date", "Revised due date", "Status", "Progress update"]]
+    actions = pd.DataFrame(
+        [
+            (
+                "Finance",
+                "F1",
+                "Balanced budget",
+                "Money",
+                "Close the accounts",
+                "Patel, Anita",
+                dt.date(2024, 7, 31),
+                None,
+                "B",
+                "Done",
+                False,
+                False,
+                "31/07/2024",
+                None,
+                False,
+            ),
+            (
+                "Finance",
+                "F2",
+                "Balanced budget",
+                "Money",
+                NASTY[0],
+                NASTY[1],
+                pd.Timestamp("2024-09-30"),
+                dt.date(2024, 12, 31),
+                "A",
+                NASTY[2],
+                False,
+                True,
+                "Sept. 2024",
+                "31/12/2024",
+                True,
+            ),
+            (
+                "Finance",
+                "F3",
+                NASTY[3],
+                "Money",
+                "Audit sign-off",
+                "R Khan",
+                None,
+                None,
+                "R",
+                NASTY[4],
+                True,
+                False,
+                "TBC",
+                None,
+                True,
+            ),
+            (
+                "Legal, HR & Property",
+                "L1",
+                "Constitution",
+                "Governance",
+                "Revise the scheme",
+                "R Khan",
+                pd.NaT,
+                None,
+                "G",
+                NASTY[5],
+                False,
+                False,
+                "Ongoing",
+                None,
+                False,
+            ),
+            (
+                "Legal, HR & Property",
+                "L2",
+                "Constitution",
+                "Governance",
+                "Train members",
+                None,
+                dt.date(2025, 3, 31),
+                None,
+                "-",
+                None,
+                False,
+                False,
+                "March 2025",
+                None,
+                False,
+            ),
+        ],
+        columns=[
+            "Department",
+            "Ref",
+            "Objective",
+            "Theme",
+            "Action",
+            "Lead officer",
+            "Due date",
+            "Revised due date",
+            "Status",
+            "Progress update",
+            "Overdue",
+            "Slipped",
+            "Due date as written",
+            "Revised due date as written",
+            "Exception",
+        ],
+    )
+    exceptions = actions[actions["Exception"]][
+        [
+            "Department",
+            "Ref",
+            "Objective",
+            "Action",
+            "Lead officer",
+            "Due date",
+            "Revised due date",
+            "Status",
+            "Progress update",
+        ]
+    ]
     exceptions = exceptions.assign(Reason=["Amber with no progress update", "Red"]).reset_index(drop=True)
     return RollupFacts(
-        period="2024/25 Q2", period_end=dt.date(2024, 9, 30), as_at=dt.date(2024, 10, 4),
-        generated_at=dt.datetime(2024, 10, 7, 9, 30), previous_period="2024/25 Q1",
+        period="2024/25 Q2",
+        period_end=dt.date(2024, 9, 30),
+        as_at=dt.date(2024, 10, 4),
+        generated_at=dt.datetime(2024, 10, 7, 9, 30),
+        previous_period="2024/25 Q1",
         summary=_summary([("Finance", 1, 0, 1, 1, 0), ("Legal, HR & Property", 0, 1, 0, 0, 1)]),
         objectives_summary=_summary([("Finance", 0, 1, 0, 0, 0), ("Legal, HR & Property", 0, 0, 0, 0, 1)]),
-        objectives=pd.DataFrame([
-            ("Finance", "O1", "Balanced budget", "Money", "Finance team", "Patel, Anita", "G", NASTY[0]),
-            ("Legal, HR & Property", "O1", "Constitution", "Governance", None, "R Khan", "-", None),
-        ], columns=["Department", "Ref", "Objective", "Theme", "Delivered by", "Lead officer", "Status",
-                    "Commentary"]),
+        objectives=pd.DataFrame(
+            [
+                ("Finance", "O1", "Balanced budget", "Money", "Finance team", "Patel, Anita", "G", NASTY[0]),
+                ("Legal, HR & Property", "O1", "Constitution", "Governance", None, "R Khan", "-", None),
+            ],
+            columns=[
+                "Department",
+                "Ref",
+                "Objective",
+                "Theme",
+                "Delivered by",
+                "Lead officer",
+                "Status",
+                "Commentary",
+            ],
+        ),
         exceptions=exceptions,
         actions=actions,
-        kpis=pd.DataFrame([
-            ("Finance", "K1", "% invoices paid in 30 days", "Higher is better", "%", "R Khan", 95.0, 91.0, 0.025,
-             "worse", NASTY[1]),
-            ("Finance", "K2", "Sickness days", "Lower is better", "days", None, 8.0, 7.0, 0.05, "better", None),
-            ("Legal, HR & Property", "K1", "Cases closed", "Higher is better", None, None, 100.0, 99.0, 0.025,
-             "within", None),
-            ("Legal, HR & Property", "K2", "New measure", "Higher is better", None, None, "Baseline year", None,
-             0.025, "no data", None),
-        ], columns=["Department", "Ref", "Measure", "Polarity", "Unit", "Lead officer", "Target", "Actual",
-                    "Tolerance", "Performance", "Comment"]),
-        kpi_counts=pd.DataFrame([("Finance", 1, 0, 1, 0, 2), ("Legal, HR & Property", 0, 1, 0, 1, 2),
-                                 ("Council total", 1, 1, 1, 1, 4)],
-                                columns=["Department", "better", "within", "worse", "no data", "Total"]),
-        submissions=pd.DataFrame([
-            ("Finance", "submitted", dt.datetime(2024, 10, 3, 14, 5), "anita.patel", "finance.xlsx", 2, "abc123"),
-            ("Housing", "missing", None, None, None, None, None),
-            ("Legal, HR & Property", "submitted", dt.datetime(2024, 10, 4, 9, 0), "r.khan", "legal.xlsx", 0,
-             "def456"),
-        ], columns=["Department", "Status", "Submitted at", "Submitted by", "File", "Warnings", "Submission id"]),
-        changes=pd.DataFrame([("Finance", "Action", "F3", "Audit sign-off", "status", "Green", "Red")],
-                             columns=["Department", "Kind", "Ref", "Title", "Change", "From", "To"]),
+        kpis=pd.DataFrame(
+            [
+                (
+                    "Finance",
+                    "K1",
+                    "% invoices paid in 30 days",
+                    "Higher is better",
+                    "%",
+                    "R Khan",
+                    95.0,
+                    91.0,
+                    0.025,
+                    "worse",
+                    NASTY[1],
+                ),
+                (
+                    "Finance",
+                    "K2",
+                    "Sickness days",
+                    "Lower is better",
+                    "days",
+                    None,
+                    8.0,
+                    7.0,
+                    0.05,
+                    "better",
+                    None,
+                ),
+                (
+                    "Legal, HR & Property",
+                    "K1",
+                    "Cases closed",
+                    "Higher is better",
+                    None,
+                    None,
+                    100.0,
+                    99.0,
+                    0.025,
+                    "within",
+                    None,
+                ),
+                (
+                    "Legal, HR & Property",
+                    "K2",
+                    "New measure",
+                    "Higher is better",
+                    None,
+                    None,
+                    "Baseline year",
+                    None,
+                    0.025,
+                    "no data",
+                    None,
+                ),
+            ],
+            columns=[
+                "Department",
+                "Ref",
+                "Measure",
+                "Polarity",
+                "Unit",
+                "Lead officer",
+                "Target",
+                "Actual",
+                "Tolerance",
+                "Performance",
+                "Comment",
+            ],
+        ),
+        kpi_counts=pd.DataFrame(
+            [
+                ("Finance", 1, 0, 1, 0, 2),
+                ("Legal, HR & Property", 0, 1, 0, 1, 2),
+                ("Council total", 1, 1, 1, 1, 4),
+            ],
+            columns=["Department", "better", "within", "worse", "no data", "Total"],
+        ),
+        submissions=pd.DataFrame(
+            [
+                (
+                    "Finance",
+                    "submitted",
+                    dt.datetime(2024, 10, 3, 14, 5),
+                    "anita.patel",
+                    "finance.xlsx",
+                    2,
+                    "abc123",
+                ),
+                ("Housing", "missing", None, None, None, None, None),
+                (
+                    "Legal, HR & Property",
+                    "submitted",
+                    dt.datetime(2024, 10, 4, 9, 0),
+                    "r.khan",
+                    "legal.xlsx",
+                    0,
+                    "def456",
+                ),
+            ],
+            columns=[
+                "Department",
+                "Status",
+                "Submitted at",
+                "Submitted by",
+                "File",
+                "Warnings",
+                "Submission id",
+            ],
+        ),
+        changes=pd.DataFrame(
+            [("Finance", "Action", "F3", "Audit sign-off", "status", "Green", "Red")],
+            columns=["Department", "Kind", "Ref", "Title", "Change", "From", "To"],
+        ),
         data_quality=pd.DataFrame(columns=["Department", "Sheet", "Cell", "Value", "Code", "Message"]),
         missing=["Housing"],
     )
@@ -121,9 +349,21 @@ def _column(ws, name: str, header_row: int = 1) -> list:
 
 
 def test_write_rollup_sheets_in_order(book):
-    assert book.sheetnames == list(ROLLUP_SHEETS) == [
-        "Summary", "Objectives", "Exceptions", "Actions", "KPIs", "Submissions", "Changes", "Data quality",
-        "How to read this report"]
+    assert (
+        book.sheetnames
+        == list(ROLLUP_SHEETS)
+        == [
+            "Summary",
+            "Objectives",
+            "Exceptions",
+            "Actions",
+            "KPIs",
+            "Submissions",
+            "Changes",
+            "Data quality",
+            "How to read this report",
+        ]
+    )
 
 
 def test_write_rollup_summary_table(book):
@@ -133,7 +373,7 @@ def test_write_rollup_summary_table(book):
     assert "Not submitted: Housing" in [r[0] for r in rows]
     header = next(i for i, r in enumerate(rows) if r[0] == "Department")
     assert rows[header] == SUMMARY_HEADER
-    body = [r for r in rows[header + 1:] if r[0] is not None]
+    body = [r for r in rows[header + 1 :] if r[0] is not None]
     assert [r[0] for r in body] == ["Finance", "Legal, HR & Property", "Council total"]
     assert body[-1][1:7] == [1, 1, 1, 1, 1, 5]
     ws = book["Summary"]
@@ -160,8 +400,16 @@ def test_write_rollup_objectives_summary_then_list(book):
     rows = _rows(book["Objectives"])
     assert rows[0] == SUMMARY_HEADER
     assert rows[3][0] == "Council total" and rows[4] == [None] * len(rows[4])
-    assert rows[5][:8] == ["Department", "Ref", "Objective", "Theme", "Delivered by", "Lead officer", "Status",
-                           "Commentary"]
+    assert rows[5][:8] == [
+        "Department",
+        "Ref",
+        "Objective",
+        "Theme",
+        "Delivered by",
+        "Lead officer",
+        "Status",
+        "Commentary",
+    ]
     assert [r[6] for r in rows[6:]] == ["G", "–"]
     ws = book["Objectives"]
     assert ws.freeze_panes == "A7"
@@ -172,8 +420,13 @@ def test_write_rollup_objectives_summary_then_list(book):
 def test_write_rollup_dates_are_dates(book):
     ws = book["Actions"]
     due = _column(ws, "Due date")
-    assert [c.value for c in due] == [dt.datetime(2024, 7, 31), dt.datetime(2024, 9, 30), None, None,
-                                      dt.datetime(2025, 3, 31)]
+    assert [c.value for c in due] == [
+        dt.datetime(2024, 7, 31),
+        dt.datetime(2024, 9, 30),
+        None,
+        None,
+        dt.datetime(2025, 3, 31),
+    ]
     assert all(c.number_format == "dd/mm/yyyy" for c in due if c.value is not None)
     assert _column(ws, "Revised due date")[1].value == dt.datetime(2024, 12, 31)
     assert [c.value for c in _column(ws, "Due date as written")][:3] == ["31/07/2024", "Sept. 2024", "TBC"]
@@ -270,8 +523,10 @@ def test_write_rollup_failure_keeps_previous_file(facts, rollup):
         def __str__(self) -> str:
             raise RuntimeError("boom mid-write")
 
-    facts.changes = pd.DataFrame([("Finance", "Action", "F3", Unprintable(), "status", "Green", "Red")],
-                                 columns=["Department", "Kind", "Ref", "Title", "Change", "From", "To"])
+    facts.changes = pd.DataFrame(
+        [("Finance", "Action", "F3", Unprintable(), "status", "Green", "Red")],
+        columns=["Department", "Kind", "Ref", "Title", "Change", "From", "To"],
+    )
     with pytest.raises(RuntimeError, match="boom mid-write"):
         write_rollup(facts, rollup)
     assert rollup.read_bytes() == before
@@ -303,19 +558,36 @@ def test_sweep_orphans_removes_only_old_temp_files(tmp_path):
 
 @pytest.fixture
 def template(tmp_path: Path) -> openpyxl.Workbook:
-    return openpyxl.load_workbook(write_template(tmp_path / "t.xlsx", department="=Finance", period="2024/25 Q2"))
+    return openpyxl.load_workbook(
+        write_template(tmp_path / "t.xlsx", department="=Finance", period="2024/25 Q2")
+    )
 
 
 def test_write_template_sheets_and_headers(template):
-    assert template.sheetnames == list(TEMPLATE_SHEETS) == ["Instructions", "Plan", "Objectives", "Actions", "KPIs"]
+    assert (
+        template.sheetnames
+        == list(TEMPLATE_SHEETS)
+        == ["Instructions", "Plan", "Objectives", "Actions", "KPIs"]
+    )
     assert template.active.title == "Instructions"
-    for name, header in (("Objectives", TEMPLATE_OBJECTIVE_COLUMNS), ("Actions", TEMPLATE_ACTION_COLUMNS),
-                         ("KPIs", TEMPLATE_KPI_COLUMNS)):
+    for name, header in (
+        ("Objectives", TEMPLATE_OBJECTIVE_COLUMNS),
+        ("Actions", TEMPLATE_ACTION_COLUMNS),
+        ("KPIs", TEMPLATE_KPI_COLUMNS),
+    ):
         assert [c.value for c in template[name][1]] == list(header)
         assert template[name].freeze_panes == "A2"
     assert [c.value for c in template["Actions"][1]] == [
-        "Ref", "Objective", "Theme", "Action", "Lead officer", "Due date", "Revised due date", "Status",
-        "Progress update"]
+        "Ref",
+        "Objective",
+        "Theme",
+        "Action",
+        "Lead officer",
+        "Due date",
+        "Revised due date",
+        "Status",
+        "Progress update",
+    ]
 
 
 def test_write_template_plan_prefilled(template):
@@ -348,7 +620,9 @@ def test_write_template_status_dropdown_warns(template, sheet, column):
 
 def test_write_template_polarity_dropdown_and_date_format(template):
     polarity = [dv for dv in template["KPIs"].data_validations.dataValidation if dv.type == "list"]
-    assert [(str(dv.sqref), dv.formula1) for dv in polarity] == [("C2:C2000", '"Higher is better,Lower is better"')]
+    assert [(str(dv.sqref), dv.formula1) for dv in polarity] == [
+        ("C2:C2000", '"Higher is better,Lower is better"')
+    ]
     # openpyxl keeps F:G (Due date, Revised due date) as one column range when they look the same.
     dates = template["Actions"].column_dimensions["F"]
     assert (dates.min, dates.max, dates.number_format) == (6, 7, "dd/mm/yyyy")
@@ -356,8 +630,19 @@ def test_write_template_polarity_dropdown_and_date_format(template):
 
 def test_write_template_instructions_explain_statuses_and_dates(template):
     text = "\n".join(str(v) for row in _rows(template["Instructions"]) for v in row if v)
-    for phrase in ("Blue: complete", "Green: on track", "Amber: at risk", "Red: problem", "dd/mm/yyyy",
-                   "last day of that month", "TBC", "2.5%", "Lower is better", "Submit", "columns of your own"):
+    for phrase in (
+        "Blue: complete",
+        "Green: on track",
+        "Amber: at risk",
+        "Red: problem",
+        "dd/mm/yyyy",
+        "last day of that month",
+        "TBC",
+        "2.5%",
+        "Lower is better",
+        "Submit",
+        "columns of your own",
+    ):
         assert phrase in text, phrase
 
 
@@ -367,21 +652,41 @@ def test_write_template_filled_in_is_accepted(tmp_path):
     path = write_template(tmp_path / "t.xlsx", department="Finance", period="2024/25 Q2")
     book = openpyxl.load_workbook(path)
     book["Plan"]["B2"] = "Service Plan 2024/25"
-    book["Actions"].append(["A1", "Balanced budget", "Money", "Close the accounts", "Patel, Anita",
-                            dt.datetime(2024, 7, 31), None, "B", "Done"])
-    book["KPIs"].append(["K1", "% invoices paid", "Higher is better", "%", "R Khan", "95%", "91%", None, None])
+    book["Actions"].append(
+        [
+            "A1",
+            "Balanced budget",
+            "Money",
+            "Close the accounts",
+            "Patel, Anita",
+            dt.datetime(2024, 7, 31),
+            None,
+            "B",
+            "Done",
+        ]
+    )
+    book["KPIs"].append(
+        ["K1", "% invoices paid", "Higher is better", "%", "R Khan", "95%", "91%", None, None]
+    )
     book.save(path)
     report = check_workbook(path.read_bytes(), path.name).report()
     assert (report["accepted"], report["department"], report["period"]) == (True, "Finance", "2024/25 Q2")
     assert report["counts"] == {"objectives": 0, "actions": 1, "kpis": 1}
 
 
-@pytest.mark.parametrize("days", [
-    [dt.date(2024, 7, 31), None, dt.date(2025, 3, 31)],
-    [dt.date(1899, 12, 31), dt.date(1900, 3, 1), None],   # before Excel's first reliable serial: written as text
-    [dt.date(1066, 10, 14), dt.date(2024, 1, 1)],        # before what pandas can hold: the cell-by-cell path
-    [None, None],
-])
+@pytest.mark.parametrize(
+    "days",
+    [
+        [dt.date(2024, 7, 31), None, dt.date(2025, 3, 31)],
+        [
+            dt.date(1899, 12, 31),
+            dt.date(1900, 3, 1),
+            None,
+        ],  # before Excel's first reliable serial: written as text
+        [dt.date(1066, 10, 14), dt.date(2024, 1, 1)],  # before what pandas can hold: the cell-by-cell path
+        [None, None],
+    ],
+)
 def test_date_columns_converted_at_once_match_cell_by_cell(days):
     from actionplan.workbooks import _cells, _typed
 
@@ -389,7 +694,8 @@ def test_date_columns_converted_at_once_match_cell_by_cell(days):
     expected = [_typed(d) for d in days]
     assert values == [v for v, _ in expected]
     assert [k for v, k in zip(values, keys, strict=True) if v is not None] == [
-        k for v, k in expected if v is not None]
+        k for v, k in expected if v is not None
+    ]
 
 
 def test_write_built_leaves_nothing_when_the_build_fails(tmp_path):

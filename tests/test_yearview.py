@@ -7,13 +7,13 @@ import datetime as dt
 import docx
 import openpyxl
 import pytest
+
+from actionplan.check import check_workbook
+from actionplan.report import YEAR_KPI_HEADER, YEAR_MILESTONE_HEADER, write_report
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse
 from actionplan.warehouse.inbox import Inbox
 from actionplan.warehouse.load import load_inbox
-
-from actionplan.check import check_workbook
-from actionplan.report import YEAR_KPI_HEADER, YEAR_MILESTONE_HEADER, write_report
 from actionplan.yearview import CARRIED_FORWARD, COMPLETED_IN_YEAR, OUTTURN, status_column
 from tests.conftest import action, canonical_workbook
 
@@ -26,13 +26,21 @@ def _kpi(actual):
 
 # Finance reports three quarters; Legal only the first, so its Q1 return is its latest in the year.
 FINANCE = {
-    Q1: [action("F1", status="G", update="Started"), action("F2", status="A", update="Supplier slow"),
-         action("F3", status="B", update="Done early")],
-    Q2: [action("F1", status="A", update="Slipping"), action("F2", status="G", update="Back on track"),
-         action("F3", status="B", update="Done early")],
-    Q3: [action("F1", status="B", update="Completed in December"), action("F2", status="R",
-                                                                        update="Supplier failed; re-tendering now"),
-         action("F3", status="B", update="Done early")],
+    Q1: [
+        action("F1", status="G", update="Started"),
+        action("F2", status="A", update="Supplier slow"),
+        action("F3", status="B", update="Done early"),
+    ],
+    Q2: [
+        action("F1", status="A", update="Slipping"),
+        action("F2", status="G", update="Back on track"),
+        action("F3", status="B", update="Done early"),
+    ],
+    Q3: [
+        action("F1", status="B", update="Completed in December"),
+        action("F2", status="R", update="Supplier failed; re-tendering now"),
+        action("F3", status="B", update="Done early"),
+    ],
 }
 ACTUALS = {Q1: "90%", Q2: "93%", Q3: "97%"}
 
@@ -43,12 +51,24 @@ def warehouse(tmp_path_factory):
     inbox = Inbox(root / "inbox", root / "archive")
     start = dt.datetime(2024, 7, 10, tzinfo=dt.UTC)
     for i, period in enumerate((Q1, Q2, Q3)):
-        paths = [canonical_workbook(root / f"finance-{i}.xlsx", "Finance", FINANCE[period], period=period,
-                                    kpis=[_kpi(ACTUALS[period])])]
+        paths = [
+            canonical_workbook(
+                root / f"finance-{i}.xlsx",
+                "Finance",
+                FINANCE[period],
+                period=period,
+                kpis=[_kpi(ACTUALS[period])],
+            )
+        ]
         if period == Q1:
-            paths.append(canonical_workbook(root / "legal.xlsx", "Legal", [action("L1", status="A", update="Late"),
-                                                                           action("L2", status="B", update="Done")],
-                                            period=period))
+            paths.append(
+                canonical_workbook(
+                    root / "legal.xlsx",
+                    "Legal",
+                    [action("L1", status="A", update="Late"), action("L2", status="B", update="Done")],
+                    period=period,
+                )
+            )
         for path in paths:
             data = path.read_bytes()
             sub = check_workbook(data, path.name)
@@ -73,16 +93,29 @@ def test_yearview_latest_quarter_of_each_department(year):
     assert rows["Council total"]["Total"] == 5
     assert year.missing == []
     assert dict(zip(year.submissions["Department"], year.submissions["Latest quarter"], strict=True)) == {
-        "Finance": Q3, "Legal": Q1}
+        "Finance": Q3,
+        "Legal": Q1,
+    }
 
 
 def test_yearview_status_at_each_quarter_completed_and_carried_forward(year):
-    columns = ["Ref", status_column(Q1), status_column(Q2), status_column(Q3), "Status", COMPLETED_IN_YEAR,
-               CARRIED_FORWARD]
+    columns = [
+        "Ref",
+        status_column(Q1),
+        status_column(Q2),
+        status_column(Q3),
+        "Status",
+        COMPLETED_IN_YEAR,
+        CARRIED_FORWARD,
+    ]
     got = [tuple(None if v != v else v for v in r) for r in year.actions[columns].itertuples(index=False)]
-    assert got == [("F1", "G", "A", "B", "B", True, False), ("F2", "A", "G", "R", "R", False, True),
-                   ("F3", "B", "B", "B", "B", True, False), ("L1", "A", None, None, "A", False, True),
-                   ("L2", "B", None, None, "B", True, False)]
+    assert got == [
+        ("F1", "G", "A", "B", "B", True, False),
+        ("F2", "A", "G", "R", "R", False, True),
+        ("F3", "B", "B", "B", "B", True, False),
+        ("L1", "A", None, None, "A", False, True),
+        ("L2", "B", None, None, "B", True, False),
+    ]
     assert year.trend_periods == [Q1, Q2, Q3]
     exported = year.export()
     assert (exported["completed_in_year"], exported["carried_forward"]) == (3, 2)
@@ -108,13 +141,28 @@ def test_yearview_report_shows_the_quarters(year, tmp_path):
     tables = [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
     milestones = [rows for rows in tables if tuple(rows[0]) == YEAR_MILESTONE_HEADER]
     assert [(r[0], r[4], r[5]) for rows in milestones for r in rows[1:]] == [
-        ("F1", "B", "G A B"), ("F2", "R", "A G R"), ("F3", "B", "B B B"), ("L1", "A", "A · ·"), ("L2", "B", "B · ·")]
+        ("F1", "B", "G A B"),
+        ("F2", "R", "A G R"),
+        ("F3", "B", "B B B"),
+        ("L1", "A", "A · ·"),
+        ("L2", "B", "B · ·"),
+    ]
     (kpis,) = [rows for rows in tables if tuple(rows[0]) == YEAR_KPI_HEADER]
-    assert kpis[1] == ["P1", "Invoices paid in 30 days", "Higher is better", "95%", "97%", "●", "↑ improving",
-                       "90% → 93% → 97%"]
+    assert kpis[1] == [
+        "P1",
+        "Invoices paid in 30 days",
+        "Higher is better",
+        "95%",
+        "97%",
+        "●",
+        "↑ improving",
+        "90% → 93% → 97%",
+    ]
     text = [p.text for p in document.paragraphs]
-    assert ("The year from 2024/25 Q1, 2024/25 Q2, 2024/25 Q3: 3 actions and milestones completed in year; 2 "
-            "carried forward (not complete at the year end).") in text
+    assert (
+        "The year from 2024/25 Q1, 2024/25 Q2, 2024/25 Q3: 3 actions and milestones completed in year; 2 "
+        "carried forward (not complete at the year end)."
+    ) in text
 
 
 def test_yearview_consolidate_flow_writes_the_year_rollup(home, tmp_path, warehouse):
@@ -131,8 +179,9 @@ def test_yearview_consolidate_flow_writes_the_year_rollup(home, tmp_path, wareho
     assert result["facts"]["completed_in_year"] == 3
     ws = openpyxl.load_workbook(result["path"], read_only=True)["Actions"]
     header = next(ws.iter_rows(values_only=True))
-    assert [h for h in header if str(h).startswith("Status at") or h in (COMPLETED_IN_YEAR, CARRIED_FORWARD)] == [
-        status_column(Q1), status_column(Q2), status_column(Q3), COMPLETED_IN_YEAR, CARRIED_FORWARD]
+    assert [
+        h for h in header if str(h).startswith("Status at") or h in (COMPLETED_IN_YEAR, CARRIED_FORWARD)
+    ] == [status_column(Q1), status_column(Q2), status_column(Q3), COMPLETED_IN_YEAR, CARRIED_FORWARD]
 
 
 def warehouse_path(wh) -> str:

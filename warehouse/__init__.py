@@ -5,7 +5,9 @@ from __future__ import annotations
 from .base import Warehouse
 
 
-def open_warehouse(url: str, *, read_only: bool = False, wait_seconds: float = 0.0, migrate: bool = True) -> Warehouse:
+def open_warehouse(
+    url: str, *, read_only: bool = False, wait_seconds: float = 0.0, migrate: bool = True
+) -> Warehouse:
     """Open the warehouse the setting names: a DuckDB file path by default, or a postgresql:// URL."""
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresWarehouse
@@ -23,9 +25,11 @@ def open_warehouse(url: str, *, read_only: bool = False, wait_seconds: float = 0
         from actionplan.errors import WarehouseNeedsUpgrade
 
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in behind)
-        raise WarehouseNeedsUpgrade(f"The warehouse was made by an earlier version of actionplan and needs upgrading "
-                                    f"({names}). Run `actionplan ingest` once (it upgrades the warehouse, keeping "
-                                    "everything in it), then try again.")
+        raise WarehouseNeedsUpgrade(
+            f"The warehouse was made by an earlier version of actionplan and needs upgrading "
+            f"({names}). Run `actionplan ingest` once (it upgrades the warehouse, keeping "
+            "everything in it), then try again."
+        )
     return wh
 
 

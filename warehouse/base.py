@@ -23,8 +23,15 @@ from .migrations import Migration, migrations, statements
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     **{kind: stored_columns(kind) for kind in ITEM_KINDS},  # declared in actionplan/columns.py
     "messages": (
-        ("submission_id", "TEXT"), ("seq", "INTEGER"), ("level", "TEXT"), ("code", "TEXT"), ("sheet", "TEXT"),
-        ("cell", "TEXT"), ("value", "TEXT"), ("message", "TEXT")),
+        ("submission_id", "TEXT"),
+        ("seq", "INTEGER"),
+        ("level", "TEXT"),
+        ("code", "TEXT"),
+        ("sheet", "TEXT"),
+        ("cell", "TEXT"),
+        ("value", "TEXT"),
+        ("message", "TEXT"),
+    ),
 }
 
 # The current data of a council's department for a period is its latest accepted submission; earlier ones stay for
@@ -69,7 +76,9 @@ def table_columns(table: str, value: Any, submission_id: str) -> dict[str, list[
         elif name == "seq":
             out[name] = list(range(1, n + 1))
         elif name == "extra_json":
-            out[name] = [json.dumps(v, ensure_ascii=False) if v else None for v in fields.get("extra") or [None] * n]
+            out[name] = [
+                json.dumps(v, ensure_ascii=False) if v else None for v in fields.get("extra") or [None] * n
+            ]
         else:
             out[name] = fields.get(name) or [None] * n
     return out
@@ -90,18 +99,27 @@ def frame_for_table(table: str, rows: Any, submission_id: str) -> pd.DataFrame:
     for name, sql_type in TABLES[table]:
         values = columns[name]
         if sql_type == "DATE":
-            typed[name] = pd.to_datetime(pd.Series([_iso_day(v) for v in values], dtype=object)
-                                         ).astype("datetime64[us]").to_numpy()
+            typed[name] = (
+                pd.to_datetime(pd.Series([_iso_day(v) for v in values], dtype=object))
+                .astype("datetime64[us]")
+                .to_numpy()
+            )
         elif sql_type == "BOOLEAN":
             typed[name] = np.array([False if is_blank(v) else bool(v) for v in values], dtype=bool)
         elif sql_type == "DOUBLE PRECISION":
-            typed[name] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype("float64").to_numpy()
+            typed[name] = (
+                pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype("float64").to_numpy()
+            )
         elif sql_type == "INTEGER":
-            typed[name] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype("Int64").array
+            typed[name] = (
+                pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype("Int64").array
+            )
         else:
             # is_blank inlined (text from JSON is a string or None; a version-1 record may carry NaN).
-            typed[name] = np.array([None if v is None or (v.__class__ is float and v != v) or v is pd.NA else v
-                                    for v in values], dtype=object)
+            typed[name] = np.array(
+                [None if v is None or (v.__class__ is float and v != v) or v is pd.NA else v for v in values],
+                dtype=object,
+            )
     return pd.DataFrame(typed, copy=False)
 
 
@@ -154,9 +172,13 @@ class Warehouse(ABC):
 
     # -- schema -------------------------------------------------------------------------------------
     def applied_migrations(self) -> list[int]:
-        self.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                     "name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)")
-        return [int(v) for v in self.query("SELECT version FROM schema_migrations ORDER BY version")["version"]]
+        self.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        return [
+            int(v) for v in self.query("SELECT version FROM schema_migrations ORDER BY version")["version"]
+        ]
 
     def pending_migrations(self) -> list[Migration]:
         """The migrations not applied yet, found without writing (a read-only connection can ask)."""
@@ -176,8 +198,10 @@ class Warehouse(ABC):
             with self.transaction():
                 for statement in statements(m.sql):
                     self.execute(statement)
-                self.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                             (m.version, m.name, dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+                self.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    (m.version, m.name, dt.datetime.now(dt.UTC).replace(tzinfo=None)),
+                )
             applied.append(m.version)
         return applied
 
@@ -201,20 +225,39 @@ class Warehouse(ABC):
             # ON CONFLICT: with many ingest workers (PostgreSQL) another may insert the same key meanwhile; the
             # database then makes this one wait for that commit, and the submission insert below is the guard.
             department = self.department_on_record(council, record["department"])
-            self.execute("INSERT INTO departments (council, name, first_seen) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                         (council, department, submitted_at))
-            self.execute("INSERT INTO periods VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                         (period.label, period.start, period.end))
+            self.execute(
+                "INSERT INTO departments (council, name, first_seen) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (council, department, submitted_at),
+            )
+            self.execute(
+                "INSERT INTO periods VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (period.label, period.start, period.end),
+            )
             warnings = sum(1 for m in record["messages"] if m["level"] == "warning")
             as_at = dt.date.fromisoformat(record["as_at"][:10]) if record.get("as_at") else None
             inserted = self.query(
                 "INSERT INTO submissions (id, sha256, council, department, period, file_name, layout, plan_title, "
                 "as_at, contact, submitted_by, submitted_at, loaded_at, outcome, warnings, columns_json) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id",
-                (rid, record["sha256"], council, department, period.label, record.get("file"),
-                 record.get("layout"), record.get("plan_title"), as_at, record.get("contact"),
-                 record.get("submitted_by"), submitted_at, now, "accepted", warnings,
-                 json.dumps(record.get("columns") or {}, ensure_ascii=False)))
+                (
+                    rid,
+                    record["sha256"],
+                    council,
+                    department,
+                    period.label,
+                    record.get("file"),
+                    record.get("layout"),
+                    record.get("plan_title"),
+                    as_at,
+                    record.get("contact"),
+                    record.get("submitted_by"),
+                    submitted_at,
+                    now,
+                    "accepted",
+                    warnings,
+                    json.dumps(record.get("columns") or {}, ensure_ascii=False),
+                ),
+            )
             if inserted.empty:  # another worker loaded it between the check above and here
                 return False
             for table in ("objectives", "actions", "kpis", "messages"):
@@ -246,7 +289,9 @@ class Warehouse(ABC):
 
     def departments(self, council: str = DEFAULT_COUNCIL) -> list[str]:
         """The departments a council expects: every one that has ever submitted for it."""
-        return list(self.query("SELECT name FROM departments WHERE council = ? ORDER BY name", (council,))["name"])
+        return list(
+            self.query("SELECT name FROM departments WHERE council = ? ORDER BY name", (council,))["name"]
+        )
 
     def departments_by_council(self) -> dict[str, list[str]]:
         """Every council on record and its departments."""
@@ -257,8 +302,11 @@ class Warehouse(ABC):
         if council == ALL_COUNCILS:
             frame = self.query("SELECT period FROM periods ORDER BY end_date, start_date DESC")
         else:
-            frame = self.query("SELECT period FROM periods WHERE period IN (SELECT period FROM submissions "
-                               "WHERE council = ?) ORDER BY end_date, start_date DESC", (council,))
+            frame = self.query(
+                "SELECT period FROM periods WHERE period IN (SELECT period FROM submissions "
+                "WHERE council = ?) ORDER BY end_date, start_date DESC",
+                (council,),
+            )
         return list(frame["period"])
 
     def current_submissions(self, period: str, council: str = DEFAULT_COUNCIL) -> pd.DataFrame:
@@ -275,7 +323,9 @@ class Warehouse(ABC):
             order = "t.seq" if table == "messages" else "t.sheet, t.row_number"
             out[table] = self.query(
                 f"SELECT c.council, c.department, t.* FROM {table} t JOIN ({sql}) c "
-                f"ON c.id = t.submission_id ORDER BY c.council, c.department, {order}", (period, *params))
+                f"ON c.id = t.submission_id ORDER BY c.council, c.department, {order}",
+                (period, *params),
+            )
         return out
 
     def submission_counts(self) -> dict[str, int]:

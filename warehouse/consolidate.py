@@ -24,10 +24,19 @@ from .base import Warehouse
 from .inbox import Inbox
 
 
-def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_COUNCIL, as_at: dt.date | None = None,
-                         against: str | None = None, tolerance: float = DEFAULT_TOLERANCE,
-                         generated_at: dt.datetime | None = None, timezone: str = DEFAULT_TIMEZONE,
-                         register: Register | None = None, key_holders: list[str] | None = None) -> RollupFacts:
+def facts_from_warehouse(
+    wh: Warehouse,
+    period: str,
+    *,
+    council: str = DEFAULT_COUNCIL,
+    as_at: dt.date | None = None,
+    against: str | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    generated_at: dt.datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    register: Register | None = None,
+    key_holders: list[str] | None = None,
+) -> RollupFacts:
     """The rollup facts of a period for one council (or ALL_COUNCILS combined): its current submissions,
     compared with the previous period's.
 
@@ -39,8 +48,15 @@ def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_C
         raise ValueError(f"unrecognised period {period!r}")
     on_record = wh.periods(council)
     if parsed.quarter is None and quarters_of_year(parsed, on_record):
-        return _year_from_warehouse(wh, parsed, on_record, council=council, as_at=as_at, tolerance=tolerance,
-                                    generated_at=generated_at)
+        return _year_from_warehouse(
+            wh,
+            parsed,
+            on_record,
+            council=council,
+            as_at=as_at,
+            tolerance=tolerance,
+            generated_at=generated_at,
+        )
     previous_label = against or parsed.previous().label
     one = council != ALL_COUNCILS
     spelling = department_spelling(register, wh.departments(council) if one else [])
@@ -60,20 +76,35 @@ def facts_from_warehouse(wh: Warehouse, period: str, *, council: str = DEFAULT_C
     previous = current_of(previous_label) if previous_label in on_record else None
     # Slip history and KPI trends look at the periods on record up to this one (the last eight).
     earlier = [p for p in on_record if (q := period_from_text(p)) is not None and q.end < parsed.end][-7:]
-    history = [(p, previous if p == previous_label and previous is not None else current_of(p))
-               for p in earlier]
+    history = [
+        (p, previous if p == previous_label and previous is not None else current_of(p)) for p in earlier
+    ]
     history.append((parsed.label, current))
-    common = {"as_at": as_at, "generated_at": generated_at, "tolerance": tolerance, "timezone": timezone,
-              "previous_period": previous_label if previous is not None else None, "history": history}
+    common = {
+        "as_at": as_at,
+        "generated_at": generated_at,
+        "tolerance": tolerance,
+        "timezone": timezone,
+        "previous_period": previous_label if previous is not None else None,
+        "history": history,
+    }
     if council == ALL_COUNCILS:
-        return combined_facts(parsed.label, current, previous, departments=wh.departments_by_council(), **common)
+        return combined_facts(
+            parsed.label, current, previous, departments=wh.departments_by_council(), **common
+        )
     if register is not None and not register.is_empty():
         known = register.names()
     else:
         known = list(dict.fromkeys(spelling(d) for d in [*wh.departments(council), *(key_holders or [])]))
-    facts = facts_for_period(parsed.label, current, previous, known_departments=known, returned=returned,
-                             deadline=register.deadline(parsed.label) if register is not None else None,
-                             **common)
+    facts = facts_for_period(
+        parsed.label,
+        current,
+        previous,
+        known_departments=known,
+        returned=returned,
+        deadline=register.deadline(parsed.label) if register is not None else None,
+        **common,
+    )
     return dataclasses.replace(facts, council=council)
 
 
@@ -96,8 +127,9 @@ def department_spelling(register: Register | None, on_record: list[str]) -> Call
     return spelling
 
 
-def as_registered(frames: dict[str, pd.DataFrame], spelling: Callable[[str], str],
-                  returns: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+def as_registered(
+    frames: dict[str, pd.DataFrame], spelling: Callable[[str], str], returns: dict[str, Any]
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """A period's current frames with departments under one spelling each (the latest plan of the variants is the
     current one), and without plans that were returned: those departments and their Return are given back."""
     subs = frames["submissions"]
@@ -123,30 +155,50 @@ def as_registered(frames: dict[str, pd.DataFrame], spelling: Callable[[str], str
 
 def quarters_of_year(year: Period, on_record: list[str]) -> list[str]:
     """The quarters of a financial year with submissions on record, oldest first."""
-    return [p for p in on_record if (q := period_from_text(p)) is not None and q.quarter is not None
-            and q.start_year == year.start_year]
+    return [
+        p
+        for p in on_record
+        if (q := period_from_text(p)) is not None
+        and q.quarter is not None
+        and q.start_year == year.start_year
+    ]
 
 
-def _year_from_warehouse(wh: Warehouse, year: Period, on_record: list[str], *, council: str,
-                         as_at: dt.date | None, tolerance: float, generated_at: dt.datetime | None) -> RollupFacts:
+def _year_from_warehouse(
+    wh: Warehouse,
+    year: Period,
+    on_record: list[str],
+    *,
+    council: str,
+    as_at: dt.date | None,
+    tolerance: float,
+    generated_at: dt.datetime | None,
+) -> RollupFacts:
     """The year-end view: the year's quarters on record rolled up, compared with the year before (if on record)."""
     quarters = [(q, wh.current(q, council)) for q in quarters_of_year(year, on_record)]
     current = latest_in_year(quarters)
     earlier = quarters_of_year(year.previous(), on_record)
     before = latest_in_year([(q, wh.current(q, council)) for q in earlier]) if earlier else None
-    common = {"as_at": as_at, "generated_at": generated_at, "tolerance": tolerance,
-              "previous_period": year.previous().label if before is not None else None,
-              # The year's own entry stands for its last quarter: slips count moves between quarters only.
-              "history": [*quarters[:-1], (year.label, current)]}
+    common = {
+        "as_at": as_at,
+        "generated_at": generated_at,
+        "tolerance": tolerance,
+        "previous_period": year.previous().label if before is not None else None,
+        # The year's own entry stands for its last quarter: slips count moves between quarters only.
+        "history": [*quarters[:-1], (year.label, current)],
+    }
     if council == ALL_COUNCILS:
         facts = combined_facts(year.label, current, before, departments=wh.departments_by_council(), **common)
         # The combined rollup names departments 'Council — Department'; the quarters' columns must match them.
         quarters = [(q, labelled(frames)) for q, frames in quarters]
         before = labelled(before) if before is not None else None
     else:
-        facts = dataclasses.replace(facts_for_period(year.label, current, before,
-                                                     known_departments=wh.departments(council), **common),
-                                    council=council)
+        facts = dataclasses.replace(
+            facts_for_period(
+                year.label, current, before, known_departments=wh.departments(council), **common
+            ),
+            council=council,
+        )
     return year_facts(facts, quarters, before)
 
 
@@ -167,14 +219,25 @@ def councils_known(warehouse_url: str, inbox: Inbox | None = None) -> set[str]:
         wh.close()
 
 
-def report_from_warehouse(wh: Warehouse, period: str, out: Path, *, council: str = DEFAULT_COUNCIL,
-                          department: str | None = None, template: Path | None = None,
-                          tolerance: float = DEFAULT_TOLERANCE, as_at: dt.date | None = None) -> Path:
+def report_from_warehouse(
+    wh: Warehouse,
+    period: str,
+    out: Path,
+    *,
+    council: str = DEFAULT_COUNCIL,
+    department: str | None = None,
+    template: Path | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    as_at: dt.date | None = None,
+) -> Path:
     """Write the committee report of a period (a department's own with department) from the same facts as the
     rollup, compared with the period before it."""
     from actionplan.report import write_report
 
     facts = facts_from_warehouse(wh, period, council=council, as_at=as_at, tolerance=tolerance)
-    previous = (facts_from_warehouse(wh, facts.previous_period, council=council, tolerance=tolerance)
-                if facts.previous_period else None)
+    previous = (
+        facts_from_warehouse(wh, facts.previous_period, council=council, tolerance=tolerance)
+        if facts.previous_period
+        else None
+    )
     return write_report(facts, out, department=department, previous=previous, template=template)

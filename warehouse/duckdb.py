@@ -32,7 +32,8 @@ class DuckDBWarehouse(Warehouse):
                 if time.monotonic() >= deadline:
                     raise WarehouseUnavailable(
                         f"The warehouse {self.path} is in use by another process (an ingest or consolidation "
-                        f"is running). Try again in a minute. ({str(exc).splitlines()[0][:160]})") from None
+                        f"is running). Try again in a minute. ({str(exc).splitlines()[0][:160]})"
+                    ) from None
                 time.sleep(0.2)
 
     def execute(self, sql: str, params: tuple | list = ()) -> None:

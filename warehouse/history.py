@@ -43,9 +43,9 @@ class Entry:
     submitted_at: dt.datetime
     submitted_by: str | None
     file: str | None
-    outcome: str          # accepted or rejected
-    state: str            # waiting to load, loaded, rejected
-    raw: str | None       # the archived file's name
+    outcome: str  # accepted or rejected
+    state: str  # waiting to load, loaded, rejected
+    raw: str | None  # the archived file's name
     channel: str | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
     returned: Return | None = None
@@ -60,12 +60,23 @@ class Entry:
 
     def public(self) -> dict[str, Any]:
         """The entry as JSON-ready data (what the admin API answers)."""
-        return {"id": self.id, "council": self.council, "department": self.department, "period": self.period,
-                "submitted_at": self.submitted_at.isoformat(timespec="seconds"), "submitted_by": self.submitted_by,
-                "file": self.file, "channel": self.channel, "outcome": self.outcome, "state": self.state,
-                "warnings": self.warnings, "errors": self.errors,
-                "returned": None if self.returned is None else {
-                    "comment": self.returned.comment, "by": self.returned.by, "at": self.returned.at}}
+        return {
+            "id": self.id,
+            "council": self.council,
+            "department": self.department,
+            "period": self.period,
+            "submitted_at": self.submitted_at.isoformat(timespec="seconds"),
+            "submitted_by": self.submitted_by,
+            "file": self.file,
+            "channel": self.channel,
+            "outcome": self.outcome,
+            "state": self.state,
+            "warnings": self.warnings,
+            "errors": self.errors,
+            "returned": None
+            if self.returned is None
+            else {"comment": self.returned.comment, "by": self.returned.by, "at": self.returned.at},
+        }
 
 
 def _when(text: str) -> dt.datetime:
@@ -76,9 +87,19 @@ def _when(text: str) -> dt.datetime:
 def _accepted(path: Path, state: str) -> Entry | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Entry(data["id"], data.get("council") or DEFAULT_COUNCIL, data["department"], data["period"],
-                     _when(data["submitted_at"]), data.get("submitted_by"), data.get("file"), "accepted", state,
-                     f"{data['sha256']}.{data.get('file_ext') or 'xlsx'}", messages=list(data.get("messages") or []))
+        return Entry(
+            data["id"],
+            data.get("council") or DEFAULT_COUNCIL,
+            data["department"],
+            data["period"],
+            _when(data["submitted_at"]),
+            data.get("submitted_by"),
+            data.get("file"),
+            "accepted",
+            state,
+            f"{data['sha256']}.{data.get('file_ext') or 'xlsx'}",
+            messages=list(data.get("messages") or []),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None  # moved meanwhile, or damaged: the ingest flow reports damaged records
 
@@ -88,22 +109,39 @@ def _rejected(path: Path) -> Entry | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         report = data.get("report") or {}
         period = period_from_text(report.get("period"))
-        return Entry(path.stem, data.get("council") or DEFAULT_COUNCIL, report.get("department") or "",
-                     period.label if period else str(report.get("period") or ""), _when(data["submitted_at"]),
-                     data.get("submitted_by"), report.get("file"), "rejected", "rejected", data.get("raw"),
-                     messages=[{"level": "error", **m} for m in report.get("errors", [])]
-                     + [{"level": "warning", **m} for m in report.get("warnings", [])])
+        return Entry(
+            path.stem,
+            data.get("council") or DEFAULT_COUNCIL,
+            report.get("department") or "",
+            period.label if period else str(report.get("period") or ""),
+            _when(data["submitted_at"]),
+            data.get("submitted_by"),
+            report.get("file"),
+            "rejected",
+            "rejected",
+            data.get("raw"),
+            messages=[{"level": "error", **m} for m in report.get("errors", [])]
+            + [{"level": "warning", **m} for m in report.get("warnings", [])],
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def submissions_on_file(inbox: Inbox, register: Register, council: str = DEFAULT_COUNCIL, *,
-                        period: str | None = None, department: str | None = None) -> list[Entry]:
+def submissions_on_file(
+    inbox: Inbox,
+    register: Register,
+    council: str = DEFAULT_COUNCIL,
+    *,
+    period: str | None = None,
+    department: str | None = None,
+) -> list[Entry]:
     """Every submission of a council on file, newest first, optionally of one period and one department (in any
     spelling), with its channel (from the audit log) and its return."""
     entries: list[Entry] = []
     for folder, state in ((inbox.loaded_dir, "loaded"), (inbox.pending_dir, "waiting to load")):
-        entries += [e for p in folder.glob("*.json") if not p.name.startswith(".") and (e := _accepted(p, state))]
+        entries += [
+            e for p in folder.glob("*.json") if not p.name.startswith(".") and (e := _accepted(p, state))
+        ]
     entries += [e for p in inbox.rejected_dir.glob("*.json") if (e := _rejected(p))]
     entries = [e for e in entries if e.council == council]
     if period:
@@ -115,7 +153,9 @@ def submissions_on_file(inbox: Inbox, register: Register, council: str = DEFAULT
     returns = register.returns()
     for e in entries:
         e.department = register.spelling(e.department) or e.department
-        e.channel = channels.get(e.id) or channels.get((e.raw or "").split(".")[0][:64] + e.submitted_at.isoformat())
+        e.channel = channels.get(e.id) or channels.get(
+            (e.raw or "").split(".")[0][:64] + e.submitted_at.isoformat()
+        )
         e.returned = returns.get(e.id)
     return sorted(entries, key=lambda e: (e.submitted_at, e.id), reverse=True)
 
@@ -146,7 +186,9 @@ def submission_on_file(inbox: Inbox, register: Register, council: str, wanted: s
         return found[0]
     if found:
         raise UnknownSubmission(f"'{wanted}' is the start of several submissions' ids; give more of it.")
-    raise UnknownSubmission(f"No submission with id '{wanted}' is on file. See `actionplan submissions list`.")
+    raise UnknownSubmission(
+        f"No submission with id '{wanted}' is on file. See `actionplan submissions list`."
+    )
 
 
 def workbook_of(inbox: Inbox, entry: Entry) -> tuple[bytes, str]:
@@ -158,8 +200,9 @@ def workbook_of(inbox: Inbox, entry: Entry) -> tuple[bytes, str]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise WorkbookNotKept(f"The workbook of submission {entry.id[:SHORT_ID]} is no longer in the archive "
-                              f"({path}).") from None
+        raise WorkbookNotKept(
+            f"The workbook of submission {entry.id[:SHORT_ID]} is no longer in the archive ({path})."
+        ) from None
     stem = Path(entry.file or "workbook").stem or "workbook"
     if path.suffix != ".json":
         return data, f"{stem}{path.suffix}"
@@ -178,7 +221,9 @@ def xlsx_from_sheets(sheets: list[dict[str, Any]]) -> bytes:
             for c, value in enumerate(row or [], start=1):
                 if value in (None, ""):
                     continue
-                cell = ws.cell(row=r, column=c, value=value if isinstance(value, (int, float, str)) else str(value))
+                cell = ws.cell(
+                    row=r, column=c, value=value if isinstance(value, (int, float, str)) else str(value)
+                )
                 if isinstance(value, str) and value.startswith("="):
                     cell.data_type = "s"  # openpyxl would store it as a live formula
     if not wb.sheetnames:
@@ -188,22 +233,43 @@ def xlsx_from_sheets(sheets: list[dict[str, Any]]) -> bytes:
     return out.getvalue()
 
 
-def return_submission(inbox: Inbox, register: Register, council: str, wanted: str, comment: str, *, by: str,
-                      now: dt.datetime | None = None) -> tuple[Entry, Return]:
+def return_submission(
+    inbox: Inbox,
+    register: Register,
+    council: str,
+    wanted: str,
+    comment: str,
+    *,
+    by: str,
+    now: dt.datetime | None = None,
+) -> tuple[Entry, Return]:
     """Send an accepted submission back to its department with a comment: it stops being the department's current
     plan until the department submits again; the return is recorded in the register and the audit log."""
     comment = " ".join(str(comment or "").split())
     if not comment:
-        raise ActionplanError("Say why the plan is returned: --comment \"please add the KPIs\".")
+        raise ActionplanError('Say why the plan is returned: --comment "please add the KPIs".')
     entry = submission_on_file(inbox, register, council, wanted)
     if entry.outcome != "accepted":
-        raise ActionplanError(f"Submission {entry.id[:SHORT_ID]} was rejected, so it was never the department's "
-                              "plan; there is nothing to return.")
+        raise ActionplanError(
+            f"Submission {entry.id[:SHORT_ID]} was rejected, so it was never the department's "
+            "plan; there is nothing to return."
+        )
     now = now or dt.datetime.now(dt.UTC)
-    ret = register.add_return(Return(entry.id, entry.department, entry.period, comment, by,
-                                     now.replace(microsecond=0).isoformat()))
-    inbox.audit({"at": now.isoformat(), "who": by, "channel": "return", "outcome": "returned", "council": council,
-                 "department": entry.department, "period": entry.period, "submission_id": entry.id,
-                 "comment": comment})
+    ret = register.add_return(
+        Return(entry.id, entry.department, entry.period, comment, by, now.replace(microsecond=0).isoformat())
+    )
+    inbox.audit(
+        {
+            "at": now.isoformat(),
+            "who": by,
+            "channel": "return",
+            "outcome": "returned",
+            "council": council,
+            "department": entry.department,
+            "period": entry.period,
+            "submission_id": entry.id,
+            "comment": comment,
+        }
+    )
     entry.returned = ret
     return entry, ret

@@ -65,12 +65,25 @@ def _plain(column: pd.Series) -> list[Any]:
         return column.tolist()
     if kind == "f":
         return [None if v != v else v for v in column.tolist()]
-    return [None if v is None or (v.__class__ is float and v != v) or v is pd.NA or v is pd.NaT
-            else v.isoformat() if isinstance(v, dt.date) else v for v in column.tolist()]
+    return [
+        None
+        if v is None or (v.__class__ is float and v != v) or v is pd.NA or v is pd.NaT
+        else v.isoformat()
+        if isinstance(v, dt.date)
+        else v
+        for v in column.tolist()
+    ]
 
 
-def record_from_submission(sub: Submission, data: bytes, *, submitted_by: str, submitted_at: dt.datetime,
-                           file_ext: str = "xlsx", council: str = DEFAULT_COUNCIL) -> dict[str, Any]:
+def record_from_submission(
+    sub: Submission,
+    data: bytes,
+    *,
+    submitted_by: str,
+    submitted_at: dt.datetime,
+    file_ext: str = "xlsx",
+    council: str = DEFAULT_COUNCIL,
+) -> dict[str, Any]:
     """Everything the warehouse needs to load an accepted submission, as JSON-ready data."""
     return {
         "version": RECORD_VERSION,
@@ -137,8 +150,17 @@ class Inbox:
         body = json.dumps(record, default=_json_default, ensure_ascii=False).encode("utf-8")
         return Receipt(rid, new=create_atomic(self.pending_dir / f"{rid}.json", body))
 
-    def submit(self, sub: Submission, data: bytes, *, submitted_by: str, ext: str = "xlsx",
-               now: dt.datetime | None = None, channel: str = "cli", council: str = DEFAULT_COUNCIL) -> dict[str, Any]:
+    def submit(
+        self,
+        sub: Submission,
+        data: bytes,
+        *,
+        submitted_by: str,
+        ext: str = "xlsx",
+        now: dt.datetime | None = None,
+        channel: str = "cli",
+        council: str = DEFAULT_COUNCIL,
+    ) -> dict[str, Any]:
         """Queue an accepted submission for a council (or archive a rejected one); its report, with the receipt
         when accepted.
 
@@ -151,8 +173,9 @@ class Inbox:
             if self.known(rid):  # the same bytes again: answer at once, without building the record
                 receipt = Receipt(rid, new=False)
             else:
-                record = record_from_submission(sub, data, submitted_by=submitted_by, submitted_at=now,
-                                                file_ext=ext, council=council)
+                record = record_from_submission(
+                    sub, data, submitted_by=submitted_by, submitted_at=now, file_ext=ext, council=council
+                )
                 receipt = self.put(record, data)
             report["submission_id"] = receipt.id
             report["new"] = receipt.new
@@ -160,10 +183,22 @@ class Inbox:
         else:
             self.reject(report, data, submitted_by=submitted_by, submitted_at=now, ext=ext, council=council)
             outcome = "rejected"
-        self.audit({"at": now.isoformat(), "who": submitted_by, "channel": channel, "outcome": outcome,
-                    "council": council, "department": sub.department, "period": sub.period, "file": sub.file,
-                    "sha256": content_sha256(data), "submission_id": report.get("submission_id"),
-                    "errors": len(report["errors"]), "warnings": len(report["warnings"])})
+        self.audit(
+            {
+                "at": now.isoformat(),
+                "who": submitted_by,
+                "channel": channel,
+                "outcome": outcome,
+                "council": council,
+                "department": sub.department,
+                "period": sub.period,
+                "file": sub.file,
+                "sha256": content_sha256(data),
+                "submission_id": report.get("submission_id"),
+                "errors": len(report["errors"]),
+                "warnings": len(report["warnings"]),
+            }
+        )
         return report
 
     def audit(self, entry: dict[str, Any]) -> None:
@@ -181,13 +216,26 @@ class Inbox:
             return []
         return [json.loads(line) for line in self.audit_path.read_text(encoding="utf-8").splitlines() if line]
 
-    def reject(self, report: dict[str, Any], data: bytes, *, submitted_by: str, submitted_at: dt.datetime,
-               ext: str = "xlsx", council: str = DEFAULT_COUNCIL) -> Path:
+    def reject(
+        self,
+        report: dict[str, Any],
+        data: bytes,
+        *,
+        submitted_by: str,
+        submitted_at: dt.datetime,
+        ext: str = "xlsx",
+        council: str = DEFAULT_COUNCIL,
+    ) -> Path:
         """Archive a rejected file with its report (it never reaches the warehouse)."""
         raw = self.archive_raw(data, ext)
         stamp = submitted_at.strftime("%Y%m%dT%H%M%S%f")
-        body = {"report": report, "raw": raw.name, "council": council, "submitted_by": submitted_by,
-                "submitted_at": submitted_at.isoformat()}
+        body = {
+            "report": report,
+            "raw": raw.name,
+            "council": council,
+            "submitted_by": submitted_by,
+            "submitted_at": submitted_at.isoformat(),
+        }
         path = self.rejected_dir / f"{stamp}-{raw.stem[:12]}.json"
         write_atomic(path, json.dumps(body, default=_json_default, ensure_ascii=False, indent=1).encode())
         return path
@@ -247,7 +295,7 @@ def _submitted_at(path: Path) -> str:
             head = fh.read(4096)
         marker = '"submitted_at": "'
         i = head.find(marker)
-        return head[i + len(marker): i + len(marker) + 32] if i >= 0 else ""
+        return head[i + len(marker) : i + len(marker) + 32] if i >= 0 else ""
     except OSError:
         return ""
 

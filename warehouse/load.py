@@ -47,9 +47,15 @@ def load_inbox(inbox: Inbox, warehouse: Warehouse) -> LoadResult:
         # Moved only after the commit: a crash in between leaves it pending, and reloading it is a no-op.
         inbox.mark_loaded(path)
         (result.loaded if new else result.already).append(record["id"])
-        result.records.append({
-            "id": record["id"], "council": record.get("council"), "department": record.get("department"),
-            "period": record.get("period"), "outcome": "loaded" if new else "already loaded",
-            "warnings": sum(1 for m in record.get("messages") or [] if m.get("level") == "warning")})
+        result.records.append(
+            {
+                "id": record["id"],
+                "council": record.get("council"),
+                "department": record.get("department"),
+                "period": record.get("period"),
+                "outcome": "loaded" if new else "already loaded",
+                "warnings": sum(1 for m in record.get("messages") or [] if m.get("level") == "warning"),
+            }
+        )
         progress.advance("departments written", f"{record.get('department')}, {record.get('period')}")
     return result

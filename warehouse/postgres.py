@@ -35,6 +35,7 @@ _LITERAL_OR_MARK = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 
 def _placeholders(sql: str) -> str:
     """The portable '?' SQL in psycopg's '%s' style (quoted text left alone)."""
+
     def swap(m: re.Match[str]) -> str:
         token = m.group(0)
         return "%s" if token == "?" else "%%" if token == "%" else token
@@ -120,13 +121,18 @@ class PostgresWarehouse(Warehouse):
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 10) -> None:
         self.url = url
         try:
-            self.con = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(connect_timeout)),
-                                       application_name="actionplan")
+            self.con = psycopg.connect(
+                url,
+                autocommit=True,
+                connect_timeout=max(1, int(connect_timeout)),
+                application_name="actionplan",
+            )
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
             raise WarehouseUnavailable(
                 f"The PostgreSQL warehouse {redacted(url)} cannot be reached: {reason}. Check that the server "
-                "is running and that ACTIONPLAN_WAREHOUSE names the right host, port, database and user.") from None
+                "is running and that ACTIONPLAN_WAREHOUSE names the right host, port, database and user."
+            ) from None
         if read_only:
             self.con.execute("SET default_transaction_read_only = on")
 
@@ -174,9 +180,12 @@ class PostgresWarehouse(Warehouse):
     def current(self, period: str, council: str = DEFAULT_COUNCIL) -> dict[str, pd.DataFrame]:
         out = super().current(period, council)
         for table, frame in out.items():
-            keys = ["council", "department"] + ([] if table == "submissions" else
-                                                ["seq"] if table == "messages" else ["sheet", "row_number"])
-            out[table] = frame.sort_values(keys, kind="stable").reset_index(drop=True) if len(frame) else frame
+            keys = ["council", "department"] + (
+                [] if table == "submissions" else ["seq"] if table == "messages" else ["sheet", "row_number"]
+            )
+            out[table] = (
+                frame.sort_values(keys, kind="stable").reset_index(drop=True) if len(frame) else frame
+            )
         return out
 
     def close(self) -> None:

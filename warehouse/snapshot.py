@@ -28,8 +28,9 @@ def _day(value: Any) -> str | None:
     return None if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
 
 
-def snapshots_of_period(wh: Warehouse, period: str, council: str = DEFAULT_COUNCIL,
-                        register: Register | None = None) -> dict[str, dict[str, Any]]:
+def snapshots_of_period(
+    wh: Warehouse, period: str, council: str = DEFAULT_COUNCIL, register: Register | None = None
+) -> dict[str, dict[str, Any]]:
     """Department → its current actions in the period: ref → status, update, effective due date, and whether the
     due date was revised in this period and the one before (for the three-period check at the next Submit)."""
     parsed = period_from_text(period)
@@ -37,8 +38,12 @@ def snapshots_of_period(wh: Warehouse, period: str, council: str = DEFAULT_COUNC
         raise ValueError(f"unrecognised period {period!r}")
     spelling = department_spelling(register, wh.departments(council))
     returns = register.returns() if register is not None else {}
-    on_record = [p for p in wh.periods(council) if (q := period_from_text(p)) is not None and q.end <= parsed.end]
-    history = [(p, as_registered(wh.current(p, council), spelling, returns)[0]["actions"]) for p in on_record[-3:]]
+    on_record = [
+        p for p in wh.periods(council) if (q := period_from_text(p)) is not None and q.end <= parsed.end
+    ]
+    history = [
+        (p, as_registered(wh.current(p, council), spelling, returns)[0]["actions"]) for p in on_record[-3:]
+    ]
     if not history or history[-1][0] != parsed.label:
         return {}
     slips = slip_history(history)
@@ -51,8 +56,11 @@ def snapshots_of_period(wh: Warehouse, period: str, council: str = DEFAULT_COUNC
         entry = slips.get((r["department"], str(r["ref"])), {})
         flags = dict(entry.get("changes", []))
         out.setdefault(r["department"], {})[str(r["ref"])] = {
-            "status": r["status"], "update": r["progress_update"] if isinstance(r["progress_update"], str) else None,
-            "due": _day(r["effective_due_date"]), "revised": [flags.get(last - 1), flags.get(last)]}
+            "status": r["status"],
+            "update": r["progress_update"] if isinstance(r["progress_update"], str) else None,
+            "due": _day(r["effective_due_date"]),
+            "revised": [flags.get(last - 1), flags.get(last)],
+        }
     return out
 
 
@@ -60,6 +68,8 @@ def publish_snapshots(home: Path, council: str, period: str, snapshots: dict[str
     """Write each department's snapshot of the period atomically; returns how many were written."""
     for department, actions in snapshots.items():
         body = {"council": council, "period": period, "department": department, "actions": actions}
-        write_atomic(snapshot_path(home, council, period, department),
-                     json.dumps(body, ensure_ascii=False).encode("utf-8"))
+        write_atomic(
+            snapshot_path(home, council, period, department),
+            json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        )
     return len(snapshots)

@@ -16,8 +16,9 @@ from .base import Warehouse, record_table
 from .inbox import Inbox
 
 
-def loaded_submissions(wh: Warehouse, inbox: Inbox, period: str, council: str
-                       ) -> tuple[list[dict[str, Any]], list[str]]:
+def loaded_submissions(
+    wh: Warehouse, inbox: Inbox, period: str, council: str
+) -> tuple[list[dict[str, Any]], list[str]]:
     """The period's current submissions as loaded (department, columns, messages, a frame per sheet kind), and
     the departments whose loaded record is not in the inbox's loaded folder."""
     current = wh.current_submissions(period, council)
@@ -28,15 +29,36 @@ def loaded_submissions(wh: Warehouse, inbox: Inbox, period: str, council: str
         if record is None:
             missing.append(name)
             continue
-        found.append({"id": rid, "department": name, "columns": record.get("columns") or {},
-                      "messages": record.get("messages") or [],
-                      **{kind: pd.DataFrame(record_table(record.get(kind) or [])[1]) for kind in KINDS}})
+        found.append(
+            {
+                "id": rid,
+                "department": name,
+                "columns": record.get("columns") or {},
+                "messages": record.get("messages") or [],
+                **{kind: pd.DataFrame(record_table(record.get(kind) or [])[1]) for kind in KINDS},
+            }
+        )
     return found, missing
 
 
-def validate_loaded_period(wh: Warehouse, inbox: Inbox, period: str, council: str, *, docs_dir: Path | None = None,
-                           results_dir: Path | None = None, run_name: str | None = None) -> PeriodValidation:
+def validate_loaded_period(
+    wh: Warehouse,
+    inbox: Inbox,
+    period: str,
+    council: str,
+    *,
+    docs_dir: Path | None = None,
+    results_dir: Path | None = None,
+    run_name: str | None = None,
+) -> PeriodValidation:
     """Validate what is loaded for a council's period with GX, against what Submit found (see validate_period)."""
     records, missing = loaded_submissions(wh, inbox, period, council)
-    return validate_period(records, period, council, docs_dir=docs_dir, results_dir=results_dir,
-                           run_name=run_name, unchecked=missing)
+    return validate_period(
+        records,
+        period,
+        council,
+        docs_dir=docs_dir,
+        results_dir=results_dir,
+        run_name=run_name,
+        unchecked=missing,
+    )

@@ -48,29 +48,55 @@ def state_from_xlsx(path: Path) -> dict[str, Any]:
                     v = (day - EPOCH).days + (day - EPOCH).seconds / 86400
                     formats[f"{r},{c}"] = "dd/mm/yyyy"
                 out.append("" if v is None else v)
-                if cell.fill is not None and cell.fill.fill_type == "solid" and cell.fill.fgColor.type == "rgb":
+                if (
+                    cell.fill is not None
+                    and cell.fill.fill_type == "solid"
+                    and cell.fill.fgColor.type == "rgb"
+                ):
                     fills[f"{r},{c}"] = "#" + cell.fill.fgColor.rgb[-6:].upper()
                 if cell.font is not None and cell.font.b:
                     bold[f"{r},{c}"] = True
             values.append(out)
         while values and all(v == "" for v in values[-1]):
             values.pop()
-        sheets.append(blank_sheet(f"s{i + 1}", ws.title) | {"values": values, "formats": formats, "fills": fills,
-                                                             "bold": bold})
+        sheets.append(
+            blank_sheet(f"s{i + 1}", ws.title)
+            | {"values": values, "formats": formats, "fills": fills, "bold": bold}
+        )
     return {"name": path.name, "active": "s1", "nextId": len(sheets), "sheets": sheets}
 
 
 def blank_sheet(sid: str, name: str) -> dict[str, Any]:
-    return {"id": sid, "name": name, "values": [], "formats": {}, "fills": {}, "bold": {}, "fontSize": {},
-            "links": {}, "wrap": {}, "columnWidths": {}, "protected": False, "frozenRows": 0, "autoFilter": None,
-            "marks": []}
+    return {
+        "id": sid,
+        "name": name,
+        "values": [],
+        "formats": {},
+        "fills": {},
+        "bold": {},
+        "fontSize": {},
+        "links": {},
+        "wrap": {},
+        "columnWidths": {},
+        "protected": False,
+        "frozenRows": 0,
+        "autoFilter": None,
+        "marks": [],
+    }
 
 
 class Excel:
     """One user's Excel with the add-in: the open workbook, the add-in's localStorage and its cached files."""
 
-    def __init__(self, state: dict[str, Any], base: str, tmp: Path, *, api: str = "1.12",
-                 partition_key: str | None = None) -> None:
+    def __init__(
+        self,
+        state: dict[str, Any],
+        base: str,
+        tmp: Path,
+        *,
+        api: str = "1.12",
+        partition_key: str | None = None,
+    ) -> None:
         self.state = state
         self.base = base.rstrip("/")
         self.tmp = tmp
@@ -85,11 +111,22 @@ class Excel:
         """Run one step in Node; the workbook, storage and cache carry over to the next step."""
         self.steps += 1
         src, dst = self.tmp / f"step{self.steps}.json", self.tmp / f"result{self.steps}.json"
-        src.write_text(json.dumps({"page": f"{self.base}/static/{page}", "state": self.state, "api": self.api,
-                                   "partitionKey": self.partition_key, "storage": self.storage,
-                                   "cache": self.cache, **step}))
-        done = subprocess.run([node(), str(JS / "harness.js"), str(src), str(dst)], capture_output=True, text=True,
-                              timeout=600)
+        src.write_text(
+            json.dumps(
+                {
+                    "page": f"{self.base}/static/{page}",
+                    "state": self.state,
+                    "api": self.api,
+                    "partitionKey": self.partition_key,
+                    "storage": self.storage,
+                    "cache": self.cache,
+                    **step,
+                }
+            )
+        )
+        done = subprocess.run(
+            [node(), str(JS / "harness.js"), str(src), str(dst)], capture_output=True, text=True, timeout=600
+        )
         assert done.returncode == 0, done.stderr
         assert "unhandled rejection" not in done.stderr, done.stderr
         self.last = json.loads(dst.read_text())
@@ -126,7 +163,7 @@ def report_rows(excel: Excel) -> list[list[Any]]:
     """The report sheet's table rows (below Sheet | Cell | Value | Problem)."""
     values = excel.values("Submission report")
     start = next(i for i, r in enumerate(values) if r[:4] == ["Sheet", "Cell", "Value", "Problem"])
-    return [r[:4] for r in values[start + 1:] if any(v != "" for v in r)]
+    return [r[:4] for r in values[start + 1 :] if any(v != "" for v in r)]
 
 
 class Proxy:
@@ -156,7 +193,7 @@ class Proxy:
                 if not self.path.startswith(proxy.prefix + "/"):
                     self.send_error(404)
                     return
-                path = self.path[len(proxy.prefix):]
+                path = self.path[len(proxy.prefix) :]
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if path.startswith("/xlwings/") and proxy.hang:
                     release.wait(60)
@@ -165,8 +202,16 @@ class Proxy:
                     status, data = 200, json.dumps(proxy.answers[path]).encode()
                     headers = {"content-type": "application/json"}
                 else:
-                    r = client.request(method, path, content=body, headers={
-                        k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")})
+                    r = client.request(
+                        method,
+                        path,
+                        content=body,
+                        headers={
+                            k: v
+                            for k, v in self.headers.items()
+                            if k.lower() in ("authorization", "content-type")
+                        },
+                    )
                     status, data, headers = r.status_code, r.content, r.headers
                 self.send_response(status)
                 for k in ("content-type", "cache-control"):

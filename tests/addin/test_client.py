@@ -21,8 +21,10 @@ COUNCIL_SHEETS = ["Council summary", "Council exceptions", "Our actions"]
 @pytest.fixture
 def finance(published_council, tmp_path):  # noqa: F811
     """Finance's officer with their plan open in Excel and their key saved in the task pane."""
-    book = canonical_workbook(tmp_path / "finance.xlsx", actions=[action("F1", due="31/11/24", status="Greenish"),
-                                                                  action("F2", lead=None)])
+    book = canonical_workbook(
+        tmp_path / "finance.xlsx",
+        actions=[action("F1", due="31/11/24", status="Greenish"), action("F2", lead=None)],
+    )
     excel = Excel(state_from_xlsx(book), published_council.url, tmp_path)
     excel.sign_in(published_council.keys["finance"])
     return excel
@@ -33,13 +35,16 @@ def test_client_rollup_check_rollup_keeps_one_report_and_the_council_sheets(fina
     assert finance.names() == ["Plan", "Actions", *COUNCIL_SHEETS]
     assert finance.press("checkPlan") == [
         "Check found 2 errors and 1 warning. Fix the cells coloured red (listed on the 'Submission report' sheet), "
-        "then press Submit. Nothing was stored."]
+        "then press Submit. Nothing was stored."
+    ]
     assert finance.press("getRollup")[0].startswith("Council rollup for 2024/25 Q2 written to the sheets")
     assert finance.names() == ["Plan", "Actions", *COUNCIL_SHEETS, "Submission report"]
     finance.move("Submission report", 2)
     finance.press("checkPlan")
     assert finance.names() == ["Plan", "Actions", "Submission report", *COUNCIL_SHEETS]
-    assert finance.values("Council summary")[0][0].startswith("Council summary, 2024/25 Q2 (from the warehouse at ")
+    assert finance.values("Council summary")[0][0].startswith(
+        "Council summary, 2024/25 Q2 (from the warehouse at "
+    )
     assert [r[1] for r in report_rows(finance)][:2] == ["F2", "H2"]
 
 
@@ -72,7 +77,11 @@ def test_client_colour_only_rag_is_read_from_the_fills_excel_sends(service, tmp_
 
 def test_client_department_fills_survive_two_checks_and_marks_come_off(finance):
     actions = finance.sheet("Actions")
-    actions["fills"] = {"1,7": "#92D050", "2,4": "#FFFF00", "0,0": "#1F4E78"}  # their own colours, H2 among them
+    actions["fills"] = {
+        "1,7": "#92D050",
+        "2,4": "#FFFF00",
+        "0,0": "#1F4E78",
+    }  # their own colours, H2 among them
     finance.press("checkPlan")
     finance.press("checkPlan")
     actions = finance.sheet("Actions")
@@ -86,7 +95,8 @@ def test_client_department_fills_survive_two_checks_and_marks_come_off(finance):
     values[1][5], values[1][7], values[2][4] = 45747, "G", "Khan, R"
     actions["formats"]["1,5"] = "dd/mm/yyyy"
     assert finance.press("checkPlan") == [
-        "Check passed. Nothing was submitted yet: press Submit when you are ready."]
+        "Check passed. Nothing was submitted yet: press Submit when you are ready."
+    ]
     assert finance.sheet("Actions")["marks"] == []
     assert finance.sheet("Actions")["fills"] == {"1,7": "#92D050", "2,4": "#FFFF00", "0,0": "#1F4E78"}
 
@@ -97,8 +107,11 @@ def test_client_report_sheet_links_each_cell_and_is_frozen_filtered_wrapped(fina
     top = next(i for i, r in enumerate(report["values"]) if r[:2] == ["Sheet", "Cell"])
     assert report["frozenRows"] == top + 1
     assert report["autoFilter"] == f"A{top + 1}:D{top + 4}"
-    assert report["links"] == {f"{top + 1},1": "'Actions'!F2", f"{top + 2},1": "'Actions'!H2",
-                               f"{top + 3},1": "'Actions'!E3"}
+    assert report["links"] == {
+        f"{top + 1},1": "'Actions'!F2",
+        f"{top + 2},1": "'Actions'!H2",
+        f"{top + 3},1": "'Actions'!E3",
+    }
     assert report["wrap"][f"{top + 1},3"] and report["fills"][f"{top + 1},0"] == "#FFC7CE"
 
 
@@ -107,7 +120,8 @@ def test_client_protected_sheet_gets_a_plain_message_and_nothing_changes(finance
     before = finance.names()
     assert finance.press("checkPlan") == [
         "The sheet 'Actions' is protected, so actionplan cannot write its report there: nothing was changed. "
-        "Unprotect it (Review > Unprotect Sheet), then try again."]
+        "Unprotect it (Review > Unprotect Sheet), then try again."
+    ]
     assert finance.names() == before
 
 
@@ -124,11 +138,14 @@ def test_client_submit_asks_first_and_cancel_submits_nothing(finance, service):
 
 
 def test_client_reads_and_writes_a_50000_row_sheet_in_blocks(service, tmp_path):
-    rows = [action(f"F{i}", due="31/03/2025", status="G" if i % 1000 else "Greenish") for i in range(1, 50_001)]
+    rows = [
+        action(f"F{i}", due="31/03/2025", status="G" if i % 1000 else "Greenish") for i in range(1, 50_001)
+    ]
     excel = _excel(service, tmp_path, canonical_workbook(tmp_path / "big.xlsx", actions=rows))
     assert excel.press("checkPlan") == [
         "Check found 50 errors. Fix the cells coloured red (listed on the 'Submission report' sheet), then press "
-        "Submit. Nothing was stored."]
+        "Submit. Nothing was stored."
+    ]
     assert excel.last["stats"]["syncs"] > 25  # 450,000 cells cannot go in one request to Excel
     assert len(report_rows(excel)) == 50
     assert len(excel.sheet("Actions")["marks"]) == 50
@@ -142,11 +159,15 @@ def test_client_works_under_a_service_path_prefix(service, tmp_path):
         excel = _excel(service, tmp_path, book, base=proxy.url)
         assert excel.last["texts"]["who"] == "Signed in for Finance."
         assert excel.press("checkPlan") == [
-            "Check passed. Nothing was submitted yet: press Submit when you are ready."]
-        assert {r["url"].split("/actionplan")[0] for r in excel.last["requests"]} == {proxy.url.removesuffix(
-            "/actionplan")}
-        assert all(d["url"].startswith(proxy.url + "/static/alert.html?") and d["status"] == 200
-                   for d in excel.last["dialogs"])
+            "Check passed. Nothing was submitted yet: press Submit when you are ready."
+        ]
+        assert {r["url"].split("/actionplan")[0] for r in excel.last["requests"]} == {
+            proxy.url.removesuffix("/actionplan")
+        }
+        assert all(
+            d["url"].startswith(proxy.url + "/static/alert.html?") and d["status"] == 200
+            for d in excel.last["dialogs"]
+        )
 
 
 def test_client_revoked_key_says_so(service, tmp_path):
@@ -155,7 +176,9 @@ def test_client_revoked_key_says_so(service, tmp_path):
     kid, key = service.token("Finance")
     excel = _excel(service, tmp_path, canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")]), key)
     TokenStore.for_home(service.settings.home_path).revoke(kid)
-    assert excel.press("checkPlan") == ["This access key has been revoked. Ask corporate performance for a new one."]
+    assert excel.press("checkPlan") == [
+        "This access key has been revoked. Ask corporate performance for a new one."
+    ]
     excel.sign_in(service.keys["finance"][:-4] + "abcd")
     assert excel.last["texts"]["who"].startswith("This access key is not recognised.")
 
@@ -164,50 +187,84 @@ def test_client_service_down_or_silent_says_so(service, tmp_path):
     from tests.addin.excel import Proxy
 
     with Proxy(service.url) as proxy:
-        excel = _excel(service, tmp_path, canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")]),
-                       base=proxy.url)
+        excel = _excel(
+            service, tmp_path, canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")]), base=proxy.url
+        )
         excel.press("checkPlan")  # Office now has the add-in's files
         proxy.hang = True
         assert excel.press("checkPlan", fastClock=True)[0] == (
             "The actionplan service did not answer within 180 seconds. Try again in a few minutes; if it keeps "
-            "happening, tell corporate performance.")
+            "happening, tell corporate performance."
+        )
     # The service gone: the pane (already open) says so. A ribbon button's dialog page would not load either.
     out = excel.run("taskpane.html", offline=True, pane=[{"type": "click", "path": "/xlwings/check"}])
-    assert out["texts"]["result"] == ("The actionplan service could not be reached. Check your network connection "
-                                      "and try again.")
+    assert out["texts"]["result"] == (
+        "The actionplan service could not be reached. Check your network connection and try again."
+    )
 
 
 def test_client_refuses_an_answer_it_cannot_apply_whole(service, tmp_path):
     from tests.addin.excel import Proxy
 
     with Proxy(service.url) as proxy:
-        excel = _excel(service, tmp_path, canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")]),
-                       base=proxy.url)
+        excel = _excel(
+            service, tmp_path, canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")]), base=proxy.url
+        )
         before = json.dumps(excel.state)
-        proxy.answers["/xlwings/check"] = {"actions": [
-            {"func": "addSheet", "args": [2, "Submission report"], "values": None, "sheet_position": None,
-             "start_row": None, "start_column": None, "row_count": None, "column_count": None},
-            {"func": "setPicture", "args": [], "values": None, "sheet_position": 2, "start_row": 0,
-             "start_column": 0, "row_count": 1, "column_count": 1}]}
+        proxy.answers["/xlwings/check"] = {
+            "actions": [
+                {
+                    "func": "addSheet",
+                    "args": [2, "Submission report"],
+                    "values": None,
+                    "sheet_position": None,
+                    "start_row": None,
+                    "start_column": None,
+                    "row_count": None,
+                    "column_count": None,
+                },
+                {
+                    "func": "setPicture",
+                    "args": [],
+                    "values": None,
+                    "sheet_position": 2,
+                    "start_row": 0,
+                    "start_column": 0,
+                    "row_count": 1,
+                    "column_count": 1,
+                },
+            ]
+        }
         assert excel.press("checkPlan") == [
             "The actionplan service answered with something this add-in cannot do (setPicture), so nothing was "
-            "changed. Close and reopen the actionplan pane to load the current add-in, then try again."]
+            "changed. Close and reopen the actionplan pane to load the current add-in, then try again."
+        ]
         assert json.dumps(excel.state) == before
 
 
 def test_client_in_an_old_excel_says_which_excel_it_needs(service, tmp_path):
-    excel = Excel(state_from_xlsx(canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")])), service.url,
-                  tmp_path, api="1.7")
-    old = ("This version of Excel is too old for the actionplan add-in. It needs Excel for Microsoft 365, Excel "
-           "2021 or later, or Excel on the web (Excel JavaScript API 1.12). Ask IT to update Office, or upload the "
-           "workbook on the actionplan web page instead.")
+    excel = Excel(
+        state_from_xlsx(canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")])),
+        service.url,
+        tmp_path,
+        api="1.7",
+    )
+    old = (
+        "This version of Excel is too old for the actionplan add-in. It needs Excel for Microsoft 365, Excel "
+        "2021 or later, or Excel on the web (Excel JavaScript API 1.12). Ask IT to update Office, or upload the "
+        "workbook on the actionplan web page instead."
+    )
     assert excel.sign_in(service.keys["finance"])["texts"]["who"] == old
     assert excel.press("checkPlan") == [old]
 
 
 def test_client_keeps_the_key_under_offices_partition_key(service, tmp_path):
-    excel = Excel(state_from_xlsx(canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")])), service.url,
-                  tmp_path, partition_key="https://host/abc/")
+    excel = Excel(
+        state_from_xlsx(canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")])),
+        service.url,
+        tmp_path,
+        partition_key="https://host/abc/",
+    )
     excel.sign_in(service.keys["finance"])
     assert list(excel.storage) == ["https://host/abc/actionplan.accessKey"]
     excel.run("taskpane.html", pane=[{"type": "forget"}])
@@ -217,8 +274,10 @@ def test_client_keeps_the_key_under_offices_partition_key(service, tmp_path):
 
 def test_client_pane_check_and_status(finance):
     out = finance.run("taskpane.html", pane=[{"type": "click", "path": "/xlwings/check"}])
-    assert out["texts"]["result"] == ("Check found 2 errors and 1 warning. Fix the cells coloured red (listed on "
-                                      "the 'Submission report' sheet), then press Submit. Nothing was stored.")
+    assert out["texts"]["result"] == (
+        "Check found 2 errors and 1 warning. Fix the cells coloured red (listed on "
+        "the 'Submission report' sheet), then press Submit. Nothing was stored."
+    )
     assert out["texts"]["mine-department"] == "Finance"
 
 
@@ -233,27 +292,60 @@ def test_client_type_checks_against_office_js():
         if os.environ.get("CI"):
             pytest.fail("TypeScript is not installed: `make test` runs npm ci in tests/addin/js")
         pytest.skip("TypeScript is not installed: run `make js` (npm ci in tests/addin/js)")
-    done = subprocess.run([node(), str(tsc), "-p", str(JS / "tsconfig.json")], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [node(), str(tsc), "-p", str(JS / "tsconfig.json")], capture_output=True, text=True, timeout=300
+    )
     assert (done.returncode, done.stdout) == (0, ""), done.stdout
 
 
 def test_client_writes_a_50000_row_answer_in_blocks(service, tmp_path):
     from tests.addin.excel import Proxy
 
-    rows = [[f"'Action {i}", "'Finance", 45747 + i % 300, "'G", f"'Update for action {i}, on track"]
-            for i in range(50_000)]
-    nothing = {"values": None, "start_row": None, "start_column": None, "row_count": None, "column_count": None}
+    rows = [
+        [f"'Action {i}", "'Finance", 45747 + i % 300, "'G", f"'Update for action {i}, on track"]
+        for i in range(50_000)
+    ]
+    nothing = {
+        "values": None,
+        "start_row": None,
+        "start_column": None,
+        "row_count": None,
+        "column_count": None,
+    }
     with Proxy(service.url) as proxy:
-        excel = _excel(service, tmp_path, canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")]),
-                       base=proxy.url, key=service.keys["admin"])
-        proxy.answers["/xlwings/rollup"] = {"actions": [
-            {"func": "addSheet", "args": [2, "Council actions"], "sheet_position": None, **nothing},
-            {"func": "setValues", "args": [], "values": rows, "sheet_position": 2, "start_row": 3,
-             "start_column": 0, "row_count": 50_000, "column_count": 5},
-            {"func": "setNumberFormat", "args": ["dd/mm/yyyy"], "values": None, "sheet_position": 2,
-             "start_row": 3, "start_column": 2, "row_count": 50_000, "column_count": 1},
-            {"func": "alert", "args": ["Written."], "sheet_position": None, **nothing}]}
+        excel = _excel(
+            service,
+            tmp_path,
+            canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")]),
+            base=proxy.url,
+            key=service.keys["admin"],
+        )
+        proxy.answers["/xlwings/rollup"] = {
+            "actions": [
+                {"func": "addSheet", "args": [2, "Council actions"], "sheet_position": None, **nothing},
+                {
+                    "func": "setValues",
+                    "args": [],
+                    "values": rows,
+                    "sheet_position": 2,
+                    "start_row": 3,
+                    "start_column": 0,
+                    "row_count": 50_000,
+                    "column_count": 5,
+                },
+                {
+                    "func": "setNumberFormat",
+                    "args": ["dd/mm/yyyy"],
+                    "values": None,
+                    "sheet_position": 2,
+                    "start_row": 3,
+                    "start_column": 2,
+                    "row_count": 50_000,
+                    "column_count": 1,
+                },
+                {"func": "alert", "args": ["Written."], "sheet_position": None, **nothing},
+            ]
+        }
         assert excel.press("getRollup") == ["Written."]
     sheet = excel.sheet("Council actions")
     assert len(sheet["values"]) == 50_003 and sheet["values"][-1][0] == "Action 49999"

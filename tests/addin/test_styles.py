@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from actionplan.excel_addin import xlbook
-
 from actionplan.check import check_xlwings
+from actionplan.excel_addin import xlbook
 from actionplan.sample import xlwings_payload
 from actionplan.settings import load_settings
 from tests.addin.excel import state_from_xlsx

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from actionplan.excel_addin.gate import WAITING_PER_KEY
 from actionplan.excel_addin.tokens import TokenStore
-
 from tests.conftest import ACTION_HEADER
 from tests.test_service import _free_port
 
@@ -61,9 +61,14 @@ def served(tmp_path_factory):
     port = _free_port()
     store = TokenStore.for_home(home)
     keys = {"flood": store.add(department="Finance")[1], "other": store.add(department="Registrars")[1]}
-    proc = subprocess.Popen([sys.executable, "-m", "actionplan", "serve", "--port", str(port)], cwd=ROOT,
-                            env={**os.environ, "ACTIONPLAN_HOME": str(home)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actionplan", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "ACTIONPLAN_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -87,8 +92,10 @@ def _record(name: str, figures: dict) -> None:
 async def _unauthenticated_upload(port: int) -> int:
     """One POST declaring a 24 MB body with no key, the whole body pushed while the answer is read; its status."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"POST /xlwings/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 f"Content-Length: {BODY}\r\n\r\n".encode())
+    writer.write(
+        f"POST /xlwings/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {BODY}\r\n\r\n".encode()
+    )
     chunk = b" " * (1024 * 1024)
 
     async def push():
@@ -120,23 +127,59 @@ def test_hundred_unauthenticated_24mb_bodies_are_refused_in_bounded_memory(serve
     after = _rss_mb(served["pid"])
     assert statuses == [401] * 100
     assert httpx.get(f"{served['url']}/healthz").json() == {"status": "ok"}
-    _record("unauthenticated_24mb_x100", {"rss_before_mb": round(before), "rss_peak_mb": round(rss.peak),
-                                          "rss_after_mb": round(after), "seconds": round(took, 1),
-                                          "bytes_sent_mb": 100 * BODY // (1024 * 1024)})
+    _record(
+        "unauthenticated_24mb_x100",
+        {
+            "rss_before_mb": round(before),
+            "rss_peak_mb": round(rss.peak),
+            "rss_after_mb": round(after),
+            "seconds": round(took, 1),
+            "bytes_sent_mb": 100 * BODY // (1024 * 1024),
+        },
+    )
 
 
 def _errors_plan(rows: int) -> bytes:
-    values = [ACTION_HEADER] + [[f"A{i}", "o", "t", "Do it", "", "31/11/17", "", "Greenish", ""] for i in range(rows)]
-    return json.dumps({"client": "Office.js", "book": {"name": "flood.xlsx"}, "names": [], "sheets": [
-        {"name": "Plan", "values": [["Department", "Finance"], ["Plan", "P"], ["Period", "2024/25 Q2"]]},
-        {"name": "Actions", "values": values}]}).encode()
+    values = [ACTION_HEADER] + [
+        [f"A{i}", "o", "t", "Do it", "", "31/11/17", "", "Greenish", ""] for i in range(rows)
+    ]
+    return json.dumps(
+        {
+            "client": "Office.js",
+            "book": {"name": "flood.xlsx"},
+            "names": [],
+            "sheets": [
+                {
+                    "name": "Plan",
+                    "values": [["Department", "Finance"], ["Plan", "P"], ["Period", "2024/25 Q2"]],
+                },
+                {"name": "Actions", "values": values},
+            ],
+        }
+    ).encode()
 
 
 def _one_row_plan() -> bytes:
-    return json.dumps({"client": "Office.js", "book": {"name": "mine.xlsx"}, "names": [], "sheets": [
-        {"name": "Plan", "values": [["Department", "Registrars"], ["Plan", "P"], ["Period", "2024/25 Q2"]]},
-        {"name": "Actions", "values": [ACTION_HEADER, ["R1", "o", "t", "Register births", "R Khan", "31/03/2025",
-                                                       "", "G", "On track"]]}]}).encode()
+    return json.dumps(
+        {
+            "client": "Office.js",
+            "book": {"name": "mine.xlsx"},
+            "names": [],
+            "sheets": [
+                {
+                    "name": "Plan",
+                    "values": [["Department", "Registrars"], ["Plan", "P"], ["Period", "2024/25 Q2"]],
+                },
+                {
+                    "name": "Actions",
+                    "values": [
+                        ACTION_HEADER,
+                        ["R1", "o", "t", "Register births", "R Khan", "31/03/2025", "", "G", "On track"],
+                    ],
+                },
+            ],
+        }
+    ).encode()
 
 
 def test_one_keys_flood_does_not_make_another_department_wait(served):
@@ -145,16 +188,27 @@ def test_one_keys_flood_does_not_make_another_department_wait(served):
     timings: dict[str, list[float]] = {"other_check": [], "status": [], "healthz": []}
 
     async def flood(client: httpx.AsyncClient):
-        return await asyncio.gather(*(client.post("/xlwings/check", content=flood_body, headers={
-            "Authorization": keys["flood"], "Content-Type": "application/json"}) for _ in range(45)))
+        return await asyncio.gather(
+            *(
+                client.post(
+                    "/xlwings/check",
+                    content=flood_body,
+                    headers={"Authorization": keys["flood"], "Content-Type": "application/json"},
+                )
+                for _ in range(45)
+            )
+        )
 
     async def meanwhile(client: httpx.AsyncClient, flooding: asyncio.Task):
         answers = []
         await asyncio.sleep(2)  # the flood is under way
         while not flooding.done() or len(answers) < 5:
             t = time.monotonic()
-            r = await client.post("/xlwings/check", content=mine, headers={"Authorization": keys["other"],
-                                                                           "Content-Type": "application/json"})
+            r = await client.post(
+                "/xlwings/check",
+                content=mine,
+                headers={"Authorization": keys["other"], "Content-Type": "application/json"},
+            )
             timings["other_check"].append(time.monotonic() - t)
             answers.append(r)
             for name, path in (("status", "/api/status"), ("healthz", "/healthz")):
@@ -168,8 +222,10 @@ def test_one_keys_flood_does_not_make_another_department_wait(served):
 
     async def run():
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=0)
-        async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as a, \
-                httpx.AsyncClient(base_url=url, timeout=600) as b:
+        async with (
+            httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as a,
+            httpx.AsyncClient(base_url=url, timeout=600) as b,
+        ):
             flooding = asyncio.create_task(flood(a))
             answers = await meanwhile(b, flooding)
             return await flooding, answers
@@ -180,10 +236,14 @@ def test_one_keys_flood_does_not_make_another_department_wait(served):
     took = time.monotonic() - started
 
     codes = [r.status_code for r in flooded]
-    assert set(codes) <= {200, 429} and codes.count(200) >= 1 + WAITING_PER_KEY  # one in progress, the rest queued
+    assert (
+        set(codes) <= {200, 429} and codes.count(200) >= 1 + WAITING_PER_KEY
+    )  # one in progress, the rest queued
     for r in flooded:
         if r.status_code == 429:
-            assert r.headers["retry-after"] == "5" and r.json()["detail"].startswith("This access key already has ")
+            assert r.headers["retry-after"] == "5" and r.json()["detail"].startswith(
+                "This access key already has "
+            )
         else:
             alert = next(a["args"][0] for a in r.json()["actions"] if a["func"] == "alert")
             assert alert.startswith("Check found 1,001 errors")
@@ -194,12 +254,24 @@ def test_one_keys_flood_does_not_make_another_department_wait(served):
 
     def summary(values: list[float]) -> dict:
         ordered = sorted(values)
-        return {"n": len(ordered), "median_s": round(ordered[len(ordered) // 2], 2), "max_s": round(ordered[-1], 2)}
+        return {
+            "n": len(ordered),
+            "median_s": round(ordered[len(ordered) // 2], 2),
+            "max_s": round(ordered[-1], 2),
+        }
 
-    _record("one_key_floods_45_checks_of_30000_error_rows", {
-        "flood_answered_200": codes.count(200), "flood_refused_429": codes.count(429),
-        "other_department_check": summary(timings["other_check"]), "api_status": summary(timings["status"]),
-        "healthz": summary(timings["healthz"]), "rss_peak_mb": round(rss.peak), "seconds": round(took, 1)})
+    _record(
+        "one_key_floods_45_checks_of_30000_error_rows",
+        {
+            "flood_answered_200": codes.count(200),
+            "flood_refused_429": codes.count(429),
+            "other_department_check": summary(timings["other_check"]),
+            "api_status": summary(timings["status"]),
+            "healthz": summary(timings["healthz"]),
+            "rss_peak_mb": round(rss.peak),
+            "seconds": round(took, 1),
+        },
+    )
 
 
 def test_sixty_authenticated_24mb_bodies_from_one_key_hold_one_at_a_time(served):
@@ -210,8 +282,19 @@ def test_sixty_authenticated_24mb_bodies_from_one_key_hold_one_at_a_time(served)
     async def flood():
         limits = httpx.Limits(max_connections=60, max_keepalive_connections=0)
         async with httpx.AsyncClient(base_url=served["url"], timeout=600, limits=limits) as client:
-            return await asyncio.gather(*(client.post("/xlwings/check", content=body, headers={
-                "Authorization": served["keys"]["flood"], "Content-Type": "application/json"}) for _ in range(60)))
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        "/xlwings/check",
+                        content=body,
+                        headers={
+                            "Authorization": served["keys"]["flood"],
+                            "Content-Type": "application/json",
+                        },
+                    )
+                    for _ in range(60)
+                )
+            )
 
     started = time.monotonic()
     with _Sampler(served["pid"]) as rss:
@@ -223,5 +306,12 @@ def test_sixty_authenticated_24mb_bodies_from_one_key_hold_one_at_a_time(served)
         if r.status_code == 200:
             alert = next(a["args"][0] for a in r.json()["actions"] if a["func"] == "alert")
             assert alert.startswith("Check passed")
-    _record("one_key_60_authenticated_24mb", {"answered_200": codes.count(200), "refused_429": codes.count(429),
-                                              "rss_peak_mb": round(rss.peak), "seconds": round(took, 1)})
+    _record(
+        "one_key_60_authenticated_24mb",
+        {
+            "answered_200": codes.count(200),
+            "refused_429": codes.count(429),
+            "rss_peak_mb": round(rss.peak),
+            "seconds": round(took, 1),
+        },
+    )

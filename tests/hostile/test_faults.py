@@ -12,19 +12,25 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
+from actionplan.check import check_workbook
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.inbox import Inbox
 from actionplan.warehouse.load import load_inbox
-
-from actionplan.check import check_workbook
 from tests.conftest import action, canonical_workbook
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _child(code: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 @pytest.fixture
@@ -33,8 +39,11 @@ def queued(tmp_path):
     inbox = Inbox(tmp_path / "inbox", tmp_path / "archive")
     expected = {}
     for i in range(12):
-        path = canonical_workbook(tmp_path / f"d{i}.xlsx", f"Department {i}",
-                                  [action(f"A{j}", text=f"Action {j} of {i}") for j in range(400)])
+        path = canonical_workbook(
+            tmp_path / f"d{i}.xlsx",
+            f"Department {i}",
+            [action(f"A{j}", text=f"Action {j} of {i}") for j in range(400)],
+        )
         data = path.read_bytes()
         report = inbox.submit(check_workbook(data, path.name), data, submitted_by="t")
         expected[report["submission_id"]] = 400
@@ -48,7 +57,7 @@ def test_kill_during_ingest_leaves_each_submission_whole_or_absent(tmp_path, que
         from pathlib import Path
         from actionplan.warehouse import open_warehouse
         from actionplan.warehouse.inbox import Inbox
-        inbox = Inbox(Path({str(tmp_path / 'inbox')!r}), Path({str(tmp_path / 'archive')!r}))
+        inbox = Inbox(Path({str(tmp_path / "inbox")!r}), Path({str(tmp_path / "archive")!r}))
         wh = open_warehouse({str(db)!r})
         for path in inbox.pending():
             wh.load(inbox.read(path))
@@ -62,15 +71,23 @@ def test_kill_during_ingest_leaves_each_submission_whole_or_absent(tmp_path, que
 
     wh = open_warehouse(str(db))
     try:
-        counts = dict(wh.query("SELECT s.id, count(a.ref) AS n FROM submissions s LEFT JOIN actions a "
-                               "ON a.submission_id = s.id GROUP BY s.id").values.tolist())
+        counts = dict(
+            wh.query(
+                "SELECT s.id, count(a.ref) AS n FROM submissions s LEFT JOIN actions a "
+                "ON a.submission_id = s.id GROUP BY s.id"
+            ).values.tolist()
+        )
         assert 3 <= len(counts) < len(expected)
         assert all(counts[sid] == expected[sid] for sid in counts)  # whole, never partial
-        orphans = wh.scalar("SELECT count(*) FROM actions WHERE submission_id NOT IN (SELECT id FROM submissions)")
+        orphans = wh.scalar(
+            "SELECT count(*) FROM actions WHERE submission_id NOT IN (SELECT id FROM submissions)"
+        )
         assert orphans == 0
         result = load_inbox(inbox, wh)  # the next ingest completes the rest
         assert not result.failed
-        final = dict(wh.query("SELECT submission_id, count(*) FROM actions GROUP BY submission_id").values.tolist())
+        final = dict(
+            wh.query("SELECT submission_id, count(*) FROM actions GROUP BY submission_id").values.tolist()
+        )
         assert final == expected
     finally:
         wh.close()
@@ -107,13 +124,22 @@ def test_kill_while_publishing_rollup_keeps_the_previous_one(tmp_path):
         write_rollup(facts, Path(sys.argv[2]))
         print("done", flush=True)
     """
-    first = subprocess.run([sys.executable, "-c", textwrap.dedent(make), "50", str(target)], cwd=ROOT,
-                           capture_output=True, text=True)
+    first = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(make), "50", str(target)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert first.returncode == 0, first.stderr
     before = target.read_bytes()
 
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(make), "150000", str(target)], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(make), "150000", str(target)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert child.stdout.readline().strip() == "writing", child.stderr.read()
     deadline = time.monotonic() + 60
     while not list(target.parent.glob(".*.tmp")) and time.monotonic() < deadline:
@@ -140,8 +166,8 @@ def test_inbox_sweeps_archive_temp_files_a_killed_writer_left(tmp_path):
         import time
         from pathlib import Path
         from actionplan.files import _reserve_temp
-        _reserve_temp(Path({str(archive / ('a' * 64 + '.xlsx'))!r}), private=True).write_bytes(b"PK" + b"x" * 100_000)
-        _reserve_temp(Path({str(archive / 'rejected' / 'r.json')!r}), private=True).write_bytes(b"{{}}")
+        _reserve_temp(Path({str(archive / ("a" * 64 + ".xlsx"))!r}), private=True).write_bytes(b"PK" + b"x" * 100_000)
+        _reserve_temp(Path({str(archive / "rejected" / "r.json")!r}), private=True).write_bytes(b"{{}}")
         print("written", flush=True)
         time.sleep(600)
     """)

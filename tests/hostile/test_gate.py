@@ -13,8 +13,8 @@ import threading
 import time
 
 import pytest
-from actionplan.excel_addin.gate import RETRY_AFTER, WAITING_PER_KEY, FairQueue, RequestGate
 
+from actionplan.excel_addin.gate import RETRY_AFTER, WAITING_PER_KEY, FairQueue, RequestGate
 from tests.conftest import action, canonical_workbook
 from tests.test_service import LiveServer, _free_port, post_json, xlwings_payload
 
@@ -23,8 +23,10 @@ def _open(url_port: int, path: str, key: str | None, length: int) -> socket.sock
     """A connection that has sent a POST's headers (declaring `length` bytes of body) and none of its body."""
     s = socket.create_connection(("127.0.0.1", url_port), timeout=60)
     auth = f"Authorization: {key}\r\n" if key else ""
-    s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}"
-              f"Content-Length: {length}\r\n\r\n".encode())
+    s.sendall(
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}"
+        f"Content-Length: {length}\r\n\r\n".encode()
+    )
     return s
 
 
@@ -54,7 +56,9 @@ def test_gate_refuses_a_missing_key_before_reading_any_body(srv):
     with _open(srv.port, "/xlwings/check", None, 24 * 1024 * 1024) as s:
         status, headers, body = _answer(s)
     assert status == 401 and headers["www-authenticate"] == "Bearer"
-    assert body == {"detail": "No access key was sent. Type your department's access key into the actionplan pane."}
+    assert body == {
+        "detail": "No access key was sent. Type your department's access key into the actionplan pane."
+    }
 
 
 def test_gate_refuses_a_wrong_key_and_keeps_the_connection_for_the_next_request(srv):
@@ -72,8 +76,10 @@ def test_gate_refuses_a_declared_size_over_the_limit_before_reading_it(srv):
     with _open(srv.port, "/xlwings/submit", key, 26 * 1024 * 1024) as s:
         status, _, body = _answer(s)
     assert status == 413
-    assert body["detail"] == ("The workbook is larger than the 25 MB this service accepts. Remove unused sheets, "
-                              "rows or pictures and try again, or ask corporate performance to raise max_upload_mb.")
+    assert body["detail"] == (
+        "The workbook is larger than the 25 MB this service accepts. Remove unused sheets, "
+        "rows or pictures and try again, or ask corporate performance to raise max_upload_mb."
+    )
 
 
 def test_gate_queues_one_keys_flood_refuses_beyond_it_and_lets_another_key_through(srv, tmp_path):
@@ -85,9 +91,11 @@ def test_gate_queues_one_keys_flood_refuses_beyond_it_and_lets_another_key_throu
         with _open(srv.port, "/xlwings/check", flooder, 1000) as s:
             status, headers, body = _answer(s)
         assert status == 429 and headers["retry-after"] == str(RETRY_AFTER)
-        assert body == {"detail": f"This access key already has {WAITING_PER_KEY + 1} requests under way or "
-                                  "waiting; the service takes 1 at a time per key. Wait for them to finish and try "
-                                  f"again in {RETRY_AFTER} seconds."}
+        assert body == {
+            "detail": f"This access key already has {WAITING_PER_KEY + 1} requests under way or "
+            "waiting; the service takes 1 at a time per key. Wait for them to finish and try "
+            f"again in {RETRY_AFTER} seconds."
+        }
         book = canonical_workbook(tmp_path / "cs.xlsx", "Customer Services", [action("C1")])
         answer = post_json(srv, "/xlwings/check", xlwings_payload(book), other)
         assert answer.status_code == 200
@@ -96,7 +104,9 @@ def test_gate_queues_one_keys_flood_refuses_beyond_it_and_lets_another_key_throu
         for s in held:
             s.close()
     lines = [e for e in _audit(srv) if e.get("status") == 429]
-    assert lines[-1]["who"].startswith("Print Section (key ") and lines[-1]["reason"].startswith("This access key")
+    assert lines[-1]["who"].startswith("Print Section (key ") and lines[-1]["reason"].startswith(
+        "This access key"
+    )
 
 
 def _audit(server: LiveServer) -> list[dict]:
@@ -129,14 +139,28 @@ class _GateServer:
             body = (await receive())["body"]
             self.seen.append(scope["path"])
             answer = json.dumps({"got": len(body)}).encode()
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(answer)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": answer})
 
-        self.gate = RequestGate(app, max_bytes=1000, authenticate=lambda h: (h["authorization"], "")
-                                if h.get("authorization") else (None, "no key"), **gate_options)
+        self.gate = RequestGate(
+            app,
+            max_bytes=1000,
+            authenticate=lambda h: (h["authorization"], "") if h.get("authorization") else (None, "no key"),
+            **gate_options,
+        )
         self.port = _free_port()
-        self.server = uvicorn.Server(uvicorn.Config(self.gate, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.gate, host="127.0.0.1", port=self.port, log_level="warning")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> _GateServer:
@@ -156,10 +180,14 @@ def test_gate_gives_up_a_body_that_stops_arriving():
             s.sendall(b"x" * 10)  # a tenth of the body, then nothing
             status, headers, body = _answer(s)
         assert status == 408 and headers["connection"] == "close"
-        assert body == {"detail": "The workbook stopped arriving (nothing for 1 second), so it was not read. Check "
-                                  "the connection and send it again."}
+        assert body == {
+            "detail": "The workbook stopped arriving (nothing for 1 second), so it was not read. Check "
+            "the connection and send it again."
+        }
         assert srv.seen == []  # the endpoint never saw the half body
-        _settles(lambda: srv.gate.queue.in_progress + srv.gate.working.in_progress == 0)  # its turn was given back
+        _settles(
+            lambda: srv.gate.queue.in_progress + srv.gate.working.in_progress == 0
+        )  # its turn was given back
 
 
 def test_gate_a_body_slow_to_arrive_holds_up_no_other_key():
@@ -171,11 +199,14 @@ def test_gate_a_body_slow_to_arrive_holds_up_no_other_key():
                 quick.sendall(b"12345")
                 status, _, body = _answer(quick)
             assert (status, body) == (200, {"got": 5})
-            _settles(lambda: srv.gate.queue.in_progress == 1)  # the stalled one still holds its own key's turn
+            _settles(
+                lambda: srv.gate.queue.in_progress == 1
+            )  # the stalled one still holds its own key's turn
         assert srv.seen == ["/quick"]
 
 
 # -- the queue itself ------------------------------------------------------------------------------------------------
+
 
 def test_fair_queue_serves_keys_in_turn_not_in_arrival_order():
     async def scenario():

@@ -19,18 +19,23 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize(("data", "says"), [
-    (b"", "is empty (0 bytes)"),
-    (b"Ref,Action\nA1,Do it\n", "is a text or CSV file"),
-    (b"%PDF-1.7\n...", "is a PDF, not an Excel workbook"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "old-style Excel 97-2003 (.xls) file"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le") + b"\0" * 600,
-     "is password-protected"),
-    (b"PK\x03\x04truncated", "damaged or incomplete"),
-    (_zip({"word/document.xml": b"<w/>"}), "is a Word document"),
-    (_zip({"xl/workbook.bin": b"\0"}), "binary workbook (.xlsb)"),
-    (b"\x89PNG\r\n\x1a\n\0\0", "not an Excel workbook"),
-])
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"", "is empty (0 bytes)"),
+        (b"Ref,Action\nA1,Do it\n", "is a text or CSV file"),
+        (b"%PDF-1.7\n...", "is a PDF, not an Excel workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "old-style Excel 97-2003 (.xls) file"),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le") + b"\0" * 600,
+            "is password-protected",
+        ),
+        (b"PK\x03\x04truncated", "damaged or incomplete"),
+        (_zip({"word/document.xml": b"<w/>"}), "is a Word document"),
+        (_zip({"xl/workbook.bin": b"\0"}), "binary workbook (.xlsb)"),
+        (b"\x89PNG\r\n\x1a\n\0\0", "not an Excel workbook"),
+    ],
+)
 def test_check_names_what_a_non_workbook_is(data, says):
     sub = check_workbook(data, "plan.xlsx")
     assert not sub.accepted

@@ -25,9 +25,14 @@ def _cap() -> None:
 def validate(tmp_path: Path, data: bytes, name: str = "plan.xlsx") -> dict:
     path = tmp_path / name
     path.write_bytes(data)
-    p = subprocess.run([sys.executable, "-m", "actionplan", "validate", str(path), "--json"], capture_output=True,
-                       text=True, timeout=120, preexec_fn=_cap, env={**__import__("os").environ,
-                                                                      "ACTIONPLAN_HOME": str(tmp_path / "h")})
+    p = subprocess.run(
+        [sys.executable, "-m", "actionplan", "validate", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_cap,
+        env={**__import__("os").environ, "ACTIONPLAN_HOME": str(tmp_path / "h")},
+    )
     assert "Traceback" not in p.stdout + p.stderr, p.stderr[-2000:]
     assert p.returncode in (0, 1), p.stderr[-2000:]
     return json.loads(p.stdout)
@@ -84,10 +89,9 @@ def test_sheet_reaching_the_last_row_is_refused_clearly(tmp_path):
 
 
 def test_macros_are_accepted_but_never_kept(tmp_path, home):
-    from actionplan.warehouse.inbox import Inbox
-
     from actionplan.check import check_workbook
     from actionplan.settings import load_settings
+    from actionplan.warehouse.inbox import Inbox
 
     data = corpus.with_macros(tmp_path)
     sub = check_workbook(data, "plan.xlsm")
@@ -131,7 +135,7 @@ def test_unicode_oddities_are_cleaned_and_emoji_kept(tmp_path):
     assert sub.accepted, sub.errors
     row = sub.actions.iloc[0]
     assert row["ref"] == "A1" and row["status"] == "G" and row["lead_officer"] == "Patel, Anita"
-    assert "\u200b" not in row["action"] and "\u202e" not in row["action"] and "\U0001F4CA" in row["action"]
+    assert "\u200b" not in row["action"] and "\u202e" not in row["action"] and "\U0001f4ca" in row["action"]
 
 
 def test_defusedxml_is_installed_and_used_by_openpyxl():

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from actionplan.excel_addin.limits import BURST, MAX_CELLS, MAX_SHEETS, REQUESTS_PER_MINUTE, RateLimit
 from actionplan.excel_addin.tokens import TokenStore
 from actionplan.warehouse.inbox import Inbox
-
 from tests.conftest import action, canonical_workbook
 from tests.test_service import (
     ADMIN_ONLY,
@@ -54,21 +54,39 @@ def _audit(server: LiveServer) -> list[dict]:
 
 # -- keys --------------------------------------------------------------------------------------------------------
 
+
 def test_auth_matrix_covers_every_endpoint_that_needs_a_key(srv):
     # The Data Docs routes have their own matrix (tests/test_datadocs.py): admins only.
     from actionplan.excel_addin.datadocs import ROUTES as DATA_DOCS
 
-    protected = {route.path for route in srv.server.config.app.routes if route.path not in PUBLIC} - set(DATA_DOCS)
+    protected = {route.path for route in srv.server.config.app.routes if route.path not in PUBLIC} - set(
+        DATA_DOCS
+    )
     covered = {path.partition("?")[0] for _, path in ENDPOINTS.values()}
     assert protected == covered
     for endpoint in ENDPOINTS:  # every endpoint refuses no key, a wrong key and a revoked key with 401
-        assert {who for who, e, status in MATRIX if e == endpoint and status == 401} == {"none", "wrong", "revoked"}
+        assert {who for who, e, status in MATRIX if e == endpoint and status == 401} == {
+            "none",
+            "wrong",
+            "revoked",
+        }
     # The admin endpoints: access keys and the quarter's (register, deadlines, submissions, returns, reminders).
     assert [e for _, e, status in MATRIX if status == 403] == [*ADMIN_ONLY, *ADMIN_ONLY]
 
 
-@pytest.mark.parametrize("header", ["Bearer", "Bearer  x", "Basic dXNlcjpwYXNz", "Bearer a.b.c", "x" * 6000,
-                                    "Bearer \u00e9\u00e8.key", ".", "Bearer ../../tokens.json"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer",
+        "Bearer  x",
+        "Basic dXNlcjpwYXNz",
+        "Bearer a.b.c",
+        "x" * 6000,
+        "Bearer \u00e9\u00e8.key",
+        ".",
+        "Bearer ../../tokens.json",
+    ],
+)
 def test_malformed_authorization_is_401_never_500(srv, header):
     r = srv.client.get("/api/status", headers={"Authorization": header.encode("utf-8")})
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
@@ -86,6 +104,7 @@ def test_tokens_are_stored_hashed_and_compared_in_constant_time(srv):
 
 
 # -- the rate limit ----------------------------------------------------------------------------------------------
+
 
 def test_rate_limit_bucket_allows_a_burst_then_one_a_second():
     now = [0.0]
@@ -114,11 +133,17 @@ def test_rate_limit_is_429_with_retry_after_per_key_and_audited(srv):
     assert refused.status_code == 429
     wait = int(refused.headers["retry-after"])
     assert 1 <= wait <= 60 / REQUESTS_PER_MINUTE + 1
-    assert refused.json() == {"detail": f"Too many requests with this access key: at most {BURST} at once and "
-                                        f"{REQUESTS_PER_MINUTE} a minute. Try again in {wait} second"
-                                        f"{'s' if wait > 1 else ''}."}
-    assert post_json(srv, "/xlwings/check", b"not json", other).status_code == 400  # another key is not slowed
-    assert srv.client.get("/api/status", headers={"Authorization": key}).status_code == 200  # reads are not limited
+    assert refused.json() == {
+        "detail": f"Too many requests with this access key: at most {BURST} at once and "
+        f"{REQUESTS_PER_MINUTE} a minute. Try again in {wait} second"
+        f"{'s' if wait > 1 else ''}."
+    }
+    assert (
+        post_json(srv, "/xlwings/check", b"not json", other).status_code == 400
+    )  # another key is not slowed
+    assert (
+        srv.client.get("/api/status", headers={"Authorization": key}).status_code == 200
+    )  # reads are not limited
     time.sleep(wait)
     assert post_json(srv, "/xlwings/check", b"not json", key).status_code == 400
     lines = [e for e in _audit(srv) if e.get("status") == 429]
@@ -127,6 +152,7 @@ def test_rate_limit_is_429_with_retry_after_per_key_and_audited(srv):
 
 
 # -- the audit of refusals -----------------------------------------------------------------------------------------
+
 
 def test_every_refusal_is_audited_with_who_and_why(srv, good):
     store = TokenStore.for_home(srv.settings.home_path)
@@ -138,9 +164,17 @@ def test_every_refusal_is_audited_with_who_and_why(srv, good):
         (lambda: post_json(srv, "/xlwings/submit", good, None), 401, "no key"),
         (lambda: post_json(srv, "/xlwings/submit", good, "abcd.not-a-key"), 401, "an unrecognised key"),
         (lambda: post_json(srv, "/xlwings/submit", good, revoked), 401, "Finance (key "),
-        (lambda: srv.client.get("/api/tokens", headers={"Authorization": legal}), 403, "Legal, HR & Property"),
+        (
+            lambda: srv.client.get("/api/tokens", headers={"Authorization": legal}),
+            403,
+            "Legal, HR & Property",
+        ),
         (lambda: post_json(srv, "/xlwings/submit", b"{", legal), 400, "Legal, HR & Property"),
-        (lambda: post_json(srv, "/xlwings/submit", b" " * (1024 * 1024 + 1), legal), 413, "Legal, HR & Property"),
+        (
+            lambda: post_json(srv, "/xlwings/submit", b" " * (1024 * 1024 + 1), legal),
+            413,
+            "Legal, HR & Property",
+        ),
         (lambda: srv.client.get("/api/status?period=soon", headers={"Authorization": legal}), 400, "Legal"),
     ]
     for send, status, _ in cases:
@@ -168,17 +202,28 @@ def test_a_flood_of_refusals_is_counted_not_written_line_by_line(tmp_path):
 
 # -- request bodies ------------------------------------------------------------------------------------------------
 
+
 def test_upload_over_the_limit_is_413(srv):
     key = srv.token("Registrars")[1]
-    r = srv.client.post("/api/submissions", files={"file": ("big.xlsx", b"PK" + b"\0" * (1024 * 1024))},
-                        headers={"Authorization": key})
+    r = srv.client.post(
+        "/api/submissions",
+        files={"file": ("big.xlsx", b"PK" + b"\0" * (1024 * 1024))},
+        headers={"Authorization": key},
+    )
     assert r.status_code == 413
     assert r.json()["detail"].startswith("The workbook is larger than the 1 MB this service accepts.")
 
 
 def _plan(sheets: list[dict]) -> dict:
-    return {"client": "Office.js", "book": {"name": "odd.xlsx"}, "names": [],
-            "sheets": [{"name": "Plan", "values": [["Department", "Finance"], ["Period", "2024/25 Q2"]]}, *sheets]}
+    return {
+        "client": "Office.js",
+        "book": {"name": "odd.xlsx"},
+        "names": [],
+        "sheets": [
+            {"name": "Plan", "values": [["Department", "Finance"], ["Period", "2024/25 Q2"]]},
+            *sheets,
+        ],
+    }
 
 
 def _body(payload: dict) -> bytes:
@@ -192,27 +237,68 @@ def _with_cell(good: dict, value) -> bytes:
 
 
 ABSURD = [
-    ("sheets-not-a-list", lambda g: b'{"sheets": {"Plan": [[1]]}}', 400,
-     "The workbook JSON has no 'sheets' list of {name, values}"),
+    (
+        "sheets-not-a-list",
+        lambda g: b'{"sheets": {"Plan": [[1]]}}',
+        400,
+        "The workbook JSON has no 'sheets' list of {name, values}",
+    ),
     ("no-sheets", lambda g: b'{"sheets": []}', 400, "The workbook JSON has no sheets"),
-    ("deeply-nested", lambda g: b'{"sheets": [{"name": "Plan", "values": ' + b"[" * 100_000 + b"]" * 100_000 + b"}]}",
-     400, "The request body is not valid JSON (it is nested too deeply to be a workbook)."),
+    (
+        "deeply-nested",
+        lambda g: b'{"sheets": [{"name": "Plan", "values": ' + b"[" * 100_000 + b"]" * 100_000 + b"}]}",
+        400,
+        "The request body is not valid JSON (it is nested too deeply to be a workbook).",
+    ),
     ("nan", lambda g: _with_cell(g, float("nan")), 400, "The request body is not valid JSON."),
-    ("number-beyond-excel", lambda g: _with_cell(g, 10**400), 400,
-     "Sheet 'Actions' cell D2 holds a number too large for Excel."),
-    ("1e999", lambda g: _body(g).replace(b'"Close the accounts"', b"1e999"), 400,
-     "Sheet 'Actions' cell D2 holds a number too large for Excel."),
-    ("object-in-a-cell", lambda g: _with_cell(g, {"formula": "=1"}), 400,
-     "Sheet 'Actions' cell D2 holds a JSON object, not a cell value."),
-    ("list-in-a-cell", lambda g: _with_cell(g, [1, 2]), 400, "Sheet 'Actions' cell D2 holds a list, not a cell value."),
-    ("half-a-surrogate-pair", lambda g: _with_cell(g, "ok \ud83d"), 400,
-     "Sheet 'Actions' cell D2 holds a broken character (half of a UTF-16 pair"),
-    ("10000-sheets", lambda g: _body(_plan([{"name": f"S{i}", "values": [["x"]]} for i in range(10_000)])), 413,
-     f"The workbook has 10,001 sheets; the service reads at most {MAX_SHEETS}."),
-    ("50000x50-grid", lambda g: _body(_plan([{"name": "Actions", "values": [[""] * 50] * 50_000}])), 413,
-     f"The workbook has more than {MAX_CELLS:,} cells in use (sheet 'Actions' takes it past the limit)"),
-    ("100001-rows", lambda g: _body(_plan([{"name": "Actions", "values": [[]] * 100_001}])), 413,
-     "Sheet 'Actions' has content down to row 100,001, far below any action plan (at most 100,000 rows are read)."),
+    (
+        "number-beyond-excel",
+        lambda g: _with_cell(g, 10**400),
+        400,
+        "Sheet 'Actions' cell D2 holds a number too large for Excel.",
+    ),
+    (
+        "1e999",
+        lambda g: _body(g).replace(b'"Close the accounts"', b"1e999"),
+        400,
+        "Sheet 'Actions' cell D2 holds a number too large for Excel.",
+    ),
+    (
+        "object-in-a-cell",
+        lambda g: _with_cell(g, {"formula": "=1"}),
+        400,
+        "Sheet 'Actions' cell D2 holds a JSON object, not a cell value.",
+    ),
+    (
+        "list-in-a-cell",
+        lambda g: _with_cell(g, [1, 2]),
+        400,
+        "Sheet 'Actions' cell D2 holds a list, not a cell value.",
+    ),
+    (
+        "half-a-surrogate-pair",
+        lambda g: _with_cell(g, "ok \ud83d"),
+        400,
+        "Sheet 'Actions' cell D2 holds a broken character (half of a UTF-16 pair",
+    ),
+    (
+        "10000-sheets",
+        lambda g: _body(_plan([{"name": f"S{i}", "values": [["x"]]} for i in range(10_000)])),
+        413,
+        f"The workbook has 10,001 sheets; the service reads at most {MAX_SHEETS}.",
+    ),
+    (
+        "50000x50-grid",
+        lambda g: _body(_plan([{"name": "Actions", "values": [[""] * 50] * 50_000}])),
+        413,
+        f"The workbook has more than {MAX_CELLS:,} cells in use (sheet 'Actions' takes it past the limit)",
+    ),
+    (
+        "100001-rows",
+        lambda g: _body(_plan([{"name": "Actions", "values": [[]] * 100_001}])),
+        413,
+        "Sheet 'Actions' has content down to row 100,001, far below any action plan (at most 100,000 rows are read).",
+    ),
 ]
 
 
@@ -223,8 +309,14 @@ def served(tmp_path_factory):
     port = _free_port()
     env = {**os.environ, "ACTIONPLAN_HOME": str(home), "ACTIONPLAN_MAX_UPLOAD_MB": "12"}
     key = TokenStore.for_home(home).add(department="Finance")[1]
-    proc = subprocess.Popen([sys.executable, "-m", "actionplan", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actionplan", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -250,13 +342,16 @@ def _peak_rss_mb(pid: int) -> float:
 
 @pytest.mark.parametrize(("case", "make", "status", "detail"), ABSURD, ids=[c[0] for c in ABSURD])
 @pytest.mark.parametrize("path", ["/xlwings/check", "/xlwings/submit"])
-def test_absurd_payload_is_refused_with_words_quickly_in_bounded_memory(served, good, path, case, make, status,
-                                                                         detail):
+def test_absurd_payload_is_refused_with_words_quickly_in_bounded_memory(
+    served, good, path, case, make, status, detail
+):
     body = make(good)
     assert len(body) < 12 * 1024 * 1024  # within the body limit: the shape is what is refused
     started = time.monotonic()
     r = served.post(path, content=body, headers={"Content-Type": "application/json"})
     assert time.monotonic() - started < 5
     assert r.status_code == status and r.json()["detail"].startswith(detail), r.text[:300]
-    assert _peak_rss_mb(served.pid) < 600  # about 260 MB once warm; parsing never held more than the body's worth
+    assert (
+        _peak_rss_mb(served.pid) < 600
+    )  # about 260 MB once warm; parsing never held more than the body's worth
     assert served.get("/healthz").status_code == 200

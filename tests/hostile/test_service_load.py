@@ -17,18 +17,24 @@ from pathlib import Path
 
 import httpx
 import pytest
-from actionplan.warehouse import open_warehouse
-from actionplan.warehouse.inbox import Inbox
-from actionplan.warehouse.load import load_inbox
 
 from actionplan.check import check_workbook
 from actionplan.errors import WarehouseUnavailable
+from actionplan.warehouse import open_warehouse
+from actionplan.warehouse.inbox import Inbox
+from actionplan.warehouse.load import load_inbox
 from tests.conftest import action, canonical_workbook
 from tests.test_service import LiveServer, post_json, xlwings_payload
 
 PERIOD = "2024/25 Q2"
-DEPARTMENTS = ["Finance", "Legal, HR & Property", "Registrars", "Print Section", "Customer Services",
-               "Children's Services"]
+DEPARTMENTS = [
+    "Finance",
+    "Legal, HR & Property",
+    "Registrars",
+    "Print Section",
+    "Customer Services",
+    "Children's Services",
+]
 
 
 def _alert(response: httpx.Response) -> str:
@@ -39,12 +45,17 @@ async def _send_all(url: str, jobs: list[tuple[str, str, str, bytes]]) -> list[h
     """Every job's request at once (one connection each), answered in any order."""
     limits = httpx.Limits(max_connections=len(jobs), max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
+
         def send(kind: str, key: str, body: bytes):
             if kind == "upload":
-                return client.post("/api/submissions", files={"file": ("plan.xlsx", body)},
-                                   headers={"Authorization": key})
-            return client.post("/xlwings/submit", content=body,
-                               headers={"Authorization": key, "Content-Type": "application/json"})
+                return client.post(
+                    "/api/submissions", files={"file": ("plan.xlsx", body)}, headers={"Authorization": key}
+                )
+            return client.post(
+                "/xlwings/submit",
+                content=body,
+                headers={"Authorization": key, "Content-Type": "application/json"},
+            )
 
         return await asyncio.gather(*(send(kind, key, body) for _, kind, key, body in jobs))
 
@@ -54,7 +65,9 @@ def test_sixty_concurrent_submissions_store_each_distinct_one_once(tmp_path):
         jobs = []  # (group, kind, key, body): five identical requests per group, twelve groups
         for i, dept in enumerate(DEPARTMENTS):
             key = server.token(dept)[1]
-            upload = canonical_workbook(tmp_path / f"u{i}.xlsx", dept, [action(f"U{n}") for n in range(i + 1)])
+            upload = canonical_workbook(
+                tmp_path / f"u{i}.xlsx", dept, [action(f"U{n}") for n in range(i + 1)]
+            )
             # Each department's Excel workbook differs from its upload; Finance's has an error and is rejected.
             rows = [action(f"X{n}", status="Greenish" if i == 0 else "G") for n in range(i + 2)]
             payload = xlwings_payload(canonical_workbook(tmp_path / f"x{i}.xlsx", dept, rows))
@@ -89,10 +102,16 @@ def test_sixty_concurrent_submissions_store_each_distinct_one_once(tmp_path):
         audit = Inbox(server.settings.inbox_path, server.settings.archive_path).audit_log()
         assert len(audit) == 60
         assert Counter((e["channel"], e["outcome"]) for e in audit) == {
-            ("upload", "accepted"): 6, ("upload", "duplicate"): 24, ("xlwings", "accepted"): 5,
-            ("xlwings", "duplicate"): 20, ("xlwings", "rejected"): 5}
+            ("upload", "accepted"): 6,
+            ("upload", "duplicate"): 24,
+            ("xlwings", "accepted"): 5,
+            ("xlwings", "duplicate"): 20,
+            ("xlwings", "rejected"): 5,
+        }
         accepted = [e["submission_id"] for e in audit if e["outcome"] == "accepted"]
-        assert {p.stem for p in server.pending()} == set(accepted) and len(server.pending()) == len(accepted) == 11
+        assert {p.stem for p in server.pending()} == set(accepted) and len(server.pending()) == len(
+            accepted
+        ) == 11
         assert upload_ids <= set(accepted)
         assert {e["submission_id"] for e in audit if e["outcome"] == "duplicate"} <= set(accepted)
         assert {e["who"].partition(" (key ")[0] for e in audit} == set(DEPARTMENTS)
@@ -101,14 +120,18 @@ def test_sixty_concurrent_submissions_store_each_distinct_one_once(tmp_path):
 
 # -- the warehouse locked or busy ------------------------------------------------------------------------------------
 
+
 class Holder:
     """Another process holding the DuckDB file open for writing (as a running ingest or consolidate does)."""
 
     def __init__(self, path: str) -> None:
-        code = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
-                "sys.stdin.read(); c.close()")
-        self.proc = subprocess.Popen([sys.executable, "-c", code, path], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        code = (
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
+            "sys.stdin.read(); c.close()"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout.readline().strip() == "locked"
 
     def release(self) -> None:
@@ -141,8 +164,11 @@ def test_warehouse_locked_submissions_still_accepted_and_loaded_after(tmp_path, 
 
         key = server.token("Finance")[1]
         upload = canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1"), action("F2")])
-        r = server.client.post("/api/submissions", files={"file": ("f.xlsx", upload.read_bytes())},
-                               headers={"Authorization": key})
+        r = server.client.post(
+            "/api/submissions",
+            files={"file": ("f.xlsx", upload.read_bytes())},
+            headers={"Authorization": key},
+        )
         assert r.status_code == 200 and r.json()["stored"] is True
         excel = canonical_workbook(tmp_path / "f2.xlsx", actions=[action("F1"), action("F2"), action("F3")])
         r2 = post_json(server, "/xlwings/submit", xlwings_payload(excel), key)
@@ -162,11 +188,17 @@ def test_warehouse_locked_submissions_still_accepted_and_loaded_after(tmp_path, 
         finally:
             wh.close()
         assert sorted(result.loaded) == sorted(
-            e["submission_id"] for e in Inbox(s.inbox_path, s.archive_path).audit_log() if e["outcome"] == "accepted")
+            e["submission_id"]
+            for e in Inbox(s.inbox_path, s.archive_path).audit_log()
+            if e["outcome"] == "accepted"
+        )
         assert len(result.loaded) == 2 and result.failed == {} and server.pending() == []
         after = server.client.get(f"/api/status?period={PERIOD}", headers={"Authorization": key}).json()
         assert after["source"] == "warehouse and inbox"
-        assert next(d for d in after["departments"] if d["department"] == "Finance")["current"]["state"] == "loaded"
+        assert (
+            next(d for d in after["departments"] if d["department"] == "Finance")["current"]["state"]
+            == "loaded"
+        )
 
 
 def _release_on_first_retry(holder: Holder, done: threading.Event, timeout: float = 120) -> None:
@@ -180,8 +212,10 @@ def _release_on_first_retry(holder: Holder, done: threading.Event, timeout: floa
     )
     from prefect.client.schemas.sorting import TaskRunSort
 
-    wanted = TaskRunFilter(name=TaskRunFilterName(like_="load-inbox"),
-                           state=TaskRunFilterState(name=TaskRunFilterStateName(any_=["AwaitingRetry"])))
+    wanted = TaskRunFilter(
+        name=TaskRunFilterName(like_="load-inbox"),
+        state=TaskRunFilterState(name=TaskRunFilterStateName(any_=["AwaitingRetry"])),
+    )
     deadline = time.monotonic() + timeout
     try:
         with get_client(sync_client=True) as client:
@@ -194,10 +228,11 @@ def _release_on_first_retry(holder: Holder, done: threading.Event, timeout: floa
 
 
 def test_ingest_flow_retries_with_back_off_until_the_warehouse_is_free(tmp_path, settings, hold):
-    from actionplan.flows.ingest import ingest
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.client.schemas.sorting import TaskRunSort
+
+    from actionplan.flows.ingest import ingest
 
     open_warehouse(settings.warehouse_url).close()
     assert ingest()["loaded"] == []  # Prefect's temporary server is up before the clock matters
@@ -224,9 +259,14 @@ def test_ingest_flow_retries_with_back_off_until_the_warehouse_is_free(tmp_path,
     assert sorted(result["loaded"]) == sorted(ids) and result["failed"] == {}
     assert elapsed >= 10 + 2  # the first attempt waited 10 s for the lock, then the retry came 2 s later
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(
-            any_=[state.state_details.flow_run_id])), sort=TaskRunSort.ID_DESC, limit=10)
-    assert [(r.name.rpartition("-")[0], r.run_count, r.state.name) for r in runs] == [("load-inbox", 2, "Completed")]
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
+            sort=TaskRunSort.ID_DESC,
+            limit=10,
+        )
+    assert [(r.name.rpartition("-")[0], r.run_count, r.state.name) for r in runs] == [
+        ("load-inbox", 2, "Completed")
+    ]
     wh = open_warehouse(settings.warehouse_url, read_only=True)
     try:
         assert wh.submission_counts()["actions"] == 150
@@ -241,9 +281,25 @@ def test_load_script_quick_run_loses_nothing(tmp_path, workers):
     twice, however many processes answer."""
     out = tmp_path / "load.json"
     root = Path(__file__).resolve().parents[2]
-    p = subprocess.run([sys.executable, str(root / "bench" / "load.py"), "--quick", "--clients", "6", "--seconds",
-                        "8", "--workers", str(workers), "--out", str(out)], cwd=root, capture_output=True,
-                       text=True, timeout=600)
+    p = subprocess.run(
+        [
+            sys.executable,
+            str(root / "bench" / "load.py"),
+            "--quick",
+            "--clients",
+            "6",
+            "--seconds",
+            "8",
+            "--workers",
+            str(workers),
+            "--out",
+            str(out),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     result = json.loads(out.read_text())["quick"]
     assert result["server_errors"] == 0 and result["lost"] == [] and result["requests"] > 0
