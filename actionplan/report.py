@@ -20,6 +20,7 @@ from .councils import ALL_COUNCILS, DEFAULT_COUNCIL
 from .errors import ActionplanError
 from .model import RollupFacts
 from .rollup import _SEVERITY, RAGB_COLUMNS
+from .values import present
 from .vocabulary import STATUS_MEANINGS, STATUS_NAMES
 
 # The performance symbols councils print beside a KPI (spec: ★ better, ● within, ▲ worse).
@@ -424,10 +425,7 @@ class _Report:
             "Departments missing: " + (", ".join(f.missing) if f.missing else "none") + ".",
         ]
         if not self.department:
-            lines.append(
-                "Departments late: not recorded (actionplan keeps no deadline; every plan on record "
-                "is counted)."
-            )
+            lines.append(_late_line(f.submissions))
         for line in lines:
             self.para(line)
         objectives, actions = _total(f.objectives_summary), _total(f.summary)
@@ -749,3 +747,21 @@ def ragb_chart_png(summary: pd.DataFrame, title: str) -> bytes | None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _late_line(submissions: Any) -> str:
+    """Who was late against the period's deadline (the Submissions sheet's standing), or why nobody can be."""
+    from .standing import LATE, ON_TIME
+
+    if submissions is None or "Status" not in submissions:
+        return "Departments late: no deadline is set for this period (actionplan deadline set)."
+    standing = [str(v) for v in submissions["Status"]]
+    if LATE not in standing and ON_TIME not in standing:
+        return "Departments late: no deadline is set for this period (actionplan deadline set)."
+    notes = submissions["Note"] if "Note" in submissions else [None] * len(standing)
+    late = [
+        f"{d} ({n})" if present(n) else str(d)
+        for d, st, n in zip(submissions["Department"], standing, notes, strict=True)
+        if st == LATE
+    ]
+    return "Departments late: " + (", ".join(late) if late else "none") + "."

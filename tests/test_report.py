@@ -549,3 +549,32 @@ def test_report_all_councils_has_each_councils_totals(tmp_path):
     assert len(councils) == len(COUNCILS) + 1
     ((_, departments),) = _tables(out, SUMMARY_HEADER)
     assert [r[0] for r in departments] == list(facts.summary["Department"])
+
+
+@pytest.mark.parametrize(
+    ("rows", "line"),
+    [
+        (
+            [("Finance", "submitted", None)],
+            "Departments late: no deadline is set for this period (actionplan deadline set).",
+        ),
+        (
+            [("Finance", "on time", "submitted 10/10/2024, on time"), ("Legal", "missing", None)],
+            "Departments late: none.",
+        ),
+        (
+            [
+                ("Finance", "late", "submitted 20/10/2024, 5 days after the deadline"),
+                ("Legal", "on time", None),
+            ],
+            "Departments late: Finance (submitted 20/10/2024, 5 days after the deadline).",
+        ),
+    ],
+)
+def test_report_cover_names_the_late_departments_from_the_deadline(rows, line):
+    import pandas as pd
+
+    from actionplan.report import _late_line
+
+    frame = pd.DataFrame(rows, columns=["Department", "Status", "Note"])
+    assert _late_line(frame) == line
