@@ -805,7 +805,8 @@ def test_check_at_submit_uses_last_periods_published_snapshot(home, tmp_path):
     assert _cli_submit(s, q4)["accepted"]
     result = consolidate(period="2024/25 Q4")
     wb = openpyxl.load_workbook(result["path"])
-    codes = [r[4] for r in wb["Data quality"].iter_rows(min_row=2, values_only=True)]
+    rows = list(wb["Data quality"].iter_rows(values_only=True))
+    codes = [r[rows[0].index("Code")] for r in rows[1:]]
     assert sorted(codes) == ["rag-history", "stale-commentary"]
 
 
