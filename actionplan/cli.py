@@ -255,21 +255,27 @@ def _print_validation(validation: dict[str, Any]) -> None:
         print(f"Data Docs: {validation['docs_index']}")
 
 
+def _warehouse_to_read(s):
+    """The warehouse opened read-only, or a plain message when nothing has been loaded yet."""
+    from actionplan.warehouse import open_warehouse
+
+    url = s.warehouse_url
+    if "://" not in url and not Path(url).exists():
+        raise ActionplanError(
+            f"No warehouse yet at {url}: submit workbooks and run `actionplan ingest` first."
+        )
+    return open_warehouse(url, read_only=True, wait_seconds=5)
+
+
 def cmd_export(args) -> int:
     from actionplan.excel_addin.tokens import key_holders
-    from actionplan.warehouse import open_warehouse
     from actionplan.warehouse.consolidate import facts_from_warehouse
 
     from .councils import council_on_record
 
     s = _settings()
     period = _period(args.period)
-    url = s.warehouse_url
-    if "://" not in url and not Path(url).exists():
-        raise ActionplanError(
-            f"No warehouse yet at {url}: submit workbooks and run `actionplan ingest` first."
-        )
-    wh = open_warehouse(url, read_only=True, wait_seconds=5)
+    wh = _warehouse_to_read(s)
     try:
         council = council_on_record(args.council, wh.councils(), s.council)
         facts = facts_from_warehouse(
@@ -444,7 +450,6 @@ def cmd_docs(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from actionplan.warehouse import open_warehouse
     from actionplan.warehouse.consolidate import report_from_warehouse
 
     from .councils import council_on_record
@@ -452,12 +457,7 @@ def cmd_report(args) -> int:
 
     s = _settings()
     period = _period(args.period)
-    url = s.warehouse_url
-    if "://" not in url and not Path(url).exists():
-        raise ActionplanError(
-            f"No warehouse yet at {url}: submit workbooks and run `actionplan ingest` first."
-        )
-    wh = open_warehouse(url, read_only=True, wait_seconds=5)
+    wh = _warehouse_to_read(s)
     try:
         council = council_on_record(args.council, wh.councils(), s.council)
         out = Path(args.out) if args.out else report_file(s.rollup_file(period, council), args.department)

@@ -246,6 +246,7 @@ def header_key(text: Any) -> str:
 
 
 def _present(value: Any) -> bool:
+    # values.present without its NaN test: cells read from a workbook are never NaN, and this runs per cell.
     return value is not None and (not isinstance(value, str) or bool(value.strip()))
 
 
@@ -1589,6 +1590,18 @@ def status_from_fill(rgb: str | None) -> str | None:
 
 
 # --- Reports -------------------------------------------------------------------------------------------
+
+
+def field_letters(report: dict[str, list[str]], kind: str | None = None) -> dict[str, str]:
+    """One sheet's entry of columns_report read back: field → the column letter it was read from (of one table
+    kind, or of any, later tables winning)."""
+    letters = {}
+    for item in report.get("mapped", []):
+        letter, _, qualified = item.partition(": ")
+        table_kind, _, fid = qualified.partition(".")
+        if kind is None or table_kind == kind:
+            letters[fid] = letter
+    return letters
 
 
 def columns_report(tables: list[Table]) -> dict[str, dict[str, list[str]]]:

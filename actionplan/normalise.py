@@ -13,7 +13,7 @@ from .layouts import SHEET_TITLES, Item, Layout, Table, columns_report, title_ma
 from .model import ERROR, WARNING, Message, Submission
 from .read import Book, column_letter
 from .rules import plan_exception_reasons, stored_reasons
-from .values import DateValue, date_from_value, number_from_value, text_from_value
+from .values import DateValue, date_from_value, number_from_value, present, text_from_value
 from .vocabulary import (
     DEFAULT_TOLERANCE,
     Period,
@@ -498,7 +498,7 @@ def _period_columns(
             values["target"] = value
         else:
             extra[f"Target {_year_label(n)}"] = value
-    if period.quarter is None and not _present(values.get("actual")):
+    if period.quarter is None and not present(values.get("actual")):
         # A whole-year submission from a quarterly scorecard: the latest quarter filled in is the outturn.
         quarters = sorted((n, v) for (what, n), v in item.by_period.items() if what == "quarter")
         if quarters:
@@ -550,10 +550,6 @@ def _value_and_symbol(value: Any) -> tuple[Any, str | None]:
     symbols = _SYMBOL_IN_TEXT.findall(text)
     rest = " ".join(_SYMBOL_IN_TEXT.sub(" ", text).split())
     return (rest or None), (symbols[0] if len(set(symbols)) == 1 else None)
-
-
-def _present(value: Any) -> bool:
-    return value is not None and (not isinstance(value, str) or bool(value.strip()))
 
 
 def _kpis_frame(

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .clock import DEFAULT_TIMEZONE, local, now_in
 from .columns import rollup_headings, rollup_renames
+from .layouts import field_letters
 from .model import RollupFacts
 from .normalise import ACTUAL_OF, SYMBOL_EXTRA
 from .rules import (
@@ -69,7 +70,7 @@ def _with_kept_ratings(actions: pd.DataFrame, columns: dict[str, str]) -> tuple[
     """Show what familiar layouts keep beside the status (a second rating, the team of a service plan)."""
     if actions.empty or "extra_json" not in actions:
         return actions, columns
-    extras = [json.loads(x) if isinstance(x, str) and x else {} for x in actions["extra_json"]]
+    extras = _extras_of(actions)
     keys = [
         k for k in dict.fromkeys(k for e in extras for k in e) if k.lower().endswith("rating") or k == "Team"
     ]
@@ -402,11 +403,11 @@ def _letters(submissions: pd.DataFrame | None, mapped: str) -> dict[tuple[Any, A
             columns = json.loads(text) if isinstance(text, str) and text else {}
         except ValueError:
             continue
+        kind, _, field = mapped.partition(".")
         for sheet, report in columns.items():
-            for entry in report.get("mapped", []):
-                letter, _, name = entry.partition(": ")
-                if name == mapped:
-                    out[(sid, sheet)] = letter
+            letter = field_letters(report, kind).get(field)
+            if letter:
+                out[(sid, sheet)] = letter
     return out
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from .expect import CompiledSuite, Failure, compile_suite
+from .layouts import field_letters
 from .model import ERROR, WARNING, Message, Submission
 from .plan_checks import objective_checks
 from .rules import rag_check
@@ -203,11 +204,7 @@ def suite_frame(part: pd.DataFrame) -> pd.DataFrame:
 
 
 def _letters(info: dict[str, list[str]]) -> dict[str, str]:
-    out = {}
-    for item in info.get("mapped", []):
-        letter, _, qualified = item.partition(": ")
-        out[qualified.split(".", 1)[1]] = letter
-    return out
+    return field_letters(info)
 
 
 def _messages(
