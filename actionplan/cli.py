@@ -305,7 +305,7 @@ def _register(settings, council: str | None = None):
 
 
 def cmd_template(args) -> int:
-    from .workbooks import write_template
+    from .template import write_template
 
     out = Path(args.output)
     write_template(out, department=args.department, period=_period(args.period))

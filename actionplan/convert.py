@@ -1,7 +1,7 @@
 """A department's own workbook → the canonical template filled with the same plan, for moving to the template.
 
 The workbook is read and checked exactly as a submission is (its layout, normaliser and
-validation), then the blank template is written (workbooks.write_template) and its Plan,
+validation), then the blank template is written (template.write_template) and its Plan,
 Objectives, Actions and KPIs sheets are filled with openpyxl: text as text (never a formula),
 dates as dates, statuses as B/G/A/R. Columns the template does not have are kept to the right.
 What could not be read (an unknown status word, an impossible date) is written as it was, so the
@@ -24,13 +24,13 @@ from .errors import ActionplanError
 from .files import write_built
 from .model import Submission
 from .settings import Settings, load_settings
-from .vocabulary import DEFAULT_TOLERANCE
-from .workbooks import (
+from .template import (
     TEMPLATE_ACTION_COLUMNS,
     TEMPLATE_KPI_COLUMNS,
     TEMPLATE_OBJECTIVE_COLUMNS,
     write_template,
 )
+from .vocabulary import DEFAULT_TOLERANCE
 
 _PLAN_ROWS = {
     "department": 1,

@@ -132,12 +132,12 @@ def bench_consolidate(work: Path, departments: int, actions_per_dept: int, repea
 
     from actionplan.check import check_book
     from actionplan.read import Book, Sheet
+    from actionplan.rollup_writer import write_rollup
     from actionplan.sample import ACTION_COLUMNS, KPI_COLUMNS, OBJECTIVE_COLUMNS, plan_for
     from actionplan.warehouse import open_warehouse
     from actionplan.warehouse.consolidate import facts_from_warehouse
     from actionplan.warehouse.inbox import Inbox
     from actionplan.warehouse.load import load_inbox
-    from actionplan.workbooks import write_rollup
 
     home = work / "consolidate-home"
     inbox = Inbox(home / "inbox", home / "archive")
@@ -253,7 +253,7 @@ from actionplan.flows.consolidate import consolidate, latest_period
 from actionplan.flows.ingest import load_pending
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse
-from actionplan.workbooks import write_rollup
+from actionplan.rollup_writer import write_rollup
 with temporary_settings({{PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}}):
     t = time.perf_counter(); consolidate(period="2024/25 Q2"); first = time.perf_counter() - t
     flow_runs = []
@@ -367,7 +367,7 @@ def bench_sparklines(work: Path, kpis: int, repeat: int) -> dict:
     from xlsxwriter.utility import xl_rowcol_to_cell
 
     from actionplan.model import RollupFacts
-    from actionplan.workbooks import write_rollup
+    from actionplan.rollup_writer import write_rollup
 
     periods = ["2023/24 Q4", "2024/25 Q1", "2024/25 Q2"]
     rows = [

@@ -13,11 +13,11 @@ from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_on_record
 from actionplan.excel_addin.tokens import key_holders
 from actionplan.model import RollupFacts
 from actionplan.register import Register
+from actionplan.rollup_writer import write_rollup
 from actionplan.settings import load_settings
 from actionplan.vocabulary import period_from_text
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse
-from actionplan.workbooks import write_rollup
 
 from .artifacts import (
     add_run_tags,
@@ -97,7 +97,7 @@ def publish_snapshots(warehouse_url: str, period: str, council: str) -> int:
 
 @task(name="write-rollup")
 def publish(facts: RollupFacts, out: str) -> str:
-    from actionplan.workbooks import sweep_orphans
+    from actionplan.rollup_writer import sweep_orphans
 
     sweep_orphans(Path(out).parent)  # temp files a killed earlier publish left behind
     return str(write_rollup(facts, Path(out)))

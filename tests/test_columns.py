@@ -10,8 +10,8 @@ import pytest
 from actionplan.columns import BY_HEADING, ITEM_KINDS, rollup_headings, stored_columns, template_headings
 from actionplan.docs_tables import with_tables
 from actionplan.layouts import FIELDS
+from actionplan.template import write_template
 from actionplan.warehouse import open_warehouse
-from actionplan.workbooks import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -210,7 +210,7 @@ def test_how_to_read_is_made_from_the_settings_in_force(warehouse_home):
 
 
 def test_rollup_workbook_shows_the_committee_columns(facts, tmp_path):
-    from actionplan.workbooks import write_rollup
+    from actionplan.rollup_writer import write_rollup
 
     out = write_rollup(facts, tmp_path / "rollup.xlsx")
     wb = openpyxl.load_workbook(out)
@@ -238,7 +238,7 @@ def test_rollup_workbook_shows_the_committee_columns(facts, tmp_path):
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (libreoffice-calc) is not installed")
 def test_rollup_prints_to_pdf(facts, tmp_path):
     from actionplan.pdf import pdf_from_workbook
-    from actionplan.workbooks import write_rollup
+    from actionplan.rollup_writer import write_rollup
 
     pdf = pdf_from_workbook(write_rollup(facts, tmp_path / "rollup.xlsx"))
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000

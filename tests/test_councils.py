@@ -15,13 +15,13 @@ import pytest
 from actionplan.check import check_workbook
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_name, council_on_record
 from actionplan.errors import StartupError, UnknownCouncil, WarehouseNeedsUpgrade
+from actionplan.rollup_writer import write_rollup
 from actionplan.settings import load_settings
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.base import record_table
 from actionplan.warehouse.consolidate import facts_from_warehouse
 from actionplan.warehouse.inbox import Inbox, submission_id
 from actionplan.warehouse.load import load_inbox
-from actionplan.workbooks import write_rollup
 from tests.conftest import action, canonical_workbook
 from tests.councils import (
     EAST,

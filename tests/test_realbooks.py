@@ -341,11 +341,11 @@ def test_kpis_scorecards_are_accepted_through_the_cli(tmp_path, home):
 
 
 def test_kpis_scorecards_roll_up_with_target_actual_symbol_and_performance(tmp_path, settings):
+    from actionplan.rollup_writer import write_rollup
     from actionplan.warehouse import open_warehouse
     from actionplan.warehouse.consolidate import facts_from_warehouse
     from actionplan.warehouse.inbox import Inbox
     from actionplan.warehouse.load import load_inbox
-    from actionplan.workbooks import write_rollup
 
     inbox = Inbox(settings.inbox_path, settings.archive_path)
     for path in (quarterly_scorecard(tmp_path / "q.xlsx"), yearly_scorecard(tmp_path / "y.xlsx")):

@@ -31,12 +31,12 @@ from actionplan.report import (
     reason_in_words,
     write_report,
 )
+from actionplan.rollup_writer import write_rollup
 from actionplan.sample import write_council
 from actionplan.warehouse import open_warehouse
 from actionplan.warehouse.consolidate import facts_from_warehouse, report_from_warehouse
 from actionplan.warehouse.inbox import Inbox
 from actionplan.warehouse.load import load_inbox
-from actionplan.workbooks import write_rollup
 from tests.conftest import action, canonical_workbook
 
 PERIODS = ("2024/25 Q1", "2024/25 Q2")

@@ -161,8 +161,8 @@ def test_report_service_busy_warehouse_sends_the_published_report_or_says_so(ser
 
 
 def test_report_service_addin_rollup_answer_names_the_report(service):
+    from actionplan.rollup_writer import write_rollup
     from actionplan.warehouse.consolidate import facts_from_warehouse
-    from actionplan.workbooks import write_rollup
 
     s = service.settings
     wh = open_warehouse(s.warehouse_url, read_only=True)

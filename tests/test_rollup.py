@@ -181,7 +181,7 @@ def test_rollup_data_quality_includes_stale_commentary(facts):
 def test_rollup_times_are_shown_in_the_timezone_setting(tmp_path, settings, zone, printed, submitted):
     import openpyxl
 
-    from actionplan.workbooks import write_rollup
+    from actionplan.rollup_writer import write_rollup
 
     inbox = Inbox(settings.inbox_path, settings.archive_path)
     path = canonical_workbook(tmp_path / "f.xlsx", "Finance", [action("F1", status="G")], period="2024/25 Q2")

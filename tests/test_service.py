@@ -780,11 +780,11 @@ def council(tmp_path_factory):
 
 def _load_and_publish(server: LiveServer) -> Path:
     """What the ingest and consolidate flows do, called as plain functions: inbox → warehouse → rollup workbook."""
+    from actionplan.rollup_writer import write_rollup
     from actionplan.warehouse import open_warehouse
     from actionplan.warehouse.consolidate import facts_from_warehouse
     from actionplan.warehouse.inbox import Inbox
     from actionplan.warehouse.load import load_inbox
-    from actionplan.workbooks import write_rollup
 
     s = server.settings
     wh = open_warehouse(s.warehouse_url)

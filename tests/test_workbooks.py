@@ -14,14 +14,12 @@ import pandas as pd
 import pytest
 
 from actionplan.model import RollupFacts
-from actionplan.workbooks import (
-    ROLLUP_SHEETS,
+from actionplan.rollup_writer import ROLLUP_SHEETS, sweep_orphans, write_rollup
+from actionplan.template import (
     TEMPLATE_ACTION_COLUMNS,
     TEMPLATE_KPI_COLUMNS,
     TEMPLATE_OBJECTIVE_COLUMNS,
     TEMPLATE_SHEETS,
-    sweep_orphans,
-    write_rollup,
     write_template,
 )
 
@@ -688,7 +686,7 @@ def test_write_template_filled_in_is_accepted(tmp_path):
     ],
 )
 def test_date_columns_converted_at_once_match_cell_by_cell(days):
-    from actionplan.workbooks import _cells, _typed
+    from actionplan.rollup_writer import _cells, _typed
 
     values, keys = _cells("Due date", pd.Series(days, dtype=object), "Actions")
     expected = [_typed(d) for d in days]

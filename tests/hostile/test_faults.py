@@ -94,7 +94,7 @@ def test_kill_during_ingest_leaves_each_submission_whole_or_absent(tmp_path, que
 
 
 def test_kill_while_publishing_rollup_keeps_the_previous_one(tmp_path):
-    from actionplan.workbooks import sweep_orphans
+    from actionplan.rollup_writer import sweep_orphans
 
     target = tmp_path / "rollups" / "rollup.xlsx"
     target.parent.mkdir()
@@ -103,7 +103,7 @@ def test_kill_while_publishing_rollup_keeps_the_previous_one(tmp_path):
         import pandas as pd
         from pathlib import Path
         from actionplan.rollup import facts_for_period
-        from actionplan.workbooks import write_rollup
+        from actionplan.rollup_writer import write_rollup
         n = int(sys.argv[1])
         actions = pd.DataFrame({
             "department": ["Finance"] * n, "sheet": "Actions", "row_number": range(2, n + 2),
