@@ -6,14 +6,17 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
+from .columns import SHEET_TITLES
 from .errors import UnreadableWorkbook
-from .layouts import SHEET_TITLES, Layout, choose_layout, layout_named, load_layouts, tables_from_book
+from .layout_choice import choose_layout
+from .layouts import Layout, layout_named, load_layouts
 from .model import ERROR, WARNING, Message, Submission
 from .normalise import submission_from_tables
 from .plan_checks import previous_snapshot, snapshot_checks
 from .read import Book, book_from_xlsx, book_from_xlwings
 from .register import Register, fold_name
 from .settings import Settings, load_settings
+from .tables import tables_from_book
 from .validate import _letters, validate_submission
 
 MAX_MESSAGES = 1000  # listed per check; the rest are counted (see messages_within_limit)

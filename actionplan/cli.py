@@ -343,7 +343,7 @@ def cmd_layouts(args) -> int:
         for name, layout in sorted(layouts.items()):
             print(f"{name:<{width}}{layout.description}\n{'':<{width}}{layout.path}")
         return 0
-    from .layouts import layout_report
+    from .layout_choice import layout_report
     from .read import book_from_xlsx
 
     report = layout_report(

@@ -9,10 +9,12 @@ from typing import Any
 
 import pandas as pd
 
-from .layouts import SHEET_TITLES, Item, Layout, Table, columns_report, title_match
+from .columns import SHEET_TITLES
+from .layouts import Layout, title_match
 from .model import ERROR, WARNING, Message, Submission
 from .read import Book, column_letter
 from .rules import plan_exception_reasons, stored_reasons
+from .tables import Item, Table, columns_report
 from .values import DateValue, date_from_value, number_from_value, present, text_from_value
 from .vocabulary import (
     DEFAULT_TOLERANCE,

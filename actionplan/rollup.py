@@ -10,7 +10,6 @@ import pandas as pd
 
 from .clock import DEFAULT_TIMEZONE, local, now_in
 from .columns import rollup_headings, rollup_renames
-from .layouts import field_letters
 from .model import RollupFacts
 from .normalise import ACTUAL_OF, SYMBOL_EXTRA
 from .rules import (
@@ -22,6 +21,7 @@ from .rules import (
     reasons_from_stored,
     stored_reasons,
 )
+from .tables import field_letters
 from .values import number_from_value, present, same_text
 from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text, plausible_as_at
 

@@ -13,11 +13,11 @@ from typing import Any
 import pandas as pd
 
 from .expect import CompiledSuite, Failure, compile_suite
-from .layouts import field_letters
 from .model import ERROR, WARNING, Message, Submission
 from .plan_checks import objective_checks
 from .rules import rag_check
 from .settings import EXPECTATIONS_DIR
+from .tables import field_letters
 from .values import present
 from .vocabulary import (
     PLAUSIBLE_YEARS,

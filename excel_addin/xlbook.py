@@ -94,7 +94,7 @@ def styles_request(plan: dict[str, Any], settings: Any) -> dict[str, Any] | None
     if any("fills" in s or "bold" in s for s in plan["sheets"]):
         return None
     from actionplan.check import available_layouts
-    from actionplan.layouts import choose_layout
+    from actionplan.layout_choice import choose_layout
     from actionplan.read import book_from_xlwings
 
     chosen = choose_layout(book_from_xlwings(plan), available_layouts(settings))

@@ -9,14 +9,15 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from actionplan import layouts as layouts_module
+from actionplan import tables as tables_module
 from actionplan.check import available_layouts, check_workbook, check_xlwings
 from actionplan.cli import main
 from actionplan.convert import NothingToConvert, convert_workbook
 from actionplan.errors import LayoutFileInvalid, UnknownLayout
-from actionplan.layouts import layout_from_file, split_text_and_date, status_from_fill, title_match
+from actionplan.layouts import layout_from_file, title_match
 from actionplan.read import Book, Sheet
 from actionplan.settings import load_settings
+from actionplan.tables import split_text_and_date, status_from_fill
 from tests.conftest import action, canonical_workbook
 from tests.familiar import (
     FROM_SUBMITTER,
@@ -527,7 +528,7 @@ def test_layouts_template_never_opens_the_file_for_styles(tmp_path, monkeypatch)
     def refuse(book):
         raise AssertionError("the template path must not read cell styles")
 
-    monkeypatch.setattr(layouts_module, "add_cell_styles", refuse)
+    monkeypatch.setattr(tables_module, "add_cell_styles", refuse)
     sub = check(canonical_workbook(tmp_path / "c.xlsx", actions=[["Heading"] + [None] * 8, action("F1")]))
     assert sub.layout == "canonical" and sub.accepted
 
