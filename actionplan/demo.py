@@ -17,8 +17,8 @@ def spoil_workbook(good: Path, bad: Path) -> Path:
     """A copy of a plan with the mistakes a real officer makes: an impossible date and an unknown status word."""
     wb = openpyxl.load_workbook(good)
     ws = wb["Actions"]
-    ws.cell(row=3, column=6).value = "31/11/24"
-    ws.cell(row=4, column=8).value = "Greenish"
+    ws.cell(row=3, column=6, value="31/11/24")
+    ws.cell(row=4, column=8, value="Greenish")
     wb.save(bad)
     return bad
 
@@ -61,9 +61,8 @@ def run_demo(workbooks: Path | None = None, seed: int = 42) -> int:
                     print(f"  {m['sheet']}!{m['cell']} '{m['value']}': {m['message']}")
         print(f"{period}: {accepted} plans accepted ({warnings} warnings), {rejected} rejected.")
 
-    result = None
-    for period in DEMO_PERIODS:
-        result = run_flow("consolidate", period=period)
+    results = [run_flow("consolidate", period=period) for period in DEMO_PERIODS]
+    result = results[-1]
     print_summary(result["facts"])
     print(f"\nRollup workbook: {result['path']}")
     print(f"Committee report: {write_demo_report(s, DEMO_PERIODS[-1])}")
