@@ -25,7 +25,7 @@ demo: install
 	$(BIN)/actionplan demo
 
 test: install js
-	$(BIN)/pytest -n 2 --dist loadfile -q
+	$(BIN)/pytest -n 2 --dist loadfile -q --durations=15
 
 test-fast: install js  # everything but the long tests (@pytest.mark.slow: the wheel, servers with workers)
 	$(BIN)/pytest -n 2 --dist loadfile -q -m "not slow"

@@ -67,9 +67,9 @@ def _print_report(report: dict[str, Any], out=None, limit: int | None = None, ev
 
 
 def _line(m: dict[str, Any]) -> str:
-    where = f"{m['sheet']}!{m['cell']}" if m["sheet"] and m["cell"] else (m["sheet"] or "workbook")
-    value = f" '{m['value']}'" if m["value"] not in (None, "") else ""
-    return f"    {where}{value}: {m['message']}"
+    from .model import Message  # the one formatter of a message line (model imports pandas: not at start-up)
+
+    return f"    {Message.from_dict(m)}"
 
 
 def _grouped(items: list[dict[str, Any]]) -> list[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 
+from .model import ERROR, Message
 from .settings import load_settings
 
 DEMO_PERIODS = ("2024/25 Q1", "2024/25 Q2")
@@ -58,7 +59,7 @@ def run_demo(workbooks: Path | None = None, seed: int = 42) -> int:
                 rejected += 1
                 print(f"\n{path.name} was rejected ({len(report['errors'])} errors, nothing stored):")
                 for m in report["errors"]:
-                    print(f"  {m['sheet']}!{m['cell']} '{m['value']}': {m['message']}")
+                    print(f"  {Message.from_dict(m, ERROR)}")
         print(f"{period}: {accepted} plans accepted ({warnings} warnings), {rejected} rejected.")
 
     results = [run_flow("consolidate", period=period) for period in DEMO_PERIODS]
