@@ -33,6 +33,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actionplan.check import check_xlwings
+from actionplan.columns import template_headings
 from actionplan.errors import ActionplanError
 from actionplan.settings import Settings, load_settings
 
@@ -51,6 +52,9 @@ log = logging.getLogger("actionplan.service")
 
 def _warm(settings: Settings) -> None:
     """Pay the one-off costs (Great Expectations, xlwings, Prefect's import for rollup paths) before the first user."""
+    row = {"Ref": "W1", "Objective": "o", "Theme": "t", "Action": "Warm up", "Lead officer": "Someone"}
+    row |= {"Due date": "31/07/2024", "Status": "G", "Progress update": "ok"}
+    headings = template_headings("actions")
     payload = {
         "book": {"name": "warm-up.xlsx"},
         "sheets": [
@@ -61,18 +65,8 @@ def _warm(settings: Settings) -> None:
             {
                 "name": "Actions",
                 "values": [
-                    [
-                        "Ref",
-                        "Objective",
-                        "Theme",
-                        "Action",
-                        "Lead officer",
-                        "Due date",
-                        "Revised due date",
-                        "Status",
-                        "Progress update",
-                    ],
-                    ["W1", "o", "t", "Warm up", "Someone", "31/07/2024", "", "G", "ok"],
+                    list(headings),
+                    [row.get(h, "") for h in headings],
                 ],
             },
         ],
