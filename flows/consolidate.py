@@ -132,23 +132,24 @@ def validate_with_gx(
     from prefect.states import Failed
 
     from actionplan.warehouse.inbox import Inbox
-    from actionplan.warehouse.validation import validate_loaded_period
+    from actionplan.warehouse.validation import current_of_period
 
     context = TaskRunContext.get()
     run_name = context.task_run.name if context else None
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
-        outcome = validate_loaded_period(
-            wh,
-            Inbox(Path(inbox_dir), Path(archive_dir)),
-            period,
-            council,
-            docs_dir=Path(docs_dir),
-            results_dir=Path(results_dir),
-            run_name=run_name,
-        )
+        current = current_of_period(wh, period, council)
     finally:
         wh.close()
+    outcome = validated_elsewhere(
+        current,
+        Inbox(Path(inbox_dir), Path(archive_dir)),
+        period,
+        council,
+        docs_dir=Path(docs_dir),
+        results_dir=Path(results_dir),
+        run_name=run_name,
+    )
     found = outcome.as_dict()
     create_markdown_artifact(
         validation_markdown(found),
@@ -163,6 +164,24 @@ def validate_with_gx(
             data=_Found(found),
         )
     return found
+
+
+def validated_elsewhere(current, inbox, period: str, council: str, **where):
+    """The GX validation (warehouse.validation.validate_current) run in a process of its own: importing GX and
+    running its checkpoints is seconds of Python, which then overlaps the rollup's writing on another core
+    instead of adding to it. Spawned, not forked: this process runs Prefect's threads."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from actionplan import progress
+    from actionplan.warehouse.validation import validate_current
+
+    progress.begin("suites validated", None)  # the worker reports to nobody: its suites are shown when done
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        outcome = pool.submit(validate_current, current, inbox, period, council, **where).result()
+    for kind in outcome.suites:
+        progress.advance("suites validated", kind)
+    return outcome
 
 
 class _Found(dict):
@@ -200,7 +219,9 @@ def consolidate(
     add_run_tags(run_tags(council, label))
     with tags(*run_tags(council, label)):
         # The reference validation: a failed task reports a disagreement, and the rollup is built all the same.
-        checked = validate_with_gx(
+        # Started first and run beside the rollup (its work is in a process of its own): the rollup does not
+        # wait for it, and the flow's result waits for both.
+        checking = validate_with_gx.submit(
             s.warehouse_url,
             str(s.inbox_path),
             str(s.archive_path),
@@ -208,7 +229,6 @@ def consolidate(
             council,
             str(s.data_docs_path(label, council)),
             str(s.validations_path(label, council)),
-            return_state=True,
         )
         facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
         path = publish(facts, out or str(rollup_path(s, period, council)))
@@ -220,7 +240,7 @@ def consolidate(
             "council": council,
             "facts": facts.export(),
             "pdf": None,
-            "validation": _validation(checked),
+            "validation": _validation(_finished(checking)),
         }
         if pdf:
             from actionplan.pdf import PdfUnavailable, libreoffice
@@ -231,6 +251,12 @@ def consolidate(
                 result["pdf"] = print_pdf(path)
         publish_summary(result, s.service_url if s.public_url else None)
     return result
+
+
+def _finished(future):
+    """A submitted task's final state, failed or not (a disagreement is a Failed state, not an exception)."""
+    future.wait()
+    return future.state
 
 
 def _validation(state) -> dict:

@@ -16,15 +16,24 @@ from .base import Warehouse, record_table
 from .inbox import Inbox
 
 
-def loaded_submissions(
-    wh: Warehouse, inbox: Inbox, period: str, council: str
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """The period's current submissions as loaded (department, columns, messages, a frame per sheet kind), and
-    the departments whose loaded record is not in the inbox's loaded folder."""
+def current_of_period(wh: Warehouse, period: str, council: str) -> list[tuple[str, str]]:
+    """The period's current submissions: (id, the department as the validation names it), in the warehouse's
+    order. All a validation needs of the warehouse, so the rest can run in another process (DuckDB has one
+    writer per file, and the consolidate flow holds it)."""
     current = wh.current_submissions(period, council)
+    return [
+        (rid, f"{whose}: {department}" if council == ALL_COUNCILS else department)
+        for rid, whose, department in zip(
+            current["id"], current["council"], current["department"], strict=True
+        )
+    ]
+
+
+def records_of(inbox: Inbox, current: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each current submission's record as loaded (department, columns, messages, a frame per sheet kind), and
+    the departments whose loaded record is not in the inbox's loaded folder."""
     found, missing = [], []
-    for rid, whose, department in zip(current["id"], current["council"], current["department"], strict=True):
-        name = f"{whose}: {department}" if council == ALL_COUNCILS else department
+    for rid, name in current:
         record = inbox.loaded_record(rid)
         if record is None:
             missing.append(name)
@@ -41,6 +50,37 @@ def loaded_submissions(
     return found, missing
 
 
+def loaded_submissions(
+    wh: Warehouse, inbox: Inbox, period: str, council: str
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The period's current submissions as loaded, and the departments whose loaded record is missing."""
+    return records_of(inbox, current_of_period(wh, period, council))
+
+
+def validate_current(
+    current: list[tuple[str, str]],
+    inbox: Inbox,
+    period: str,
+    council: str,
+    *,
+    docs_dir: Path | None = None,
+    results_dir: Path | None = None,
+    run_name: str | None = None,
+) -> PeriodValidation:
+    """Validate the given current submissions' loaded records with GX (see validate_period). It needs no
+    warehouse, so the consolidate flow runs it in a process of its own while the rollup is written."""
+    records, missing = records_of(inbox, current)
+    return validate_period(
+        records,
+        period,
+        council,
+        docs_dir=docs_dir,
+        results_dir=results_dir,
+        run_name=run_name,
+        unchecked=missing,
+    )
+
+
 def validate_loaded_period(
     wh: Warehouse,
     inbox: Inbox,
@@ -52,13 +92,12 @@ def validate_loaded_period(
     run_name: str | None = None,
 ) -> PeriodValidation:
     """Validate what is loaded for a council's period with GX, against what Submit found (see validate_period)."""
-    records, missing = loaded_submissions(wh, inbox, period, council)
-    return validate_period(
-        records,
+    return validate_current(
+        current_of_period(wh, period, council),
+        inbox,
         period,
         council,
         docs_dir=docs_dir,
         results_dir=results_dir,
         run_name=run_name,
-        unchecked=missing,
     )
