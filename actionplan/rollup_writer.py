@@ -352,7 +352,7 @@ def _write_table(
                 cell_values[i] = _BLANK  # so the highlight covers the row's empty cells too
         values.append(cell_values)
         formats.append(column_formats)
-    write_string, write_number, write_blank = ws.write_string, ws.write_number, ws.write_blank
+    write_string, write_number, write_blank = _cell_writers(ws)
     heights = _row_heights(
         [(values[c], _width(name)) for c, name in enumerate(names) if name in _WRAPPED_COLUMNS]
     )
@@ -373,6 +373,20 @@ def _write_table(
             else:
                 write_number(r, c, value, row_formats[c])
     return first_row + rows
+
+
+# xlsxwriter's public write_string/_number/_blank are its undecorated _write_* behind a decorator that reads A1
+# notation: two Python calls of the five a cell costs. The rollup writes by row and column numbers only, so it
+# calls the undecorated ones where the installed xlsxwriter has them (tests/test_workbooks.py proves the sheets
+# come out byte for byte the same), and the public ones otherwise.
+DIRECT_CELL_WRITES = True
+
+
+def _cell_writers(ws: Worksheet) -> tuple[Any, Any, Any]:
+    names = ("_write_string", "_write_number", "_write_blank")
+    if DIRECT_CELL_WRITES and all(callable(getattr(ws, n, None)) for n in names):
+        return tuple(getattr(ws, n) for n in names)
+    return ws.write_string, ws.write_number, ws.write_blank
 
 
 _LINE_HEIGHT = 15.0  # points per line of 11 pt text

@@ -266,3 +266,25 @@ def test_exception_rules_in_one_place(status, overdue, update, times, plan, hist
     assert plan_exception_reasons(status, overdue, update) == plan
     assert history_exception_reasons(status, update, times) == history
     assert reasons_from_stored(stored_reasons(plan + history)) == plan + history
+
+
+def test_rollup_cells_are_the_same_written_by_the_direct_calls(facts, tmp_path, monkeypatch):
+    """The rollup's cell writes skip xlsxwriter's A1-notation decorator (rollup_writer.DIRECT_CELL_WRITES): every
+    sheet comes out byte for byte as the public write_string/_number/_blank calls write it, sparklines and all."""
+    from actionplan import rollup_writer
+
+    def sheets(path):
+        with zipfile.ZipFile(path) as z:
+            # docProps/core.xml holds the time of writing; everything else must match.
+            return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+    monkeypatch.setattr(rollup_writer, "DIRECT_CELL_WRITES", False)
+    public = sheets(rollup_writer.write_rollup(facts, tmp_path / "public.xlsx"))
+    monkeypatch.setattr(rollup_writer, "DIRECT_CELL_WRITES", True)
+    direct = sheets(rollup_writer.write_rollup(facts, tmp_path / "direct.xlsx"))
+    assert sorted(direct) == sorted(public)
+    different = [name for name in public if public[name] != direct[name]]
+    assert different == []
+    kpis = direct["xl/worksheets/sheet5.xml"].decode()
+    assert kpis.count("<x14:sparkline>") == len(facts.kpis) > 0
+    assert len(facts.actions) > 0 and b"<c r=" in direct["xl/worksheets/sheet4.xml"]
