@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import socket
+import subprocess
 import sys
+import time
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any, cast
 
 from .councils import ALL_COUNCILS, DEFAULT_COUNCIL
@@ -21,18 +27,96 @@ def _quiet_prefect(settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
+class _TemporaryServer:
+    """Prefect's temporary local server, started before Prefect is even imported: the same uvicorn command Prefect
+    runs for it (prefect.server.api.server.SubprocessASGIServer), so its seconds of start-up overlap this process's
+    imports on another core, and this process never imports the server's own modules (Prefect's way does, ~2 s).
+    One per process, stopped at exit, as Prefect's is."""
+
+    def __init__(self) -> None:
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            self.port = free.getsockname()[1]
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        site = Path(find_spec("prefect").submodule_search_locations[0]).parent  # type: ignore[union-attr, index]
+        # The variables Prefect gives its own temporary server: no UI, and the server knows it is one.
+        env = {
+            **os.environ,
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        }
+        env.pop("PREFECT_API_URL", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(site), "--factory"]
+            + ["prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port)]
+            + ["--log-level", "error", "--lifespan", "on"],
+            env=env,
+        )
+        atexit.register(self.stop)
+
+    def wait_ready(self) -> str:
+        import httpx
+
+        deadline = time.monotonic() + float(
+            os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 180)
+        )
+        with httpx.Client() as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"Prefect's temporary server exited (code {self.process.returncode})")
+                try:
+                    if client.get(f"{self.api_url}/health", timeout=5).status_code == 200:
+                        return self.api_url
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+        raise RuntimeError("Prefect's temporary server did not start in time")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+_SERVER: _TemporaryServer | None = None
+
+
+def _server_configured() -> bool:
+    """Whether Prefect is pointed at a server (PREFECT_API_URL in the environment or in a profile)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    profiles = Path(
+        os.environ.get("PREFECT_PROFILES_PATH") or Path(os.environ["PREFECT_HOME"]) / "profiles.toml"
+    )
+    try:
+        return "PREFECT_API_URL" in profiles.read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
 def run_flow(flow_name: str, **params: Any) -> dict[str, Any]:
     """Run a flow in this process (a temporary local Prefect server, or PREFECT_API_URL's server)."""
+    global _SERVER
     s = load_settings()
     _quiet_prefect(s)
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    if _SERVER is None and not _server_configured():
+        _SERVER = _TemporaryServer()
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     if flow_name == "ingest":
         from actionplan.flows.ingest import ingest as flow
     else:
         from actionplan.flows.consolidate import consolidate as flow
     # The heartbeat thread's join costs ~1 s per run and tells a local run nothing.
-    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    changes: dict[Any, Any] = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    if _SERVER is not None:
+        changes[PREFECT_API_URL] = _SERVER.wait_ready()
+    with temporary_settings(changes):
         # Called, a flow returns its own value (a State only with return_state=True).
         return cast(dict[str, Any], flow(**params))
 
