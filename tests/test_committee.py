@@ -288,3 +288,35 @@ def test_rollup_cells_are_the_same_written_by_the_direct_calls(facts, tmp_path, 
     kpis = direct["xl/worksheets/sheet5.xml"].decode()
     assert kpis.count("<x14:sparkline>") == len(facts.kpis) > 0
     assert len(facts.actions) > 0 and b"<c r=" in direct["xl/worksheets/sheet4.xml"]
+
+
+def test_snapshots_are_what_every_row_as_a_dict_gave(warehouse_home):
+    """snapshots_of_period reads only the columns it keeps, column by column; the same snapshots as converting
+    every row of the actions to a dict (how it was written before), on a warehouse with slips over periods."""
+    import pandas as pd
+
+    from actionplan.rollup import slip_history
+    from actionplan.warehouse.consolidate import as_registered, department_spelling
+    from actionplan.warehouse.snapshot import snapshots_of_period
+
+    def by_rows(wh, period):
+        spelling = department_spelling(None, wh.departments())
+        on_record = wh.periods()[: wh.periods().index(period) + 1]
+        history = [(p, as_registered(wh.current(p), spelling, {})[0]["actions"]) for p in on_record[-3:]]
+        slips, last, out = slip_history(history), len(history) - 1, {}
+        for r in history[-1][1].to_dict("records"):
+            flags = dict(slips.get((r["department"], str(r["ref"])), {}).get("changes", []))
+            due = r["effective_due_date"]
+            out.setdefault(r["department"], {})[str(r["ref"])] = {
+                "status": r["status"],
+                "update": r["progress_update"] if isinstance(r["progress_update"], str) else None,
+                "due": None if due is None or pd.isna(due) else str(pd.Timestamp(due).date()),
+                "revised": [flags.get(last - 1), flags.get(last)],
+            }
+        return out
+
+    for period in warehouse_home.periods():
+        expected = by_rows(warehouse_home, period)
+        assert snapshots_of_period(warehouse_home, period) == expected
+    assert any(any(a["revised"] != [None, None] for a in d.values()) for d in expected.values())
+    assert any(a["due"] for d in expected.values() for a in d.values())
