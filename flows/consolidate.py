@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from prefect import flow, tags, task
@@ -166,19 +168,44 @@ def validate_with_gx(
     return found
 
 
+_POOL: Any = None  # the validation's one worker process, kept for this process's later runs
+_POOL_LOCK = threading.Lock()
+
+
+def _validation_pool() -> Any:
+    """One spawned worker, started at the first validation and kept: GX is imported once per process, as it was
+    in-process, so a worker or service running many consolidations pays the import once."""
+    global _POOL
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _POOL
+
+
 def validated_elsewhere(current, inbox, period: str, council: str, **where):
     """The GX validation (warehouse.validation.validate_current) run in a process of its own: importing GX and
     running its checkpoints is seconds of Python, which then overlaps the rollup's writing on another core
     instead of adding to it. Spawned, not forked: this process runs Prefect's threads."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    global _POOL
+    from concurrent.futures.process import BrokenProcessPool
 
     from actionplan import progress
     from actionplan.warehouse.validation import validate_current
 
     progress.begin("suites validated", None)  # the worker reports to nobody: its suites are shown when done
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        outcome = pool.submit(validate_current, current, inbox, period, council, **where).result()
+    try:
+        outcome = (
+            _validation_pool().submit(validate_current, current, inbox, period, council, **where).result()
+        )
+    except BrokenProcessPool:  # the worker died (killed, out of memory): once more in a new one
+        with _POOL_LOCK:
+            _POOL = None
+        outcome = (
+            _validation_pool().submit(validate_current, current, inbox, period, council, **where).result()
+        )
     for kind in outcome.suites:
         progress.advance("suites validated", kind)
     return outcome
