@@ -90,7 +90,14 @@ COLUMNS: tuple[Column, ...] = (
         template_width=8,
     ),
     Column(
-        "measure", "Measure", template=_K, stored=_K, rollup=("kpis",), width=40, template_width=40, wrap=True
+        "measure",
+        "Measure",
+        template=_K,
+        stored=_K,
+        rollup=("kpis", "kpi_totals"),
+        width=40,
+        template_width=40,
+        wrap=True,
     ),
     Column(
         "objective",
@@ -133,7 +140,7 @@ COLUMNS: tuple[Column, ...] = (
         wrap=True,
     ),
     Column("polarity", "Polarity", template=_K, stored=_K, rollup=("kpis",), width=16, template_width=17),
-    Column("unit", "Unit", template=_K, stored=_K, rollup=("kpis",), width=8, template_width=8),
+    Column("unit", "Unit", template=_K, stored=_K, rollup=("kpis", "kpi_totals"), width=8, template_width=8),
     Column(
         "lead_officer",
         "Lead officer",
@@ -258,7 +265,7 @@ COLUMNS: tuple[Column, ...] = (
             "number",
             template=_K,
             stored=_K,
-            rollup=("kpis",),
+            rollup=("kpis", "kpi_totals") if f in ("numerator", "denominator") else ("kpis",),
             width=11,
             template_width=12,
             when_used=True,
@@ -348,6 +355,11 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         None, "% on track", "percent", rollup=("summary", "objectives_summary"), width=11, number_format="0%"
     ),
+    # Council totals of measures reported with numerator and denominator (KPIs sheet, below the counts).
+    # (Measure, Unit, Numerator and Denominator are the KPIs columns above, their rollup tables naming kpi_totals.)
+    Column(None, "Departments", "count", rollup=("kpi_totals",), width=11),
+    Column(None, "Council figure", "number", rollup=("kpi_totals",), width=11),
+    Column(None, "Mean of departments", "number", rollup=("kpi_totals",), width=12),
     # Submissions, Changes, Data quality.
     Column(None, "Submitted at", "datetime", rollup=("submissions",), width=17),
     Column(None, "Submitted by", rollup=("submissions",), width=22),

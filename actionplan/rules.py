@@ -151,6 +151,9 @@ def year_to_date(
 # --- plausibility --------------------------------------------------------------------------------------------
 
 NO_DATA_RUN = 3  # periods running with no actual for a due, rated KPI: warned about
+PLAUSIBLE_RATIO = (
+    10.0  # the plausible_ratio setting's default: an actual ten times its target or last period's
+)
 
 
 def implausible(actual: Any, against: Any, ratio: float) -> bool:

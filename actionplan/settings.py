@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfoNotFoundError
 from .clock import zone_named
 from .councils import DEFAULT_COUNCIL, council_in_file_name, council_name
 from .errors import StartupError
+from .rules import PLAUSIBLE_RATIO
 
 # The package's data folders: top-level folders in the checkout, actionplan.* packages in the wheel.
 LAYOUTS_DIR = Path(str(resources.files("actionplan.templates"))) / "layouts"
@@ -64,7 +65,7 @@ class Settings:
         0.025, "Default KPI tolerance as a fraction (0.025 = 2.5%), used when a KPI gives none."
     )
     plausible_ratio: float = _setting(
-        10.0,
+        PLAUSIBLE_RATIO,
         "A KPI actual more than this many times its target or its last period's actual (or less than one "
         "this-many-th of it) is warned about as implausible (a misplaced decimal point, a total typed for a rate).",
     )
