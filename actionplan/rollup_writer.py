@@ -714,7 +714,9 @@ def _kpis_sheet(workbook: Workbook, styles: Styles, facts: RollupFacts) -> None:
     totals_last = counts_last
     if facts.kpi_totals is not None and not facts.kpi_totals.empty:
         # Below the counts: measures several departments report, added up from numerators and denominators.
-        ws.write_string(counts_last + 2, 0, "Council totals from numerators and denominators", styles(bold=True))
+        ws.write_string(
+            counts_last + 2, 0, "Council totals from numerators and denominators", styles(bold=True)
+        )
         totals_last = _write_table(ws, styles, counts_last + 3, facts.kpi_totals, "KPIs")
         for c, name in enumerate(kpis.columns):  # the list's widths win here too
             ws.set_column(c, c, _width(str(name)))
