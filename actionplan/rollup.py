@@ -647,7 +647,13 @@ def quality_table(
                     "check it with the lead officer.",
                 }
             )
-    rows.extend(found_rows or [])
+    # A KPI warned about at Submit for the same thing (a scorecard carries its previous quarter) is not told twice.
+    said = (
+        set(zip(warned["Department"], warned["Ref"], warned["Code"], strict=True))
+        if not warned.empty
+        else set()
+    )
+    rows.extend(r for r in found_rows or [] if (r["Department"], r["Ref"], r["Code"]) not in said)
     if not rows:
         return warned.reset_index(drop=True)
     found = pd.DataFrame(rows, columns=QUALITY_COLUMNS, dtype=object)
@@ -804,7 +810,8 @@ def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFram
         why = reasons_from_stored(reason) + history_exception_reasons(
             status, update, entry["times"] if entry else 0
         )
-        if began is not None:
+        if began is not None and not why and not is_exception:
+            # Still off target (Amber, not rated) after Red periods running: an exception until back on track.
             why.append(f"off target since {began}")
         exception.append(bool(is_exception) or bool(why))
         reasons.append(stored_reasons(why))
