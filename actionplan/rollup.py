@@ -810,7 +810,7 @@ def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFram
         why = reasons_from_stored(reason) + history_exception_reasons(
             status, update, entry["times"] if entry else 0
         )
-        if began is not None and not why and not is_exception:
+        if present(began) and not why and not is_exception:
             # Still off target (Amber, not rated) after Red periods running: an exception until back on track.
             why.append(f"off target since {began}")
         exception.append(bool(is_exception) or bool(why))
