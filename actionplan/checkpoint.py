@@ -256,7 +256,7 @@ def run_checkpoints(
 
 def _cell(meta: dict[str, Any], letters: dict[str, str], row: int) -> str:
     # The same rule as validate._messages: the expectation's column, else the Ref's, else A.
-    letter = letters.get(meta.get("column")) or letters.get("ref") or "A"
+    letter = letters.get(meta.get("column") or "ref") or letters.get("ref") or "A"
     return f"{letter}{row}"
 
 
@@ -300,12 +300,11 @@ def disagreements(
                     config,
                     _label(records[i], sheet, cell, _shown(batch.frame, at, meta.get("show"))),
                 )
-            by_code.setdefault(meta.get("code"), {}).update(cells)
-            gx_only = tuple(
-                label for key, (_, label) in cells.items() if key not in submitted.get(meta.get("code"), {})
-            )
+            code = meta.get("code", "")
+            by_code.setdefault(code, {}).update(cells)
+            gx_only = tuple(label for key, (_, label) in cells.items() if key not in submitted.get(code, {}))
             if gx_only:
-                found.append(Disagreement(kind, config.type, _column(config), meta.get("code", ""), gx_only))
+                found.append(Disagreement(kind, config.type, _column(config), code, gx_only))
         # Cells Submit named under a suite's code that no expectation with that code found.
         for code, cells in by_code.items():
             missed = tuple(label for key, label in submitted.get(code, {}).items() if key not in cells)
@@ -339,8 +338,8 @@ def _shown(frame: pd.DataFrame, at: int, show: str | None) -> Any:
     column = "_ref" if show == "ref" else show
     if not column or column not in frame:
         return None
-    value = frame[column].iat[at]
-    return None if value is None or value != value else value
+    value: Any = frame[column].iat[at]
+    return None if value is None or pd.isna(value) else value
 
 
 # -- the period's run, its stored results and its Data Docs -----------------------------------------------------
@@ -372,7 +371,7 @@ def validate_period(
                 "met": int(stats["successful_expectations"]),
                 "not met": int(stats["unsuccessful_expectations"]),
             }
-        if building is not None and results:
+        if building is not None and docs_dir is not None and results:
             _swap(building, docs_dir)
             building = None
             outcome.docs_index = str(docs_dir / "index.html")

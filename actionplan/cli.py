@@ -67,9 +67,9 @@ def _print_report(report: dict[str, Any], out=None, limit: int | None = None, ev
 
 
 def _line(m: dict[str, Any]) -> str:
-    where = f"{m['sheet']}!{m['cell']}" if m["sheet"] and m["cell"] else (m["sheet"] or "workbook")
-    value = f" '{m['value']}'" if m["value"] not in (None, "") else ""
-    return f"    {where}{value}: {m['message']}"
+    from .model import Message  # the one formatter of a message line (model imports pandas: not at start-up)
+
+    return f"    {Message.from_dict(m)}"
 
 
 def _grouped(items: list[dict[str, Any]]) -> list[str]:
@@ -192,6 +192,18 @@ def _period(text: str | None) -> str | None:
     return period_label(text)
 
 
+def _required_period(text: str | None) -> str:
+    """The period a command cannot run without: a blank one is refused with an example, like a wrong one."""
+    label = _period(text)
+    if label is None:
+        from .errors import UnknownPeriod
+
+        raise UnknownPeriod(
+            'No period given. Use e.g. --period "2024/25 Q2" (or 2024/25 for the whole year).'
+        )
+    return label
+
+
 def _date(text: str | None) -> dt.date | None:
     from .values import date_from_value
 
@@ -218,7 +230,7 @@ def _council(requested: str | None, settings, *, waiting: bool) -> str:
 
 
 def cmd_consolidate(args) -> int:
-    period = _period(args.period)
+    period = _required_period(args.period)
     out = str(Path(args.out).resolve()) if args.out else None
     # Checked before the flow runs (a failed flow run prints a traceback); the flow loads the inbox first, so
     # a council whose first plans are waiting there is known too.
@@ -274,7 +286,7 @@ def cmd_export(args) -> int:
     from .councils import council_on_record
 
     s = _settings()
-    period = _period(args.period)
+    period = _required_period(args.period)
     wh = _warehouse_to_read(s)
     try:
         council = council_on_record(args.council, wh.councils(), s.council)
@@ -456,7 +468,7 @@ def cmd_report(args) -> int:
     from .report import report_file
 
     s = _settings()
-    period = _period(args.period)
+    period = _required_period(args.period)
     wh = _warehouse_to_read(s)
     try:
         council = council_on_record(args.council, wh.councils(), s.council)

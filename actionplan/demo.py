@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 
+from .model import ERROR, Message
 from .settings import load_settings
 
 DEMO_PERIODS = ("2024/25 Q1", "2024/25 Q2")
@@ -17,8 +18,8 @@ def spoil_workbook(good: Path, bad: Path) -> Path:
     """A copy of a plan with the mistakes a real officer makes: an impossible date and an unknown status word."""
     wb = openpyxl.load_workbook(good)
     ws = wb["Actions"]
-    ws.cell(row=3, column=6).value = "31/11/24"
-    ws.cell(row=4, column=8).value = "Greenish"
+    ws.cell(row=3, column=6, value="31/11/24")
+    ws.cell(row=4, column=8, value="Greenish")
     wb.save(bad)
     return bad
 
@@ -59,12 +60,11 @@ def run_demo(workbooks: Path | None = None, seed: int = 42) -> int:
                 rejected += 1
                 print(f"\n{path.name} was rejected ({len(report['errors'])} errors, nothing stored):")
                 for m in report["errors"]:
-                    print(f"  {m['sheet']}!{m['cell']} '{m['value']}': {m['message']}")
+                    print(f"  {Message.from_dict(m, ERROR)}")
         print(f"{period}: {accepted} plans accepted ({warnings} warnings), {rejected} rejected.")
 
-    result = None
-    for period in DEMO_PERIODS:
-        result = run_flow("consolidate", period=period)
+    results = [run_flow("consolidate", period=period) for period in DEMO_PERIODS]
+    result = results[-1]
     print_summary(result["facts"])
     print(f"\nRollup workbook: {result['path']}")
     print(f"Committee report: {write_demo_report(s, DEMO_PERIODS[-1])}")

@@ -35,6 +35,11 @@ class Message:
         shown = f" '{self.value}'" if self.value not in (None, "") else ""
         return f"{self.location()}{shown}: {self.message}"
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], level: str = WARNING) -> Message:
+        """A message back from its report form (as_dict; a report lists errors and warnings apart)."""
+        return cls(level, d["code"], d["sheet"], d["cell"], d["value"], d["message"])
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,

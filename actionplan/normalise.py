@@ -93,7 +93,7 @@ def submission_from_tables(
         as_at=meta.get("as_at"),
     )
     period_end = period_obj.end if period_obj else None
-    if sub.as_at and period_end and not plausible_as_at(sub.as_at, period_end):
+    if sub.as_at and period_obj and period_end and not plausible_as_at(sub.as_at, period_end):
         sheet_name, cell, text = meta["as_at_cell"]
         messages.append(
             Message(

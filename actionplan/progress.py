@@ -98,9 +98,9 @@ def is_terminal(out: TextIO) -> bool:
 def shown(out: TextIO | None = None) -> Iterator[None]:
     """Show the progress reported inside the block on out (default stderr): bars on a terminal, lines otherwise."""
     global _reporter
-    out = out or sys.stderr
+    stream = out or sys.stderr
     previous = _reporter
-    reporter = _Bars(out) if is_terminal(out) else _Lines(out)
+    reporter = _Bars(stream) if is_terminal(stream) else _Lines(stream)
     _reporter = reporter
     try:
         if isinstance(reporter, _Bars):

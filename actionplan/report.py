@@ -704,7 +704,7 @@ def _total(counts: pd.DataFrame) -> dict[str, Any]:
     """The last (council total) row of a count table, or zeros when the table is empty."""
     if counts.empty:
         return {c: 0 for c in counts.columns}
-    return counts.iloc[-1].to_dict()
+    return {str(k): v for k, v in counts.iloc[-1].items()}
 
 
 def _ordered(names: pd.Series) -> list[str]:

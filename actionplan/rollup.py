@@ -535,8 +535,10 @@ def changes_table(current: dict[str, pd.DataFrame], previous: dict[str, pd.DataF
         }
         for key in sorted(set(now_by) | set(before_by), key=lambda k: (k[0].casefold(), k[1])):
             new, old = now_by.get(key), before_by.get(key)
-            base = {"Department": key[0], "Kind": kind, "Ref": key[1], "Title": (new or old).get(title)}
+            either = new if new is not None else before_by[key]  # the key came from one of the two
+            base = {"Department": key[0], "Kind": kind, "Ref": key[1], "Title": either.get(title)}
             if old is None:
+                new = either
                 rows.append(
                     (
                         (1, _SEVERITY.get(new["status"], 0)),
@@ -1003,7 +1005,7 @@ def facts_for_period(
         dates = [
             d if type(d) is dt.date else _day(d) for d in subs["as_at"].dropna()
         ]  # 9999 is past pandas' range
-        as_at = max((d for d in dates if plausible_as_at(d, parsed.end)), default=None)
+        as_at = max((d for d in dates if d is not None and plausible_as_at(d, parsed.end)), default=None)
     generated_at = local(generated_at, timezone) if generated_at else now_in(timezone)
     return RollupFacts(
         period=parsed.label,

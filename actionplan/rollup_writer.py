@@ -624,6 +624,7 @@ def _bar_chart(
     if rows <= 0 or not wanted or not columns:
         return None
     chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
+    assert chart is not None  # xlsxwriter gives None only for a chart type it does not know
     first, last = header_row + 1, header_row + rows
     categories = [str(v) for v in frame.iloc[:rows, 0].tolist()]
     for name, colour in wanted:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, cast
 
 from .councils import ALL_COUNCILS, DEFAULT_COUNCIL
 from .settings import load_settings
@@ -21,7 +21,7 @@ def _quiet_prefect(settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
-def run_flow(flow_name: str, **params):
+def run_flow(flow_name: str, **params: Any) -> dict[str, Any]:
     """Run a flow in this process (a temporary local Prefect server, or PREFECT_API_URL's server)."""
     s = load_settings()
     _quiet_prefect(s)
@@ -33,7 +33,8 @@ def run_flow(flow_name: str, **params):
         from actionplan.flows.consolidate import consolidate as flow
     # The heartbeat thread's join costs ~1 s per run and tells a local run nothing.
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        return flow(**params)
+        # Called, a flow returns its own value (a State only with return_state=True).
+        return cast(dict[str, Any], flow(**params))
 
 
 def print_summary(facts: dict[str, Any], out=sys.stdout, council: str = DEFAULT_COUNCIL) -> None:

@@ -657,7 +657,7 @@ def _read_sheet(
             ):
                 # Right above a table it is a section heading, bold or not; inside one, bold makes it a
                 # group heading (the rows' Objective) and plain a section heading (their Theme or team).
-                text = text_from_value(row[filled[0]])
+                text = text_from_value(row[filled[0]]) or ""
                 inside = not _above_header(sheet, r, header_rows)
                 if inside:
                     headings.setdefault(id(h.spec), []).append((r, filled[0], text))

@@ -174,9 +174,9 @@ def validate_submission(
             # Only the rows a message is about: a messy plan fails on a few hundred of its 2,000 rows.
             named = {row for _, rows, _ in failures for row in rows}
             records = part[part["row"].isin(named)].to_dict("records") if named else []
-            by_row = {int(r["row"]): r for r in records}
+            by_row: dict[int, dict[str, Any]] = {int(r["row"]): r for r in records}  # type: ignore[misc]
             for meta, rows, values in failures:
-                found.extend(_messages(meta, rows, values, by_row, sheet, letters.get(sheet, {})))
+                found.extend(_messages(meta, rows, values, by_row, str(sheet), letters.get(str(sheet), {})))
     if not sub.actions.empty and "status" in sub.actions:
         found.extend(rag_checks(sub.actions, letters))
     found.extend(objective_checks(sub.objectives, sub.actions, letters))
@@ -185,7 +185,7 @@ def validate_submission(
         period = period_from_text(sub.period) if sub.period else None
         found.extend(date_checks(sub.actions, letters, period.end if period else None))
     order = {name: i for i, name in enumerate(sub.columns)}
-    found.sort(key=lambda m: (order.get(m.sheet, 99), _row_of(m.cell), _col_of(m.cell)))
+    found.sort(key=lambda m: (order.get(m.sheet or "", 99), _row_of(m.cell), _col_of(m.cell)))
     sub.messages = list(sub.messages) + found
     return sub
 
@@ -222,8 +222,7 @@ def _messages(
     letters: dict[str, str],
 ) -> list[Message]:
     level = ERROR if meta.get("level") == "error" else WARNING
-    column = meta.get("column")
-    letter = letters.get(column) or letters.get("ref") or "A"
+    letter = letters.get(meta.get("column") or "ref") or letters.get("ref") or "A"
     messages = []
     groups: dict[Any, list[int]] = {}
     if "{rows}" in meta.get("message", ""):
@@ -241,7 +240,7 @@ def _messages(
             if groups
             else "",
             "accepted": accepted_status_words(),
-            "status_name": STATUS_NAMES.get(record.get("status"), str(record.get("status"))),
+            "status_name": STATUS_NAMES.get(str(record.get("status")), str(record.get("status"))),
             "due": _date_text(record.get("due_date")),
         }
         messages.append(
@@ -273,7 +272,7 @@ def _shown(show: str | None, record: dict[str, Any]) -> str | None:
 
 
 def _date_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value) or pd.isna(value):
+    if value is None or pd.isna(value) or not isinstance(value, dt.date):
         return "not given"
     return value.strftime("%d/%m/%Y")
 

@@ -127,9 +127,8 @@ def year_facts(
             if not frames["submissions"].empty
             else {}
         )
-    submissions = facts.submissions.assign(
-        **{"Latest quarter": [latest.get(d) for d in facts.submissions["Department"]]}
-    )
+    submissions = facts.submissions.copy()
+    submissions["Latest quarter"] = [latest.get(d) for d in facts.submissions["Department"]]
     return dataclasses.replace(
         facts, actions=actions, kpis=kpis, submissions=submissions, trend_periods=labels, how_to_read=how
     )

@@ -72,6 +72,17 @@ def published_periods(settings: Settings) -> list[str]:
 # -- the warehouse, read-only ---------------------------------------------------------------------------------
 
 
+def latest_published(settings: Settings) -> str:
+    """The latest period with a published rollup; NoRollupYet when none has been published at all."""
+    published = published_periods(settings)
+    if not published:
+        raise NoRollupYet(
+            "No council rollup has been published yet. Corporate performance publishes it "
+            "with `actionplan consolidate` once departments have submitted."
+        )
+    return published[-1]
+
+
 def open_read_only(settings: Settings):
     """The warehouse opened read-only, or None and why (absent, or busy with a load)."""
     url = settings.warehouse_url

@@ -13,11 +13,13 @@ from .artifacts import add_run_tags, artifact_key, load_description, load_table,
 
 
 @task(name="load-inbox", retries=3, retry_delay_seconds=[2, 10, 30])
-def load_pending(warehouse_url: str, inbox_dir: str, archive_dir: str) -> LoadResult:
+def load_pending(
+    warehouse_url: str, inbox_dir: str, archive_dir: str, lock_wait_seconds: float = 10
+) -> LoadResult:
     """Open the warehouse (waiting briefly if another writer holds it) and load every pending record."""
     from pathlib import Path
 
-    wh = open_warehouse(warehouse_url, wait_seconds=10)
+    wh = open_warehouse(warehouse_url, wait_seconds=lock_wait_seconds)
     try:
         return load_inbox(Inbox(Path(inbox_dir), Path(archive_dir)), wh)
     finally:
@@ -42,10 +44,11 @@ def publish_load_table(result: LoadResult, inbox_dir: str, archive_dir: str) -> 
 
 
 @flow(name="ingest", log_prints=True, timeout_seconds=30 * 60)
-def ingest() -> dict:
-    """Load accepted submissions waiting in the inbox into the warehouse."""
+def ingest(lock_wait_seconds: float = 10) -> dict:
+    """Load accepted submissions waiting in the inbox into the warehouse; each attempt waits up to
+    lock_wait_seconds for another writer to let go of it, then the task retries after 2, 10 and 30 s."""
     s = load_settings()
-    result = load_pending(s.warehouse_url, str(s.inbox_path), str(s.archive_path))
+    result = load_pending(s.warehouse_url, str(s.inbox_path), str(s.archive_path), lock_wait_seconds)
     add_run_tags(
         [t for r in result.records for t in run_tags(r.get("council") or s.council, r.get("period"))]
     )

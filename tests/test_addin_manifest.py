@@ -10,7 +10,7 @@ import uuid
 import pytest
 from defusedxml import ElementTree
 
-from actionplan.excel_addin.app import HERE
+from actionplan.excel_addin.pages import HERE
 from tests.conftest import action, canonical_workbook
 from tests.test_service import LiveServer, actions_of, post_json, xlwings_payload
 

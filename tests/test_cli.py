@@ -96,6 +96,9 @@ def test_cli_bad_input_gets_a_message_not_a_traceback(tmp_path, home):
     assert p.returncode == 1 and "is a text or CSV file" in p.stdout
     p = run("consolidate", "--period", "Autumn", check=False)
     assert p.returncode == 2 and "'Autumn' is not a period" in p.stderr
+    for command in ("consolidate", "export", "report"):  # a blank period is refused like a wrong one
+        p = run(command, "--period", " ", check=False)
+        assert p.returncode == 2 and "No period given" in p.stderr, (command, p.stderr)
 
 
 def test_cli_whole_path_submit_consolidate_export(books, home, tmp_path):

@@ -212,6 +212,7 @@ def run_deployments(
         return wait_for(f"{times} {name} run(s)", finished, timeout, logs)
 
 
+@pytest.mark.slow  # a minute or more: `make test-fast` leaves it out
 def test_two_workers_load_every_submission_once_and_roll_up_as_embedded(
     cluster, tmp_path, home, monkeypatch, capsys
 ):

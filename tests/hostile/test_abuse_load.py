@@ -182,6 +182,7 @@ def _one_row_plan() -> bytes:
     ).encode()
 
 
+@pytest.mark.slow  # a minute or more: `make test-fast` leaves it out
 def test_one_keys_flood_does_not_make_another_department_wait(served):
     flood_body, mine = _errors_plan(30_000), _one_row_plan()
     url, keys = served["url"], served["keys"]

@@ -249,7 +249,7 @@ def test_ingest_flow_retries_with_back_off_until_the_warehouse_is_free(tmp_path,
     releaser.start()
     started = time.monotonic()
     try:
-        state = ingest(return_state=True)
+        state = ingest(lock_wait_seconds=3, return_state=True)  # each attempt waits 3 s for the lock
     finally:
         done.set()
         releaser.join(timeout=30)
@@ -257,7 +257,7 @@ def test_ingest_flow_retries_with_back_off_until_the_warehouse_is_free(tmp_path,
 
     result = state.result()
     assert sorted(result["loaded"]) == sorted(ids) and result["failed"] == {}
-    assert elapsed >= 10 + 2  # the first attempt waited 10 s for the lock, then the retry came 2 s later
+    assert elapsed >= 3 + 2  # the first attempt waited 3 s for the lock, then the retry came 2 s later
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
