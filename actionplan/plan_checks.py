@@ -201,7 +201,7 @@ def kpi_checks(
         previous = (r.get("extra") or {}).get(before) if before else None
         previous_number = number_from_value(previous).number if present(previous) else None
         for against, what in ((judged, "its target"), (previous_number, "the previous quarter's actual")):
-            if implausible(r["actual"], against, ratio):
+            if against is not None and implausible(r["actual"], against, ratio):
                 actual, reference = float(r["actual"]), float(against)
                 found.append(
                     Message(

@@ -256,7 +256,7 @@ def reason_in_words(reason: Any, due: Any = None) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def _with_recovery(row: dict[str, Any]) -> str:
+def _with_recovery(row: dict[Any, Any]) -> str:
     """The latest update, then the recovery plan where one is given: what, who, by when."""
     update = plain(row.get("Progress update"))
     action = plain(row.get("Recovery action"))

@@ -220,18 +220,18 @@ def kpi_tables(kpis: pd.DataFrame, departments: list[str]) -> tuple[pd.DataFrame
         ).reset_index(drop=True)
         listing = _without_unused(listing, "kpis")
     counts = kpis.groupby(["department", "performance"]).size() if not kpis.empty else pd.Series(dtype=int)
-    shown = [
+    counted = [
         *PERFORMANCE_COLUMNS,
         *(p for p in PERFORMANCE_WHEN_USED if not kpis.empty and (kpis["performance"] == p).any()),
     ]
     rows = []
     for dept in departments:
-        row = {"Department": dept, **{p: int(counts.get((dept, p), 0)) for p in shown}}
+        row = {"Department": dept, **{p: int(counts.get((dept, p), 0)) for p in counted}}
         rows.append(row)
-    rows.append({"Department": "Council total", **{p: sum(r[p] for r in rows) for p in shown}})
+    rows.append({"Department": "Council total", **{p: sum(r[p] for r in rows) for p in counted}})
     for row in rows:
-        row["Total"] = sum(row[p] for p in shown)
-    return listing, pd.DataFrame(rows, columns=["Department", *shown, "Total"])
+        row["Total"] = sum(row[p] for p in counted)
+    return listing, pd.DataFrame(rows, columns=["Department", *counted, "Total"])
 
 
 # The KPI model's columns on the KPIs sheet (each shown only when some KPI has a value in it).
@@ -343,7 +343,7 @@ def kpi_model(
 
 
 def _kpi_warnings(
-    r: dict[str, Any],
+    r: dict[Any, Any],
     key: tuple[str, str],
     began: str | None,
     judged: list[tuple[str, dict[Any, Any]]],
@@ -360,7 +360,7 @@ def _kpi_warnings(
     rated = kpi_type_from_text(r.get("kpi_type")) != DATA_ONLY
     rows = []
     previous = r.get("previous_actual")
-    if rated and implausible(r.get("actual"), previous, ratio):
+    if rated and previous is not None and implausible(r.get("actual"), previous, ratio):
         rows.append(
             {
                 **where,
