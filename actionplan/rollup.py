@@ -35,6 +35,7 @@ from .values import number_from_value, present, same_text
 from .vocabulary import (
     DATA_ONLY,
     DEFAULT_TOLERANCE,
+    GOAL_POST,
     PERFORMANCES,
     Period,
     frequency_from_text,
@@ -155,10 +156,8 @@ def exceptions_table(actions: pd.DataFrame, kpis: pd.DataFrame | None = None) ->
                 "Status": None,
                 "Progress update": persistent["comment"],
                 "Reason": [
-                    f"KPI worse than target {PERSISTENT_PERIODS} or more periods running (actual {a:g} against {t:g})"
-                    if present(a) and present(t)
-                    else f"KPI worse than target {PERSISTENT_PERIODS} or more periods running"
-                    for a, t in zip(persistent["actual"], _judged_target(persistent), strict=True)
+                    _kpi_reason(r, t)
+                    for r, t in zip(persistent.to_dict("records"), _judged_target(persistent), strict=True)
                 ],
                 "Since": persistent["since"],
                 **{
@@ -174,6 +173,21 @@ def exceptions_table(actions: pd.DataFrame, kpis: pd.DataFrame | None = None) ->
         listed = rows.reindex(columns=list(columns.values())) if listed.empty else pd.concat([listed, rows])
     listed = _dates(listed.reset_index(drop=True), "Due date", "Revised due date", "Recovery date")
     return _without_unused(listed, "exceptions")
+
+
+def _kpi_reason(r: dict[Any, Any], target: Any) -> str:
+    """Why a KPI is on the Exceptions sheet, with its figures: against its target, or outside its band."""
+    said = f"KPI worse than target {PERSISTENT_PERIODS} or more periods running"
+    actual, lower, upper = r["actual"], r.get("lower_bound") or 0.0, r.get("upper_bound") or 0.0
+    if not present(actual):
+        return said
+    if (
+        kpi_type_from_text(r.get("kpi_type")) == GOAL_POST
+        and present(r.get("lower_bound"))
+        and present(r.get("upper_bound"))
+    ):
+        return f"{said} (actual {float(actual):g} outside {float(lower):g}–{float(upper):g})"
+    return f"{said} (actual {float(actual):g} against {float(target):g})" if present(target) else said
 
 
 def _judged_target(kpis: pd.DataFrame) -> list[Any]:

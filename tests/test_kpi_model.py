@@ -202,6 +202,12 @@ def test_persistent_kpis_on_the_exceptions_sheet_with_since(council):
     }
     finance = kpis[(kpis["Department"] == FINANCE) & (kpis["Ref"] == "MK5")].iloc[0]
     assert finance["Recovery owner"] == "Head of Customer Services"
+    assert finance["Reason"] == "KPI worse than target 2 or more periods running (actual 45 against 40)"
+    goal = facts["2024/25 Q2"].exceptions.set_index(["Department", "Ref"]).loc[(FINANCE, "MK1")]
+    assert (goal["Since"], goal["Reason"]) == (
+        "2024/25 Q1",
+        "KPI worse than target 2 or more periods running (actual 96 outside 85–95)",
+    )
     q4 = facts["2024/25 Q4"].exceptions
     assert "MK5" not in set(q4["Ref"])  # back on target: off the list
     book = openpyxl.load_workbook(write_rollup(facts["2024/25 Q3"], root / "rollup-q3.xlsx"), read_only=True)
