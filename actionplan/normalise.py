@@ -19,6 +19,8 @@ from .values import DateValue, date_from_value, number_from_value, present, text
 from .vocabulary import (
     CUMULATIVE,
     DEFAULT_TOLERANCE,
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
     NOT_DUE,
     Period,
     accepted_status_words,
@@ -672,6 +674,24 @@ def _kpis_frame(
         model = _kpi_model(values, target.number, period)
         for fid, value in model.items():
             data.setdefault(fid, []).append(value)
+        said = kpi_type_from_text(model["kpi_type"]) if model["kpi_type"] else ""
+        if (
+            said in (HIGHER_IS_BETTER, LOWER_IS_BETTER)
+            and present(polarity_raw)
+            and polarity not in (None, said)
+        ):
+            letter = table.letter("kpi_type")
+            messages.append(
+                Message(
+                    WARNING,
+                    "kpi-type-polarity",
+                    table.sheet,
+                    f"{letter}{item.row}" if letter else None,
+                    text_from_value(values.get("kpi_type")),
+                    f"the Type says {said} but the Polarity says {polarity}; the Type is used. Make them agree, "
+                    "or leave the Polarity blank.",
+                )
+            )
         data["performance"].append(
             NOT_DUE
             if actual.number is None and not due_in(model["frequency"], period.quarter if period else None)

@@ -304,3 +304,38 @@ def test_year_to_date_by_aggregation():
     assert year_to_date("Snapshot", [1, 2], [1, 1]) is None
     assert year_to_date(None, [1, 2], [1, 1]) is None
     assert year_to_date("Cumulative", [30, None], [50, 50]) == (None, 100)
+
+
+def test_type_against_polarity_and_unknown_words_at_submit(tmp_path):
+    from actionplan.template import write_template
+
+    path = write_template(tmp_path / "plan.xlsx", department="Finance", period="2024/25 Q2")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["KPIs"]
+    header = [c.value for c in ws[1]]
+    row = dict.fromkeys(header)
+    row.update(
+        {
+            "Ref": "K1",
+            "Measure": "Sickness days per FTE",
+            "Polarity": "Higher is better",
+            "Lead officer": "Sam Okafor",
+            "Target": 2,
+            "Actual": 2.4,
+            "Type": "Lower is better",
+            "Aggregation": "Rolling",
+        }
+    )
+    ws.append([row[h] for h in header])
+    wb.save(path)
+    sub = check_workbook(path.read_bytes(), path.name)
+    assert sub.accepted, sub.errors
+    by_code = {m.code: m for m in sub.warnings}
+    conflict = by_code["kpi-type-polarity"]
+    assert (conflict.sheet, conflict.cell, conflict.value) == ("KPIs", "J2", "Lower is better")
+    assert conflict.message == (
+        "the Type says Lower is better but the Polarity says Higher is better; the Type is used. Make them "
+        "agree, or leave the Polarity blank."
+    )
+    assert sub.kpis.loc[0, "performance"] == "worse"  # lower is better: 2.4 against 2 is worse
+    assert (by_code["unknown-aggregation"].cell, by_code["unknown-aggregation"].value) == ("M2", "Rolling")
