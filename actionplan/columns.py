@@ -285,6 +285,8 @@ COLUMNS: tuple[Column, ...] = (
     Column(None, "Year to date", "number", rollup=("kpis",), width=11, when_used=True),
     Column(None, "YTD target", "number", rollup=("kpis",), width=11, when_used=True),
     Column(None, "YTD performance", "performance", rollup=("kpis",), width=12, when_used=True),
+    # The forecast outturn against the year's target.
+    Column(None, "Forecast performance", "performance", rollup=("kpis",), width=12, when_used=True),
     Column("exception_reason", "Reason", stored=_A, rollup=("exceptions",), width=34, wrap=True),
     # A persistent exception (off target two periods running, until back on target) and its recovery plan.
     Column(None, "Since", rollup=("exceptions", "kpis"), width=11, when_used=True),

@@ -263,6 +263,7 @@ _MODEL_FIELDS = (
     ("ytd_actual", "Year to date"),
     ("ytd_target", "YTD target"),
     ("ytd_performance", "YTD performance"),
+    ("forecast_performance", "Forecast performance"),
     ("since", "Since"),
 )
 
@@ -316,13 +317,15 @@ def kpi_model(
     """
     out = kpis.copy()
     if kpis.empty:
-        return out.assign(ytd_actual=[], ytd_target=[], ytd_performance=[], since=[]), []
+        return out.assign(
+            ytd_actual=[], ytd_target=[], ytd_performance=[], forecast_performance=[], since=[]
+        ), []
     judged = [
         (p, {} if f.empty else dict(zip(_history_key(f), f["performance"], strict=True))) for p, f in history
     ]
     year = Period(period.start_year).label
     quarters = [f"{year} Q{q}" for q in range(1, (period.quarter or 4) + 1)]
-    ytd_actual, ytd_target, ytd_performance, since, found = [], [], [], [], []
+    ytd_actual, ytd_target, ytd_performance, forecast, since, found = [], [], [], [], [], []
     letters = {}
     for key, r in zip(_history_key(out), out.to_dict("records"), strict=True):
         actual_ytd = target_ytd = performance_ytd = None
@@ -346,14 +349,35 @@ def kpi_model(
         ytd_actual.append(actual_ytd)
         ytd_target.append(target_ytd)
         ytd_performance.append(performance_ytd)
+        forecast.append(_forecast_performance(r))
         began = persistent_since([(p, d.get(key)) for p, d in judged], "kpis")
         since.append(began)
         found.extend(_kpi_warnings(r, key, began, judged, ratio, letters))
     out["ytd_actual"] = ytd_actual
     out["ytd_target"] = ytd_target
     out["ytd_performance"] = ytd_performance
+    out["forecast_performance"] = forecast
     out["since"] = since
     return out, found
+
+
+def _forecast_performance(r: dict[Any, Any]) -> str | None:
+    """The forecast outturn judged against the year's target (the quarters' targets added up for a cumulative
+    measure, their mean for an average; Target itself otherwise), or None without a forecast."""
+    if not present(r.get("forecast_outturn")):
+        return None
+    targets = quarter_targets(
+        r.get("aggregation"), r.get("target"), [r.get(f"target_q{q}") for q in (1, 2, 3, 4)]
+    )
+    year = year_to_date(r.get("aggregation"), targets, targets)
+    return kpi_performance(
+        year[1] if year is not None else r.get("target"),
+        r.get("forecast_outturn"),
+        r.get("polarity") or "Higher is better",
+        r.get("tolerance"),
+        kpi_type_from_text(r.get("kpi_type")) or None,
+        (r.get("lower_bound"), r.get("upper_bound")),
+    )
 
 
 def _kpi_warnings(

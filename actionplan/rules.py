@@ -193,6 +193,12 @@ def kpi_model_explained(tolerance: float, ratio: float = 10.0) -> list[tuple[str
             "given, else a quarter of Target. Example: complaints 30, 25 → year to date 55.",
         ),
         (
+            "Forecast outturn",
+            "The department's forecast for the year, judged against the year's target (the quarters' targets "
+            "added up for a cumulative measure, their mean for an average, Target otherwise): Forecast "
+            "performance. Example: complaints forecast 190 against 200, lower is better: better.",
+        ),
+        (
             f"Aggregation: {AVERAGE}",
             "The year to date is the mean of the quarters' actuals, against the mean of their targets. "
             "Example: sickness days per FTE 2.1, 2.5 → year to date 2.3.",

@@ -107,6 +107,8 @@ def test_year_to_date_figures_and_quarter_targets(council):
     facts, _, _ = council
     mk5 = _kpi(facts, "2024/25 Q2", FINANCE, "MK5")
     assert (mk5["Quarter target"], mk5["Year to date"], mk5["YTD target"]) == (50, 113, 110)
+    # The forecast outturn (190) against the year's target (60 + 50 + 40 + 50 = 200), lower is better.
+    assert mk5["Forecast outturn"] == 190 and mk5["Forecast performance"] == "better"
     mk6 = _kpi(facts, "2024/25 Q3", FINANCE, "MK6")
     assert mk6["Year to date"] == pytest.approx(2.2) and mk6["YTD target"] == pytest.approx(2.0)
     # A snapshot or a measure without Aggregation has no year to date.
