@@ -40,7 +40,10 @@ def council(tmp_path_factory):
             inbox.submit(sub, data, submitted_by="officer", now=start + dt.timedelta(days=91 * i))
     wh = open_warehouse(str(root / "warehouse.duckdb"))
     load_inbox(inbox, wh)
-    facts = {p: facts_from_warehouse(wh, p, generated_at=dt.datetime(2025, 4, 20, 9, 0)) for p in QUARTERS}
+    facts = {
+        p: facts_from_warehouse(wh, p, generated_at=dt.datetime(2025, 4, 20, 9, 0))
+        for p in (*QUARTERS, "2024/25")
+    }
     wh.close()
     return facts, warned, root
 
@@ -341,3 +344,26 @@ def test_type_against_polarity_and_unknown_words_at_submit(tmp_path):
     )
     assert sub.kpis.loc[0, "performance"] == "worse"  # lower is better: 2.4 against 2 is worse
     assert (by_code["unknown-aggregation"].cell, by_code["unknown-aggregation"].value) == ("M2", "Rolling")
+
+
+def test_committee_report_counts_not_due_and_shows_since(council):
+    import docx
+
+    from actionplan.report import write_report
+
+    facts, _, root = council
+    document = docx.Document(str(write_report(facts["2024/25 Q2"], root / "report-q2.docx")))
+    text = "\n".join(p.text for p in document.paragraphs)
+    cells = "\n".join(c.text for t in document.tables for row in t.rows for c in row.cells)
+    total = facts["2024/25 Q2"].kpi_counts.set_index("Department").loc["Council total"]
+    assert f", {total['not due']} not due this quarter." in text
+    assert "○  not due: no result is due this quarter at this measure's frequency" in text
+    assert "Since 2024/25 Q1." in cells  # MK1, off its band in Q1 and Q2
+    assert "○" in cells  # MK2 and MK3 in the KPI tables
+
+
+def test_year_view_rates_the_annual_measure(council):
+    facts, _, _ = council
+    year = facts["2024/25"].kpis
+    annual = year[(year["Department"] == FINANCE) & (year["Ref"] == "MK3")].iloc[0]
+    assert annual["Performance"] == "worse"  # its Q4 result, 58 against 60
