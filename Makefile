@@ -38,13 +38,13 @@ lint: install  # ruff (lint and format) on the whole tree and pyright on the cor
 	$(BIN)/ruff format --check .
 	@$(MAKE) --no-print-directory typecheck
 
-# pyright (basic) on the core package, over a copy laid out as the wheel installs it (flows/, warehouse/ and
+# pyright (basic) on the core package and the service (excel_addin/), over a copy laid out as the wheel installs it (flows/, warehouse/ and
 # excel_addin/ inside actionplan/), so that imports of actionplan.flows etc. resolve; paths shown as in the repo.
 typecheck: install
 	@rm -rf build/typecheck && mkdir -p build/typecheck && cp -r actionplan build/typecheck/
 	@for d in flows warehouse excel_addin; do cp -r $$d build/typecheck/actionplan/; done
 	@$(BIN)/pyright > build/typecheck.txt; status=$$?; \
-	sed -e 's|build/typecheck/actionplan/\(flows\|warehouse\|excel_addin\)/|\1/|' -e 's|build/typecheck/||' build/typecheck.txt; \
+	sed -e 's#build/typecheck/actionplan/\(flows\|warehouse\|excel_addin\)/#\1/#' -e 's#build/typecheck/##' build/typecheck.txt; \
 	exit $$status
 
 format: install

@@ -39,7 +39,6 @@ from actionplan.settings import Settings, load_settings
 
 from . import xlbook
 from .api_routes import add_api_routes
-from .auth import admin_only, signed_in
 from .gate import RequestGate
 from .pages import add_page_routes, mount_static
 from .quarter import add_quarter_routes
@@ -114,16 +113,16 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         on_refuse=svc.audit_scope,
     )
     # The quarter's admin endpoints: register, deadlines, submissions on file, returns, reminders (quarter.py).
-    add_quarter_routes(app, settings, svc.inbox, admin_only, svc.tokens)
+    add_quarter_routes(app, settings, svc.inbox, svc.tokens)
     # The committee report download (admins: the council's; departments: their own).
-    add_report_routes(app, settings, signed_in)
+    add_report_routes(app, settings)
     add_xlwings_routes(app)
     add_api_routes(app)
     add_page_routes(app)
     # Great Expectations Data Docs, for admins (its own module: datadocs.py).
     from .datadocs import add_data_docs_routes
 
-    add_data_docs_routes(app, settings, svc.tokens)
+    add_data_docs_routes(app, settings)
     mount_static(app)
     return app
 

@@ -79,7 +79,7 @@ def cmd_token_add(args) -> int:
 
         department = Register.for_settings(_settings()).expected_name(department)
     token, secret = _store().add(department=department, admin=args.admin, label=args.label)
-    who = "corporate performance (admin)" if token.admin else token.department
+    who = "corporate performance (admin)" if token.admin else (token.department or "")
     council = _settings().council
     who += "" if council == DEFAULT_COUNCIL else f" of {council}"  # keys are per council (ACTIONPLAN_COUNCIL)
     print("Give this access key to the person who submits; it is shown only now and cannot be shown again.")
@@ -103,7 +103,7 @@ def cmd_token_list(args) -> int:
 
 def cmd_token_revoke(args) -> int:
     token = _store().revoke(args.id)
-    who = "corporate performance (admin)" if token.admin else token.department
+    who = "corporate performance (admin)" if token.admin else (token.department or "")
     print(f"Access key {token.id} for {who} revoked at {token.revoked}; it no longer works.")
     return 0
 

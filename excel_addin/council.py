@@ -140,15 +140,14 @@ class InboxRecords:
             if state == "rejected":
                 report = data.get("report") or {}
                 codes = {e.get("code") for e in report.get("errors", [])}
+                named = period_from_text(report.get("period"))
                 # A workbook for another department says nothing about this department's own status.
                 attempt = (
                     None
-                    if "wrong-department" in codes
-                    or not report.get("department")
-                    or not period_from_text(report.get("period"))
+                    if "wrong-department" in codes or not report.get("department") or named is None
                     else Attempt(
                         report["department"],
-                        period_from_text(report["period"]).label,
+                        named.label,
                         _when(data["submitted_at"]),
                         data.get("submitted_by"),
                         report.get("file"),
@@ -362,12 +361,13 @@ def status_for_period(
                 },
             }
         )
+    known = {period_from_text(p) for p in periods | {label}}
     return Status(
         label,
         rows,
         missing,
         source,
-        [p.label for p in sorted({period_from_text(p) for p in periods | {label}} - {None})],
+        [p.label for p in sorted(q for q in known if q is not None)],
         returned=returned,
         deadline=deadline,
     )

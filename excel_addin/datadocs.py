@@ -11,13 +11,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 
 from actionplan.checkpoint import data_docs_sites, data_docs_validation_pages
 from actionplan.errors import ActionplanError
 from actionplan.settings import Settings
 from actionplan.vocabulary import period_from_text
 
-from .tokens import Token, TokenStore, token_from_header
+from .service import service_of
+from .tokens import Token, token_from_header
 
 COOKIE = "actionplan_docs"
 # GX writes workbook values into the pages unescaped (a cell holding <img onerror=…> would run as script on the
@@ -37,32 +39,34 @@ CSP = (
 ROUTES = ("/data-docs/session", "/data-docs/sites.json", "/data-docs/", "/data-docs/{site}/{path:path}")
 
 
-def add_data_docs_routes(app: FastAPI, settings: Settings, tokens: TokenStore) -> None:
+def _admin(request: Request) -> Token:
+    """An admin key, from the Authorization header or the Data Docs cookie."""
+    secret = token_from_header(request.headers.get("authorization")) or request.cookies.get(COOKIE)
+    try:
+        token, why = service_of(request).tokens.verify(secret)
+    except ActionplanError:
+        raise HTTPException(
+            503, "Access keys cannot be checked just now. Tell corporate performance."
+        ) from None
+    if token is None:
+        raise HTTPException(401, why, headers={"WWW-Authenticate": "Bearer"})
+    if not token.admin:
+        raise HTTPException(
+            403,
+            "The Data Docs need corporate performance's (admin) access key; a department's key cannot open them.",
+        )
+    return token
+
+
+Admin = Annotated[Token, Depends(_admin)]
+
+
+def add_data_docs_routes(app: FastAPI, settings: Settings) -> None:
     """Add the /data-docs/ routes (ROUTES) to the app: a session cookie for admins, the list of sites, each
     site's files. Added route by route, not as an included APIRouter: FastAPI 0.154 keeps an included router as
     one entry of app.routes, and the service's tests walk app.routes to check every endpoint's access rule."""
     router = APIRouter(prefix="/data-docs", include_in_schema=False)
     root = settings.home_path / "data-docs"
-
-    def admin(request: Request) -> Token:
-        secret = token_from_header(request.headers.get("authorization")) or request.cookies.get(COOKIE)
-        try:
-            token, why = tokens.verify(secret)
-        except ActionplanError:
-            raise HTTPException(
-                503, "Access keys cannot be checked just now. Tell corporate performance."
-            ) from None
-        if token is None:
-            raise HTTPException(401, why, headers={"WWW-Authenticate": "Bearer"})
-        if not token.admin:
-            raise HTTPException(
-                403,
-                "The Data Docs need corporate performance's (admin) access key; a "
-                "department's key cannot open them.",
-            )
-        return token
-
-    Admin = Annotated[Token, Depends(admin)]
 
     @router.post("/session")
     def session(request: Request, token: Admin) -> JSONResponse:
@@ -126,7 +130,10 @@ def add_data_docs_routes(app: FastAPI, settings: Settings, tokens: TokenStore) -
         )
 
     for route in router.routes:
-        app.add_api_route(route.path, route.endpoint, methods=list(route.methods), include_in_schema=False)
+        assert isinstance(route, APIRoute)  # the four added above
+        app.add_api_route(
+            route.path, route.endpoint, methods=list(route.methods or ()), include_in_schema=False
+        )
 
 
 def _inside(root: Path, site: str, path: str) -> Path | None:

@@ -16,7 +16,7 @@ import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Query
+from fastapi import Body, FastAPI, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -24,7 +24,7 @@ from actionplan.register import Register, day_from_text
 from actionplan.settings import Settings
 from actionplan.vocabulary import period_label
 
-from .tokens import Token
+from .auth import Admin
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TYPES = {".xlsx": XLSX, ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12"}
@@ -40,9 +40,17 @@ def _department(d) -> dict[str, Any]:
     }
 
 
-def add_quarter_routes(app: FastAPI, settings: Settings, inbox, admin: Any, tokens: Any = None) -> None:
-    """Add the endpoints to the service, given its settings, its inbox (a function returning it), its admin-key
-    dependency and its access keys (which also accept Microsoft 365 sign-in when the council set it up).
+def _required_period(text: str) -> str:
+    """The period an endpoint needs; a blank one is a 400 with an example, as a wrong one is."""
+    label = period_label(text)
+    if label is None:
+        raise HTTPException(400, 'No period given. Send one such as "2024/25 Q2".')
+    return label
+
+
+def add_quarter_routes(app: FastAPI, settings: Settings, inbox, tokens: Any = None) -> None:
+    """Add the endpoints to the service, given its settings, its inbox (a function returning it) and its access
+    keys (which also accept Microsoft 365 sign-in when the council set it up); every endpoint needs the admin key.
 
     Added to the app itself rather than included as a router: FastAPI 0.154 includes routers lazily, and the
     service's tests walk app.routes to check every endpoint is in the access matrix."""
@@ -60,7 +68,6 @@ def add_quarter_routes(app: FastAPI, settings: Settings, inbox, admin: Any, toke
         from .entra import EntraSignIn
 
         tokens.sso = EntraSignIn.from_settings(settings)
-    Admin = Annotated[Token, Depends(admin)]
 
     @router.get("/api/departments")
     def departments(token: Admin):
@@ -86,7 +93,7 @@ def add_quarter_routes(app: FastAPI, settings: Settings, inbox, admin: Any, toke
     def set_deadline(
         token: Admin, period: Annotated[str, Body(embed=True)], date: Annotated[str, Body(embed=True)]
     ):
-        label, day = period_label(period), day_from_text(date, "date")
+        label, day = _required_period(period), day_from_text(date, "date")
         register.set_deadline(label, day)
         return {"period": label, "deadline": day.isoformat()}
 
@@ -142,7 +149,7 @@ def add_quarter_routes(app: FastAPI, settings: Settings, inbox, admin: Any, toke
     async def remind(token: Admin, period: Annotated[str, Query()], dry_run: Annotated[bool, Query()] = True):
         from actionplan.remind import remind_period
 
-        result = await run_in_threadpool(remind_period, settings, period_label(period), dry_run=dry_run)
+        result = await run_in_threadpool(remind_period, settings, _required_period(period), dry_run=dry_run)
         return {**result.as_dict(), "dry_run": dry_run}
 
 

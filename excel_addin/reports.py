@@ -5,19 +5,17 @@ the rollup has. When the warehouse is busy with a load, the council's report pub
 (`actionplan report`, `actionplan demo`) is sent instead, if there is one.
 """
 
-# No `from __future__ import annotations`: FastAPI must see the local SignedIn type, not its name.
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import Response
 
 from actionplan.settings import Settings
 
 from . import council
-from .tokens import Token
+from .auth import SignedIn
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 REPORT_PATH = "/report/latest.docx"
@@ -80,11 +78,10 @@ def _latest_published(settings: Settings) -> str:
     return published[-1]
 
 
-def add_report_routes(app: FastAPI, settings: Settings, signed_in: Callable[..., Token]) -> None:
-    """Add the report routes for these settings to the app, signed in with the service's own key check."""
+def add_report_routes(app: FastAPI, settings: Settings) -> None:
+    """Add the report routes for these settings to the app, signed in with the service's own key check (auth.py)."""
     # Added to the app itself, not as an included APIRouter: this FastAPI keeps an included router as one
     # opaque entry of app.routes, and the access-matrix test reads every route's path from there.
-    SignedIn = Annotated[Token, Depends(signed_in)]
 
     @app.get(REPORT_PATH)
     def report_download(

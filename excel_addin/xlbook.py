@@ -377,8 +377,8 @@ def _table_rows(frame, date_columns: Sequence[str]) -> tuple[list[str], list[lis
                         else value.strftime("%d/%m/%Y")
                     )
                 )
-            elif hasattr(value, "item"):
-                value = value.item()
+            elif hasattr(value, "item"):  # a numpy number
+                value = value.item()  # pyright: ignore[reportAttributeAccessIssue]
                 row.append("" if isinstance(value, float) and math.isnan(value) else value)
             elif isinstance(value, (int, float, str)):
                 row.append(as_text(value) if isinstance(value, str) else value)

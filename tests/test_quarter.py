@@ -681,6 +681,14 @@ def test_admin_api_keeps_the_register_and_deadlines(quarter):
         400,
         {"detail": "date '13 Jan' is not a date in the form dd/mm/yyyy, e.g. 14/10/2024."},
     )
+    for blank in (
+        quarter.client.post("/api/deadlines", json={"period": " ", "date": "13/01/2025"}, headers=admin),
+        quarter.client.post("/api/admin/remind?period=", headers=admin),
+    ):  # a blank period is refused like a wrong one, and nothing is stored or sent
+        assert (blank.status_code, blank.json()) == (
+            400,
+            {"detail": 'No period given. Send one such as "2024/25 Q2".'},
+        )
     assert quarter.client.get("/api/deadlines", headers=admin).json() == {
         "deadlines": {"2024/25 Q2": "2024-10-14", "2024/25 Q3": "2025-01-13"}
     }
