@@ -1342,8 +1342,8 @@ def plan_for(
 MODEL_KPIS: dict[str, tuple] = {
     "MK1": ("Occupancy of council office space", "Goal post", "%", None, (85, 95), None, None, None,
             (97, 96, 90, 93)),
-    "MK2": ("Population of the borough (mid-year estimate)", "Data only", "number", None, (None, None), "Snapshot",
-            "Annual", None, (151_200, None, None, 152_050)),
+    "MK2": ("Population of the borough (latest estimate)", "Data only", "number", None, (None, None), "Snapshot",
+            None, None, (151_200, 151_400, 151_700, 152_050)),
     "MK3": ("% of residents satisfied with the council (annual survey)", "Higher is better", "%", 60, (None, None),
             "Snapshot", "Annual", None, (None, None, None, 58)),
     "MK4": ("Staff engagement index", "Higher is better", "%", 70, (None, None), "Snapshot", "Half-yearly", None,

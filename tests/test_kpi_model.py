@@ -61,9 +61,9 @@ CASES = [
     ("MK1", "2024/25 Q2", "worse", None, "2024/25 Q1"),
     ("MK1", "2024/25 Q3", "within", None, None),
     ("MK1", "2024/25 Q4", "within", None, None),
-    # Data only: never rated, whatever its figures (and annual: not due in Q2, still data only when given).
+    # Data only: never rated, whatever its figures.
     ("MK2", "2024/25 Q1", "data only", None, None),
-    ("MK2", "2024/25 Q2", "not due", None, None),
+    ("MK2", "2024/25 Q2", "data only", None, None),
     ("MK2", "2024/25 Q4", "data only", None, None),
     # Annual: not due in Q1–Q3 (not "no data"), rated in Q4 (58 against 60: worse).
     ("MK3", "2024/25 Q1", "not due", None, None),
@@ -135,11 +135,15 @@ def test_council_percentage_is_recomputed_from_numerators_and_denominators(counc
 def test_not_due_and_data_only_are_counted_apart_from_no_data(council):
     facts, _, _ = council
     total = facts["2024/25 Q2"].kpi_counts.set_index("Department").loc["Council total"]
-    # Per model department in Q2: MK2, MK3 not due; no KPI is data only that quarter (MK2 is not due).
-    assert total["not due"] >= 2 * 2 and "data only" not in total
+    # Per model department in Q2: MK3 (annual) not due, MK2 data only; none of the departments' own KPIs is either.
+    assert (total["not due"], total["data only"]) == (2, 2)
     q1 = facts["2024/25 Q1"].kpi_counts.set_index("Department")
-    assert q1.loc[FINANCE, "data only"] == 1 and q1.loc[FINANCE, "not due"] == 2
+    assert q1.loc[FINANCE, "data only"] == 1 and q1.loc[FINANCE, "not due"] == 2  # MK3 and MK4 (half-yearly)
     assert q1.loc[FINANCE, "Total"] == sum(q1.loc[FINANCE, c] for c in q1.columns if c != "Total")
+    # A department without the model's KPIs counts none of either, and no data stays no data.
+    assert q1.loc["Chief Executive's Department", ["not due", "data only"]].tolist() == [0, 0]
+    q4 = facts["2024/25 Q4"].kpi_counts.set_index("Department")
+    assert "not due" not in q4.columns  # every measure is due in Q4: the column is left off
 
 
 def _codes(warned, period, department):
@@ -356,7 +360,7 @@ def test_committee_report_counts_not_due_and_shows_since(council):
     text = "\n".join(p.text for p in document.paragraphs)
     cells = "\n".join(c.text for t in document.tables for row in t.rows for c in row.cells)
     total = facts["2024/25 Q2"].kpi_counts.set_index("Department").loc["Council total"]
-    assert f", {total['not due']} not due this quarter." in text
+    assert f", {total['not due']} not due this quarter, {total['data only']} data only (never rated)." in text
     assert "○  not due: no result is due this quarter at this measure's frequency" in text
     assert "Since 2024/25 Q1." in cells  # MK1, off its band in Q1 and Q2
     assert "○" in cells  # MK2 and MK3 in the KPI tables
