@@ -309,11 +309,13 @@ def kpi_model(
     history: list[tuple[str, pd.DataFrame]],
     period: Period,
     ratio: float = PLAUSIBLE_RATIO,
+    letters: dict[str, dict[tuple[Any, Any], str]] | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Each KPI's year to date and its persistent exception (since when), and the warnings only the periods on
     record show: an implausible jump from last period, no data period after period, a recovery plan missing.
 
     kpis: the current KPIs after kpi_travel (their trend columns hold the actual of each period on record).
+    letters: field → (submission, sheet) → the column it was read from, so a warning names its cell.
     """
     out = kpis.copy()
     if kpis.empty:
@@ -326,7 +328,7 @@ def kpi_model(
     year = Period(period.start_year).label
     quarters = [f"{year} Q{q}" for q in range(1, (period.quarter or 4) + 1)]
     ytd_actual, ytd_target, ytd_performance, forecast, since, found = [], [], [], [], [], []
-    letters = {}
+    letters = letters or {}
     for key, r in zip(_history_key(out), out.to_dict("records"), strict=True):
         actual_ytd = target_ytd = performance_ytd = None
         frequency = frequency_from_text(r.get("frequency")) or ""
@@ -389,19 +391,19 @@ def _kpi_warnings(
     letters: dict[Any, Any],
 ) -> list[dict[str, Any]]:
     """The warnings about one KPI that need the periods on record (rows of the Data quality sheet)."""
-    where = {
-        "Department": r["department"],
-        "Sheet": r["sheet"],
-        "Cell": f"row {r['row_number']}",
-        "Ref": r["ref"],
-    }
+
+    def where(field: str) -> dict[str, Any]:
+        letter = (letters.get(field) or {}).get((r.get("submission_id"), r["sheet"]))
+        cell = f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}"
+        return {"Department": r["department"], "Sheet": r["sheet"], "Cell": cell, "Ref": r["ref"]}
+
     rated = kpi_type_from_text(r.get("kpi_type")) != DATA_ONLY
     rows = []
     previous = r.get("previous_actual")
     if rated and previous is not None and implausible(r.get("actual"), previous, ratio):
         rows.append(
             {
-                **where,
+                **where("actual"),
                 "Value": r.get("actual_text") or str(r.get("actual")),
                 "Code": "implausible-kpi-actual",
                 "Message": f"the actual is {float(r['actual']):g}, more than {ratio:g} times "
@@ -413,7 +415,7 @@ def _kpi_warnings(
     if rated and len(recent) == NO_DATA_RUN and all(p == "no data" for p in recent):
         rows.append(
             {
-                **where,
+                **where("actual"),
                 "Value": r.get("measure"),
                 "Code": "kpi-no-data-running",
                 "Message": f"this KPI has had no data for {NO_DATA_RUN} periods running "
@@ -426,7 +428,7 @@ def _kpi_warnings(
         if missing:
             rows.append(
                 {
-                    **where,
+                    **where("recovery_action"),
                     "Value": r.get("measure"),
                     "Code": "no-recovery-plan",
                     "Message": f"this KPI has been worse than target since {began}, a persistent exception, but "
@@ -450,19 +452,23 @@ def persistent_actions(actions: pd.DataFrame, history: list[tuple[str, pd.DataFr
     return out
 
 
-def action_recovery_rows(actions: pd.DataFrame) -> list[dict[str, Any]]:
-    """A warning for each persistent exception among the actions with no recovery action, owner or date."""
+def action_recovery_rows(
+    actions: pd.DataFrame, letters: dict[tuple[Any, Any], str] | None = None
+) -> list[dict[str, Any]]:
+    """A warning for each persistent exception among the actions with no recovery action, owner or date, at its
+    Recovery action cell where the sheet has the column (letters: (submission, sheet) → its letter)."""
     rows = []
     if actions.empty or "since" not in actions:
         return rows
     for r in actions[actions["since"].map(present)].to_dict("records"):
         missing = missing_recovery(r.get("recovery_action"), r.get("recovery_owner"), r.get("recovery_date"))
         if missing:
+            letter = (letters or {}).get((r.get("submission_id"), r["sheet"]))
             rows.append(
                 {
                     "Department": r["department"],
                     "Sheet": r["sheet"],
-                    "Cell": f"row {r['row_number']}",
+                    "Cell": f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}",
                     "Ref": r["ref"],
                     "Value": _name(r["status"]),
                     "Code": "no-recovery-plan",
@@ -1036,7 +1042,13 @@ def facts_for_period(
         subs, known_departments, deadline=deadline, returned=returned, zone=timezone
     )
     kpis, trend_periods = kpi_travel(current["kpis"], [(p, f["kpis"]) for p, f in history])
-    kpis, kpi_found = kpi_model(kpis, [(p, f["kpis"]) for p, f in history], parsed, plausible_ratio)
+    kpis, kpi_found = kpi_model(
+        kpis,
+        [(p, f["kpis"]) for p, f in history],
+        parsed,
+        plausible_ratio,
+        {f: _letters(subs, f"kpis.{f}") for f in ("actual", "recovery_action")},
+    )
     kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
         # The latest plausible one: a department's typing slip (31/12/9999) never sets the council's date.
@@ -1065,7 +1077,12 @@ def facts_for_period(
         kpi_counts=kpi_counts,
         submissions=submissions,
         changes=changes_table(current, previous),
-        data_quality=quality_table(current, previous, actions, [*action_recovery_rows(actions), *kpi_found]),
+        data_quality=quality_table(
+            current,
+            previous,
+            actions,
+            [*action_recovery_rows(actions, _letters(subs, "actions.recovery_action")), *kpi_found],
+        ),
         kpi_totals=kpi_totals(kpis),
         missing=missing,
         returned={d: r.comment for d, r in (returned or {}).items()},

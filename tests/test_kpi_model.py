@@ -185,12 +185,18 @@ def test_consolidation_warnings_no_data_running_and_recovery_plan(council):
     q3 = facts["2024/25 Q3"].data_quality
     running = q3[(q3["Code"] == "kpi-no-data-running") & (q3["Ref"] == "MK10")]
     assert set(running["Department"]) == {FINANCE, LEGAL}
+    finance = running[running["Department"] == FINANCE].iloc[0]
+    assert (finance["Sheet"], finance["Cell"]) == (
+        "KPIs",
+        f"G{_row_of(council, FINANCE, 'MK10')}",
+    )  # its Actual
     assert "no data for 3 periods running (2024/25 Q1, 2024/25 Q2, 2024/25 Q3)" in running["Message"].iloc[0]
     q2 = facts["2024/25 Q2"].data_quality
     assert q2[(q2["Code"] == "kpi-no-data-running") & (q2["Ref"] == "MK10")].empty  # two quarters only
     # MK5 persistent in Q3: Finance gave its recovery plan, Legal did not.
     plans = q3[(q3["Code"] == "no-recovery-plan") & (q3["Ref"] == "MK5")]
     assert list(plans["Department"]) == [LEGAL]
+    assert plans["Cell"].iloc[0] == f"V{_row_of(council, LEGAL, 'MK5')}"  # its Recovery action
     assert (
         plans["Message"]
         .iloc[0]
