@@ -183,7 +183,9 @@ def check_book(
     if sub.accepted or not any(
         m.code in ("unreadable-file", "no-usable-sheet", "missing-column") for m in sub.errors
     ):
-        validate_submission(sub, settings.validator, limit=MAX_MESSAGES)
+        validate_submission(
+            sub, settings.validator, limit=MAX_MESSAGES, plausible_ratio=settings.plausible_ratio
+        )
     if sub.accepted and not sub.actions.empty:
         # Last period's plan as the flows published it: stale commentary and slips are told now, while the
         # department can still fix them, not only at consolidation.

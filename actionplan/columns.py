@@ -44,6 +44,9 @@ class Column:
     wrap: bool = False  # long text: wrapped in the rollup (and in the template)
     template_wrap: bool | None = None  # the template's choice where it differs from the rollup's
     number_format: str | None = None  # percent and count columns: Excel's number format
+    # A rollup column shown only when some row has a value in it: the KPI model's columns (Type, bounds, year to
+    # date…) stay off a rollup whose returns never used them, so a council that does not is shown what it was.
+    when_used: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -87,7 +90,14 @@ COLUMNS: tuple[Column, ...] = (
         template_width=8,
     ),
     Column(
-        "measure", "Measure", template=_K, stored=_K, rollup=("kpis",), width=40, template_width=40, wrap=True
+        "measure",
+        "Measure",
+        template=_K,
+        stored=_K,
+        rollup=("kpis", "kpi_totals"),
+        width=40,
+        template_width=40,
+        wrap=True,
     ),
     Column(
         "objective",
@@ -130,7 +140,7 @@ COLUMNS: tuple[Column, ...] = (
         wrap=True,
     ),
     Column("polarity", "Polarity", template=_K, stored=_K, rollup=("kpis",), width=16, template_width=17),
-    Column("unit", "Unit", template=_K, stored=_K, rollup=("kpis",), width=8, template_width=8),
+    Column("unit", "Unit", template=_K, stored=_K, rollup=("kpis", "kpi_totals"), width=8, template_width=8),
     Column(
         "lead_officer",
         "Lead officer",
@@ -219,7 +229,100 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "comment", "Comment", template=_K, stored=_K, rollup=("kpis",), width=40, template_width=50, wrap=True
     ),
+    # The KPI model (issue 20): all optional; blank keeps a KPI judged by Polarity, Target and Tolerance alone.
+    Column(
+        "kpi_type",
+        "Type",
+        template=_K,
+        stored=_K,
+        rollup=("kpis",),
+        width=16,
+        template_width=17,
+        when_used=True,
+    ),
+    *(
+        Column(
+            f,
+            h,
+            "number",
+            template=_K,
+            stored=_K,
+            rollup=("kpis",),
+            width=11,
+            template_width=11,
+            when_used=True,
+        )
+        for f, h in (("lower_bound", "Lower bound"), ("upper_bound", "Upper bound"))
+    ),
+    *(
+        Column(f, h, template=_K, stored=_K, rollup=("kpis",), width=12, template_width=13, when_used=True)
+        for f, h in (("aggregation", "Aggregation"), ("frequency", "Frequency"))
+    ),
+    *(
+        Column(
+            f,
+            h,
+            "number",
+            template=_K,
+            stored=_K,
+            rollup=("kpis", "kpi_totals") if f in ("numerator", "denominator") else ("kpis",),
+            width=11,
+            template_width=12,
+            when_used=True,
+        )
+        for f, h in (
+            ("numerator", "Numerator"),
+            ("denominator", "Denominator"),
+            *((f"target_q{q}", f"Target Q{q}") for q in (1, 2, 3, 4)),
+            ("forecast_outturn", "Forecast outturn"),
+        )
+    ),
+    # The target this period's actual was judged against: Target Qn where profiled, else Target (a quarter of it
+    # for a cumulative measure).
+    Column(
+        "period_target", "Quarter target", "number", stored=_K, rollup=("kpis",), width=11, when_used=True
+    ),
+    Column(None, "Year to date", "number", rollup=("kpis",), width=11, when_used=True),
+    Column(None, "YTD target", "number", rollup=("kpis",), width=11, when_used=True),
+    Column(None, "YTD performance", "performance", rollup=("kpis",), width=12, when_used=True),
+    # The forecast outturn against the year's target.
+    Column(None, "Forecast performance", "performance", rollup=("kpis",), width=12, when_used=True),
     Column("exception_reason", "Reason", stored=_A, rollup=("exceptions",), width=34, wrap=True),
+    # A persistent exception (off target two periods running, until back on target) and its recovery plan.
+    Column(None, "Since", rollup=("exceptions", "kpis"), width=11, when_used=True),
+    Column(
+        "recovery_action",
+        "Recovery action",
+        template=_A + _K,
+        stored=_A + _K,
+        rollup=("exceptions",),
+        width=40,
+        template_width=40,
+        wrap=True,
+        when_used=True,
+    ),
+    Column(
+        "recovery_owner",
+        "Recovery owner",
+        template=_A + _K,
+        stored=_A + _K,
+        rollup=("exceptions",),
+        width=20,
+        template_width=20,
+        when_used=True,
+    ),
+    Column(
+        "recovery_date",
+        "Recovery date",
+        "date",
+        template=_A + _K,
+        stored=_A + _K,
+        rollup=("exceptions",),
+        width=12,
+        template_width=13,
+        when_used=True,
+    ),
+    Column("recovery_date_text", None, stored=_A + _K),
     Column("overdue", "Overdue", "flag", stored=_A, rollup=("actions",), width=9),
     Column("slipped", "Slipped", "flag", stored=_A, rollup=("actions",), width=9),
     Column("due_date_text", "Due date as written", stored=_A, rollup=("actions",), width=16),
@@ -243,6 +346,10 @@ COLUMNS: tuple[Column, ...] = (
         Column(None, name, "count", rollup=("kpi_counts",), width=9)
         for name in ("better", "within", "worse", "no data")
     ),
+    *(
+        Column(None, name, "count", rollup=("kpi_counts",), width=9, when_used=True)
+        for name in ("not due", "data only")
+    ),
     Column(None, "Total", "count", rollup=_STATUS_TABLES, width=9),
     Column(
         None, "% complete", "percent", rollup=("summary", "objectives_summary"), width=11, number_format="0%"
@@ -250,6 +357,11 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         None, "% on track", "percent", rollup=("summary", "objectives_summary"), width=11, number_format="0%"
     ),
+    # Council totals of measures reported with numerator and denominator (KPIs sheet, below the counts).
+    # (Measure, Unit, Numerator and Denominator are the KPIs columns above, their rollup tables naming kpi_totals.)
+    Column(None, "Departments", "count", rollup=("kpi_totals",), width=11),
+    Column(None, "Council figure", "number", rollup=("kpi_totals",), width=11),
+    Column(None, "Mean of departments", "number", rollup=("kpi_totals",), width=12),
     # Submissions, Changes, Data quality.
     Column(None, "Submitted at", "datetime", rollup=("submissions",), width=17),
     Column(None, "Submitted by", rollup=("submissions",), width=22),
@@ -296,9 +408,17 @@ _ROW_KEY = (("submission_id", "TEXT"), ("sheet", "TEXT"), ("row_number", "INTEGE
 _EXTRA = (("extra_json", "TEXT"),)
 
 
-def rollup_headings(table: str) -> tuple[str, ...]:
-    """The headings of a rollup table, in order (e.g. rollup_headings("exceptions"))."""
-    return tuple(c.heading for c in COLUMNS if table in c.rollup and c.heading)
+def rollup_headings(table: str, when_used: bool = False) -> tuple[str, ...]:
+    """The headings of a rollup table, in order (e.g. rollup_headings("exceptions")); with when_used, also those
+    shown only when some row has a value."""
+    return tuple(
+        c.heading for c in COLUMNS if table in c.rollup and c.heading and (when_used or not c.when_used)
+    )
+
+
+def used_only(table: str) -> tuple[str, ...]:
+    """The headings of a rollup table shown only when some row has a value in them."""
+    return tuple(c.heading for c in COLUMNS if table in c.rollup and c.heading and c.when_used)
 
 
 def template_headings(kind: str) -> tuple[str, ...]:

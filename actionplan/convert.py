@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .check import check_workbook
-from .columns import BY_HEADING
+from .columns import BY_HEADING, template_fields
 from .errors import ActionplanError
 from .files import write_built
 from .model import Submission
@@ -172,7 +172,18 @@ def _action_row(r: dict[str, Any]) -> list[Any]:
         _date(r, "revised_due_date"),
         _status(r),
         r.get("progress_update"),
+        *_recovery_cells(r),
     ]
+
+
+def _recovery_cells(r: dict[str, Any]) -> list[Any]:
+    """A recovery plan's cells (blank where the sheet had none)."""
+    return [_given(r, "recovery_action"), _given(r, "recovery_owner"), _date(r, "recovery_date")]
+
+
+def _given(r: dict[str, Any], name: str) -> Any:
+    value = r.get(name)
+    return None if _missing(value) else value
 
 
 def _objective_row(r: dict[str, Any]) -> list[Any]:
@@ -205,4 +216,13 @@ def _kpi_row(r: dict[str, Any], default_tolerance: float) -> list[Any]:
         r.get("actual_text"),
         own,
         r.get("comment"),
+        *(_given(r, name) for name in KPI_MODEL_FIELDS),
+        *_recovery_cells(r),
     ]
+
+
+# The KPI model's cells in the template's order (actionplan/columns.py): after Comment, the recovery plan apart.
+_KPI_FIELDS = list(template_fields("kpis"))
+KPI_MODEL_FIELDS = tuple(
+    f for f in _KPI_FIELDS[_KPI_FIELDS.index("comment") + 1 :] if not f.startswith("recovery_")
+)

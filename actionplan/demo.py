@@ -38,7 +38,8 @@ def run_demo(workbooks: Path | None = None, seed: int = 42) -> int:
     if folder.exists():
         shutil.rmtree(folder)
     print(f"Generating a council's action plans for {' and '.join(DEMO_PERIODS)} (seed {seed}) in {folder} …")
-    written = write_council(folder, periods=DEMO_PERIODS, seed=seed)
+    # With the KPI model's sample KPIs (goal post, data only, annual, cumulative…) in Finance and Legal, HR & Property.
+    written = write_council(folder, periods=DEMO_PERIODS, seed=seed, kpi_model=True)
     inbox = Inbox(s.inbox_path, s.archive_path)
 
     for period in DEMO_PERIODS:

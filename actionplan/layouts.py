@@ -47,8 +47,16 @@ TEXT_FIELDS = frozenset(
         "commentary",
         "measure",
         "comment",
+        "recovery_action",
     }
 )
+
+# A recovery plan, on an action or a KPI off target: what will bring it back, who, by when.
+_RECOVERY = {
+    "recovery_action": ("Remedial action", "Recovery plan", "Recovery actions"),
+    "recovery_owner": ("Recovery lead", "Recovery owner", "Improvement lead"),
+    "recovery_date": ("Recovery by", "Recovery target date", "Back on track by"),
+}
 
 # Header synonyms every layout understands (the contract's table), per table kind because the same
 # word means different things: "Target" is the objective in a plan but the number in a KPI table.
@@ -206,6 +214,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
             "Officer comments",
             "Management response",
         ),
+        **_RECOVERY,
     },
     "kpis": {
         "ref": _REF + ("PI ref", "KPI ref", "PI code"),
@@ -224,6 +233,24 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "target": ("Target value", "Annual target"),
         "actual": ("Actual value", "Outturn", "Result"),
         "tolerance": ("Tolerance %", "Target range"),
+        # The KPI model's columns, as performance systems (Pentana, Camms) and committee scorecards head them.
+        "kpi_type": (
+            "KPI type",
+            "Measure type",
+            "Indicator type",
+            "PI type",
+            "Scoring type",
+            "Good performance",
+        ),
+        "lower_bound": ("Lower limit", "Lower threshold", "Band from", "Range from"),
+        "upper_bound": ("Upper limit", "Upper threshold", "Band to", "Range to"),
+        "aggregation": ("Calculation", "Cumulative or snapshot", "Accumulation"),
+        "frequency": ("Collection frequency", "Reporting frequency", "How often"),
+        "numerator": ("Numerator value",),
+        "denominator": ("Denominator value",),
+        **{f"target_q{q}": (f"Q{q} target", f"Target (Q{q})", f"Quarter {q} target") for q in (1, 2, 3, 4)},
+        "forecast_outturn": ("Forecast", "Year end forecast", "Projected outturn", "Forecast year end"),
+        **_RECOVERY,
     },
 }
 

@@ -134,6 +134,8 @@ class RollupFacts:
         None  # combined only: Council | Blue | … | % on track, one row per council
     )
     timezone: str = DEFAULT_TIMEZONE  # the zone every time in the rollup is shown in (the timezone setting)
+    # Measures several departments report with numerator and denominator: the council's figure recomputed from them.
+    kpi_totals: pd.DataFrame | None = None
 
     def export(self) -> dict[str, Any]:
         """The rollup's numbers as JSON-ready data (what `actionplan export` prints)."""
@@ -170,6 +172,8 @@ class RollupFacts:
         ):  # the year-end view's own counts (a quarter's export is unchanged)
             out["completed_in_year"] = int(self.actions["Completed in year"].sum())
             out["carried_forward"] = int(self.actions["Carried forward"].sum())
+        if self.kpi_totals is not None and not self.kpi_totals.empty:  # only where numerators were given
+            out["kpi_totals"] = records(self.kpi_totals)
         if (
             self.councils is not None
         ):  # the combined rollup's council totals (a one-council export is unchanged)

@@ -17,10 +17,18 @@ from .rules import plan_exception_reasons, stored_reasons
 from .tables import Item, Table, columns_report
 from .values import DateValue, date_from_value, number_from_value, present, text_from_value
 from .vocabulary import (
+    CUMULATIVE,
     DEFAULT_TOLERANCE,
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
+    NOT_DUE,
     Period,
     accepted_status_words,
+    aggregation_from_text,
+    due_in,
+    frequency_from_text,
     kpi_performance,
+    kpi_type_from_text,
     period_from_text,
     plausible_as_at,
     polarity_from_text,
@@ -361,6 +369,10 @@ def _actions_frame(
     }
     text, due_date = _memo(text_from_value), _memo(_due_date)
     status_of = _memo(lambda value: _status(value, layout.status_words))
+    # Only a sheet with a recovery column carries them: the warehouse keeps NULL for the rest.
+    has_recovery = any(f in table.columns for f in RECOVERY_FIELDS)
+    if has_recovery:
+        data.update({f: [] for f in RECOVERY_FIELDS})
     for item in table.items:
         values = item.values
         data["row"].append(item.row)
@@ -393,6 +405,9 @@ def _actions_frame(
         data["status"].append(status)
         data["status_text"].append(status_text)
         data["extra"].append(_ratings(table, item, layout.status_words, messages) if item.extra else None)
+        if has_recovery:
+            for fid, value in _recovery(values).items():
+                data[fid].append(value)
     data["ref"] = _refs(table, [item.values.get("ref") for item in table.items], messages)
     _derive_action_facts(data, period_end)
     frame = pd.DataFrame(data)
@@ -554,6 +569,58 @@ def _value_and_symbol(value: Any) -> tuple[Any, str | None]:
     return (rest or None), (symbols[0] if len(set(symbols)) == 1 else None)
 
 
+KPI_MODEL_NUMBERS = (
+    "lower_bound",
+    "upper_bound",
+    "numerator",
+    "denominator",
+    "target_q1",
+    "target_q2",
+    "target_q3",
+    "target_q4",
+    "forecast_outturn",
+)
+_KPI_MODEL_WORDS = (
+    ("kpi_type", kpi_type_from_text),
+    ("aggregation", aggregation_from_text),
+    ("frequency", frequency_from_text),
+)
+RECOVERY_FIELDS = ("recovery_action", "recovery_owner", "recovery_date", "recovery_date_text")
+
+
+def _kpi_model(values: dict[str, Any], target: float | None, period: Period | None) -> dict[str, Any]:
+    """A KPI's optional model columns typed: its words canonical (the text itself when unrecognised, so the
+    suite can name it), its numbers, its recovery plan, and the target this period's actual is judged against."""
+    model: dict[str, Any] = {}
+    for fid, reader in _KPI_MODEL_WORDS:
+        word = reader(values.get(fid))
+        model[fid] = word or (None if word == "" else text_from_value(values.get(fid)))
+    for fid in KPI_MODEL_NUMBERS:
+        model[fid] = number_from_value(values.get(fid)).number
+    model.update(_recovery(values))
+    quarter = period.quarter if period else None
+    profiled = model[f"target_q{quarter}"] if quarter else None
+    if profiled is not None:
+        model["period_target"] = profiled
+    elif quarter and target is not None and model["aggregation"] == CUMULATIVE:
+        # A cumulative measure's Target is the year's: each quarter's share of it, evenly profiled.
+        model["period_target"] = target / 4
+    else:
+        model["period_target"] = None  # judged against Target itself, as before the column existed
+    return model
+
+
+def _recovery(values: dict[str, Any]) -> dict[str, Any]:
+    """The recovery plan of an off-target item (action, owner, date), typed."""
+    when = _due_date(values.get("recovery_date"))
+    return {
+        "recovery_action": text_from_value(values.get("recovery_action")),
+        "recovery_owner": text_from_value(values.get("recovery_owner")),
+        "recovery_date": when.date,
+        "recovery_date_text": when.text or None,
+    }
+
+
 def _kpis_frame(
     table: Table, default_tolerance: float, messages: list[Message], period: Period | None = None
 ) -> pd.DataFrame:
@@ -604,9 +671,37 @@ def _kpis_frame(
         data["unit"].append(unit)
         tolerance = tolerance_from_value(values.get("tolerance"))
         data["tolerance"].append(tolerance if tolerance is not None else default_tolerance)
+        model = _kpi_model(values, target.number, period)
+        for fid, value in model.items():
+            data.setdefault(fid, []).append(value)
+        said = kpi_type_from_text(model["kpi_type"]) if model["kpi_type"] else ""
+        if (
+            said in (HIGHER_IS_BETTER, LOWER_IS_BETTER)
+            and present(polarity_raw)
+            and polarity not in (None, said)
+        ):
+            letter = table.letter("kpi_type")
+            messages.append(
+                Message(
+                    WARNING,
+                    "kpi-type-polarity",
+                    table.sheet,
+                    f"{letter}{item.row}" if letter else None,
+                    text_from_value(values.get("kpi_type")),
+                    f"the Type says {said} but the Polarity says {polarity}; the Type is used. Make them agree, "
+                    "or leave the Polarity blank.",
+                )
+            )
         data["performance"].append(
-            kpi_performance(
-                target.number, actual.number, polarity or "Higher is better", data["tolerance"][-1]
+            NOT_DUE
+            if actual.number is None and not due_in(model["frequency"], period.quarter if period else None)
+            else kpi_performance(
+                target.number if model["period_target"] is None else model["period_target"],
+                actual.number,
+                polarity or "Higher is better",
+                data["tolerance"][-1],
+                kpi_type_from_text(model["kpi_type"]) or None,
+                (model["lower_bound"], model["upper_bound"]),
             )
         )
         own = SYMBOLS.get(str(extra.get(SYMBOL_EXTRA) or "").strip())

@@ -1,5 +1,6 @@
 """Checks across a plan's sheets that a department can act on at Submit: objectives against their actions, actions
-pointing at objective refs that do not exist, and (from last period's snapshot) stale commentary and slips."""
+pointing at objective refs that do not exist, implausible KPI actuals, and (from last period's snapshot) stale
+commentary and slips."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pandas as pd
 from .councils import council_in_file_name
 from .model import WARNING, Message
 from .register import fold_name
-from .values import present, same_text
-from .vocabulary import STATUS_NAMES, period_from_text
+from .rules import implausible
+from .values import number_from_value, present, same_text
+from .vocabulary import NOT_DUE, NOT_RATED_KPI, STATUS_NAMES, period_from_text
 
 # An Objective cell that reads as a ref (O3, 1.2, OBJ-4): short, no spaces, with a digit. Longer text is the
 # objective written out, which familiar layouts allow, so it is not checked against the refs.
@@ -175,3 +177,44 @@ def previous_snapshot(
         return json.loads(path.read_text(encoding="utf-8")).get("actions") or None
     except (OSError, ValueError, AttributeError):
         return None  # none published (a first quarter) or unreadable: the rollup still finds these at consolidation
+
+
+def kpi_checks(
+    kpis: pd.DataFrame, letters: dict[str, dict[str, str]], ratio: float, period: str | None = None
+) -> list[Message]:
+    """Warn where a rated KPI's actual is implausibly far from its target, or from the previous quarter's actual a
+    scorecard carries (more than ratio times it, or less than 1/ratio): a slipped decimal point, a total for a rate."""
+    if kpis.empty or "actual" not in kpis:
+        return []
+    parsed = period_from_text(period) if period else None
+    before = (
+        f"Actual {parsed.previous().label}"
+        if parsed is not None
+        and parsed.quarter not in (None, 1)  # a scorecard keeps this year's quarters only
+        else None
+    )
+    found = []
+    for r in kpis.to_dict("records"):
+        if r.get("performance") in (NOT_RATED_KPI, NOT_DUE) or not present(r.get("actual")):
+            continue
+        judged = r.get("period_target") if present(r.get("period_target")) else r.get("target")
+        previous = (r.get("extra") or {}).get(before) if before else None
+        previous_number = number_from_value(previous).number if present(previous) else None
+        for against, what in ((judged, "its target"), (previous_number, "the previous quarter's actual")):
+            if against is not None and implausible(r["actual"], against, ratio):
+                actual, reference = float(r["actual"]), float(against)
+                found.append(
+                    Message(
+                        WARNING,
+                        "implausible-kpi-actual",
+                        r["sheet"],
+                        _cell(letters, r["sheet"], "actual", r["row"]),
+                        r.get("actual_text") or f"{actual:g}",
+                        f"the actual, {actual:g}, is more than {ratio:g} times "
+                        f"{'above' if actual > reference else 'below'} {what} ({reference:g}). Check for a "
+                        "misplaced decimal point or a total typed for a rate; if the figure is right, say why in "
+                        "the Comment.",
+                    )
+                )
+                break
+    return found

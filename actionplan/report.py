@@ -21,7 +21,8 @@ from .errors import ActionplanError
 from .model import RollupFacts
 from .rollup import _SEVERITY, RAGB_COLUMNS
 from .values import present
-from .vocabulary import STATUS_MEANINGS, STATUS_NAMES
+from .vocabulary import NOT_DUE, NOT_RATED_KPI, STATUS_MEANINGS, STATUS_NAMES
+from .vocabulary import PERFORMANCE_SYMBOLS as VOCABULARY_SYMBOLS
 
 # The performance symbols councils print beside a KPI (spec: ★ better, ● within, ▲ worse).
 PERFORMANCE_SYMBOLS = {"better": "★", "within": "●", "worse": "▲", "no data": "–"}
@@ -31,6 +32,12 @@ PERFORMANCE_KEY = (
     ("▲", "worse than the target range"),
     ("–", "no data: target or actual missing or not a number"),
 )
+# The KPI model's two words, keyed only where a KPI is one (a report without them reads as it always did).
+MODEL_SYMBOLS = {NOT_DUE: VOCABULARY_SYMBOLS[NOT_DUE], NOT_RATED_KPI: VOCABULARY_SYMBOLS[NOT_RATED_KPI]}
+MODEL_KEY = {
+    NOT_DUE: (MODEL_SYMBOLS[NOT_DUE], "not due: no result is due this quarter at this measure's frequency"),
+    NOT_RATED_KPI: (MODEL_SYMBOLS[NOT_RATED_KPI], "data only: reported for context, never rated"),
+}
 # The same colours as the rollup workbook's status cells (fill, font).
 RAGB_FILLS = {
     "B": ("5B9BD5", "FFFFFF"),
@@ -241,10 +248,23 @@ def reason_in_words(reason: Any, due: Any = None) -> str:
             words.append("no corrective action is described")
         elif part.startswith("due date revised"):
             words.append(f"{part}: the date keeps slipping")
+        elif part.startswith("off target since"):
+            words.append(f"{part}: Red period after period, an exception until it is back on track")
         else:
             words.append(part)
     text = "; ".join(words) or "exception"
     return text[0].upper() + text[1:] + "."
+
+
+def _with_recovery(row: dict[Any, Any]) -> str:
+    """The latest update, then the recovery plan where one is given: what, who, by when."""
+    update = plain(row.get("Progress update"))
+    action = plain(row.get("Recovery action"))
+    if not action:
+        return update
+    who, when = plain(row.get("Recovery owner")), plain(row.get("Recovery date"))
+    plan = f"Recovery: {action}" + (f" ({who})" if who else "") + (f", by {when}" if when else "")
+    return f"{update}\n{plan}" if update else plan
 
 
 class _Report:
@@ -516,7 +536,13 @@ class _Report:
             f"KPIs: {total['Total']} measures; {total['better']} better than target "
             f"({PERFORMANCE_SYMBOLS['better']}), {total['within']} within target "
             f"({PERFORMANCE_SYMBOLS['within']}), {total['worse']} worse than target "
-            f"({PERFORMANCE_SYMBOLS['worse']}), {total['no data']} with no data."
+            f"({PERFORMANCE_SYMBOLS['worse']}), {total['no data']} with no data"
+            + "".join(
+                f", {total[word]} {'not due this quarter' if word == NOT_DUE else 'data only (never rated)'}"
+                for word in MODEL_SYMBOLS
+                if total.get(word)
+            )
+            + "."
         )
 
     def exceptions(self) -> None:
@@ -540,8 +566,9 @@ class _Report:
                         _with_lead(r["Action"], r["Lead officer"]),
                         due,
                         shown_letter(letter(r["Status"])),
-                        reason_in_words(r["Reason"], due),
-                        r["Progress update"],
+                        reason_in_words(r["Reason"], due)
+                        + (f" Since {r['Since']}." if plain(r.get("Since")) else ""),
+                        _with_recovery(r),
                     ]
                 )
                 fills.append({3: letter(r["Status"])})
@@ -640,7 +667,7 @@ class _Report:
                 r["Polarity"],
                 _kpi_value(r["Target"], r["Unit"]),
                 _kpi_value(r["Actual"], r["Unit"]),
-                PERFORMANCE_SYMBOLS.get(plain(r["Performance"]), "–"),
+                {**PERFORMANCE_SYMBOLS, **MODEL_SYMBOLS}.get(plain(r["Performance"]), "–"),
                 r.get("Direction"),
             ]
             for r in own.to_dict("records")
@@ -652,7 +679,8 @@ class _Report:
             self.table(YEAR_KPI_HEADER, rows, _YEAR_KPI_WIDTHS)
         else:
             self.table(KPI_HEADER, rows, _KPI_WIDTHS)
-        self.para("Key: " + "; ".join(f"{s} {w}" for s, w in PERFORMANCE_KEY) + ".", size=8, italic=True)
+        key = [*PERFORMANCE_KEY, *(MODEL_KEY[w] for w in MODEL_KEY if (own["Performance"] == w).any())]
+        self.para("Key: " + "; ".join(f"{s} {w}" for s, w in key) + ".", size=8, italic=True)
 
     def how_to_read(self) -> None:
         self.page_break()
@@ -665,7 +693,7 @@ class _Report:
             paragraph.add_run(f"{term}: ").bold = True
             paragraph.add_run(_NOT_XML.sub("", words))
         self.heading("Performance symbols", 2)
-        for symbol, words in PERFORMANCE_KEY:
+        for symbol, words in (*PERFORMANCE_KEY, *MODEL_KEY.values()):
             self.para(f"{symbol}  {words}")
         self.heading("Colours", 2)
         for code in ("B", "G", "A", "R", "-"):

@@ -9,26 +9,48 @@ from typing import Any
 import pandas as pd
 
 from .clock import DEFAULT_TIMEZONE, local, now_in
-from .columns import rollup_headings, rollup_renames
+from .columns import rollup_headings, rollup_renames, used_only
 from .model import RollupFacts
 from .normalise import ACTUAL_OF, SYMBOL_EXTRA
 from .rules import (
     CORRECTIVE_MIN_WORDS,
+    NO_DATA_RUN,
     NOT_DONE_WORDS,
+    PERSISTENT_PERIODS,
+    PLAUSIBLE_RATIO,
     REPEATED_SLIP,
     history_exception_reasons,
+    implausible,
+    kpi_model_explained,
+    missing_recovery,
+    persistent_since,
+    quarter_targets,
     rag_check,
     reasons_from_stored,
     stored_reasons,
+    year_to_date,
 )
 from .tables import field_letters
 from .values import number_from_value, present, same_text
-from .vocabulary import DEFAULT_TOLERANCE, Period, period_from_text, plausible_as_at
+from .vocabulary import (
+    DATA_ONLY,
+    DEFAULT_TOLERANCE,
+    GOAL_POST,
+    PERFORMANCES,
+    Period,
+    frequency_from_text,
+    kpi_performance,
+    kpi_type_from_text,
+    period_from_text,
+    plausible_as_at,
+)
 
 RAGB_COLUMNS = ("Blue", "Green", "Amber", "Red", "Not rated")
 _LETTER_TO_COLUMN = {"B": "Blue", "G": "Green", "A": "Amber", "R": "Red", "-": "Not rated"}
 SUMMARY_COLUMNS = list(rollup_headings("summary"))
 PERFORMANCE_COLUMNS = ("better", "within", "worse", "no data")
+# Counted only where some KPI is one (a council not using the KPI model sees the four it always saw).
+PERFORMANCE_WHEN_USED = tuple(p for p in PERFORMANCES if p not in PERFORMANCE_COLUMNS)
 # Worse statuses rank higher: a move to Red is read before a move to Green.
 _SEVERITY = {"R": 4, "A": 3, "-": 2, "G": 1, "B": 0}
 
@@ -36,6 +58,7 @@ ACTION_COLUMNS = rollup_renames("actions")
 EXCEPTION_COLUMNS = rollup_renames("exceptions")
 OBJECTIVE_COLUMNS = rollup_renames("objectives")
 KPI_COLUMNS = list(rollup_headings("kpis"))
+KPI_TOTAL_COLUMNS = list(rollup_headings("kpi_totals", when_used=True))
 DIRECTIONS = {"improving": "↑ improving", "steady": "→ steady", "worsening": "↓ worsening"}
 # A KPI whose actual moved by no more than this share of the previous actual is steady, not a trend.
 STEADY_SHARE = 0.005
@@ -109,14 +132,75 @@ def _days(values: pd.Series) -> list[dt.date | None]:
     return [None if day is pd.NaT else day for day in pd.to_datetime(values).dt.date.tolist()]
 
 
-def exceptions_table(actions: pd.DataFrame) -> pd.DataFrame:
-    """Every exception (Red, overdue, Amber/Red with no update, slipped again and again), Red first."""
+def exceptions_table(actions: pd.DataFrame, kpis: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every exception (Red, overdue, Amber/Red with no update, slipped again and again, off target period after
+    period), Red first, then the KPIs off target period after period."""
+    columns = {**EXCEPTION_COLUMNS, "since": "Since"}
     if actions.empty:
-        return _renamed(actions, EXCEPTION_COLUMNS)
-    ex = actions[actions["exception"].astype(bool)].copy()
-    ex["_rank"] = ex["status"].map(_SEVERITY).fillna(0)
-    ex = ex.sort_values(["_rank", "department", "sheet", "row_number"], ascending=[False, True, True, True])
-    return _dates(_renamed(ex, EXCEPTION_COLUMNS), "Due date", "Revised due date")
+        listed = _renamed(actions, columns)
+    else:
+        ex = actions[actions["exception"].astype(bool)].copy()
+        ex["_rank"] = ex["status"].map(_SEVERITY).fillna(0)
+        ex = ex.sort_values(
+            ["_rank", "department", "sheet", "row_number"], ascending=[False, True, True, True]
+        )
+        listed = _renamed(ex, columns)
+    persistent = kpis[kpis["since"].map(present)] if kpis is not None and "since" in kpis else None
+    if persistent is not None and not persistent.empty:
+        rows = pd.DataFrame(
+            {
+                "Department": persistent["department"],
+                "Ref": persistent["ref"],
+                "Action": [f"KPI: {m}" for m in persistent["measure"]],
+                "Lead officer": persistent["lead_officer"],
+                "Status": None,
+                "Progress update": persistent["comment"],
+                "Reason": [
+                    _kpi_reason(r, t)
+                    for r, t in zip(persistent.to_dict("records"), _judged_target(persistent), strict=True)
+                ],
+                "Since": persistent["since"],
+                **{
+                    h: persistent.get(f)
+                    for f, h in (
+                        ("recovery_action", "Recovery action"),
+                        ("recovery_owner", "Recovery owner"),
+                        ("recovery_date", "Recovery date"),
+                    )
+                },
+            }
+        ).sort_values(["Department", "Ref"])
+        listed = rows.reindex(columns=list(columns.values())) if listed.empty else pd.concat([listed, rows])
+    listed = _dates(listed.reset_index(drop=True), "Due date", "Revised due date", "Recovery date")
+    return _without_unused(listed, "exceptions")
+
+
+def _kpi_reason(r: dict[Any, Any], target: Any) -> str:
+    """Why a KPI is on the Exceptions sheet, with its figures: against its target, or outside its band."""
+    said = f"KPI worse than target {PERSISTENT_PERIODS} or more periods running"
+    actual, lower, upper = r["actual"], r.get("lower_bound") or 0.0, r.get("upper_bound") or 0.0
+    if not present(actual):
+        return said
+    if (
+        kpi_type_from_text(r.get("kpi_type")) == GOAL_POST
+        and present(r.get("lower_bound"))
+        and present(r.get("upper_bound"))
+    ):
+        return f"{said} (actual {float(actual):g} outside {float(lower):g}–{float(upper):g})"
+    return f"{said} (actual {float(actual):g} against {float(target):g})" if present(target) else said
+
+
+def _judged_target(kpis: pd.DataFrame) -> list[Any]:
+    """The target each KPI's actual was judged against: its quarter's target where profiled, else Target."""
+    if "period_target" not in kpis:
+        return kpis["target"].tolist()
+    return [p if present(p) else t for p, t in zip(kpis["period_target"], kpis["target"], strict=True)]
+
+
+def _without_unused(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The table without its when-used columns that no row has a value in (actionplan/columns.py)."""
+    unused = [h for h in used_only(table) if h in frame and not frame[h].map(present).any()]
+    return frame.drop(columns=unused)
 
 
 def kpi_tables(kpis: pd.DataFrame, departments: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -144,18 +228,255 @@ def kpi_tables(kpis: pd.DataFrame, departments: list[str]) -> tuple[pd.DataFrame
                 "Previous actual": kpis.get("previous_actual"),
                 "Direction": kpis.get("direction"),
                 "Comment": kpis["comment"],
+                **_model_columns(kpis),
                 **{c.removeprefix("trend:"): kpis[c] for c in kpis.columns if str(c).startswith("trend:")},
             }
         ).reset_index(drop=True)
+        listing = _without_unused(listing, "kpis")
     counts = kpis.groupby(["department", "performance"]).size() if not kpis.empty else pd.Series(dtype=int)
+    counted = [
+        *PERFORMANCE_COLUMNS,
+        *(p for p in PERFORMANCE_WHEN_USED if not kpis.empty and (kpis["performance"] == p).any()),
+    ]
     rows = []
     for dept in departments:
-        row = {"Department": dept, **{p: int(counts.get((dept, p), 0)) for p in PERFORMANCE_COLUMNS}}
+        row = {"Department": dept, **{p: int(counts.get((dept, p), 0)) for p in counted}}
         rows.append(row)
-    rows.append({"Department": "Council total", **{p: sum(r[p] for r in rows) for p in PERFORMANCE_COLUMNS}})
+    rows.append({"Department": "Council total", **{p: sum(r[p] for r in rows) for p in counted}})
     for row in rows:
-        row["Total"] = sum(row[p] for p in PERFORMANCE_COLUMNS)
-    return listing, pd.DataFrame(rows, columns=["Department", *PERFORMANCE_COLUMNS, "Total"])
+        row["Total"] = sum(row[p] for p in counted)
+    return listing, pd.DataFrame(rows, columns=["Department", *counted, "Total"])
+
+
+# The KPI model's columns on the KPIs sheet (each shown only when some KPI has a value in it).
+_MODEL_FIELDS = (
+    ("kpi_type", "Type"),
+    ("lower_bound", "Lower bound"),
+    ("upper_bound", "Upper bound"),
+    ("aggregation", "Aggregation"),
+    ("frequency", "Frequency"),
+    ("numerator", "Numerator"),
+    ("denominator", "Denominator"),
+    *((f"target_q{q}", f"Target Q{q}") for q in (1, 2, 3, 4)),
+    ("forecast_outturn", "Forecast outturn"),
+    ("period_target", "Quarter target"),
+    ("ytd_actual", "Year to date"),
+    ("ytd_target", "YTD target"),
+    ("ytd_performance", "YTD performance"),
+    ("forecast_performance", "Forecast performance"),
+    ("since", "Since"),
+)
+
+
+def _model_columns(kpis: pd.DataFrame) -> dict[str, Any]:
+    return {heading: kpis[f].tolist() for f, heading in _MODEL_FIELDS if f in kpis}
+
+
+def kpi_totals(kpis: pd.DataFrame) -> pd.DataFrame:
+    """Per measure reported with a numerator and denominator by two or more departments: the council's figure
+    recomputed from them (Σ numerators ÷ Σ denominators), beside the mean of the departments' own figures."""
+    if kpis.empty or "numerator" not in kpis or not kpis["numerator"].map(present).any():
+        return pd.DataFrame(columns=KPI_TOTAL_COLUMNS)
+    given = kpis[kpis["numerator"].map(present) & kpis["denominator"].map(present)]
+    given = given[given["denominator"].astype(float) != 0]
+    rows = []
+    for measure, group in given.groupby(given["measure"].fillna(""), sort=True):
+        if group["department"].nunique() < 2:
+            continue
+        percent = any(str(u).strip() == "%" for u in group["unit"] if present(u))
+        scale = 100.0 if percent else 1.0
+        numerator, denominator = float(group["numerator"].sum()), float(group["denominator"].sum())
+        own = [
+            float(a) if present(a) else scale * float(n) / float(d)
+            for a, n, d in zip(group["actual"], group["numerator"], group["denominator"], strict=True)
+        ]
+        rows.append(
+            {
+                "Measure": measure,
+                "Unit": "%" if percent else next((u for u in group["unit"] if present(u)), None),
+                "Departments": int(group["department"].nunique()),
+                "Numerator": numerator,
+                "Denominator": denominator,
+                "Council figure": round(scale * numerator / denominator, 4),
+                "Mean of departments": round(sum(own) / len(own), 4),
+            }
+        )
+    return pd.DataFrame(rows, columns=KPI_TOTAL_COLUMNS)
+
+
+def kpi_model(
+    kpis: pd.DataFrame,
+    history: list[tuple[str, pd.DataFrame]],
+    period: Period,
+    ratio: float = PLAUSIBLE_RATIO,
+    letters: dict[str, dict[tuple[Any, Any], str]] | None = None,
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Each KPI's year to date and its persistent exception (since when), and the warnings only the periods on
+    record show: an implausible jump from last period, no data period after period, a recovery plan missing.
+
+    kpis: the current KPIs after kpi_travel (their trend columns hold the actual of each period on record).
+    letters: field → (submission, sheet) → the column it was read from, so a warning names its cell.
+    """
+    out = kpis.copy()
+    if kpis.empty:
+        return out.assign(
+            ytd_actual=[], ytd_target=[], ytd_performance=[], forecast_performance=[], since=[]
+        ), []
+    judged = [
+        (p, {} if f.empty else dict(zip(_history_key(f), f["performance"], strict=True))) for p, f in history
+    ]
+    year = Period(period.start_year).label
+    quarters = [f"{year} Q{q}" for q in range(1, (period.quarter or 4) + 1)]
+    ytd_actual, ytd_target, ytd_performance, forecast, since, found = [], [], [], [], [], []
+    letters = letters or {}
+    for key, r in zip(_history_key(out), out.to_dict("records"), strict=True):
+        actual_ytd = target_ytd = performance_ytd = None
+        frequency = frequency_from_text(r.get("frequency")) or ""
+        if frequency in ("", "Quarterly", "Monthly"):
+            targets = quarter_targets(
+                r.get("aggregation"), r.get("target"), [r.get(f"target_q{q}") for q in (1, 2, 3, 4)]
+            )[: len(quarters)]
+            actuals = [r.get(f"trend:{q}") if f"trend:{q}" in r else None for q in quarters]
+            ytd = year_to_date(r.get("aggregation"), actuals, targets)
+            if ytd is not None:
+                actual_ytd, target_ytd = ytd
+                performance_ytd = kpi_performance(
+                    target_ytd,
+                    actual_ytd,
+                    r.get("polarity") or "Higher is better",
+                    r.get("tolerance"),
+                    kpi_type_from_text(r.get("kpi_type")) or None,
+                    (r.get("lower_bound"), r.get("upper_bound")),
+                )
+        ytd_actual.append(actual_ytd)
+        ytd_target.append(target_ytd)
+        ytd_performance.append(performance_ytd)
+        forecast.append(_forecast_performance(r))
+        began = persistent_since([(p, d.get(key)) for p, d in judged], "kpis")
+        since.append(began)
+        found.extend(_kpi_warnings(r, key, began, judged, ratio, letters))
+    out["ytd_actual"] = ytd_actual
+    out["ytd_target"] = ytd_target
+    out["ytd_performance"] = ytd_performance
+    out["forecast_performance"] = forecast
+    out["since"] = since
+    return out, found
+
+
+def _forecast_performance(r: dict[Any, Any]) -> str | None:
+    """The forecast outturn judged against the year's target (the quarters' targets added up for a cumulative
+    measure, their mean for an average; Target itself otherwise), or None without a forecast."""
+    if not present(r.get("forecast_outturn")):
+        return None
+    targets = quarter_targets(
+        r.get("aggregation"), r.get("target"), [r.get(f"target_q{q}") for q in (1, 2, 3, 4)]
+    )
+    year = year_to_date(r.get("aggregation"), targets, targets)
+    return kpi_performance(
+        year[1] if year is not None else r.get("target"),
+        r.get("forecast_outturn"),
+        r.get("polarity") or "Higher is better",
+        r.get("tolerance"),
+        kpi_type_from_text(r.get("kpi_type")) or None,
+        (r.get("lower_bound"), r.get("upper_bound")),
+    )
+
+
+def _kpi_warnings(
+    r: dict[Any, Any],
+    key: tuple[str, str],
+    began: str | None,
+    judged: list[tuple[str, dict[Any, Any]]],
+    ratio: float,
+    letters: dict[Any, Any],
+) -> list[dict[str, Any]]:
+    """The warnings about one KPI that need the periods on record (rows of the Data quality sheet)."""
+
+    def where(field: str) -> dict[str, Any]:
+        letter = (letters.get(field) or {}).get((r.get("submission_id"), r["sheet"]))
+        cell = f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}"
+        return {"Department": r["department"], "Sheet": r["sheet"], "Cell": cell, "Ref": r["ref"]}
+
+    rated = kpi_type_from_text(r.get("kpi_type")) != DATA_ONLY
+    rows = []
+    previous = r.get("previous_actual")
+    if rated and previous is not None and implausible(r.get("actual"), previous, ratio):
+        rows.append(
+            {
+                **where("actual"),
+                "Value": r.get("actual_text") or str(r.get("actual")),
+                "Code": "implausible-kpi-actual",
+                "Message": f"the actual is {float(r['actual']):g}, more than {ratio:g} times "
+                f"{'above' if float(r['actual']) > float(previous) else 'below'} last period's {float(previous):g}. "
+                "Check for a misplaced decimal point, or a total typed for a rate.",
+            }
+        )
+    recent = [d.get(key) for _, d in judged][-NO_DATA_RUN:]
+    if rated and len(recent) == NO_DATA_RUN and all(p == "no data" for p in recent):
+        rows.append(
+            {
+                **where("actual"),
+                "Value": r.get("measure"),
+                "Code": "kpi-no-data-running",
+                "Message": f"this KPI has had no data for {NO_DATA_RUN} periods running "
+                f"({', '.join(p for p, _ in judged[-NO_DATA_RUN:])}). Give its figures, or set Type to "
+                "Data only or its Frequency if it is not collected every quarter.",
+            }
+        )
+    if began:
+        missing = missing_recovery(r.get("recovery_action"), r.get("recovery_owner"), r.get("recovery_date"))
+        if missing:
+            rows.append(
+                {
+                    **where("recovery_action"),
+                    "Value": r.get("measure"),
+                    "Code": "no-recovery-plan",
+                    "Message": f"this KPI has been worse than target since {began}, a persistent exception, but "
+                    f"has no {', '.join(missing)}. Say what will bring it back on target, who leads it and by when.",
+                }
+            )
+    return rows
+
+
+def persistent_actions(actions: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """Actions with the period their persistent exception began (Red period after period, until Green or Blue)."""
+    if actions.empty:
+        return actions.assign(since=[])
+    statuses = [
+        (p, {} if f.empty else dict(zip(_history_key(f), f["status"], strict=True))) for p, f in history
+    ]
+    out = actions.copy()
+    out["since"] = [
+        persistent_since([(p, d.get(k)) for p, d in statuses], "actions") for k in _history_key(out)
+    ]
+    return out
+
+
+def action_recovery_rows(
+    actions: pd.DataFrame, letters: dict[tuple[Any, Any], str] | None = None
+) -> list[dict[str, Any]]:
+    """A warning for each persistent exception among the actions with no recovery action, owner or date, at its
+    Recovery action cell where the sheet has the column (letters: (submission, sheet) → its letter)."""
+    rows = []
+    if actions.empty or "since" not in actions:
+        return rows
+    for r in actions[actions["since"].map(present)].to_dict("records"):
+        missing = missing_recovery(r.get("recovery_action"), r.get("recovery_owner"), r.get("recovery_date"))
+        if missing:
+            letter = (letters or {}).get((r.get("submission_id"), r["sheet"]))
+            rows.append(
+                {
+                    "Department": r["department"],
+                    "Sheet": r["sheet"],
+                    "Cell": f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}",
+                    "Ref": r["ref"],
+                    "Value": _name(r["status"]),
+                    "Code": "no-recovery-plan",
+                    "Message": f"this action has been Red since {r['since']} (a persistent exception) but has no "
+                    f"{', '.join(missing)}. Say what will bring it back on track, who leads it and by when.",
+                }
+            )
+    return rows
 
 
 def _extras_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -314,8 +635,10 @@ def quality_table(
     current: dict[str, pd.DataFrame],
     previous: dict[str, pd.DataFrame] | None,
     checked: pd.DataFrame | None = None,
+    found_rows: list[dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Every warning of every current submission, plus stale commentary and RAG checks found at consolidation."""
+    """Every warning of every current submission, plus stale commentary, RAG checks and the KPI model's
+    warnings (found_rows) found at consolidation."""
     msgs = current["messages"]
     warned = pd.DataFrame(columns=QUALITY_COLUMNS, dtype=object)
     if not msgs.empty:
@@ -370,6 +693,13 @@ def quality_table(
                     "check it with the lead officer.",
                 }
             )
+    # A KPI warned about at Submit for the same thing (a scorecard carries its previous quarter) is not told twice.
+    said = (
+        set(zip(warned["Department"], warned["Ref"], warned["Code"], strict=True))
+        if not warned.empty
+        else set()
+    )
+    rows.extend(r for r in found_rows or [] if (r["Department"], r["Ref"], r["Code"]) not in said)
     if not rows:
         return warned.reset_index(drop=True)
     found = pd.DataFrame(rows, columns=QUALITY_COLUMNS, dtype=object)
@@ -499,13 +829,16 @@ def slip_history(history: list[tuple[str, pd.DataFrame]]) -> dict[tuple[str, str
 def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     """Actions with slip history, RAG checks and the full exception rule (Red without corrective action, repeated slips)."""
     if actions.empty:
-        return actions.assign(times_revised=[], original_due_date=[], rag_check=[], rag_history=[])
+        return actions.assign(times_revised=[], original_due_date=[], rag_check=[], rag_history=[], since=[])
     slips = slip_history(history)
-    out = actions.copy()
+    out = persistent_actions(actions, history)
     times, original, rag, rag_history, exception, reasons = [], [], [], [], [], []
-    for key, status, overdue, update, is_exception, reason in zip(
+    for key, status, overdue, update, is_exception, reason, began in zip(
         _history_key(out),
-        *(out[c].tolist() for c in ("status", "overdue", "progress_update", "exception", "exception_reason")),
+        *(
+            out[c].tolist()
+            for c in ("status", "overdue", "progress_update", "exception", "exception_reason", "since")
+        ),
         strict=True,
     ):
         entry = slips.get(key)
@@ -523,6 +856,9 @@ def committee_checks(actions: pd.DataFrame, history: list[tuple[str, pd.DataFram
         why = reasons_from_stored(reason) + history_exception_reasons(
             status, update, entry["times"] if entry else 0
         )
+        if present(began) and not why and not is_exception:
+            # Still off target (Amber, not rated) after Red periods running: an exception until back on track.
+            why.append(f"off target since {began}")
         exception.append(bool(is_exception) or bool(why))
         reasons.append(stored_reasons(why))
     out["times_revised"] = times
@@ -605,6 +941,7 @@ def how_to_read(
     generated_at: dt.datetime,
     missing: list[str],
     previous_period: str | None,
+    plausible_ratio: float = PLAUSIBLE_RATIO,
 ) -> list[tuple[str, str]]:
     """The rules of the report in plain words, made from the same constants the numbers come from."""
     from .vocabulary import STATUS_MEANINGS, STATUS_NAMES
@@ -664,6 +1001,8 @@ def how_to_read(
             f"→ steady when it moved by no more than {STEADY_SHARE * 100:g} % of the previous actual.",
         ),
         ("Trend", "The actual in each period on record, oldest first, drawn as a small line."),
+        ("KPI types, year to date and exceptions", ""),
+        *kpi_model_explained(tolerance, plausible_ratio),
     ]
     return rows
 
@@ -682,6 +1021,7 @@ def facts_for_period(
     deadline: dt.date | None = None,
     returned: dict[str, Any] | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    plausible_ratio: float = PLAUSIBLE_RATIO,
 ) -> RollupFacts:
     """All the rollup's tables for a period from the warehouse's current (and previous) submissions.
 
@@ -702,6 +1042,13 @@ def facts_for_period(
         subs, known_departments, deadline=deadline, returned=returned, zone=timezone
     )
     kpis, trend_periods = kpi_travel(current["kpis"], [(p, f["kpis"]) for p, f in history])
+    kpis, kpi_found = kpi_model(
+        kpis,
+        [(p, f["kpis"]) for p, f in history],
+        parsed,
+        plausible_ratio,
+        {f: _letters(subs, f"kpis.{f}") for f in ("actual", "recovery_action")},
+    )
     kpi_list, kpi_counts = kpi_tables(kpis, submitted)
     if as_at is None and not subs.empty and subs["as_at"].notna().any():
         # The latest plausible one: a department's typing slip (31/12/9999) never sets the council's date.
@@ -719,7 +1066,7 @@ def facts_for_period(
         summary=ragb_table(actions, submitted),
         objectives_summary=ragb_table(objectives, submitted),
         objectives=_renamed(objectives, OBJECTIVE_COLUMNS),
-        exceptions=exceptions_table(actions),
+        exceptions=exceptions_table(actions, kpis),
         actions=_dates(
             _renamed(*_with_kept_ratings(actions, ACTION_COLUMNS)),
             "Due date",
@@ -730,7 +1077,13 @@ def facts_for_period(
         kpi_counts=kpi_counts,
         submissions=submissions,
         changes=changes_table(current, previous),
-        data_quality=quality_table(current, previous, actions),
+        data_quality=quality_table(
+            current,
+            previous,
+            actions,
+            [*action_recovery_rows(actions, _letters(subs, "actions.recovery_action")), *kpi_found],
+        ),
+        kpi_totals=kpi_totals(kpis),
         missing=missing,
         returned={d: r.comment for d, r in (returned or {}).items()},
         expected=len(submissions),
@@ -743,6 +1096,7 @@ def facts_for_period(
             generated_at=generated_at,
             missing=missing,
             previous_period=previous_period,
+            plausible_ratio=plausible_ratio,
         ),
         timezone=timezone,
     )

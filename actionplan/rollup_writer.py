@@ -60,12 +60,16 @@ PERFORMANCE_COLOURS = {
     "within": ("#FFEB9C", "#9C5700"),
     "worse": ("#FFC7CE", "#9C0006"),
     "no data": ("#D9D9D9", "#000000"),
+    "not due": ("#DDEBF7", "#1F4E78"),
+    "data only": ("#F2F2F2", "#595959"),
 }
 PERFORMANCE_CHART_COLOURS = {
     "better": "#70AD47",
     "within": "#FFC000",
     "worse": "#C00000",
     "no data": "#A5A5A5",
+    "not due": "#9DC3E6",
+    "data only": "#D9D9D9",
 }
 MISSING_FILL = "#FCE4D6"
 NOT_RATED_TEXT = "–"  # the spec prints "not rated" as an en dash
@@ -722,8 +726,17 @@ def _kpis_sheet(workbook: Workbook, styles: Styles, facts: RollupFacts) -> None:
         tuple(PERFORMANCE_CHART_COLOURS.items()),
         f"KPI performance, {facts.period}",
     )
+    totals_last = counts_last
+    if facts.kpi_totals is not None and not facts.kpi_totals.empty:
+        # Below the counts: measures several departments report, added up from numerators and denominators.
+        ws.write_string(
+            counts_last + 2, 0, "Council totals from numerators and denominators", styles(bold=True)
+        )
+        totals_last = _write_table(ws, styles, counts_last + 3, facts.kpi_totals, "KPIs")
+        for c, name in enumerate(kpis.columns):  # the list's widths win here too
+            ws.set_column(c, c, _width(str(name)))
     if chart is not None:
-        ws.insert_chart(counts_last + 2, 0, chart)
+        ws.insert_chart(totals_last + 2, 0, chart)
 
 
 def _how_to_read_sheet(workbook: Workbook, styles: Styles, facts: RollupFacts) -> None:

@@ -150,3 +150,8 @@ def print_summary(facts: dict[str, Any], out=sys.stdout, council: str = DEFAULT_
         else "Changes: none (no earlier period on record)"
     )
     print(f"Exceptions: {facts['exceptions']}   {changes}   Warnings: {facts['warnings']}", file=out)
+    total = next((r for r in facts.get("kpis") or [] if r.get("Department") == "Council total"), None)
+    if total and total.get("Total"):
+        # "not due" and "data only" only where some KPI is one: they are neither missing nor no data.
+        words = [w for w in total if w not in ("Department", "Total")]
+        print(f"KPIs: {total['Total']} (" + ", ".join(f"{total[w]} {w}" for w in words) + ")", file=out)

@@ -66,6 +66,25 @@ KPI_COLUMNS: tuple[str, ...] = (
     "Comment",
 )
 
+# The KPI model's columns (issue 20), written only on the sheets of departments given model KPIs.
+KPI_MODEL_COLUMNS: tuple[str, ...] = (
+    "Type",
+    "Lower bound",
+    "Upper bound",
+    "Aggregation",
+    "Frequency",
+    "Numerator",
+    "Denominator",
+    "Target Q1",
+    "Target Q2",
+    "Target Q3",
+    "Target Q4",
+    "Forecast outturn",
+    "Recovery action",
+    "Recovery owner",
+    "Recovery date",
+)
+
 _O = {name: i for i, name in enumerate(OBJECTIVE_COLUMNS)}
 _A = {name: i for i, name in enumerate(ACTION_COLUMNS)}
 _K = {name: i for i, name in enumerate(KPI_COLUMNS)}
@@ -1307,6 +1326,7 @@ def plan_for(
         kpis = [
             maker.kpi_moved(list(row), _number_of(row[_K["Actual"]]) or _number_of(row[_K["Target"]]))
             for row in previous.kpis
+            if len(row) == len(KPI_COLUMNS)  # the KPI model's rows are drawn afresh each period (model_kpis)
         ]
     maker.summarise(objectives, actions, old_objectives)
     as_at = (
@@ -1314,6 +1334,69 @@ def plan_for(
     )
     contact = None if maker.messy_chance(0.1) else maker.habits.contact
     return SamplePlan(department, maker.period, maker.title(), as_at, contact, objectives, actions, kpis)
+
+
+# One KPI of each kind the KPI model knows, with its actual in each quarter (None: none given). Each is chosen so
+# that, over the four quarters of a year, its rule is both triggered and avoided (tests/test_kpi_model.py).
+#   ref: (measure, type, unit, target, (lower, upper), aggregation, frequency, (target Q1..Q4), actuals Q1..Q4)
+MODEL_KPIS: dict[str, tuple] = {
+    "MK1": ("Occupancy of council office space", "Goal post", "%", None, (85, 95), None, None, None,
+            (97, 96, 90, 93)),
+    "MK2": ("Population of the borough (latest estimate)", "Data only", "number", None, (None, None), "Snapshot",
+            None, None, (151_200, 151_400, 151_700, 152_050)),
+    "MK3": ("% of residents satisfied with the council (annual survey)", "Higher is better", "%", 60, (None, None),
+            "Snapshot", "Annual", None, (None, None, None, 58)),
+    "MK4": ("Staff engagement index", "Higher is better", "%", 70, (None, None), "Snapshot", "Half-yearly", None,
+            (None, 72, None, 65)),
+    "MK5": ("Number of complaints received", "Lower is better", "number", 200, (None, None), "Cumulative", None,
+            (60, 50, 40, 50), (55, 58, 45, 40)),
+    "MK6": ("Average working days lost to sickness per FTE (quarter)", "Lower is better", "days", 2.0,
+            (None, None), "Average", "Quarterly", None, (2.1, 1.9, 2.6, 2.2)),
+    "MK8": ("Number of library visits", None, "number", 420, (None, None), None, None, None,
+            (410, 73_390, 430, 415)),
+    "MK9": ("Number of data breaches reported to the ICO", "Lower is better", "number", 0, (None, None), None,
+            None, None, (1, 0, 0, 1)),
+    "MK10": ("% of repeat referrals", "Lower is better", "%", 20, (None, None), None, None, None,
+             (None, None, None, 18)),
+}  # fmt: skip
+# A percentage reported with numerator and denominator by several departments: the council's figure recomputed
+# from them (970 / 1,150 = 84.3 %) is not the mean of theirs (90 %, 20 %, 100 %: 70 %).
+MODEL_SHARED = ("MK7", "% of invoices paid within 30 days", 95)
+MODEL_SHARES = {"Finance": (900, 1000), "Legal, HR & Property": (20, 100), "Adult Social Services": (50, 50)}
+MODEL_DEPARTMENTS = ("Finance", "Legal, HR & Property")  # given every MODEL_KPIS row
+_RECOVERY_GIVEN = "Finance"  # gives MK5 a recovery plan; Legal, HR & Property does not (warned about)
+
+
+def model_kpis(department: str, period: str) -> list[list]:
+    """The KPI model's sample rows for a department in a period (none for most departments)."""
+    quarter = _period_parts(period)[1] or 4
+    rows = []
+    if department in MODEL_DEPARTMENTS:
+        for ref, (measure, kind, unit, target, band, how, every, profile, actuals) in MODEL_KPIS.items():
+            actual = actuals[quarter - 1]
+            recovery = (
+                [
+                    "Extra triage of complaints at first contact",
+                    "Head of Customer Services",
+                    datetime.date(2025, 3, 31),
+                ]
+                if ref == "MK5" and department == _RECOVERY_GIVEN
+                else [None, None, None]
+            )
+            rows.append(
+                [ref, measure, None, unit, "Performance team", target, actual, None, None,
+                 kind, band[0], band[1], how, every, None, None, *(profile or (None,) * 4),
+                 190 if ref == "MK5" else None, *recovery]
+            )  # fmt: skip
+    if department in MODEL_SHARES:
+        ref, measure, target = MODEL_SHARED
+        numerator, denominator = MODEL_SHARES[department]
+        rows.append(
+            [ref, measure, None, "%", "Performance team", target, round(100 * numerator / denominator, 1), None,
+             None, "Higher is better", None, None, "Snapshot", "Quarterly", numerator, denominator,
+             None, None, None, None, None, None, None, None]
+        )  # fmt: skip
+    return rows
 
 
 def _continued_actions(
@@ -1361,8 +1444,12 @@ def council_plans(
     departments: int = 9,
     actions_total: int = 1500,
     seed: int = 42,
+    kpi_model: bool = False,
 ) -> dict[str, list[SamplePlan]]:
-    """Draw every department's plan for each period (canonical period → plans); the last department misses the last period."""
+    """Draw every department's plan for each period (canonical period → plans); the last department misses the last period.
+
+    kpi_model: also give a few departments one KPI of each kind the KPI model knows (model_kpis), after their own.
+    """
     if not 1 <= departments <= len(DEPARTMENTS):
         raise ValueError(f"departments must be between 1 and {len(DEPARTMENTS)}, not {departments}")
     names = DEPARTMENTS[:departments]
@@ -1384,6 +1471,8 @@ def council_plans(
             else:
                 n = len(previous.actions) + rng.randint(0, max(1, len(previous.actions) // 40))
             latest[name] = plan_for(name, canonical, n, rng, previous=previous)
+            if kpi_model:
+                latest[name].kpis.extend(model_kpis(name, canonical))
             plans[canonical].append(latest[name])
     return plans
 
@@ -1442,6 +1531,8 @@ def write_plan(plan: SamplePlan, path: Path, write_only: bool = False) -> Path:
         ("Actions", ACTION_COLUMNS, plan.actions),
         ("KPIs", KPI_COLUMNS, plan.kpis),
     )
+    if any(len(row) > len(KPI_COLUMNS) for row in plan.kpis):
+        sheets = (*sheets[:3], ("KPIs", KPI_COLUMNS + KPI_MODEL_COLUMNS, plan.kpis))
     for title, header, rows in sheets:
         ws = workbook.create_sheet(title)
         if header:
@@ -1475,10 +1566,11 @@ def write_council(
     actions_total: int = 1500,
     seed: int = 42,
     write_only: bool = False,
+    kpi_model: bool = False,
 ) -> dict[str, list[Path]]:
     """Write every plan of ``council_plans`` to <out_dir>/<period slug>/<department slug>.xlsx (period → paths)."""
     written: dict[str, list[Path]] = {}
-    for period, plans in council_plans(periods, departments, actions_total, seed).items():
+    for period, plans in council_plans(periods, departments, actions_total, seed, kpi_model).items():
         folder = Path(out_dir) / _slug(period)
         written[period] = [
             write_plan(plan, folder / f"{_slug(plan.department)}.xlsx", write_only) for plan in plans

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfoNotFoundError
 from .clock import zone_named
 from .councils import DEFAULT_COUNCIL, council_in_file_name, council_name
 from .errors import StartupError
+from .rules import PLAUSIBLE_RATIO
 
 # The package's data folders: top-level folders in the checkout, actionplan.* packages in the wheel.
 LAYOUTS_DIR = Path(str(resources.files("actionplan.templates"))) / "layouts"
@@ -62,6 +63,11 @@ class Settings:
     )
     tolerance: float = _setting(
         0.025, "Default KPI tolerance as a fraction (0.025 = 2.5%), used when a KPI gives none."
+    )
+    plausible_ratio: float = _setting(
+        PLAUSIBLE_RATIO,
+        "A KPI actual more than this many times its target or its last period's actual (or less than one "
+        "this-many-th of it) is warned about as implausible (a misplaced decimal point, a total typed for a rate).",
     )
     schedule: str = _setting(
         "0 7 * * 1-5", "Cron schedule of the consolidate deployment (council's local time)."
@@ -273,6 +279,10 @@ def _checked(setting: Setting, value: Any) -> Any:
     if setting.name == "tolerance" and not 0 <= value < 1:
         raise StartupError(
             f"ACTIONPLAN_TOLERANCE={value} is not valid: give a fraction such as 0.025 for 2.5%."
+        )
+    if setting.name == "plausible_ratio" and value <= 1:
+        raise StartupError(
+            f"ACTIONPLAN_PLAUSIBLE_RATIO={value} is not valid: give a number above 1, such as 10 (ten times)."
         )
     if setting.kind in (int, float) and value < 0:
         raise StartupError(f"ACTIONPLAN_{setting.name.upper()}={value} cannot be negative.")

@@ -15,9 +15,13 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from actionplan.columns import BY_HEADING, template_headings
+from actionplan.rules import kpi_model_explained
 from actionplan.vocabulary import (
+    AGGREGATIONS,
     DEFAULT_TOLERANCE,
+    FREQUENCIES,
     HIGHER_IS_BETTER,
+    KPI_TYPES,
     LOWER_IS_BETTER,
     STATUS_MEANINGS,
     STATUS_NAMES,
@@ -177,6 +181,24 @@ def _entry_sheet(workbook: Workbook, styles: Styles, name: str, columns: Sequenc
                     "error_message": f"Please choose {HIGHER_IS_BETTER} or {LOWER_IS_BETTER}.",
                 },
             )
+        elif column in _CHOICES:
+            choices, prompt = _CHOICES[column]
+            ws.data_validation(
+                1,
+                c,
+                last,
+                c,
+                {
+                    "validate": "list",
+                    "source": list(choices),
+                    "ignore_blank": True,
+                    "input_title": column,
+                    "input_message": prompt,
+                    "error_type": "warning",
+                    "error_title": column,
+                    "error_message": f"Please choose {', '.join(choices[:-1])} or {choices[-1]}, or leave blank.",
+                },
+            )
         elif column in _DATE_COLUMNS:
             ws.data_validation(
                 1, c, last, c, {"validate": "any", "input_title": column, "input_message": _DATE_PROMPT}
@@ -212,6 +234,26 @@ def _entry_sheet(workbook: Workbook, styles: Styles, name: str, columns: Sequenc
     _template_print_setup(ws)
     ws.repeat_rows(0)
     return ws
+
+
+# The KPI model's dropdowns (Excel caps an input message at 255 characters).
+_CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    "Type": (
+        KPI_TYPES,
+        "Blank: judged by Polarity. Goal post: on target inside Lower bound to Upper bound. Data only: "
+        "reported, never rated.",
+    ),
+    "Aggregation": (
+        AGGREGATIONS,
+        "How the year adds up: Cumulative (sum of quarters), Snapshot (latest value), Average (mean of "
+        "quarters). Blank: no year to date.",
+    ),
+    "Frequency": (
+        FREQUENCIES,
+        "How often a result is due. Half-yearly: Q2 and Q4; Annual: Q4. In other quarters it is 'not due'. "
+        "Blank: quarterly.",
+    ),
+}
 
 
 def _status_rules(ws: Worksheet, workbook: Workbook, styles: Styles, col: int, last: int) -> None:
@@ -443,6 +485,7 @@ _INSTRUCTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
                 "data (no number for target or actual).",
             ),
             ("Comment", "Anything the reader needs to understand the figure."),
+            *kpi_model_explained(DEFAULT_TOLERANCE),
         ),
     ),
     (

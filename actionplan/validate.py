@@ -14,8 +14,8 @@ import pandas as pd
 
 from .expect import CompiledSuite, Failure, compile_suite
 from .model import ERROR, WARNING, Message, Submission
-from .plan_checks import objective_checks
-from .rules import rag_check
+from .plan_checks import kpi_checks, objective_checks
+from .rules import PLAUSIBLE_RATIO, rag_check
 from .settings import EXPECTATIONS_DIR
 from .tables import field_letters
 from .values import present
@@ -149,7 +149,12 @@ def run_suite(kind: str, frame: pd.DataFrame, engine: str = "compiled") -> list[
     return compiled.run(frame) if compiled is not None else _get_runner().run(kind, frame)
 
 
-def validate_submission(sub: Submission, engine: str = "compiled", limit: int | None = None) -> Submission:
+def validate_submission(
+    sub: Submission,
+    engine: str = "compiled",
+    limit: int | None = None,
+    plausible_ratio: float = PLAUSIBLE_RATIO,
+) -> Submission:
     """Run each sheet kind's suite once over its frame and add the findings, in sheet and row order.
 
     With a limit, each expectation lists its first `limit` failing rows only (the rest are counted in
@@ -175,6 +180,7 @@ def validate_submission(sub: Submission, engine: str = "compiled", limit: int | 
     if not sub.actions.empty and "status" in sub.actions:
         found.extend(rag_checks(sub.actions, letters))
     found.extend(objective_checks(sub.objectives, sub.actions, letters))
+    found.extend(kpi_checks(sub.kpis, letters, plausible_ratio, sub.period))
     if not sub.actions.empty and "due_date" in sub.actions:
         period = period_from_text(sub.period) if sub.period else None
         found.extend(date_checks(sub.actions, letters, period.end if period else None))

@@ -266,7 +266,109 @@ def tolerance_from_value(value: object) -> float | None:
     return _tolerance_from_number(number)
 
 
-PERFORMANCE_SYMBOLS = {"better": "★", "within": "●", "worse": "▲", "no data": "–"}
+# A KPI's type (column Type): blank reads the direction from Polarity, as before the column existed. A goal post is
+# on target inside its band (Lower bound to Upper bound); a data-only measure is reported and never rated.
+GOAL_POST = "Goal post"
+DATA_ONLY = "Data only"
+KPI_TYPES = (HIGHER_IS_BETTER, LOWER_IS_BETTER, GOAL_POST, DATA_ONLY)
+_KPI_TYPE_WORDS = {
+    **{w: p for w, p in _POLARITY_WORDS.items() if w},
+    "more is better": HIGHER_IS_BETTER,
+    "less is better": LOWER_IS_BETTER,
+    "goal post": GOAL_POST,
+    "goalpost": GOAL_POST,
+    "goal-post": GOAL_POST,
+    "range": GOAL_POST,
+    "target range": GOAL_POST,
+    "within range": GOAL_POST,
+    "data only": DATA_ONLY,
+    "data-only": DATA_ONLY,
+    "contextual": DATA_ONLY,
+    "context": DATA_ONLY,
+    "not rated": DATA_ONLY,
+    "monitor only": DATA_ONLY,
+    "for information": DATA_ONLY,
+}
+
+# How a measure adds up over the year (column Aggregation): the year to date of a cumulative measure is the sum of
+# its quarters, of an average their mean; a snapshot's latest value is its position, so it has no year to date.
+CUMULATIVE, SNAPSHOT, AVERAGE = "Cumulative", "Snapshot", "Average"
+AGGREGATIONS = (CUMULATIVE, SNAPSHOT, AVERAGE)
+_AGGREGATION_WORDS = {
+    "cumulative": CUMULATIVE,
+    "sum": CUMULATIVE,
+    "total": CUMULATIVE,
+    "running total": CUMULATIVE,
+    "snapshot": SNAPSHOT,
+    "latest": SNAPSHOT,
+    "point in time": SNAPSHOT,
+    "average": AVERAGE,
+    "mean": AVERAGE,
+}
+
+# How often a measure is collected (column Frequency), and the quarters it is due in; blank means every quarter.
+QUARTERLY, HALF_YEARLY, ANNUAL, MONTHLY = "Quarterly", "Half-yearly", "Annual", "Monthly"
+FREQUENCIES = (QUARTERLY, HALF_YEARLY, ANNUAL, MONTHLY)
+DUE_QUARTERS = {QUARTERLY: (1, 2, 3, 4), HALF_YEARLY: (2, 4), ANNUAL: (4,), MONTHLY: (1, 2, 3, 4)}
+_FREQUENCY_WORDS = {
+    "quarterly": QUARTERLY,
+    "quarter": QUARTERLY,
+    "half-yearly": HALF_YEARLY,
+    "half yearly": HALF_YEARLY,
+    "six-monthly": HALF_YEARLY,
+    "six monthly": HALF_YEARLY,
+    "biannual": HALF_YEARLY,
+    "annual": ANNUAL,
+    "annually": ANNUAL,
+    "yearly": ANNUAL,
+    "monthly": MONTHLY,
+    "month": MONTHLY,
+}
+
+
+def _word_from(value: object, words: Mapping[str, str]) -> str | None:
+    """The canonical word a cell names ("" for blank), or None when it names none of them."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if not isinstance(value, str):
+        return None
+    text = _normalise(value).removesuffix(".")
+    return "" if not text else words.get(text)
+
+
+def kpi_type_from_text(value: object) -> str | None:
+    """Return one of KPI_TYPES for a Type cell, "" when blank (Polarity decides), None when unrecognised."""
+    return _word_from(value, _KPI_TYPE_WORDS)
+
+
+def aggregation_from_text(value: object) -> str | None:
+    """Return one of AGGREGATIONS for an Aggregation cell, "" when blank, None when unrecognised."""
+    return _word_from(value, _AGGREGATION_WORDS)
+
+
+def frequency_from_text(value: object) -> str | None:
+    """Return one of FREQUENCIES for a Frequency cell, "" when blank (quarterly), None when unrecognised."""
+    return _word_from(value, _FREQUENCY_WORDS)
+
+
+def due_in(frequency: object, quarter: int | None) -> bool:
+    """Whether a measure of this frequency has a result due in the quarter (a whole year: always)."""
+    if quarter is None:
+        return True
+    return quarter in DUE_QUARTERS.get(frequency_from_text(frequency) or QUARTERLY, DUE_QUARTERS[QUARTERLY])
+
+
+NOT_DUE = "not due"
+NOT_RATED_KPI = "data only"
+PERFORMANCES = ("better", "within", "worse", "no data", NOT_DUE, NOT_RATED_KPI)
+PERFORMANCE_SYMBOLS = {
+    "better": "★",
+    "within": "●",
+    "worse": "▲",
+    "no data": "–",
+    NOT_DUE: "○",
+    NOT_RATED_KPI: "·",
+}
 
 # (0.7175 - 0.7) / 0.7 is 0.025000000000000102 in floating point; without this slack an actual
 # exactly on the tolerance boundary would be judged "better" or "worse" instead of "within".
@@ -282,9 +384,28 @@ def _finite(value: object) -> float | None:
 
 
 def kpi_performance(
-    target: float | None, actual: float | None, polarity: str, tolerance: float | None = None
+    target: float | None,
+    actual: float | None,
+    polarity: str,
+    tolerance: float | None = None,
+    kpi_type: str | None = None,
+    bounds: tuple[float | None, float | None] = (None, None),
 ) -> str:
-    """Return "better", "within", "worse" or "no data" for an actual against its target."""
+    """Return "better", "within", "worse" or "no data" for an actual against its target (or its band).
+
+    kpi_type (blank: Polarity decides) makes a goal post "within" inside its band (bounds, inclusive) and "worse"
+    outside it, and a data-only measure "data only" whatever its figures.
+    """
+    kind = kpi_type_from_text(kpi_type) if kpi_type else ""
+    if kind == DATA_ONLY:
+        return NOT_RATED_KPI
+    if kind == GOAL_POST:
+        lower, upper, value = _finite(bounds[0]), _finite(bounds[1]), _finite(actual)
+        if lower is None or upper is None or value is None:
+            return "no data"
+        return "within" if lower - _EPSILON <= value <= upper + _EPSILON else "worse"
+    if kind in (HIGHER_IS_BETTER, LOWER_IS_BETTER):
+        polarity = kind
     target, actual = _finite(target), _finite(actual)
     if target is None or actual is None:
         return "no data"

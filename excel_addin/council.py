@@ -254,6 +254,7 @@ def status_for_period(
     wh, why = open_read_only(settings)
     source = "warehouse and inbox"
     subs = pd.DataFrame()
+    kpi_counts: dict[str, dict[str, int]] = {}
     on_record: list[str] = []
     if wh is None:
         source = "inbox only (warehouse " + ("not created yet)" if why == "no warehouse yet" else "busy)")
@@ -263,6 +264,7 @@ def status_for_period(
             on_record = wh.departments(settings.council)
             label = period or _latest(periods)
             subs = wh.current_submissions(label, settings.council)
+            kpi_counts = wh.kpi_performance_counts([str(i) for i in subs["id"]]) if not subs.empty else {}
         except Exception:  # a read failing half way: the files still answer
             source = "inbox only (warehouse unreadable)"
         finally:
@@ -353,6 +355,9 @@ def status_for_period(
                     "submitted_at": _iso(cur.submitted_at),
                     "state": cur.state,
                     "warnings": cur.warnings,
+                    # Its KPIs by performance once loaded: "not due" is a measure not collected this quarter,
+                    # never a missing return nor "no data".
+                    "kpis": kpi_counts.get(str(cur.submission_id)),
                 },
             }
         )

@@ -18,7 +18,7 @@ from actionplan.check import check_workbook
 from actionplan.sample import write_council
 from actionplan.vocabulary import period_from_text
 from actionplan.warehouse import open_warehouse
-from actionplan.warehouse.base import Warehouse
+from actionplan.warehouse.base import Warehouse, frame_for_table
 from actionplan.warehouse.inbox import Inbox
 from actionplan.warehouse.load import load_inbox
 from actionplan.warehouse.migrations import migrations, statements
@@ -132,4 +132,15 @@ def load_as_0001(wh: Warehouse, record: dict[str, Any]) -> None:
         )
         for table in ("objectives", "actions", "kpis", "messages"):
             if record.get(table):
-                wh.insert_rows(table, record[table], record["id"])
+                _insert_0001(wh, table, record[table], record["id"])
+
+
+def _insert_0001(wh: Warehouse, table: str, rows: Any, submission_id: str) -> None:
+    """A record's rows into a 0001 table: only the columns it had (later migrations added the KPI model's)."""
+    had = list(wh.query(f"SELECT * FROM {table} WHERE 1 = 0").columns)
+    frame = frame_for_table(table, rows, submission_id)
+    frame = frame[[c for c in frame.columns if c in had]].astype(object)
+    frame = frame.where(frame.notna(), None)
+    marks = ", ".join("?" for _ in frame.columns)
+    for values in frame.itertuples(index=False, name=None):
+        wh.execute(f"INSERT INTO {table} ({', '.join(frame.columns)}) VALUES ({marks})", tuple(values))

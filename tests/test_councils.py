@@ -362,11 +362,11 @@ def test_warehouse_from_0001_upgrades_in_place_keeping_everything(single_council
         open_warehouse(url, read_only=True)
     assert str(caught.value) == (
         "The warehouse was made by an earlier version of actionplan and needs upgrading "
-        "(0002_council). Run `actionplan ingest` once (it upgrades the warehouse, keeping "
+        "(0002_council, 0003_kpi_model). Run `actionplan ingest` once (it upgrades the warehouse, keeping "
         "everything in it), then try again."
     )
     wh = open_warehouse(url, migrate=False)
-    assert wh.migrate() == [2] and wh.applied_migrations() == [1, 2]
+    assert wh.migrate() == [2, 3] and wh.applied_migrations() == [1, 2, 3]
     assert wh.submission_counts() == before
     assert wh.councils() == [DEFAULT_COUNCIL]
     assert sorted(wh.query("SELECT id FROM submissions")["id"]) == sorted(r["id"] for r in old_records)

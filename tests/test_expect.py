@@ -22,6 +22,7 @@ from actionplan import validate
 from actionplan.check import check_workbook
 from actionplan.expect import compile_suite
 from actionplan.sample import plan_for, write_plan
+from actionplan.vocabulary import AGGREGATIONS, FREQUENCIES, KPI_TYPES
 from tests import familiar
 
 STATUS_WORDS = ["B", "G", "A", "R", "-", "Purple", "?"]
@@ -125,7 +126,13 @@ def _fuzzed(kind: str, seed: int) -> pd.DataFrame:
             "due_date_words": [maybe("when funding allows", 0.8) for _ in range(n)],
             "revised_due_date_words": [maybe("tbc", 0.9) for _ in range(n)],
             "polarity": [maybe("higher") for _ in range(n)],
-            "target": [maybe(rng.random() * 100) for _ in range(n)],
+            "target": [maybe(rng.choice([0, 0.0, rng.random() * 100])) for _ in range(n)],
+            # The KPI model: canonical words, unrecognised ones as written, blanks; bands whole, half or reversed.
+            "kpi_type": [maybe(rng.choice([*KPI_TYPES, "Goalish"]), 0.4) for _ in range(n)],
+            "aggregation": [maybe(rng.choice([*AGGREGATIONS, "Rolling"]), 0.5) for _ in range(n)],
+            "frequency": [maybe(rng.choice([*FREQUENCIES, "Fortnightly"]), 0.5) for _ in range(n)],
+            "lower_bound": [maybe(rng.choice([85.0, 95.0, 0.0]), 0.3) for _ in range(n)],
+            "upper_bound": [maybe(rng.choice([90.0, 95.0, 80.0]), 0.3) for _ in range(n)],
         },
         dtype=object,
     )

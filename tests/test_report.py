@@ -136,7 +136,7 @@ def _check_against_rollup(report: Path, rollup: Path) -> None:
 
     # The KPI tables: each KPI once under its department, with the performance symbol of the KPIs sheet.
     kpis = _table_at(_sheet_rows(rollup, "KPIs"), "Department")
-    symbols = {"better": "★", "within": "●", "worse": "▲", "no data": "–"}
+    symbols = {"better": "★", "within": "●", "worse": "▲", "no data": "–", "not due": "○", "data only": "·"}
     shown = sorted((section, r[0], r[1], r[5]) for section, rows in _tables(report, KPI_HEADER) for r in rows)
     assert shown == sorted((r[0], str(r[1]), r[2], symbols[r[9]]) for r in kpis)
 

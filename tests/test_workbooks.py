@@ -585,6 +585,10 @@ def test_write_template_sheets_and_headers(template):
         "Revised due date",
         "Status",
         "Progress update",
+        # The recovery plan of a persistent exception (issue 20), optional, after the columns departments know.
+        "Recovery action",
+        "Recovery owner",
+        "Recovery date",
     ]
 
 
@@ -619,7 +623,11 @@ def test_write_template_status_dropdown_warns(template, sheet, column):
 def test_write_template_polarity_dropdown_and_date_format(template):
     polarity = [dv for dv in template["KPIs"].data_validations.dataValidation if dv.type == "list"]
     assert [(str(dv.sqref), dv.formula1) for dv in polarity] == [
-        ("C2:C2000", '"Higher is better,Lower is better"')
+        ("C2:C2000", '"Higher is better,Lower is better"'),
+        # The KPI model's dropdowns (issue 20): Type, Aggregation, Frequency.
+        ("J2:J2000", '"Higher is better,Lower is better,Goal post,Data only"'),
+        ("M2:M2000", '"Cumulative,Snapshot,Average"'),
+        ("N2:N2000", '"Quarterly,Half-yearly,Annual,Monthly"'),
     ]
     # openpyxl keeps F:G (Due date, Revised due date) as one column range when they look the same.
     dates = template["Actions"].column_dimensions["F"]

@@ -309,6 +309,21 @@ class Warehouse(ABC):
             )
         return list(frame["period"])
 
+    def kpi_performance_counts(self, submission_ids: list[str]) -> dict[str, dict[str, int]]:
+        """submission → {performance: KPIs} for the submissions given (better, …, not due, data only)."""
+        if not submission_ids:
+            return {}
+        marks = ", ".join("?" for _ in submission_ids)
+        found = self.query(
+            f"SELECT submission_id, performance, COUNT(*) AS n FROM kpis WHERE submission_id IN ({marks}) "
+            "GROUP BY submission_id, performance",
+            list(submission_ids),
+        )
+        out: dict[str, dict[str, int]] = {}
+        for sid, performance, n in zip(found["submission_id"], found["performance"], found["n"], strict=True):
+            out.setdefault(str(sid), {})[str(performance)] = int(n)
+        return out
+
     def current_submissions(self, period: str, council: str = DEFAULT_COUNCIL) -> pd.DataFrame:
         """The current submission of each of a council's departments (every council's: ALL_COUNCILS) for a period."""
         sql, params = current_submissions(council)

@@ -153,7 +153,7 @@
             el("td", {}, [el("span", { "class": "tag " + d.status }, [STANDING_LABELS[standing] || standing])]),
             el("td", {}, [when(d.submitted_at)]), el("td", {}, [d.submitted_by || ""]),
             el("td", {}, [outcome]), el("td", { "class": "num" }, [d.warnings === null ? "" : String(d.warnings)]),
-            el("td", {}, [d.note || ""])
+            el("td", {}, [[d.note || "", notDue(d)].filter(Boolean).join("; ")])
           ]);
         }))
       ]));
@@ -170,6 +170,12 @@
       box.appendChild(el("p", { "class": "notice", role: "alert" }, [e.message]));
       if (e.status === 401) { $("who").textContent = e.message; }
     }
+  }
+
+  // KPIs not due this quarter (an annual or half-yearly measure): said apart from a missing return or no data.
+  function notDue(d) {
+    var n = d.current && d.current.kpis ? d.current.kpis["not due"] || 0 : 0;
+    return n ? plural(n, "KPI") + " not due this quarter" : "";
   }
 
   // -- Data Docs (admins): the period's Great Expectations validation results ---------------------------------
