@@ -132,3 +132,40 @@ def test_page_forget_key_signs_out(page, site):
     page.get_by_role("button", name="Forget key").click()
     assert page.locator("#who").inner_text().startswith("Not signed in.")
     assert page.evaluate("localStorage.getItem('actionplan.accessKey')") is None
+
+
+def test_page_status_says_which_kpis_are_not_due_this_quarter(page, site, tmp_path):
+    """An annual measure with no Q2 result is 'not due' on the status page once loaded, not a gap in the return."""
+    import openpyxl
+
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.load import load_inbox
+
+    path = canonical_workbook(
+        tmp_path / "finance-kpis.xlsx",
+        actions=[action("F1", status="G")],
+        kpis=[["K1", "Residents satisfied with the council", "Higher is better", "%", "R Khan", "70%", None]],
+    )
+    wb = openpyxl.load_workbook(path)
+    wb["KPIs"].cell(row=1, column=10, value="Frequency")
+    wb["KPIs"].cell(row=2, column=10, value="Annual")  # the residents' survey: reported in Q4 only
+    wb.save(path)
+    with path.open("rb") as f:
+        r = site.client.post(
+            "/api/submissions",
+            files={"file": (path.name, f)},
+            headers={"Authorization": site.keys["finance"]},
+        )
+    assert r.status_code == 200 and r.json()["accepted"], r.json()
+    s = site.settings
+    wh = open_warehouse(s.warehouse_url)
+    try:
+        load_inbox(Inbox(s.inbox_path, s.archive_path), wh)
+    finally:
+        wh.close()
+
+    _sign_in(page, site.keys["finance"])
+    finance = page.locator("#status-table tr", has_text="Finance")
+    finance.get_by_text("1 KPI not due this quarter", exact=False).wait_for()
+    assert "Missing" not in finance.inner_text()
