@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-from prefect import flow, tags, task
+from prefect import flow, task
 
 from actionplan.clock import DEFAULT_TIMEZONE
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_on_record, council_slug
@@ -134,24 +132,23 @@ def validate_with_gx(
     from prefect.states import Failed
 
     from actionplan.warehouse.inbox import Inbox
-    from actionplan.warehouse.validation import current_of_period
+    from actionplan.warehouse.validation import validate_loaded_period
 
     context = TaskRunContext.get()
     run_name = context.task_run.name if context else None
     wh = open_warehouse(warehouse_url, wait_seconds=10)
     try:
-        current = current_of_period(wh, period, council)
+        outcome = validate_loaded_period(
+            wh,
+            Inbox(Path(inbox_dir), Path(archive_dir)),
+            period,
+            council,
+            docs_dir=Path(docs_dir),
+            results_dir=Path(results_dir),
+            run_name=run_name,
+        )
     finally:
         wh.close()
-    outcome = validated_elsewhere(
-        current,
-        Inbox(Path(inbox_dir), Path(archive_dir)),
-        period,
-        council,
-        docs_dir=Path(docs_dir),
-        results_dir=Path(results_dir),
-        run_name=run_name,
-    )
     found = outcome.as_dict()
     create_markdown_artifact(
         validation_markdown(found),
@@ -166,49 +163,6 @@ def validate_with_gx(
             data=_Found(found),
         )
     return found
-
-
-_POOL: Any = None  # the validation's one worker process, kept for this process's later runs
-_POOL_LOCK = threading.Lock()
-
-
-def _validation_pool() -> Any:
-    """One spawned worker, started at the first validation and kept: GX is imported once per process, as it was
-    in-process, so a worker or service running many consolidations pays the import once."""
-    global _POOL
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        return _POOL
-
-
-def validated_elsewhere(current, inbox, period: str, council: str, **where):
-    """The GX validation (warehouse.validation.validate_current) run in a process of its own: importing GX and
-    running its checkpoints is seconds of Python, which then overlaps the rollup's writing on another core
-    instead of adding to it. Spawned, not forked: this process runs Prefect's threads."""
-    global _POOL
-    from concurrent.futures.process import BrokenProcessPool
-
-    from actionplan import progress
-    from actionplan.warehouse.validation import validate_current
-
-    progress.begin("suites validated", None)  # the worker reports to nobody: its suites are shown when done
-    try:
-        outcome = (
-            _validation_pool().submit(validate_current, current, inbox, period, council, **where).result()
-        )
-    except BrokenProcessPool:  # the worker died (killed, out of memory): once more in a new one
-        with _POOL_LOCK:
-            _POOL = None
-        outcome = (
-            _validation_pool().submit(validate_current, current, inbox, period, council, **where).result()
-        )
-    for kind in outcome.suites:
-        progress.advance("suites validated", kind)
-    return outcome
 
 
 class _Found(dict):
@@ -244,46 +198,40 @@ def consolidate(
         raise ValueError(f"unrecognised period {period!r}" if period else "no period on record yet")
     label = period_from_text(period).label
     add_run_tags(run_tags(council, label))
-    with tags(*run_tags(council, label)):
-        # The reference validation: a failed task reports a disagreement, and the rollup is built all the same.
-        # Started first and run beside the rollup (its work is in a process of its own): the rollup does not
-        # wait for it, and the flow's result waits for both.
-        checking = validate_with_gx.submit(
-            s.warehouse_url,
-            str(s.inbox_path),
-            str(s.archive_path),
-            label,
-            council,
-            str(s.data_docs_path(label, council)),
-            str(s.validations_path(label, council)),
-        )
-        facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
-        path = publish(facts, out or str(rollup_path(s, period, council)))
-        if council != ALL_COUNCILS:
-            publish_snapshots(s.warehouse_url, facts.period, council)
-        result = {
-            "path": path,
-            "loaded": len(loaded.loaded),
-            "council": council,
-            "facts": facts.export(),
-            "pdf": None,
-            "validation": _validation(_finished(checking)),
-        }
-        if pdf:
-            from actionplan.pdf import PdfUnavailable, libreoffice
+    # The tags go on the flow run only (add_run_tags above): on each task they cost a concurrency-limit lookup
+    # against the server per task, seconds a run, for nothing a council filters by.
+    # The reference validation: a failed task reports a disagreement, and the rollup is built all the same.
+    checked = validate_with_gx(
+        s.warehouse_url,
+        str(s.inbox_path),
+        str(s.archive_path),
+        label,
+        council,
+        str(s.data_docs_path(label, council)),
+        str(s.validations_path(label, council)),
+        return_state=True,
+    )
+    facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
+    path = publish(facts, out or str(rollup_path(s, period, council)))
+    if council != ALL_COUNCILS:
+        publish_snapshots(s.warehouse_url, facts.period, council)
+    result = {
+        "path": path,
+        "loaded": len(loaded.loaded),
+        "council": council,
+        "facts": facts.export(),
+        "pdf": None,
+        "validation": _validation(checked),
+    }
+    if pdf:
+        from actionplan.pdf import PdfUnavailable, libreoffice
 
-            if libreoffice() is None:
-                result["pdf_problem"] = PdfUnavailable.__doc__
-            else:
-                result["pdf"] = print_pdf(path)
-        publish_summary(result, s.service_url if s.public_url else None)
+        if libreoffice() is None:
+            result["pdf_problem"] = PdfUnavailable.__doc__
+        else:
+            result["pdf"] = print_pdf(path)
+    publish_summary(result, s.service_url if s.public_url else None)
     return result
-
-
-def _finished(future):
-    """A submitted task's final state, failed or not (a disagreement is a Failed state, not an exception)."""
-    future.wait()
-    return future.state
 
 
 def _validation(state) -> dict:
