@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -463,20 +464,34 @@ def action_recovery_rows(
     for r in actions[actions["since"].map(present)].to_dict("records"):
         missing = missing_recovery(r.get("recovery_action"), r.get("recovery_owner"), r.get("recovery_date"))
         if missing:
-            letter = (letters or {}).get((r.get("submission_id"), r["sheet"]))
             rows.append(
-                {
-                    "Department": r["department"],
-                    "Sheet": r["sheet"],
-                    "Cell": f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}",
-                    "Ref": r["ref"],
-                    "Value": _name(r["status"]),
-                    "Code": "no-recovery-plan",
-                    "Message": f"this action has been Red since {r['since']} (a persistent exception) but has no "
+                _quality_row(
+                    r,
+                    letters,
+                    _name(r["status"]),
+                    "no-recovery-plan",
+                    f"this action has been Red since {r['since']} (a persistent exception) but has no "
                     f"{', '.join(missing)}. Say what will bring it back on track, who leads it and by when.",
-                }
+                )
             )
     return rows
+
+
+def _quality_row(
+    r: Mapping[Any, Any], letters: dict[tuple[Any, Any], str] | None, value: Any, code: str, message: str
+) -> dict[str, Any]:
+    """A Data quality row about an action row r, at its cell when the column's letter in that sheet is known
+    (letters: (submission, sheet) → letter), else by its row."""
+    letter = (letters or {}).get((r.get("submission_id"), r["sheet"]))
+    return {
+        "Department": r["department"],
+        "Sheet": r["sheet"],
+        "Cell": f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}",
+        "Ref": r["ref"],
+        "Value": value,
+        "Code": code,
+        "Message": message,
+    }
 
 
 def _extras_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -760,18 +775,14 @@ def stale_rows(
             continue
         prev = old.get((r["department"], str(r["ref"])))
         if prev and same_text(prev, r["progress_update"]):
-            letter = (letters or {}).get((r.get("submission_id"), r["sheet"]))
             rows.append(
-                {
-                    "Department": r["department"],
-                    "Sheet": r["sheet"],
-                    "Cell": f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}",
-                    "Ref": r["ref"],
-                    "Value": r["progress_update"][:80],
-                    "Code": "stale-commentary",
-                    "Message": "this progress update is the same as last period's. Say what has happened "
-                    "since then.",
-                }
+                _quality_row(
+                    r,
+                    letters,
+                    r["progress_update"][:80],
+                    "stale-commentary",
+                    "this progress update is the same as last period's. Say what has happened since then.",
+                )
             )
     return rows
 
