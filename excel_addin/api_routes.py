@@ -13,11 +13,8 @@ from actionplan.check import check_workbook
 
 from . import council, xlbook
 from .auth import Admin, Limited, SignedIn
-from .service import Service, Svc
+from .service import XLSX, Period, Service, Svc
 from .tokens import Token
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-Period = Annotated[str | None, Query(description="reporting period, e.g. 2024/25 Q2")]
 
 
 def add_api_routes(app: FastAPI) -> None:

@@ -25,8 +25,8 @@ from actionplan.settings import Settings
 from actionplan.vocabulary import period_label
 
 from .auth import Admin
+from .service import XLSX
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TYPES = {".xlsx": XLSX, ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12"}
 
 

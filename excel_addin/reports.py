@@ -68,14 +68,15 @@ def report_bytes(settings: Settings, period: str | None, department: str | None)
 
 
 def _latest_published(settings: Settings) -> str:
-    published = council.published_periods(settings)
-    if not published:
+    """council.latest_published, said as a 404 about the report (the warehouse being unreadable is why we ask)."""
+    try:
+        return council.latest_published(settings)
+    except council.NoRollupYet:
         raise HTTPException(
             404,
             "No committee report has been published yet, and the warehouse cannot be read "
             "just now. Try again in a minute.",
-        )
-    return published[-1]
+        ) from None
 
 
 def add_report_routes(app: FastAPI, settings: Settings) -> None:

@@ -12,7 +12,7 @@ import logging
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from actionplan.errors import ActionplanError
 from actionplan.settings import Settings
@@ -114,3 +114,6 @@ def service_of(request: Request) -> Service:
 
 
 Svc = Annotated[Service, Depends(service_of)]
+# The `period` query parameter of the endpoints that take one (blank: the latest).
+Period = Annotated[str | None, Query(description="reporting period, e.g. 2024/25 Q2")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from actionplan.check import check_xlwings
@@ -17,10 +17,8 @@ from . import council, xlbook
 from .auth import Limited
 from .limits import PayloadTooLarge, payload_from_body
 from .reports import report_link
-from .service import Service, Svc
+from .service import Period, Service, Svc
 from .tokens import Token
-
-Period = Annotated[str | None, Query(description="reporting period, e.g. 2024/25 Q2")]
 
 
 def add_xlwings_routes(app: FastAPI) -> None:

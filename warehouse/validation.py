@@ -18,8 +18,7 @@ from .inbox import Inbox
 
 def current_of_period(wh: Warehouse, period: str, council: str) -> list[tuple[str, str]]:
     """The period's current submissions: (id, the department as the validation names it), in the warehouse's
-    order. All a validation needs of the warehouse, so the rest can run in another process (DuckDB has one
-    writer per file, and the consolidate flow holds it)."""
+    order: all a validation needs of the warehouse (the records themselves are read from the inbox)."""
     current = wh.current_submissions(period, council)
     return [
         (rid, f"{whose}: {department}" if council == ALL_COUNCILS else department)
@@ -57,30 +56,6 @@ def loaded_submissions(
     return records_of(inbox, current_of_period(wh, period, council))
 
 
-def validate_current(
-    current: list[tuple[str, str]],
-    inbox: Inbox,
-    period: str,
-    council: str,
-    *,
-    docs_dir: Path | None = None,
-    results_dir: Path | None = None,
-    run_name: str | None = None,
-) -> PeriodValidation:
-    """Validate the given current submissions' loaded records with GX (see validate_period). It needs no
-    warehouse, so the consolidate flow runs it in a process of its own while the rollup is written."""
-    records, missing = records_of(inbox, current)
-    return validate_period(
-        records,
-        period,
-        council,
-        docs_dir=docs_dir,
-        results_dir=results_dir,
-        run_name=run_name,
-        unchecked=missing,
-    )
-
-
 def validate_loaded_period(
     wh: Warehouse,
     inbox: Inbox,
@@ -92,12 +67,13 @@ def validate_loaded_period(
     run_name: str | None = None,
 ) -> PeriodValidation:
     """Validate what is loaded for a council's period with GX, against what Submit found (see validate_period)."""
-    return validate_current(
-        current_of_period(wh, period, council),
-        inbox,
+    records, missing = loaded_submissions(wh, inbox, period, council)
+    return validate_period(
+        records,
         period,
         council,
         docs_dir=docs_dir,
         results_dir=results_dir,
         run_name=run_name,
+        unchecked=missing,
     )
