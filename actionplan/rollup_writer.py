@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from decimal import Decimal
-from itertools import count, repeat
+from itertools import count, islice, repeat
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from actionplan import xlsx_rows
 from actionplan.clock import DEFAULT_TIMEZONE, zone_named
 from actionplan.columns import BY_HEADING, kind_of, rollup_headings
 from actionplan.columns import (
@@ -100,7 +101,7 @@ _EXCEL_EPOCH_ORDINAL = dt.date(1899, 12, 30).toordinal()  # serial 0; right for 
 _FIRST_SERIAL_DATE = dt.date(1900, 3, 1)  # before this Excel's phantom 29 Feb 1900 shifts serials
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _STATUS_LETTER_BY_NAME = {STATUS_NAMES[letter]: letter for letter in RAGB_COLOURS}
-_BLANK = object()  # a cell with a format but no value (a highlighted empty cell)
+_BLANK = xlsx_rows.BLANK  # a cell with a format but no value (a highlighted empty cell)
 
 # The zone aware times are shown in: the council's (RollupFacts.timezone), set while a rollup is written.
 _ZONE: ContextVar[str] = ContextVar("zone", default=DEFAULT_TIMEZONE)
@@ -356,10 +357,13 @@ def _write_table(
                 cell_values[i] = _BLANK  # so the highlight covers the row's empty cells too
         values.append(cell_values)
         formats.append(column_formats)
-    write_string, write_number, write_blank = _cell_writers(ws)
     heights = _row_heights(
         [(values[c], _width(name)) for c, name in enumerate(names) if name in _WRAPPED_COLUMNS]
     )
+    if STREAMED_ROWS and xlsx_rows.supported(ws):
+        xlsx_rows.write_rows(ws, first_row + 1, values, formats, list(islice(heights, rows)))
+        return first_row + rows
+    write_string, write_number, write_blank = _cell_writers(ws)
     # The hot loop: 120,000 actions are about two million cells, so keep it to the bare calls.
     rows_of_values, rows_of_formats = zip(*values, strict=True), zip(*formats, strict=True)
     for r, row_values, row_formats, height in zip(
@@ -378,6 +382,10 @@ def _write_table(
                 write_number(r, c, value, row_formats[c])
     return first_row + rows
 
+
+# Rows streamed as XML a column at a time (actionplan/xlsx_rows.py), the same bytes as the cell calls below write;
+# False writes every cell through xlsxwriter (the tests compare the two).
+STREAMED_ROWS = True
 
 # xlsxwriter's public write_string/_number/_blank are its undecorated _write_* behind a decorator that reads A1
 # notation: two Python calls of the five a cell costs. The rollup writes by row and column numbers only, so it

@@ -290,6 +290,84 @@ def test_rollup_cells_are_the_same_written_by_the_direct_calls(facts, tmp_path, 
     assert len(facts.actions) > 0 and b"<c r=" in direct["xl/worksheets/sheet4.xml"]
 
 
+# Text that makes xlsxwriter change what it writes: XML characters, control characters and its own _xHHHH_
+# escapes, edge whitespace, the two non-characters, emoji (two UTF-16 units), a string over Excel's limit.
+HOSTILE_TEXT = [
+    'Budget & <risks> "agreed"',
+    "tab\there\nnew line",
+    "bell\x07 and nul\x00 and _x0041_ literal",
+    "  leading spaces",
+    "trailing tab\t",
+    "non-characters \ufffe\uffff",
+    "emoji 🚧 roadworks",
+    "=SUM(A1:A9)",
+    "x" * 40000,
+    "🚧" * 20000,
+    "",
+]
+
+
+def _parts(path):
+    with zipfile.ZipFile(path) as z:
+        # docProps/core.xml holds the time of writing; everything else must match.
+        return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+
+def _hostile(facts):
+    import dataclasses
+
+    import pandas as pd
+
+    copies = -(-len(HOSTILE_TEXT) // len(facts.actions))
+    actions = pd.concat([facts.actions] * copies, ignore_index=True)
+    update, ref = (list(actions.columns).index(name) for name in ("Progress update", "Ref"))
+    for i, text in enumerate(HOSTILE_TEXT):
+        actions.iloc[i, update] = text
+        actions.iloc[-1 - i, ref] = text  # and in a column that does not wrap
+    return dataclasses.replace(facts, actions=actions)
+
+
+@pytest.mark.parametrize("hostile", [False, True], ids=["committee data", "hostile text"])
+def test_streamed_rows_are_the_bytes_xlsxwriter_cell_calls_write(facts, tmp_path, monkeypatch, hostile):
+    """The rollup's tables are streamed as XML a column at a time (actionplan/xlsx_rows.py): every part of the
+    workbook (sheets, styles, charts, sparklines) is byte for byte what xlsxwriter's own cell calls write."""
+    from actionplan import rollup_writer
+
+    if hostile:
+        facts = _hostile(facts)
+        assert len(facts.actions) >= len(HOSTILE_TEXT)
+    monkeypatch.setattr(rollup_writer, "STREAMED_ROWS", False)
+    cells = _parts(rollup_writer.write_rollup(facts, tmp_path / "cells.xlsx"))
+    monkeypatch.setattr(rollup_writer, "STREAMED_ROWS", True)
+    streamed = _parts(rollup_writer.write_rollup(facts, tmp_path / "streamed.xlsx"))
+    assert sorted(streamed) == sorted(cells)
+    assert [name for name in cells if cells[name] != streamed[name]] == []
+    actions = streamed["xl/worksheets/sheet4.xml"].decode()
+    assert actions.count("<row ") == len(facts.actions) + 1
+    assert 'ht="' in actions  # wrapped progress updates get their heights, as before
+    if hostile:
+        assert "_x0007_" in actions and "_x005F_x0041_" in actions and "&amp; &lt;risks&gt;" in actions
+        assert '<t xml:space="preserve">  leading spaces</t>' in actions
+
+
+def test_text_that_looks_like_rich_text_is_written_as_text(facts, tmp_path):
+    """xlsxwriter's constant_memory mode writes any string beginning "<r>" and ending "</r>" raw, as rich-text XML:
+    a progress update reading "<r>a & b</r>" made a rollup no one could open. The streamed rows escape it."""
+    import dataclasses
+
+    from actionplan import rollup_writer
+
+    actions = facts.actions.copy()
+    texts = ["<r>a & b</r>", "<r><t>looks rich</t></r>"]
+    column = list(actions.columns).index("Progress update")
+    for i, text in enumerate(texts):
+        actions.iloc[i, column] = text
+    path = rollup_writer.write_rollup(dataclasses.replace(facts, actions=actions), tmp_path / "r.xlsx")
+    sheet = openpyxl.load_workbook(path)["Actions"]
+    heading = [c.value for c in sheet[1]].index("Progress update") + 1
+    assert [sheet.cell(row=2 + i, column=heading).value for i in range(len(texts))] == texts
+
+
 def test_snapshots_are_what_every_row_as_a_dict_gave(warehouse_home):
     """snapshots_of_period reads only the columns it keeps, column by column; the same snapshots as converting
     every row of the actions to a dict (how it was written before), on a warehouse with slips over periods."""
