@@ -72,6 +72,18 @@ class Disagreement:
             "message": self.message(),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Disagreement:
+        """The disagreement as_dict described (its message is made again from the rest)."""
+        return cls(
+            data["kind"],
+            data["expectation"],
+            data["column"],
+            data["code"],
+            tuple(data.get("gx_only") or ()),
+            tuple(data.get("submit_only") or ()),
+        )
+
 
 @dataclass
 class PeriodValidation:
@@ -120,6 +132,20 @@ class PeriodValidation:
             "results_file": self.results_file,
             "summary": self.summary(),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PeriodValidation:
+        """The validation as_dict described (how a validation run in its own process reports back)."""
+        return cls(
+            data["period"],
+            data["council"],
+            int(data["submissions"]),
+            suites=dict(data.get("suites") or {}),
+            disagreements=[Disagreement.from_dict(d) for d in data.get("disagreements") or []],
+            unchecked=list(data.get("unchecked") or []),
+            docs_index=data.get("docs_index"),
+            results_file=data.get("results_file"),
+        )
 
 
 def _rows(n: int) -> str:

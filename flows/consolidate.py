@@ -115,9 +115,20 @@ def print_pdf(workbook: str) -> str:
     return str(pdf_from_workbook(Path(workbook)))
 
 
+def current_submissions(warehouse_url: str, period: str, council: str) -> list[tuple[str, str]]:
+    """The period's current submissions (id, department): what the validation reads from the inbox."""
+    from actionplan.warehouse.validation import current_of_period
+
+    wh = open_warehouse(warehouse_url, wait_seconds=10)
+    try:
+        return current_of_period(wh, period, council)
+    finally:
+        wh.close()
+
+
 @task(name="validate-with-gx", tags=["great-expectations"])
 def validate_with_gx(
-    warehouse_url: str,
+    current: list[tuple[str, str]],
     inbox_dir: str,
     archive_dir: str,
     period: str,
@@ -126,29 +137,28 @@ def validate_with_gx(
     results_dir: str,
 ) -> dict:
     """Validate the period as loaded with Great Expectations; fails, naming each disagreement, when GX finds what
-    Submit did not (or the reverse). Its results are kept in results_dir and shown in the Data Docs at docs_dir."""
+    Submit did not (or the reverse). Its results are kept in results_dir and shown in the Data Docs at docs_dir.
+
+    GX runs in a process of its own (warehouse/validation.validate_in_worker) while this task's thread waits on
+    it, so the flow writes the rollup meanwhile on the other core."""
     from prefect.artifacts import create_markdown_artifact
     from prefect.context import TaskRunContext
     from prefect.states import Failed
 
     from actionplan.warehouse.inbox import Inbox
-    from actionplan.warehouse.validation import validate_loaded_period
+    from actionplan.warehouse.validation import validate_in_worker
 
     context = TaskRunContext.get()
     run_name = context.task_run.name if context else None
-    wh = open_warehouse(warehouse_url, wait_seconds=10)
-    try:
-        outcome = validate_loaded_period(
-            wh,
-            Inbox(Path(inbox_dir), Path(archive_dir)),
-            period,
-            council,
-            docs_dir=Path(docs_dir),
-            results_dir=Path(results_dir),
-            run_name=run_name,
-        )
-    finally:
-        wh.close()
+    outcome = validate_in_worker(
+        Inbox(Path(inbox_dir), Path(archive_dir)),
+        current,
+        period,
+        council,
+        docs_dir=Path(docs_dir),
+        results_dir=Path(results_dir),
+        run_name=run_name,
+    )
     found = outcome.as_dict()
     create_markdown_artifact(
         validation_markdown(found),
@@ -200,28 +210,29 @@ def consolidate(
     add_run_tags(run_tags(council, label))
     # The tags go on the flow run only (add_run_tags above): on each task they cost a concurrency-limit lookup
     # against the server per task, seconds a run, for nothing a council filters by.
-    # The reference validation: a failed task reports a disagreement, and the rollup is built all the same.
-    checked = validate_with_gx(
-        s.warehouse_url,
+    # The reference validation, in a thread of the task runner waiting on GX's own process, while this one writes
+    # the rollup: a failed task reports a disagreement, and the rollup is built all the same.
+    checking = validate_with_gx.submit(
+        current_submissions(s.warehouse_url, label, council),
         str(s.inbox_path),
         str(s.archive_path),
         label,
         council,
         str(s.data_docs_path(label, council)),
         str(s.validations_path(label, council)),
-        return_state=True,
     )
     facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
     path = publish(facts, out or str(rollup_path(s, period, council)))
     if council != ALL_COUNCILS:
         publish_snapshots(s.warehouse_url, facts.period, council)
+    checking.wait()
     result = {
         "path": path,
         "loaded": len(loaded.loaded),
         "council": council,
         "facts": facts.export(),
         "pdf": None,
-        "validation": _validation(checked),
+        "validation": _validation(checking.state),
     }
     if pdf:
         from actionplan.pdf import PdfUnavailable, libreoffice

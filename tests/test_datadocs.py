@@ -4,6 +4,7 @@ to admins at /data-docs/ and read back in headless Chromium."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -99,6 +100,75 @@ def test_validate_period_names_what_submit_reported_and_the_record_no_longer_has
         "actions suite, expect_column_values_to_not_be_null on lead_officer (no-lead-officer): Submit reported 1 "
         "row Great Expectations did not find: Legal Actions!E3. The loaded record differs from what was checked "
         "at Submit: check its inbox record, or resubmit the workbook."
+    )
+
+
+def _validate_in_worker(settings, inbox, period="2024/25 Q2", **where):
+    from actionplan.warehouse.validation import current_of_period, validate_in_worker
+
+    wh = open_warehouse(settings.warehouse_url)
+    try:
+        current = current_of_period(wh, period, settings.council)
+    finally:
+        wh.close()
+    return validate_in_worker(
+        inbox,
+        current,
+        period,
+        settings.council,
+        docs_dir=where.get("docs_dir", settings.data_docs_path(period, settings.council)),
+        results_dir=where.get("results_dir", settings.validations_path(period, settings.council)),
+    )
+
+
+def test_validation_in_its_own_process_finds_what_it_finds_in_this_one(tmp_path, settings):
+    """The consolidate flow validates in a process of its own (python -m actionplan.warehouse.validation) while it
+    writes the rollup: the same findings, disagreements included, the same Data Docs, its own results file."""
+    import json
+
+    finance, legal = _two_departments(tmp_path)
+    inbox = _submit_and_load(settings, finance, legal)
+    for path in inbox.loaded_dir.glob("*.json"):  # a disagreement to carry across, as in the test above
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record["department"] == "Legal":
+            record["actions"]["columns"]["lead_officer"][1] = "Jo Bloggs"
+            path.write_text(json.dumps(record), encoding="utf-8")
+    here = _validate(settings, inbox).as_dict()
+    there = _validate_in_worker(settings, inbox).as_dict()
+    assert there["results_file"] != here["results_file"]
+    stored = json.loads(Path(there["results_file"]).read_text(encoding="utf-8"))
+    assert stored["validation"] == there
+    assert set(stored["results"]) == {"actions", "kpis"}
+    del here["results_file"], there["results_file"]
+    assert there == here
+    assert len(there["disagreements"]) == 1 and there["agrees"] is False
+    assert Path(there["docs_index"]).is_file()
+
+
+def test_validation_in_its_own_process_that_fails_says_why(tmp_path, settings, monkeypatch):
+    """An error in the validation's process reaches the flow in its own words; a process killed before it could
+    say anything (out of memory, say) is named as such, with its exit code."""
+    import sys
+
+    from actionplan.errors import ActionplanError
+    from actionplan.warehouse.validation import ValidationWorkerFailed
+
+    inbox = _submit_and_load(settings, *_two_departments(tmp_path))
+    blocked = tmp_path / "results-is-a-file"
+    blocked.write_text("not a folder")
+    with pytest.raises(ActionplanError) as caught:
+        _validate_in_worker(settings, inbox, results_dir=blocked / "2024-25-Q2")
+    assert str(caught.value).startswith("FileExistsError: ") or str(caught.value).startswith(
+        "NotADirectoryError: "
+    ), caught.value
+    killed = tmp_path / "python-killed"
+    killed.write_text("#!/bin/sh\necho 'Killed' >&2\nkill -9 $$\n")
+    killed.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(killed))
+    with pytest.raises(ValidationWorkerFailed) as caught:
+        _validate_in_worker(settings, inbox)
+    assert str(caught.value) == (
+        "the Great Expectations validation stopped (exit code -9) before it finished: Killed"
     )
 
 

@@ -194,3 +194,24 @@ def test_consolidate_flow_publishes_its_artifacts(tmp_path, settings):
         "Great Expectations validated 1 submission for 2023/24 Q4 (actions 1 row): agrees with Submit."
     )
     assert "| actions | 1 | 11 | 10 | 1 |" in gx
+
+
+def test_a_council_script_without_a_main_guard_runs_once(tmp_path, settings):
+    """The validation's own process is a fresh `python -m` interpreter, not a multiprocessing spawn: a council's
+    script that calls the flow at its top level (no `if __name__ == "__main__":`) runs its body once."""
+    import subprocess
+    import sys
+
+    _submit(settings, canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1"), action("F2")]))
+    script = tmp_path / "quarter.py"
+    script.write_text(
+        "from actionplan.flows.consolidate import consolidate\n"
+        "print('script body ran')\n"
+        "result = consolidate(period='2024/25 Q2')\n"
+        "print('validation:', result['validation']['summary'])\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("script body ran") == 1
+    assert "validation: Great Expectations validated 1 submission for 2024/25 Q2" in done.stdout
