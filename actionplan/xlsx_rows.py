@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from io import StringIO
+from itertools import repeat
 from typing import Any
 
 from xlsxwriter.format import Format
 from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.worksheet import RowInfo, Worksheet
 
 BLANK = object()  # a cell with a format but no value (a highlighted empty cell)
 
@@ -54,28 +55,28 @@ def write_rows(
     """Write rows first_row, first_row + 1, … whose cells are given a column at a time.
 
     columns[c][i] is the value of row first_row + i in column c: a str (an inline string), a number, None (no
-    cell) or BLANK (an empty cell with its format, which it must have); formats[c][i] is its format. heights[i] is the row's height
-    in points, or None. Nothing may be written to these rows before or after: constant_memory writes top down.
+    cell) or BLANK (an empty cell with its format, which it must have); formats[c][i] is its format. heights[i]
+    is the row's height in points, or None. Nothing may be written to these rows before or after:
+    constant_memory writes top down.
     """
     rows = min((len(c) for c in columns), default=0)
     rows = min(rows, ws.xls_rowmax - first_row)  # xlsxwriter drops cells past Excel's last row
     if rows <= 0 or not columns:
         return
+    columns = [c if len(c) == rows else c[:rows] for c in columns]
+    formats = [f if len(f) == rows else f[:rows] for f in formats]
     heights = list(heights or ())[:rows]
-    filled = [[v is not None for v in column[:rows]] for column in columns]
-    used_rows = [i for i, cells in enumerate(zip(*filled, strict=True)) if any(cells)]
+    filled = [[v is not None for v in column] for column in columns]
     used_columns = [c for c, cells in enumerate(filled) if any(cells)]
+    used = {i for i, cells in enumerate(zip(*(filled[c] for c in used_columns), strict=True)) if any(cells)}
     height_rows = [i for i, h in enumerate(heights) if h]
-    if not used_rows and not height_rows:
+    if not used and not height_rows:
         return
     ws._write_single_row(first_row)  # the row before these (a header) goes out first, as a cell write would
-    _reserve_format_indices(columns, formats, rows)
-    for i in height_rows:
-        ws.set_row(first_row + i, heights[i])
-    if used_rows:  # set_row has taken the rows with heights into the dimensions itself
-        _extend_dimensions(ws, first_row + used_rows[0], first_row + used_rows[-1], used_columns)
-    used = set(used_rows)
-    starts = _row_starts(ws, first_row, rows, height_rows)
+    _reserve_format_indices(columns, formats)
+    starts = _set_heights(ws, first_row, heights, height_rows)
+    marked = sorted(used.union(height_rows))
+    _extend_dimensions(ws, first_row + marked[0], first_row + marked[-1], used_columns)
     letters = [xl_col_to_name(c) for c in range(len(columns))]
     write = ws.fh.write
     for block in range(0, rows, _BLOCK):
@@ -86,12 +87,13 @@ def write_rows(
             for c in used_columns
         ]
         out = []
-        for i, row_cells in zip(range(block, end), zip(*cells, strict=True), strict=True):
+        by_row = zip(*cells, strict=True) if cells else repeat(())
+        for i, number, row_cells in zip(range(block, end), numbers, by_row, strict=False):
             start = starts.get(i)
             if start is None:
                 if i not in used:
                     continue
-                start = f'<row r="{first_row + i + 1}">'
+                start = f'<row r="{number}">'
             out.append(start)
             out.append("".join(row_cells))
             out.append("</row>")
@@ -101,22 +103,22 @@ def write_rows(
 
 
 def _reserve_format_indices(
-    columns: Sequence[Sequence[Any]], formats: Sequence[Sequence[Format | None]], rows: int
+    columns: Sequence[Sequence[Any]], formats: Sequence[Sequence[Format | None]]
 ) -> None:
     """Number the formats in the order xlsxwriter's cell writes would first meet them (row by row, left to right):
     a format's index is given on its first use, and the same numbering keeps the styles part the same."""
     first: dict[int, tuple[int, int, Format]] = {}
     for c, (values, looks) in enumerate(zip(columns, formats, strict=True)):
-        seen: set[int] = set()
-        for i, (value, look) in enumerate(zip(values[:rows], looks[:rows], strict=False)):
-            if look is None or value is None:
+        if None in values:  # a cell with no value is not written, so its format is not met there
+            looks = [look if value is not None else None for value, look in zip(values, looks, strict=True)]
+        else:
+            looks = list(looks)
+        for look in dict.fromkeys(looks):  # each distinct format once, in order; its first row by list.index
+            if look is None:
                 continue
-            key = id(look)
-            if key in seen:
-                continue
-            seen.add(key)
-            if key not in first or (i, c) < first[key][:2]:
-                first[key] = (i, c, look)
+            i = looks.index(look)
+            if id(look) not in first or (i, c) < first[id(look)][:2]:
+                first[id(look)] = (i, c, look)
     for _, _, look in sorted(first.values(), key=lambda t: (t[0], t[1])):
         look._get_xf_index()
 
@@ -131,36 +133,66 @@ def _extend_dimensions(ws: Worksheet, top: int, bottom: int, used_columns: list[
         ws.dim_colmax = right if ws.dim_colmax is None else max(ws.dim_colmax, right)
 
 
-def _row_starts(ws: Worksheet, first_row: int, rows: int, height_rows: list[int]) -> dict[int, str]:
-    """The <row> start tag of each row with a height, as xlsxwriter's own _write_row writes it."""
+def _set_heights(
+    ws: Worksheet, first_row: int, heights: list[float | None], height_rows: list[int]
+) -> dict[int, str]:
+    """Record the rows' heights as set_row does (a chart placed below is positioned by them) and return each
+    such row's <row> start tag, as xlsxwriter's own _write_row writes it (made once per height)."""
+    tags: dict[int, str] = {}
     starts: dict[int, str] = {}
     saved = ws.fh
     try:
         for i in height_rows:
-            ws.fh = StringIO()
-            ws._write_row(first_row + i, None, ws.row_info[first_row + i])
-            starts[i] = ws.fh.getvalue()
+            pixels = int(heights[i] * 4.0 / 3.0 + 0.5)  # set_row's conversion from points
+            r = first_row + i
+            ws.row_info[r] = RowInfo(height=pixels)
+            ws.row_sizes[r] = [pixels, False]
+            tag = tags.get(pixels)
+            if tag is None:
+                ws.fh = StringIO()
+                ws._write_row(0, None, ws.row_info[r])
+                tag = tags[pixels] = ws.fh.getvalue()
+            starts[i] = tag.replace('<row r="1"', f'<row r="{r + 1}"', 1)
     finally:
         ws.fh = saved
     return starts
 
 
+# Anything xlsxwriter would change in a block of strings joined by _JOIN (which it would not): the characters and
+# patterns of _SPECIAL, and the edge whitespace or "<r>" of any one string.
+_JOIN = "\ue000"
+_SPECIAL_JOINED = re.compile(
+    r"[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_|(?:^|\ue000)(?:\s|<r>)|\s(?:\ue000|$)"
+)
+
+
 def _column_xml(letter: str, numbers: list[str], values: Sequence[Any], looks: Sequence[Any]) -> list[str]:
     """One column's cells over a block of rows, as XML ("" where a row has no cell here)."""
     attrs: dict[int, str] = {}
+    for look in dict.fromkeys(looks):
+        if look is not None:
+            attrs[id(look)] = f' s="{look._get_xf_index()}"'
+    kinds = set(map(type, values))
+    one_look = len(attrs) == 1 and None not in looks
+    styles = [attrs[id(looks[0])]] * len(values) if one_look else [attrs.get(id(x), "") for x in looks]
+    if kinds == {str} and all(values):
+        if not _SPECIAL_JOINED.search(_JOIN.join(values)) and max(map(len, values)) <= _LONG:
+            # The common case, a column of plain text: one comprehension, no checks per cell.
+            return [
+                f'<c r="{letter}{n}"{s} t="inlineStr"><is><t>{v}</t></is></c>'
+                for n, v, s in zip(numbers, values, styles, strict=True)
+            ]
+    elif kinds and kinds <= {int, float}:
+        return [
+            f'<c r="{letter}{n}"{s}><v>{v:.16G}</v></c>'
+            for n, v, s in zip(numbers, values, styles, strict=True)
+        ]
     out = []
     append = out.append
-    for number, value, look in zip(numbers, values, looks, strict=True):
+    for number, value, style in zip(numbers, values, styles, strict=True):
         if value is None:
             append("")
-            continue
-        if look is None:
-            style = ""
-        else:
-            style = attrs.get(id(look))
-            if style is None:
-                style = attrs[id(look)] = f' s="{look._get_xf_index()}"'
-        if value.__class__ is str:
+        elif value.__class__ is str:
             if len(value) > _LONG or _SPECIAL.search(value):
                 append(_special_string(letter + number, style, value))
             else:

@@ -313,12 +313,12 @@ def _parts(path):
         return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
 
 
-def _hostile(facts):
+def _hostile(facts, rows=len(HOSTILE_TEXT)):
     import dataclasses
 
     import pandas as pd
 
-    copies = -(-len(HOSTILE_TEXT) // len(facts.actions))
+    copies = -(-rows // len(facts.actions))
     actions = pd.concat([facts.actions] * copies, ignore_index=True)
     update, ref = (list(actions.columns).index(name) for name in ("Progress update", "Ref"))
     for i, text in enumerate(HOSTILE_TEXT):
@@ -327,15 +327,19 @@ def _hostile(facts):
     return dataclasses.replace(facts, actions=actions)
 
 
-@pytest.mark.parametrize("hostile", [False, True], ids=["committee data", "hostile text"])
-def test_streamed_rows_are_the_bytes_xlsxwriter_cell_calls_write(facts, tmp_path, monkeypatch, hostile):
+@pytest.mark.parametrize(
+    "hostile, rows",
+    [(False, 0), (True, 0), (True, 4500)],
+    ids=["committee data", "hostile text", "three blocks of rows"],
+)
+def test_streamed_rows_are_the_bytes_xlsxwriter_cell_calls_write(facts, tmp_path, monkeypatch, hostile, rows):
     """The rollup's tables are streamed as XML a column at a time (actionplan/xlsx_rows.py): every part of the
     workbook (sheets, styles, charts, sparklines) is byte for byte what xlsxwriter's own cell calls write."""
     from actionplan import rollup_writer
 
     if hostile:
-        facts = _hostile(facts)
-        assert len(facts.actions) >= len(HOSTILE_TEXT)
+        facts = _hostile(facts, max(rows, len(HOSTILE_TEXT)))
+        assert len(facts.actions) >= max(rows, len(HOSTILE_TEXT))
     monkeypatch.setattr(rollup_writer, "STREAMED_ROWS", False)
     cells = _parts(rollup_writer.write_rollup(facts, tmp_path / "cells.xlsx"))
     monkeypatch.setattr(rollup_writer, "STREAMED_ROWS", True)
