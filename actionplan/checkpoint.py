@@ -199,9 +199,16 @@ def batch_frames(records: list[dict[str, Any]]) -> dict[str, _Batch]:
 # -- the GX run ---------------------------------------------------------------------------------------------------
 
 
-def _context(docs_dir: Path | None):
+def import_gx() -> Any:
+    """Import Great Expectations (2.5-4 s cold), with its usage analytics off unless the environment says."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
+
+    return gx
+
+
+def _context(docs_dir: Path | None):
+    gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     # GX logs its temporary folders at INFO; under Prefect's logging that reaches the CLI's output.

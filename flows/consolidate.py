@@ -200,7 +200,10 @@ def consolidate(
 ) -> dict:
     """Load the inbox, then write a council's rollup workbook for the period atomically; returns its path and
     numbers. council: the configured council when not given, or `all` for every council in one workbook."""
+    from actionplan.warehouse.validation import start_worker
+
     s = load_settings()
+    start_worker()  # GX's process imports GX while this one loads the inbox
     loaded = load_pending(s.warehouse_url, str(s.inbox_path), str(s.archive_path))
     publish_load_table(loaded, str(s.inbox_path), str(s.archive_path))
     council, period = council_and_period(s.warehouse_url, council, s.council, period)

@@ -145,6 +145,31 @@ def test_validation_in_its_own_process_finds_what_it_finds_in_this_one(tmp_path,
     assert Path(there["docs_index"]).is_file()
 
 
+def test_a_worker_started_ahead_takes_the_job_and_one_killed_meanwhile_is_replaced(tmp_path, settings):
+    """start_worker (at the top of the consolidate flow) starts the process early, so GX is imported while the
+    inbox loads; the validation hands that process its job. One that died waiting is replaced by a new one."""
+    from actionplan.warehouse import validation
+
+    inbox = _submit_and_load(settings, *_two_departments(tmp_path))
+    validation.start_worker()
+    warm = validation._warm
+    assert warm is not None and warm.poll() is None
+    first = _validate_in_worker(settings, inbox)
+    assert validation._warm is None and warm.returncode == 0  # it took the job, and finished
+    validation.start_worker()
+    validation._warm.kill()
+    validation._warm.wait()
+    second = _validate_in_worker(settings, inbox)
+    assert (
+        first.summary()
+        == second.summary()
+        == (
+            "Great Expectations validated 2 submissions for 2024/25 Q2 (actions 6 rows, kpis 1 row): agrees with "
+            "Submit."
+        )
+    )
+
+
 def test_validation_in_its_own_process_that_fails_says_why(tmp_path, settings, monkeypatch):
     """An error in the validation's process reaches the flow in its own words; a process killed before it could
     say anything (out of memory, say) is named as such, with its exit code."""

@@ -2,7 +2,7 @@
 checked by Great Expectations over all departments at once (actionplan.checkpoint).
 
 validate_in_worker runs the same validation in a Python process of its own, started as
-`python -m actionplan.warehouse.validation JOB OUT`: a fresh interpreter that imports only this module (not a fork,
+`python -m actionplan.warehouse.validation` (its job a JSON line on stdin): a fresh interpreter that imports only this module (not a fork,
 and not multiprocessing's spawn, which imports the caller's main script again), so the consolidate flow goes on
 writing the rollup on the other core meanwhile. It needs nothing of the warehouse but the list of current
 submissions, which the caller reads first.
@@ -10,17 +10,19 @@ submissions, which the caller reads first.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from actionplan.checkpoint import PeriodValidation, validate_period
+from actionplan.checkpoint import PeriodValidation, import_gx, validate_period
 from actionplan.councils import ALL_COUNCILS
 from actionplan.errors import ActionplanError
 from actionplan.validate import KINDS
@@ -96,6 +98,54 @@ class ValidationWorkerFailed(ActionplanError):
     """The validation's own process stopped without an outcome (killed, or out of memory)."""
 
 
+# A worker started ahead of its job (start_worker): it imports GX while the caller loads the inbox.
+_warm: subprocess.Popen | None = None
+_warm_lock = threading.Lock()
+
+
+def start_worker() -> None:
+    """Start the validation's process now, so that its imports (GX's take seconds) overlap the caller's work;
+    the next validate_in_worker hands it its job. It exits by itself if no job comes (its stdin is closed)."""
+    global _warm
+    with _warm_lock:
+        if _warm is None or _warm.poll() is not None:
+            _warm = _spawn()
+
+
+def _spawn() -> subprocess.Popen:
+    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", __name__],
+        stdin=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    proc.log = log  # type: ignore[attr-defined]  # what it said, read if it stops without an outcome
+    return proc
+
+
+def _take_worker() -> subprocess.Popen:
+    global _warm
+    with _warm_lock:
+        proc, _warm = _warm, None
+    return proc if proc is not None and proc.poll() is None else _spawn()
+
+
+@atexit.register
+def _stop_warm_worker() -> None:
+    with _warm_lock:
+        proc = _warm
+    if proc is not None and proc.poll() is None and proc.stdin is not None:
+        proc.stdin.close()  # no job: it exits
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def validate_in_worker(
     inbox: Inbox,
     current: list[tuple[str, str]],
@@ -106,41 +156,61 @@ def validate_in_worker(
     results_dir: Path | None = None,
     run_name: str | None = None,
 ) -> PeriodValidation:
-    """validate_period over the current submissions' loaded records, run in a process of its own; the caller's
-    process is free meanwhile (call it from a thread). An error in the run is raised here with its own words."""
-    job = {
-        "inbox": str(inbox.pending_dir.parent),
-        "archive": str(inbox.archive_dir),
-        "current": [list(pair) for pair in current],
-        "period": period,
-        "council": council,
-        "docs_dir": str(docs_dir) if docs_dir else None,
-        "results_dir": str(results_dir) if results_dir else None,
-        "run_name": run_name,
-    }
+    """validate_period over the current submissions' loaded records, run in a process of its own (the one
+    start_worker started, else a new one); the caller's process is free meanwhile (call it from a thread). An
+    error in the run is raised here in its own words."""
     with tempfile.TemporaryDirectory(prefix="actionplan-gx-") as scratch:
-        job_file, out_file = Path(scratch) / "job.json", Path(scratch) / "outcome.json"
-        job_file.write_text(json.dumps(job), encoding="utf-8")
-        done = subprocess.run(
-            [sys.executable, "-m", __name__, str(job_file), str(out_file)],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        out_file = Path(scratch) / "outcome.json"
+        job = {
+            "inbox": str(inbox.pending_dir.parent),
+            "archive": str(inbox.archive_dir),
+            "current": [list(pair) for pair in current],
+            "period": period,
+            "council": council,
+            "docs_dir": str(docs_dir) if docs_dir else None,
+            "results_dir": str(results_dir) if results_dir else None,
+            "run_name": run_name,
+            "out": str(out_file),
+        }
+        proc = _take_worker()
+        if not _hand(proc, job):  # it died before its job came (killed): a new one does it, or says why not
+            proc = _spawn()
+            _hand(proc, job)
+        code = proc.wait()
         outcome = json.loads(out_file.read_text(encoding="utf-8")) if out_file.exists() else None
+    log = proc.log  # type: ignore[attr-defined]
     if outcome is None:
-        said = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        log.seek(0)
+        said = log.read().strip().splitlines()[-1:] or ["no output"]
+        log.close()
         raise ValidationWorkerFailed(
-            f"the Great Expectations validation stopped (exit code {done.returncode}) before it finished: {said[0]}"
+            f"the Great Expectations validation stopped (exit code {code}) before it finished: {said[0]}"
         )
+    log.close()
     if "error" in outcome:
         raise ActionplanError(outcome["error"])
     return PeriodValidation.from_dict(outcome)
 
 
-def _work(job_file: str, out_file: str) -> int:
-    """The worker's side: run the job, write the outcome (or the error, in words) as JSON to out_file."""
-    job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+def _hand(proc: subprocess.Popen, job: dict[str, Any]) -> bool:
+    """Give the worker its job; False when it is no longer there to take it."""
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(json.dumps(job) + "\n")
+        proc.stdin.close()
+    except OSError:  # a broken pipe
+        return False
+    return True
+
+
+def _work() -> int:
+    """The worker's side: import GX, wait for the job (one JSON line on stdin; none: exit), run it, and write the
+    outcome (or the error, in words) as JSON to the job's out file."""
+    import_gx()
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0
+    job = json.loads(line)
     try:
         records, missing = records_of(
             Inbox(Path(job["inbox"]), Path(job["archive"])), [tuple(p) for p in job["current"]]
@@ -158,9 +228,9 @@ def _work(job_file: str, out_file: str) -> int:
         outcome = {"error": str(exc)}
     except Exception as exc:  # worded like the in-process run's failure: the type and its message
         outcome = {"error": f"{type(exc).__name__}: {exc}"}
-    Path(out_file).write_text(json.dumps(outcome, default=str), encoding="utf-8")
+    Path(job["out"]).write_text(json.dumps(outcome, default=str), encoding="utf-8")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(_work(*sys.argv[1:3]))
+    raise SystemExit(_work())
