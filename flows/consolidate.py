@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE  # no task result is kept between runs, so none hashes its inputs
 
 from actionplan.clock import DEFAULT_TIMEZONE
 from actionplan.councils import ALL_COUNCILS, DEFAULT_COUNCIL, council_on_record, council_slug
@@ -30,7 +31,7 @@ from .artifacts import (
 from .ingest import load_pending, publish_load_table
 
 
-@task(name="read-facts", retries=2, retry_delay_seconds=[5, 20])
+@task(name="read-facts", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 20])
 def read_facts(
     warehouse_url: str,
     period: str,
@@ -80,7 +81,7 @@ def latest_period(warehouse_url: str, council: str = DEFAULT_COUNCIL) -> str | N
     return council_and_period(warehouse_url, council, council, None)[1]
 
 
-@task(name="publish-snapshots", retries=2, retry_delay_seconds=[5, 20])
+@task(name="publish-snapshots", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 20])
 def publish_snapshots(warehouse_url: str, period: str, council: str) -> int:
     """Publish the period's plans per department, read-only for the service's checks at the next period's Submit."""
     from actionplan.warehouse.snapshot import publish_snapshots as publish_files
@@ -95,7 +96,7 @@ def publish_snapshots(warehouse_url: str, period: str, council: str) -> int:
     return publish_files(s.home_path, council, period, snapshots)
 
 
-@task(name="write-rollup")
+@task(name="write-rollup", cache_policy=NO_CACHE)
 def publish(facts: RollupFacts, out: str) -> str:
     from actionplan.rollup_writer import sweep_orphans
 
@@ -108,7 +109,7 @@ def rollup_path(settings, period: str, council: str | None = None) -> Path:
     return settings.rollup_file(period_from_text(period).label, council or settings.council)
 
 
-@task(name="print-pdf", retries=1, retry_delay_seconds=5)
+@task(name="print-pdf", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
 def print_pdf(workbook: str) -> str:
     from actionplan.pdf import pdf_from_workbook
 
@@ -126,7 +127,7 @@ def current_submissions(warehouse_url: str, period: str, council: str) -> list[t
         wh.close()
 
 
-@task(name="validate-with-gx", tags=["great-expectations"])
+@task(name="validate-with-gx", cache_policy=NO_CACHE, tags=["great-expectations"])
 def validate_with_gx(
     current: list[tuple[str, str]],
     inbox_dir: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE  # no task result is kept between runs, so none hashes its inputs
 
 from actionplan.settings import load_settings
 from actionplan.warehouse import open_warehouse
@@ -12,7 +13,7 @@ from actionplan.warehouse.load import LoadResult, load_inbox
 from .artifacts import add_run_tags, artifact_key, load_description, load_table, run_tags
 
 
-@task(name="load-inbox", retries=3, retry_delay_seconds=[2, 10, 30])
+@task(name="load-inbox", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
 def load_pending(
     warehouse_url: str, inbox_dir: str, archive_dir: str, lock_wait_seconds: float = 10
 ) -> LoadResult:

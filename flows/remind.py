@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE  # no task result is kept between runs, so none hashes its inputs
 
 from actionplan.register import Register
 from actionplan.remind import periods_due_for_reminder, remind_period
@@ -12,7 +13,7 @@ from actionplan.settings import load_settings
 from actionplan.standing import local_day
 
 
-@task(name="send-reminders", retries=1, retry_delay_seconds=60)
+@task(name="send-reminders", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=60)
 def send_for_period(period: str, today: dt.date, dry_run: bool, council: str | None) -> dict:
     s = load_settings(council=council)
     return remind_period(s, period, dry_run=dry_run, today=today).as_dict()
