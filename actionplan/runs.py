@@ -106,6 +106,10 @@ def run_flow(flow_name: str, **params: Any) -> dict[str, Any]:
     _quiet_prefect(s)
     if _SERVER is None and not _server_configured():
         _SERVER = _TemporaryServer()
+    if flow_name == "consolidate":
+        from actionplan.warehouse.validation import start_worker
+
+        start_worker()  # GX's process imports GX now, on the core this one leaves idle waiting for the server
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     if flow_name == "ingest":

@@ -83,17 +83,13 @@ def latest_period(warehouse_url: str, council: str = DEFAULT_COUNCIL) -> str | N
 
 @task(name="publish-snapshots", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 20])
 def publish_snapshots(warehouse_url: str, period: str, council: str) -> int:
-    """Publish the period's plans per department, read-only for the service's checks at the next period's Submit."""
-    from actionplan.warehouse.snapshot import publish_snapshots as publish_files
-    from actionplan.warehouse.snapshot import snapshots_of_period
+    """Publish the period's plans per department, read-only for the service's checks at the next period's Submit.
 
-    s = load_settings()
-    wh = open_warehouse(warehouse_url, wait_seconds=10)
-    try:
-        snapshots = snapshots_of_period(wh, period, council, Register.for_home(s.home_path, council))
-    finally:
-        wh.close()
-    return publish_files(s.home_path, council, period, snapshots)
+    Done in a process of its own (warehouse/snapshot.publish_in_worker) while this task's thread waits on it, so
+    the flow writes the rollup meanwhile; the warehouse is read-only there and closed here."""
+    from actionplan.warehouse.snapshot import publish_in_worker
+
+    return publish_in_worker(warehouse_url, period, council)
 
 
 @task(name="write-rollup", cache_policy=NO_CACHE)
@@ -226,9 +222,13 @@ def consolidate(
         str(s.validations_path(label, council)),
     )
     facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
+    # The snapshots in a process of their own too (the warehouse is closed here now), beside the rollup.
+    snapshots = (
+        publish_snapshots.submit(s.warehouse_url, facts.period, council) if council != ALL_COUNCILS else None
+    )
     path = publish(facts, out or str(rollup_path(s, period, council)))
-    if council != ALL_COUNCILS:
-        publish_snapshots(s.warehouse_url, facts.period, council)
+    if snapshots is not None:
+        snapshots.result()
     checking.wait()
     result = {
         "path": path,

@@ -313,12 +313,12 @@ def _parts(path):
         return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
 
 
-def _hostile(facts, rows=len(HOSTILE_TEXT)):
+def _hostile(facts, rows=0):
     import dataclasses
 
     import pandas as pd
 
-    copies = -(-rows // len(facts.actions))
+    copies = -(-max(rows, len(HOSTILE_TEXT)) // len(facts.actions))
     actions = pd.concat([facts.actions] * copies, ignore_index=True)
     update, ref = (list(actions.columns).index(name) for name in ("Progress update", "Ref"))
     for i, text in enumerate(HOSTILE_TEXT):

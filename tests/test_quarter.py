@@ -872,3 +872,43 @@ def test_remind_with_the_mail_server_down_records_nothing_and_a_later_run_sends(
     monkeypatch.setenv("ACTIONPLAN_SMTP_PORT", str(working))
     assert main(["remind", "--period", PERIOD]) == 0
     assert len(smtp.messages) == 4 and len(quarter.register.reminded()) == 4
+
+
+def test_snapshots_published_from_their_own_process_are_the_ones_made_here(home, tmp_path):
+    """The consolidate flow publishes the snapshots from a process of its own (warehouse/snapshot.publish_in_worker,
+    the warehouse read-only there) while it writes the rollup: the same files as published here; a warehouse
+    another process holds is named in words."""
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.load import load_inbox
+    from actionplan.warehouse.snapshot import (
+        SnapshotsFailed,
+        publish_in_worker,
+        publish_snapshots,
+        snapshots_of_period,
+    )
+
+    s = load_settings()
+    for department in ("Finance", "Legal"):
+        book = canonical_workbook(
+            tmp_path / f"{department}.xlsx",
+            department=department,
+            actions=[action("F1", revised="31/01/2025", update="Moved"), action("F2", status="A")],
+        )
+        assert _cli_submit(s, book)["accepted"]
+    wh = open_warehouse(s.warehouse_url)
+    try:
+        load_inbox(Inbox(s.inbox_path, s.archive_path), wh)
+        here = snapshots_of_period(wh, "2024/25 Q2", s.council, Register.for_home(s.home_path, s.council))
+        with pytest.raises(SnapshotsFailed) as caught:  # this process holds the DuckDB file for writing
+            publish_in_worker(s.warehouse_url, "2024/25 Q2", s.council)
+    finally:
+        wh.close()
+    assert "could not be published: The warehouse" in str(caught.value)
+    assert "is in use by another process" in str(caught.value)
+    assert publish_in_worker(s.warehouse_url, "2024/25 Q2", s.council) == 2
+    folder = s.home_path / "snapshots"
+    there = {p: p.read_bytes() for p in sorted(folder.rglob("*.json"))}
+    assert len(there) == 2
+    publish_snapshots(s.home_path, s.council, "2024/25 Q2", here)
+    assert {p: p.read_bytes() for p in sorted(folder.rglob("*.json"))} == there

@@ -3,17 +3,24 @@ commentary, three periods of slips) without the service ever opening the warehou
 
 The consolidate flow writes one small JSON file per department and period under <home>/snapshots/, atomically; the
 service reads only the submitting department's file for the period before the one submitted.
+
+publish_in_worker does it all in a Python process of its own (`python -m actionplan.warehouse.snapshot`), reading
+the warehouse read-only, so the consolidate flow writes the rollup meanwhile on the other core.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from actionplan.councils import DEFAULT_COUNCIL
+from actionplan.errors import ActionplanError
 from actionplan.files import write_atomic
 from actionplan.plan_checks import snapshot_path
 from actionplan.register import Register
@@ -85,3 +92,47 @@ def publish_snapshots(home: Path, council: str, period: str, snapshots: dict[str
             json.dumps(body, ensure_ascii=False).encode("utf-8"),
         )
     return len(snapshots)
+
+
+class SnapshotsFailed(ActionplanError):
+    """The snapshots' own process stopped with an error."""
+
+
+def publish_in_worker(warehouse_url: str, period: str, council: str) -> int:
+    """Publish the period's snapshots (snapshots_of_period, then publish_snapshots) from a process of its own,
+    with the settings of this one's environment; returns how many were written. The warehouse is opened
+    read-only there, so this process must hold no connection to a DuckDB file meanwhile."""
+    done = subprocess.run(
+        [sys.executable, "-m", __name__, warehouse_url, period, council],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines or not lines[-1].isdigit():
+        said = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        raise SnapshotsFailed(f"the snapshots for {period} could not be published: {said[0]}")
+    return int(lines[-1])
+
+
+def _work(warehouse_url: str, period: str, council: str) -> int:
+    from actionplan.settings import load_settings
+
+    from . import open_warehouse
+
+    settings = load_settings()
+    wh = open_warehouse(warehouse_url, read_only=True, wait_seconds=10)
+    try:
+        snapshots = snapshots_of_period(wh, period, council, Register.for_home(settings.home_path, council))
+    finally:
+        wh.close()
+    print(publish_snapshots(settings.home_path, council, period, snapshots))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(_work(*sys.argv[1:4]))
+    except ActionplanError as exc:  # in words, for the flow's log (a locked or unreachable warehouse)
+        print(exc, file=sys.stderr)
+        raise SystemExit(1) from None
