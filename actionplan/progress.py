@@ -110,3 +110,49 @@ def shown(out: TextIO | None = None) -> Iterator[None]:
             yield
     finally:
         _reporter = previous
+
+
+# Progress of work done in another process (the GX validation's), sent over its stdout as tab-separated lines:
+# `relayed` installs the sender there, `relay` replays a line here, to whoever this process reports to.
+RELAY_PREFIX = "actionplan-progress"
+
+
+class _Relay:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def _send(self, *fields: str) -> None:
+        self.out.write(
+            "\t".join((RELAY_PREFIX, *(f.replace("\t", " ").replace("\n", " ") for f in fields))) + "\n"
+        )
+        self.out.flush()
+
+    def begin(self, task: str, total: int | None) -> None:
+        self._send("begin", task, "" if total is None else str(total))
+
+    def advance(self, task: str, what: str | None = None) -> None:
+        self._send("advance", task, what or "")
+
+
+@contextmanager
+def relayed(out: TextIO) -> Iterator[None]:
+    """In a worker process: report progress as lines on out, for the parent's relay()."""
+    global _reporter
+    previous, _reporter = _reporter, _Relay(out)
+    try:
+        yield
+    finally:
+        _reporter = previous
+
+
+def relay(line: str) -> bool:
+    """Replay one line a relayed() worker wrote; False for any other line."""
+    fields = line.rstrip("\n").split("\t")
+    if len(fields) != 4 or fields[0] != RELAY_PREFIX:
+        return False
+    _, kind, task, value = fields
+    if kind == "begin":
+        begin(task, int(value) if value.isdigit() else None)
+    elif kind == "advance":
+        advance(task, value or None)
+    return True

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from actionplan import progress
 from actionplan.checkpoint import PeriodValidation, import_gx, validate_period
 from actionplan.councils import ALL_COUNCILS
 from actionplan.errors import ActionplanError
@@ -117,8 +118,8 @@ def _spawn() -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", __name__],
         stdin=subprocess.PIPE,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.PIPE,  # its progress (actionplan.progress.relayed), replayed here
+        stderr=log,
         text=True,
         encoding="utf-8",
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -176,6 +177,9 @@ def validate_in_worker(
         if not _hand(proc, job):  # it died before its job came (killed): a new one does it, or says why not
             proc = _spawn()
             _hand(proc, job)
+        assert proc.stdout is not None
+        for line in proc.stdout:  # until it exits: its progress shown as this process's
+            progress.relay(line)
         code = proc.wait()
         outcome = json.loads(out_file.read_text(encoding="utf-8")) if out_file.exists() else None
     log = proc.log  # type: ignore[attr-defined]
@@ -211,6 +215,11 @@ def _work() -> int:
     if not line.strip():
         return 0
     job = json.loads(line)
+    with progress.relayed(sys.stdout):
+        return _run(job)
+
+
+def _run(job: dict[str, Any]) -> int:
     try:
         records, missing = records_of(
             Inbox(Path(job["inbox"]), Path(job["archive"])), [tuple(p) for p in job["current"]]
