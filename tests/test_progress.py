@@ -62,6 +62,23 @@ def test_progress_nobody_watching_prints_nothing(capsys):
     assert capsys.readouterr() == ("", "")
 
 
+def test_progress_of_another_process_is_relayed_line_by_line(capsys):
+    """The GX validation's process reports through progress.relayed on its stdout; the flow's process replays
+    each line with relay, to its own bars or lines, and passes over anything else that process printed."""
+    import io
+
+    sent = io.StringIO()
+    with progress.relayed(sent):
+        progress.begin("suites validated", 2)
+        progress.advance("suites validated", "actions\tand\nmore")
+        progress.advance("suites validated")
+    lines = sent.getvalue().splitlines(keepends=True)
+    assert len(lines) == 3 and all(line.startswith(progress.RELAY_PREFIX + "\t") for line in lines)
+    with progress.shown(sys.stderr):
+        assert [progress.relay(line) for line in ["GX says hello\n", *lines]] == [False, True, True, True]
+    assert capsys.readouterr().err == "suites validated 1/2: actions and more\nsuites validated 2/2\n"
+
+
 def test_submit_piped_prints_each_report_as_it_goes_and_plain_progress_lines(tmp_path):
     files = _workbooks(tmp_path)
     done = subprocess.run(
