@@ -145,29 +145,35 @@ def test_validation_in_its_own_process_finds_what_it_finds_in_this_one(tmp_path,
     assert Path(there["docs_index"]).is_file()
 
 
-def test_a_worker_started_ahead_takes_the_job_and_one_killed_meanwhile_is_replaced(tmp_path, settings):
-    """start_worker (at the top of the consolidate flow) starts the process early, so GX is imported while the
-    inbox loads; the validation hands that process its job. One that died waiting is replaced by a new one."""
+def test_one_validation_process_serves_every_run_and_one_killed_meanwhile_is_replaced(tmp_path, settings):
+    """start_worker (as the consolidate flow begins) starts the validation's process early, so GX is imported
+    while the inbox loads; the same process then takes every job this process has (GX imported once). One that
+    died waiting is replaced by a new one."""
     from actionplan.warehouse import validation
 
     inbox = _submit_and_load(settings, *_two_departments(tmp_path))
+    validation.stop_worker()
     validation.start_worker()
-    warm = validation._warm
-    assert warm is not None and warm.poll() is None
+    worker = validation._worker
+    assert worker is not None and worker.alive()
     first = _validate_in_worker(settings, inbox)
-    assert validation._warm is None and warm.returncode == 0  # it took the job, and finished
-    validation.start_worker()
-    validation._warm.kill()
-    validation._warm.wait()
     second = _validate_in_worker(settings, inbox)
+    assert validation._worker is worker and worker.alive()  # the same process, still waiting for work
+    worker.proc.kill()
+    worker.proc.wait()
+    third = _validate_in_worker(settings, inbox)
+    assert validation._worker is not worker and validation._worker.alive()
     assert (
         first.summary()
         == second.summary()
+        == third.summary()
         == (
             "Great Expectations validated 2 submissions for 2024/25 Q2 (actions 6 rows, kpis 1 row): agrees with "
             "Submit."
         )
     )
+    validation.stop_worker()
+    assert validation._worker is None
 
 
 def test_validation_in_its_own_process_that_fails_says_why(tmp_path, settings, monkeypatch):
@@ -176,6 +182,7 @@ def test_validation_in_its_own_process_that_fails_says_why(tmp_path, settings, m
     import sys
 
     from actionplan.errors import ActionplanError
+    from actionplan.warehouse import validation
     from actionplan.warehouse.validation import ValidationWorkerFailed
 
     inbox = _submit_and_load(settings, *_two_departments(tmp_path))
@@ -189,6 +196,7 @@ def test_validation_in_its_own_process_that_fails_says_why(tmp_path, settings, m
     killed = tmp_path / "python-killed"
     killed.write_text("#!/bin/sh\necho 'Killed' >&2\nkill -9 $$\n")
     killed.chmod(0o755)
+    validation.stop_worker()  # the next job starts a process of its own: this one
     monkeypatch.setattr(sys, "executable", str(killed))
     with pytest.raises(ValidationWorkerFailed) as caught:
         _validate_in_worker(settings, inbox)

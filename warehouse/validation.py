@@ -99,52 +99,84 @@ class ValidationWorkerFailed(ActionplanError):
     """The validation's own process stopped without an outcome (killed, or out of memory)."""
 
 
-# A worker started ahead of its job (start_worker): it imports GX while the caller loads the inbox.
-_warm: subprocess.Popen | None = None
-_warm_lock = threading.Lock()
+_DONE = "actionplan-validation-done"  # the worker's line after each job: its outcome is in the job's out file
+
+
+class _Worker:
+    """The validation's process: GX imported once, then one job at a time (a JSON line on its stdin), for as long
+    as this process lives: a process that consolidates many times pays GX's import once."""
+
+    def __init__(self) -> None:
+        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,  # its progress (actionplan.progress.relayed), then _DONE
+            stderr=self.log,
+            text=True,
+            encoding="utf-8",
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def hand(self, job: dict[str, Any]) -> bool:
+        """Give it a job; False when it is no longer there to take it."""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(job) + "\n")
+            self.proc.stdin.flush()
+        except OSError:  # a broken pipe: it died
+            return False
+        return True
+
+    def finish(self) -> bool:
+        """Relay its progress until the job is done (True), or until it stops (False)."""
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.rstrip("\n") == _DONE:
+                return True
+            progress.relay(line)
+        return False
+
+    def last_words(self) -> str:
+        self.proc.wait()
+        self.log.seek(0)
+        said = self.log.read().strip().splitlines()[-1:] or ["no output"]
+        return f"exit code {self.proc.returncode}) before it finished: {said[0]}"
+
+    def stop(self) -> None:
+        if self.alive() and self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()  # no more jobs: it exits
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+        self.log.close()
+
+
+_worker: _Worker | None = None
+_worker_lock = threading.RLock()  # one job at a time: flows in several threads take turns
 
 
 def start_worker() -> None:
-    """Start the validation's process now, so that its imports (GX's take seconds) overlap the caller's work;
-    the next validate_in_worker hands it its job. It exits by itself if no job comes (its stdin is closed)."""
-    global _warm
-    with _warm_lock:
-        if _warm is None or _warm.poll() is not None:
-            _warm = _spawn()
-
-
-def _spawn() -> subprocess.Popen:
-    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", __name__],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,  # its progress (actionplan.progress.relayed), replayed here
-        stderr=log,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    proc.log = log  # type: ignore[attr-defined]  # what it said, read if it stops without an outcome
-    return proc
-
-
-def _take_worker() -> subprocess.Popen:
-    global _warm
-    with _warm_lock:
-        proc, _warm = _warm, None
-    return proc if proc is not None and proc.poll() is None else _spawn()
+    """Start the validation's process now, if it is not running, so that its imports (GX's take seconds) overlap
+    the caller's work; validate_in_worker hands it its jobs. It exits with this process."""
+    global _worker
+    with _worker_lock:
+        if _worker is None or not _worker.alive():
+            _worker = _Worker()
 
 
 @atexit.register
-def _stop_warm_worker() -> None:
-    with _warm_lock:
-        proc = _warm
-    if proc is not None and proc.poll() is None and proc.stdin is not None:
-        proc.stdin.close()  # no job: it exits
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def stop_worker() -> None:
+    """Stop the validation's process (it finishes the job in hand first)."""
+    global _worker
+    with _worker_lock:
+        if _worker is not None:
+            _worker.stop()
+            _worker = None
 
 
 def validate_in_worker(
@@ -157,10 +189,11 @@ def validate_in_worker(
     results_dir: Path | None = None,
     run_name: str | None = None,
 ) -> PeriodValidation:
-    """validate_period over the current submissions' loaded records, run in a process of its own (the one
-    start_worker started, else a new one); the caller's process is free meanwhile (call it from a thread). An
-    error in the run is raised here in its own words."""
-    with tempfile.TemporaryDirectory(prefix="actionplan-gx-") as scratch:
+    """validate_period over the current submissions' loaded records, run in the validation's own process (started
+    now if start_worker did not); the caller's process is free meanwhile (call it from a thread). An error in the
+    run is raised here in its own words."""
+    global _worker
+    with _worker_lock, tempfile.TemporaryDirectory(prefix="actionplan-gx-") as scratch:
         out_file = Path(scratch) / "outcome.json"
         job = {
             "inbox": str(inbox.pending_dir.parent),
@@ -173,58 +206,44 @@ def validate_in_worker(
             "run_name": run_name,
             "out": str(out_file),
         }
-        proc = _take_worker()
-        if not _hand(proc, job):  # it died before its job came (killed): a new one does it, or says why not
-            proc = _spawn()
-            _hand(proc, job)
-        assert proc.stdout is not None
-        for line in proc.stdout:  # until it exits: its progress shown as this process's
-            progress.relay(line)
-        code = proc.wait()
-        outcome = json.loads(out_file.read_text(encoding="utf-8")) if out_file.exists() else None
-    log = proc.log  # type: ignore[attr-defined]
-    if outcome is None:
-        log.seek(0)
-        said = log.read().strip().splitlines()[-1:] or ["no output"]
-        log.close()
-        raise ValidationWorkerFailed(
-            f"the Great Expectations validation stopped (exit code {code}) before it finished: {said[0]}"
-        )
-    log.close()
+        start_worker()
+        assert _worker is not None
+        if not _worker.hand(job):  # it died while waiting (killed): a new one does it, or says why not
+            _worker.stop()
+            _worker = _Worker()
+            _worker.hand(job)
+        if not _worker.finish():
+            words = _worker.last_words()
+            _worker.stop()
+            _worker = None
+            raise ValidationWorkerFailed(f"the Great Expectations validation stopped ({words}")
+        outcome = json.loads(out_file.read_text(encoding="utf-8"))
     if "error" in outcome:
         raise ActionplanError(outcome["error"])
     return PeriodValidation.from_dict(outcome)
 
 
-def _hand(proc: subprocess.Popen, job: dict[str, Any]) -> bool:
-    """Give the worker its job; False when it is no longer there to take it."""
-    assert proc.stdin is not None
-    try:
-        proc.stdin.write(json.dumps(job) + "\n")
-        proc.stdin.close()
-    except OSError:  # a broken pipe
-        return False
-    return True
-
-
 def _work() -> int:
-    """The worker's side: import GX, wait for the job (one JSON line on stdin; none: exit), run it, and write the
-    outcome (or the error, in words) as JSON to the job's out file."""
+    """The worker's side: import GX, then for each job (a JSON line on stdin) run it, write the outcome (or the
+    error, in words) as JSON to the job's out file and say _DONE; exit when stdin closes."""
     import_gx()
-    line = sys.stdin.readline()
-    if not line.strip():
-        return 0
-    job = json.loads(line)
-    with progress.relayed(sys.stdout):
-        return _run(job)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job = json.loads(line)
+        with progress.relayed(sys.stdout):
+            outcome = _run(job)
+        Path(job["out"]).write_text(json.dumps(outcome, default=str), encoding="utf-8")
+        print(_DONE, flush=True)
+    return 0
 
 
-def _run(job: dict[str, Any]) -> int:
+def _run(job: dict[str, Any]) -> dict[str, Any]:
     try:
         records, missing = records_of(
             Inbox(Path(job["inbox"]), Path(job["archive"])), [tuple(p) for p in job["current"]]
         )
-        outcome: dict[str, Any] = validate_period(
+        return validate_period(
             records,
             job["period"],
             job["council"],
@@ -234,11 +253,9 @@ def _run(job: dict[str, Any]) -> int:
             unchecked=missing,
         ).as_dict()
     except ActionplanError as exc:
-        outcome = {"error": str(exc)}
+        return {"error": str(exc)}
     except Exception as exc:  # worded like the in-process run's failure: the type and its message
-        outcome = {"error": f"{type(exc).__name__}: {exc}"}
-    Path(job["out"]).write_text(json.dumps(outcome, default=str), encoding="utf-8")
-    return 0
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 if __name__ == "__main__":
