@@ -105,6 +105,8 @@ def run_flow(flow_name: str, **params: Any) -> dict[str, Any]:
     s = load_settings()
     _quiet_prefect(s)
     if _SERVER is None and not _server_configured():
+        # Its SQLite file goes in PREFECT_HOME, which a home not used before does not have yet.
+        Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
         _SERVER = _TemporaryServer()
     if flow_name == "consolidate":
         from actionplan.warehouse.validation import start_worker

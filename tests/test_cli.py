@@ -203,3 +203,21 @@ def test_cli_submit_many_files_in_parallel_same_order_past_a_missing_one(tmp_pat
     assert heads == [f"{f} — Dept {i}, 2024/25 Q2 (layout: canonical)" for i, f in enumerate(files)]
     assert p.stdout.count("(new submission)") == 4
     assert len(list((home / "inbox" / "pending").glob("*.json"))) == 4
+
+
+def test_cli_consolidate_in_a_folder_never_used_before(tmp_path):
+    """The first command in a new folder: no home yet, so no PREFECT_HOME for the temporary Prefect server's
+    database either (it could not open its SQLite file and the run ended in 'unexpected error'). It is made."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACTIONPLAN_", "PREFECT_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "actionplan", "consolidate", "--period", "2024/25 Q2"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "unexpected error" not in done.stderr
+    assert (tmp_path / "actionplan-data" / "prefect").is_dir()
+    assert (tmp_path / "actionplan-data" / "rollups" / "rollup-2024-25-Q2.xlsx").is_file()
