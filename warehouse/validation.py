@@ -117,6 +117,7 @@ class _Worker:
             encoding="utf-8",
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        self.busy = False  # a job handed and not yet done
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -129,16 +130,20 @@ class _Worker:
             self.proc.stdin.flush()
         except OSError:  # a broken pipe: it died
             return False
+        self.busy = True
         return True
 
     def finish(self) -> bool:
         """Relay its progress until the job is done (True), or until it stops (False)."""
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.rstrip("\n") == _DONE:
-                return True
-            progress.relay(line)
-        return False
+        try:
+            for line in self.proc.stdout:
+                if line.rstrip("\n") == _DONE:
+                    return True
+                progress.relay(line)
+            return False
+        finally:
+            self.busy = False
 
     def last_words(self) -> str:
         self.proc.wait()
@@ -147,10 +152,13 @@ class _Worker:
         return f"exit code {self.proc.returncode}) before it finished: {said[0]}"
 
     def stop(self) -> None:
+        """No more jobs: it exits. An idle one is not waited for (its exit costs a second, and it has nothing left
+        to write); one still in a job gets 5 s to finish before it is killed."""
         if self.alive() and self.proc.stdin is not None:
             try:
-                self.proc.stdin.close()  # no more jobs: it exits
-                self.proc.wait(timeout=5)
+                self.proc.stdin.close()
+                if self.busy:
+                    self.proc.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
         self.log.close()
