@@ -143,7 +143,9 @@ def _set_heights(
     saved = ws.fh
     try:
         for i in height_rows:
-            pixels = int(heights[i] * 4.0 / 3.0 + 0.5)  # set_row's conversion from points
+            points = heights[i]
+            assert points  # height_rows are the rows with a height
+            pixels = int(points * 4.0 / 3.0 + 0.5)  # set_row's conversion from points
             r = first_row + i
             ws.row_info[r] = RowInfo(height=pixels)
             ws.row_sizes[r] = [pixels, False]
