@@ -54,8 +54,8 @@ def write_rows(
 ) -> None:
     """Write rows first_row, first_row + 1, … whose cells are given a column at a time.
 
-    columns[c][i] is the value of row first_row + i in column c: a str (an inline string), a number, None (no
-    cell) or BLANK (an empty cell with its format, which it must have); formats[c][i] is its format. heights[i]
+    columns[c][i] is the value of row first_row + i in column c: a str (an inline string), a finite number,
+    None (no cell) or BLANK (an empty cell with its format, which it must have); formats[c][i] is its format. heights[i]
     is the row's height in points, or None. Nothing may be written to these rows before or after:
     constant_memory writes top down.
     """
@@ -89,12 +89,9 @@ def write_rows(
         out = []
         by_row = zip(*cells, strict=True) if cells else repeat(())
         for i, number, row_cells in zip(range(block, end), numbers, by_row, strict=False):
-            start = starts.get(i)
-            if start is None:
-                if i not in used:
-                    continue
-                start = f'<row r="{number}">'
-            out.append(start)
+            if i not in used:  # no cells: xlsxwriter's constant_memory mode writes no row, even with a height
+                continue
+            out.append(starts.get(i) or f'<row r="{number}">')
             out.append("".join(row_cells))
             out.append("</row>")
         write("".join(out))
