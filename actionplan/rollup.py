@@ -392,49 +392,46 @@ def _kpi_warnings(
     letters: dict[Any, Any],
 ) -> list[dict[str, Any]]:
     """The warnings about one KPI that need the periods on record (rows of the Data quality sheet)."""
-
-    def where(field: str) -> dict[str, Any]:
-        letter = (letters.get(field) or {}).get((r.get("submission_id"), r["sheet"]))
-        cell = f"{letter}{r['row_number']}" if letter else f"row {r['row_number']}"
-        return {"Department": r["department"], "Sheet": r["sheet"], "Cell": cell, "Ref": r["ref"]}
-
     rated = kpi_type_from_text(r.get("kpi_type")) != DATA_ONLY
     rows = []
     previous = r.get("previous_actual")
     if rated and previous is not None and implausible(r.get("actual"), previous, ratio):
         rows.append(
-            {
-                **where("actual"),
-                "Value": r.get("actual_text") or str(r.get("actual")),
-                "Code": "implausible-kpi-actual",
-                "Message": f"the actual is {float(r['actual']):g}, more than {ratio:g} times "
+            _quality_row(
+                r,
+                letters.get("actual"),
+                r.get("actual_text") or str(r.get("actual")),
+                "implausible-kpi-actual",
+                f"the actual is {float(r['actual']):g}, more than {ratio:g} times "
                 f"{'above' if float(r['actual']) > float(previous) else 'below'} last period's {float(previous):g}. "
                 "Check for a misplaced decimal point, or a total typed for a rate.",
-            }
+            )
         )
     recent = [d.get(key) for _, d in judged][-NO_DATA_RUN:]
     if rated and len(recent) == NO_DATA_RUN and all(p == "no data" for p in recent):
         rows.append(
-            {
-                **where("actual"),
-                "Value": r.get("measure"),
-                "Code": "kpi-no-data-running",
-                "Message": f"this KPI has had no data for {NO_DATA_RUN} periods running "
+            _quality_row(
+                r,
+                letters.get("actual"),
+                r.get("measure"),
+                "kpi-no-data-running",
+                f"this KPI has had no data for {NO_DATA_RUN} periods running "
                 f"({', '.join(p for p, _ in judged[-NO_DATA_RUN:])}). Give its figures, or set Type to "
                 "Data only or its Frequency if it is not collected every quarter.",
-            }
+            )
         )
     if began:
         missing = missing_recovery(r.get("recovery_action"), r.get("recovery_owner"), r.get("recovery_date"))
         if missing:
             rows.append(
-                {
-                    **where("recovery_action"),
-                    "Value": r.get("measure"),
-                    "Code": "no-recovery-plan",
-                    "Message": f"this KPI has been worse than target since {began}, a persistent exception, but "
-                    f"has no {', '.join(missing)}. Say what will bring it back on target, who leads it and by when.",
-                }
+                _quality_row(
+                    r,
+                    letters.get("recovery_action"),
+                    r.get("measure"),
+                    "no-recovery-plan",
+                    f"this KPI has been worse than target since {began}, a persistent exception, but has no "
+                    f"{', '.join(missing)}. Say what will bring it back on target, who leads it and by when.",
+                )
             )
     return rows
 
@@ -480,8 +477,8 @@ def action_recovery_rows(
 def _quality_row(
     r: Mapping[Any, Any], letters: dict[tuple[Any, Any], str] | None, value: Any, code: str, message: str
 ) -> dict[str, Any]:
-    """A Data quality row about an action row r, at its cell when the column's letter in that sheet is known
-    (letters: (submission, sheet) → letter), else by its row."""
+    """A Data quality row about a row r (an action or a KPI), at its cell when the column's letter in that sheet is
+    known (letters: (submission, sheet) → letter), else by its row."""
     letter = (letters or {}).get((r.get("submission_id"), r["sheet"]))
     return {
         "Department": r["department"],

@@ -65,11 +65,28 @@ def records_of(inbox: Inbox, current: list[tuple[str, str]]) -> tuple[list[dict[
     return found, missing
 
 
-def loaded_submissions(
-    wh: Warehouse, inbox: Inbox, period: str, council: str
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """The period's current submissions as loaded, and the departments whose loaded record is missing."""
-    return records_of(inbox, current_of_period(wh, period, council))
+def validate_current(
+    inbox: Inbox,
+    current: list[tuple[str, str]],
+    period: str,
+    council: str,
+    *,
+    docs_dir: Path | None = None,
+    results_dir: Path | None = None,
+    run_name: str | None = None,
+) -> PeriodValidation:
+    """Validate the current submissions' loaded records with GX, against what Submit found (see validate_period);
+    a department whose loaded record is not found is named as not validated."""
+    records, missing = records_of(inbox, current)
+    return validate_period(
+        records,
+        period,
+        council,
+        docs_dir=docs_dir,
+        results_dir=results_dir,
+        run_name=run_name,
+        unchecked=missing,
+    )
 
 
 def validate_loaded_period(
@@ -82,16 +99,16 @@ def validate_loaded_period(
     results_dir: Path | None = None,
     run_name: str | None = None,
 ) -> PeriodValidation:
-    """Validate what is loaded for a council's period with GX, against what Submit found (see validate_period)."""
-    records, missing = loaded_submissions(wh, inbox, period, council)
-    return validate_period(
-        records,
+    """Validate what is loaded for a council's period with GX, here (validate_in_worker does it in its own
+    process)."""
+    return validate_current(
+        inbox,
+        current_of_period(wh, period, council),
         period,
         council,
         docs_dir=docs_dir,
         results_dir=results_dir,
         run_name=run_name,
-        unchecked=missing,
     )
 
 
@@ -248,17 +265,14 @@ def _work() -> int:
 
 def _run(job: dict[str, Any]) -> dict[str, Any]:
     try:
-        records, missing = records_of(
-            Inbox(Path(job["inbox"]), Path(job["archive"])), [tuple(p) for p in job["current"]]
-        )
-        return validate_period(
-            records,
+        return validate_current(
+            Inbox(Path(job["inbox"]), Path(job["archive"])),
+            [tuple(p) for p in job["current"]],
             job["period"],
             job["council"],
             docs_dir=Path(job["docs_dir"]) if job["docs_dir"] else None,
             results_dir=Path(job["results_dir"]) if job["results_dir"] else None,
             run_name=job["run_name"],
-            unchecked=missing,
         ).as_dict()
     except ActionplanError as exc:
         return {"error": str(exc)}
