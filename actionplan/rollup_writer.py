@@ -410,15 +410,21 @@ def _row_heights(wrapped: list[tuple[list[Any], float]]) -> Iterable[float | Non
     LibreOffice do not, and overlapping lines make a printed committee report unreadable."""
     if not wrapped:
         return repeat(None)
-    heights: list[float | None] = []
-    for cells in zip(*(v for v, _ in wrapped), strict=True):
-        lines = 1
-        for value, (_, width) in zip(cells, wrapped, strict=True):
-            if value.__class__ is str and (len(value) > width or "\n" in value):
-                per_line = max(width * 1.1, 1.0)  # about 1.1 characters of body text per unit of width
-                lines = max(lines, sum(max(1, math.ceil(len(part) / per_line)) for part in value.split("\n")))
-        heights.append(min(lines * _LINE_HEIGHT, _MAX_ROW_HEIGHT) if lines > 1 else None)
-    return heights
+    # A column at a time (one comprehension each, most cells fit their width), then the most lines of each row.
+    lines = [_lines(values, width) for values, width in wrapped]
+    most = lines[0] if len(lines) == 1 else list(map(max, *lines))
+    return [min(n * _LINE_HEIGHT, _MAX_ROW_HEIGHT) if n > 1 else None for n in most]
+
+
+def _lines(values: list[Any], width: float) -> list[int]:
+    """The lines each value of a column wraps to at a width (1 for a non-text value)."""
+    per_line = max(width * 1.1, 1.0)  # about 1.1 characters of body text per unit of width
+    return [
+        sum(max(1, math.ceil(len(part) / per_line)) for part in value.split("\n"))
+        if value.__class__ is str and (len(value) > width or "\n" in value)
+        else 1
+        for value in values
+    ]
 
 
 def _width(name: str) -> float:

@@ -15,9 +15,9 @@ attributes, a changed default row height) gets xlsxwriter's own calls (`supporte
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from io import StringIO
-from itertools import repeat
+from itertools import compress
 from typing import Any
 
 from xlsxwriter.format import Format
@@ -28,9 +28,18 @@ BLANK = object()  # a cell with a format but no value (a highlighted empty cell)
 
 _BLOCK = 2048  # rows serialised per write: bounded memory for a 120,000-row sheet
 # Anything xlsxwriter would change in a string: control characters and its own _xHHHH_ escapes, the three XML
-# characters it escapes, edge whitespace (xml:space="preserve"), the two non-characters, and the "<r>…</r>" it
-# would take for a rich string.
-_SPECIAL = re.compile(r"[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$|^<r>")
+# characters it escapes (so any "<r>…</r>" it would take for a rich string), and edge whitespace
+# (xml:space="preserve"; str.strip's whitespace is the \s of xlsxwriter's patterns). Each a C-speed scan.
+_CHANGED_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]")
+_ESCAPE = re.compile(r"_x[0-9a-fA-F]{4}_")
+
+
+def _changed(text: str) -> bool:
+    """Whether xlsxwriter would write text (one string, or a column's strings joined) other than as it is, apart
+    from edge whitespace."""
+    return bool(_CHANGED_CHARACTERS.search(text) or ("_x" in text and _ESCAPE.search(text)))
+
+
 _LONG = 16383  # below half of Excel's 32,767 UTF-16 units a string cannot be over it
 
 
@@ -66,35 +75,36 @@ def write_rows(
     columns = [c if len(c) == rows else c[:rows] for c in columns]
     formats = [f if len(f) == rows else f[:rows] for f in formats]
     heights = list(heights or ())[:rows]
-    filled = [[v is not None for v in column] for column in columns]
-    used_columns = [c for c, cells in enumerate(filled) if any(cells)]
-    used = {i for i, cells in enumerate(zip(*(filled[c] for c in used_columns), strict=True)) if any(cells)}
+    # A column with no gap has a cell in every row; only a table with gaps in every column has rows to skip.
+    gaps = [None in column for column in columns]
+    used_columns = [c for c, column in enumerate(columns) if not gaps[c] or any(v is not None for v in column)]
+    if any(not gaps[c] for c in used_columns):
+        used: set[int] | range = range(rows)
+    else:
+        by_row = zip(*([v is not None for v in columns[c]] for c in used_columns), strict=True)
+        used = {i for i, cells in enumerate(by_row) if any(cells)}
     height_rows = [i for i, h in enumerate(heights) if h]
     if not used and not height_rows:
         return
     ws._write_single_row(first_row)  # the row before these (a header) goes out first, as a cell write would
     _reserve_format_indices(columns, formats)
     starts = _set_heights(ws, first_row, heights, height_rows)
-    marked = sorted(used.union(height_rows))
+    marked = sorted(set(used).union(height_rows))
     _extend_dimensions(ws, first_row + marked[0], first_row + marked[-1], used_columns)
     letters = [xl_col_to_name(c) for c in range(len(columns))]
     write = ws.fh.write
     for block in range(0, rows, _BLOCK):
         end = min(block + _BLOCK, rows)
         numbers = [str(first_row + i + 1) for i in range(block, end)]
-        cells = [
-            _column_xml(letters[c], numbers, columns[c][block:end], formats[c][block:end])
-            for c in used_columns
+        # Argument 0 of a row's template is its start tag, 1 its number, 2… the values' text by used column.
+        parts = [
+            _column_parts(letters[c], 2 + k, columns[c][block:end], formats[c][block:end])
+            for k, c in enumerate(used_columns)
         ]
-        out = []
-        by_row = zip(*cells, strict=True) if cells else repeat(())
-        for i, number, row_cells in zip(range(block, end), numbers, by_row, strict=False):
-            if i not in used:  # no cells: xlsxwriter's constant_memory mode writes no row, even with a height
-                continue
-            out.append(starts.get(i) or f'<row r="{number}">')
-            out.append("".join(row_cells))
-            out.append("</row>")
-        write("".join(out))
+        tags = [starts.get(i) or f'<row r="{n}">' for i, n in zip(range(block, end), numbers, strict=True)]
+        arguments = zip(tags, numbers, *(values for _, values in parts), strict=True)
+        kept = [i in used for i in range(block, end)] if isinstance(used, set) else None
+        write("".join(_rows_xml([fragments for fragments, _ in parts], arguments, kept)))
     ws.previous_row = first_row + rows  # these rows are written: the next write begins below them
     ws.table.clear()
 
@@ -135,77 +145,121 @@ def _set_heights(
 ) -> dict[int, str]:
     """Record the rows' heights as set_row does (a chart placed below is positioned by them) and return each
     such row's <row> start tag, as xlsxwriter's own _write_row writes it (made once per height)."""
-    tags: dict[int, str] = {}
+    # One RowInfo and one start tag per height in pixels (a sheet has a handful): xlsxwriter only reads them.
+    infos: dict[int, tuple[RowInfo, str]] = {}
     starts: dict[int, str] = {}
+    row_info, row_sizes = ws.row_info, ws.row_sizes
     saved = ws.fh
     try:
         for i in height_rows:
             points = heights[i]
             assert points  # height_rows are the rows with a height
             pixels = int(points * 4.0 / 3.0 + 0.5)  # set_row's conversion from points
-            r = first_row + i
-            ws.row_info[r] = RowInfo(height=pixels)
-            ws.row_sizes[r] = [pixels, False]
-            tag = tags.get(pixels)
-            if tag is None:
+            known = infos.get(pixels)
+            if known is None:
+                info = RowInfo(height=pixels)
                 ws.fh = StringIO()
-                ws._write_row(0, None, ws.row_info[r])
-                tag = tags[pixels] = ws.fh.getvalue()
-            starts[i] = tag.replace('<row r="1"', f'<row r="{r + 1}"', 1)
+                ws._write_row(0, None, info)
+                tag = ws.fh.getvalue()
+                assert tag.startswith('<row r="1"')
+                known = infos[pixels] = (info, tag[len('<row r="1"') :])
+            r = first_row + i
+            row_info[r] = known[0]
+            row_sizes[r] = [pixels, False]
+            starts[i] = f'<row r="{r + 1}"{known[1]}'
     finally:
         ws.fh = saved
     return starts
 
 
-# Anything xlsxwriter would change in a block of strings joined by _JOIN (which it would not): the characters and
-# patterns of _SPECIAL, and the edge whitespace or "<r>" of any one string.
-_JOIN = "\ue000"
-_SPECIAL_JOINED = re.compile(
-    r"[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_|(?:^|\ue000)(?:\s|<r>)|\s(?:\ue000|$)"
-)
+def _rows_xml(
+    fragments: list[str | list[str]], arguments: Iterator[tuple[str, ...]], kept: list[bool] | None
+) -> list[str]:
+    """Each row's XML: its columns' fragments joined into one template (made once per combination of fragments) and
+    filled with the row's arguments by str.format, one call a row. kept: which rows to write (None: every one)."""
+    fixed = ["{0}", *(f if f.__class__ is str else "" for f in fragments), "</row>"]
+    varying = [k for k, f in enumerate(fragments) if f.__class__ is not str]
+    if kept is not None:
+        arguments = compress(arguments, kept)
+    if not varying:
+        fill = "".join(fixed).format
+        return [fill(*row) for row in arguments]
+    signatures = zip(*(fragments[k] for k in varying), strict=True)
+    if kept is not None:
+        signatures = compress(signatures, kept)
+    templates: dict[tuple[str, ...], str] = {}
+    out = []
+    for signature, row in zip(signatures, arguments, strict=True):
+        template = templates.get(signature)
+        if template is None:
+            cells = list(fixed)
+            for k, fragment in zip(varying, signature, strict=True):
+                cells[k + 1] = fragment
+            template = templates[signature] = "".join(cells)
+        out.append(template.format(*row))
+    return out
 
 
-def _column_xml(letter: str, numbers: list[str], values: Sequence[Any], looks: Sequence[Any]) -> list[str]:
-    """One column's cells over a block of rows, as XML ("" where a row has no cell here)."""
+def _column_parts(
+    letter: str, position: int, values: Sequence[Any], looks: Sequence[Any]
+) -> tuple[str | list[str], Sequence[str]]:
+    """One column's cells over a block of rows, as xlsxwriter writes them: the XML of each cell with "{1}" for the
+    row's number and "{position}" for the value's text (one fragment for the whole column where every cell's is the
+    same, else one per cell, "" where a row has no cell here), and the values' text. No text of a cell is ever
+    part of a fragment, so none is read as a format field."""
     attrs: dict[int, str] = {}
     for look in dict.fromkeys(looks):
         if look is not None:
             attrs[id(look)] = f' s="{look._get_xf_index()}"'
+    ref = f'<c r="{letter}{{1}}"'
+    text = f' t="inlineStr"><is><t>{{{position}}}</t></is></c>'
+    number = f"><v>{{{position}}}</v></c>"
     kinds = set(map(type, values))
     one_look = len(attrs) == 1 and None not in looks
-    styles = [attrs[id(looks[0])]] * len(values) if one_look else [attrs.get(id(x), "") for x in looks]
     if kinds == {str} and all(values):
-        if not _SPECIAL_JOINED.search(_JOIN.join(values)) and max(map(len, values)) <= _LONG:
-            # The common case, a column of plain text: one comprehension, no checks per cell.
-            return [
-                f'<c r="{letter}{n}"{s} t="inlineStr"><is><t>{v}</t></is></c>'
-                for n, v, s in zip(numbers, values, styles, strict=True)
-            ]
+        plain = (
+            max(map(len, values)) <= _LONG
+            and not _changed("".join(values))
+            and list(map(str.strip, values)) == values  # strip returns the very string when it has no edges
+        )
+        if plain:
+            # The common case, a column of plain text: the values are their own text.
+            if one_look:
+                return f"{ref}{attrs[id(looks[0])]}{text}", values
+            cells = {key: f"{ref}{attr}{text}" for key, attr in attrs.items()}
+            return [cells[id(x)] if x is not None else f"{ref}{text}" for x in looks], values
     elif kinds and kinds <= {int, float}:
-        return [
-            f'<c r="{letter}{n}"{s}><v>{v:.16G}</v></c>'
-            for n, v, s in zip(numbers, values, styles, strict=True)
-        ]
-    out = []
-    append = out.append
-    for number, value, style in zip(numbers, values, styles, strict=True):
+        shown = [f"{v:.16G}" for v in values]
+        if one_look:
+            return f"{ref}{attrs[id(looks[0])]}{number}", shown
+        cells = {key: f"{ref}{attr}{number}" for key, attr in attrs.items()}
+        return [cells[id(x)] if x is not None else f"{ref}{number}" for x in looks], shown
+    fragments: list[str] = []
+    args: list[str] = []
+    for value, look in zip(values, looks, strict=True):
+        style = attrs.get(id(look), "") if look is not None else ""
         if value is None:
-            append("")
+            fragments.append("")
+            args.append("")
         elif value.__class__ is str:
-            if len(value) > _LONG or _SPECIAL.search(value):
-                append(_special_string(letter + number, style, value))
+            if len(value) > _LONG or _changed(value) or value[:1].isspace() or value[-1:].isspace():
+                preserve, value = _special_text(value)
+                fragments.append(f'{ref}{style} t="inlineStr"><is><t{preserve}>{{{position}}}</t></is></c>')
             else:
-                append(f'<c r="{letter}{number}"{style} t="inlineStr"><is><t>{value}</t></is></c>')
+                fragments.append(f"{ref}{style}{text}")
+            args.append(value)
         elif value is BLANK:
-            append(f'<c r="{letter}{number}"{style}/>' if style else "")
+            fragments.append(f"{ref}{style}/>" if style else "")
+            args.append("")
         else:
-            append(f'<c r="{letter}{number}"{style}><v>{value:.16G}</v></c>')
-    return out
+            fragments.append(f"{ref}{style}{number}")
+            args.append(f"{value:.16G}")
+    return fragments, args
 
 
-def _special_string(ref: str, style: str, string: str) -> str:
-    """A string cell xlsxwriter would change: truncated to Excel's limit, control characters as _xHHHH_, edge
-    whitespace preserved, XML characters escaped.
+def _special_text(string: str) -> tuple[str, str]:
+    """A string xlsxwriter would change, as it writes it: truncated to Excel's limit, control characters as _xHHHH_,
+    XML characters escaped; and the xml:space attribute its edge whitespace needs ("" if none).
 
     One difference from xlsxwriter, on purpose: text that happens to begin "<r>" and end "</r>" is escaped like
     any other, where xlsxwriter's constant_memory mode writes it out raw as rich-text XML (so a progress update
@@ -215,5 +269,4 @@ def _special_string(ref: str, style: str, string: str) -> str:
         string = _utf16_truncate(string, 32767)
     string = Worksheet._escape_control_characters(string)
     preserve = ' xml:space="preserve"' if _preserve_whitespace(string) else ""
-    string = string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f'<c r="{ref}"{style} t="inlineStr"><is><t{preserve}>{string}</t></is></c>'
+    return preserve, string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
