@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
@@ -30,6 +29,7 @@ from actionplan.columns import (
     ROLLUP_SHEETS as ROLLUP_SHEETS,  # re-exported: the rollup writer names its sheets
 )
 from actionplan.councils import ALL_COUNCILS, ALL_COUNCILS_TOTAL, DEFAULT_COUNCIL
+from actionplan.deflate import ParallelDeflateWorkbook
 from actionplan.files import sweep_temp_files
 from actionplan.model import RollupFacts
 from actionplan.values import is_blank
@@ -487,7 +487,7 @@ def _build_rollup(facts: RollupFacts, target: str, scratch: str) -> None:
     # constant_memory flushes each row as the next begins, so a 120,000-row Actions sheet costs
     # no more memory than a short one. Everything here writes rows in order; its one cost is that
     # charts get no cached values from cells, so each chart series carries its own (see _bar_chart).
-    workbook = xlsxwriter.Workbook(target, {**SAFE_OPTIONS, "constant_memory": True, "tmpdir": scratch})
+    workbook = ParallelDeflateWorkbook(target, {**SAFE_OPTIONS, "constant_memory": True, "tmpdir": scratch})
     try:
         workbook.set_properties(
             {

@@ -77,7 +77,9 @@ def write_rows(
     heights = list(heights or ())[:rows]
     # A column with no gap has a cell in every row; only a table with gaps in every column has rows to skip.
     gaps = [None in column for column in columns]
-    used_columns = [c for c, column in enumerate(columns) if not gaps[c] or any(v is not None for v in column)]
+    used_columns = [
+        c for c, column in enumerate(columns) if not gaps[c] or any(v is not None for v in column)
+    ]
     if any(not gaps[c] for c in used_columns):
         used: set[int] | range = range(rows)
     else:

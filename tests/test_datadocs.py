@@ -333,6 +333,6 @@ def test_data_docs_read_back_in_chromium_from_the_status_page(served):
     assert "Evaluated Expectations 11 Successful Expectations 9 Unsuccessful Expectations 2" in text
     assert (
         "lead_officer Status Expectation Observed Value values must never be null. 3 unexpected values found. "
-        "50% of 6 total rows. Unexpected Value Count row department sheet sheet_row null 3 1, 3, 4 Finance, "
-        "Legal, Legal Actions, Actions, Actions 3, 3, 4"
+        "50% of 6 total rows. Unexpected Value Count where null 3 Finance · Actions row 3, Legal · Actions row 3, "
+        "Legal · Actions row 4"
     ) in text

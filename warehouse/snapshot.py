@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from actionplan.background import lower_priority
 from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.errors import ActionplanError
 from actionplan.files import write_atomic
@@ -102,15 +103,18 @@ def publish_in_worker(warehouse_url: str, period: str, council: str) -> int:
     """Publish the period's snapshots (snapshots_of_period, then publish_snapshots) from a process of its own,
     with the settings of this one's environment; returns how many were written. The warehouse is opened
     read-only there, so this process must hold no connection to a DuckDB file meanwhile."""
-    done = subprocess.run(
+    process = subprocess.Popen(
         [sys.executable, "-m", __name__, warehouse_url, period, council],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=dict(os.environ),
     )
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines or not lines[-1].isdigit():
-        said = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+    lower_priority(process)  # the rollup, written meanwhile, goes first
+    stdout, stderr = process.communicate()
+    lines = stdout.strip().splitlines()
+    if process.returncode != 0 or not lines or not lines[-1].isdigit():
+        said = (stderr or stdout).strip().splitlines()[-1:] or [f"exit code {process.returncode}"]
         raise SnapshotsFailed(f"the snapshots for {period} could not be published: {said[0]}")
     return int(lines[-1])
 

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from actionplan import progress
+from actionplan.background import lower_priority
 from actionplan.checkpoint import PeriodValidation, import_gx, validate_period
 from actionplan.councils import ALL_COUNCILS
 from actionplan.errors import ActionplanError
@@ -134,6 +135,7 @@ class _Worker:
             encoding="utf-8",
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        lower_priority(self.proc)  # its import of GX, while Prefect's server starts, must not slow that down
         self.busy = False  # a job handed and not yet done
 
     def alive(self) -> bool:
