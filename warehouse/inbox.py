@@ -260,6 +260,36 @@ class Inbox:
         except (OSError, ValueError):
             return None
 
+    def record(self, rid: str) -> dict[str, Any] | None:
+        """A submission's record, pending or loaded (the same file: loading moves it); None when in neither."""
+        for folder in (
+            self.pending_dir,
+            self.loaded_dir,
+        ):  # pending first: a load moves it from there to loaded
+            try:
+                return self.read(folder / f"{rid}.json")
+            except (OSError, ValueError):
+                continue
+        return None
+
+    def head(self, path: Path) -> dict[str, Any]:
+        """The string fields near the top of a record (id, council, department, period, submitted_at, …), read
+        from its first 4 KB without parsing the rest; a field not there is absent."""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read(4096)
+        except OSError:
+            return {}
+        end = text.find(', "columns": ')  # the fields before the record's tables
+        found: dict[str, Any] = {}
+        if end < 0:
+            return found
+        try:
+            found = json.loads(text[:end] + "}")
+        except ValueError:
+            return {}
+        return {k: v for k, v in found.items() if isinstance(v, str)}
+
     def mark_loaded(self, path: Path) -> None:
         """Move a loaded record out of pending (kept for audit and replay)."""
         try:

@@ -45,12 +45,51 @@ def current_of_period(wh: Warehouse, period: str, council: str) -> list[tuple[st
     ]
 
 
+def predicted_current(wh: Warehouse, inbox: Inbox, period: str, council: str) -> list[tuple[str, str]] | None:
+    """What current_of_period will be once the inbox's pending records are loaded: the current submission of each
+    department, a pending record of the period replacing its department's when submitted later (or as late). None
+    where it cannot be told from the records' heads. A guess the caller checks against current_of_period after the
+    load: a validation begun on it early is kept only when it was right."""
+    from actionplan.councils import DEFAULT_COUNCIL, council_name
+    from actionplan.vocabulary import period_from_text
+
+    if council == ALL_COUNCILS:
+        return None
+    made = not wh.pending_migrations()  # a warehouse the load has yet to make has nothing current
+    current = wh.current_submissions(period, council) if made else pd.DataFrame(columns=["id", "department"])
+    latest = {
+        department: (pd.Timestamp(submitted), rid)
+        for rid, department, submitted in zip(
+            current["id"], current["department"], current.get("submitted_at", []), strict=True
+        )
+    }
+    for (
+        path
+    ) in inbox.pending():  # in the order they load: of two submitted at once, the later loaded is current
+        head = inbox.head(path)
+        if not {"id", "department", "period", "submitted_at"} <= head.keys():
+            return None
+        if council_name(head.get("council") or DEFAULT_COUNCIL) != council:
+            continue
+        parsed = period_from_text(head["period"])
+        if parsed is None:
+            return None
+        if parsed.label != period:
+            continue
+        department = wh.department_on_record(council, head["department"]) if made else head["department"]
+        # As the load stores it: the time as written, its zone dropped.
+        submitted = pd.Timestamp(head["submitted_at"]).tz_localize(None)
+        if department not in latest or submitted >= latest[department][0]:
+            latest[department] = (submitted, head["id"])
+    return [(rid, department) for department, (_, rid) in sorted(latest.items())]
+
+
 def records_of(inbox: Inbox, current: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], list[str]]:
     """Each current submission's record as loaded (department, columns, messages, a frame per sheet kind), and
     the departments whose loaded record is not in the inbox's loaded folder."""
     found, missing = [], []
     for rid, name in current:
-        record = inbox.loaded_record(rid)
+        record = inbox.record(rid)  # loaded, or still pending where the validation began before the load
         if record is None:
             missing.append(name)
             continue
