@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -221,3 +222,32 @@ def test_cli_consolidate_in_a_folder_never_used_before(tmp_path):
     assert "unexpected error" not in done.stderr
     assert (tmp_path / "actionplan-data" / "prefect").is_dir()
     assert (tmp_path / "actionplan-data" / "rollups" / "rollup-2024-25-Q2.xlsx").is_file()
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_cli_exits_at_once_and_leaves_no_process_behind(tmp_path, home):
+    """`actionplan` leaves through os._exit once its work is reported (cli.run): the exit handlers still stop
+    Prefect's temporary server and the helper processes, the output is all there, and the exit code is kept."""
+    import uuid
+
+    run("submit", canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")]))
+    marker = f"ACTIONPLAN_TEST_MARKER={uuid.uuid4()}"
+    name, value = marker.split("=")
+    p = run("consolidate", "--period", "2024/25 Q2", env={name: value})
+    assert p.stdout.rstrip().splitlines()[-1].startswith("Data Docs: ")
+    deadline = time.monotonic() + 20  # the idle GX process is told to go, not waited for: it goes in a moment
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_with(marker) == []
+    assert run("consolidate", "--period", "Autumn", env={name: value}, check=False).returncode == 2
