@@ -166,9 +166,13 @@ class Warehouse(ABC):
     def _sql(self, sql: str) -> str:
         return sql if self.param == "?" else sql.replace("?", self.param)
 
+    def rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """A small query's rows as tuples (a backend may skip building a frame for them)."""
+        return list(self.query(sql, params).itertuples(index=False, name=None))
+
     def scalar(self, sql: str, params: tuple | list = ()) -> Any:
-        frame = self.query(sql, params)
-        return None if frame.empty else frame.iat[0, 0]
+        found = self.rows(sql, params)
+        return found[0][0] if found else None
 
     # -- schema -------------------------------------------------------------------------------------
     def applied_migrations(self) -> list[int]:
@@ -235,7 +239,7 @@ class Warehouse(ABC):
             )
             warnings = sum(1 for m in record["messages"] if m["level"] == "warning")
             as_at = dt.date.fromisoformat(record["as_at"][:10]) if record.get("as_at") else None
-            inserted = self.query(
+            inserted = self.rows(
                 "INSERT INTO submissions (id, sha256, council, department, period, file_name, layout, plan_title, "
                 "as_at, contact, submitted_by, submitted_at, loaded_at, outcome, warnings, columns_json) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id",
@@ -258,7 +262,7 @@ class Warehouse(ABC):
                     json.dumps(record.get("columns") or {}, ensure_ascii=False),
                 ),
             )
-            if inserted.empty:  # another worker loaded it between the check above and here
+            if not inserted:  # another worker loaded it between the check above and here
                 return False
             for table in ("objectives", "actions", "kpis", "messages"):
                 rows = record.get(table) or []
@@ -289,9 +293,12 @@ class Warehouse(ABC):
 
     def departments(self, council: str = DEFAULT_COUNCIL) -> list[str]:
         """The departments a council expects: every one that has ever submitted for it."""
-        return list(
-            self.query("SELECT name FROM departments WHERE council = ? ORDER BY name", (council,))["name"]
-        )
+        return [
+            name
+            for (name,) in self.rows(
+                "SELECT name FROM departments WHERE council = ? ORDER BY name", (council,)
+            )
+        ]
 
     def departments_by_council(self) -> dict[str, list[str]]:
         """Every council on record and its departments."""

@@ -42,6 +42,9 @@ class DuckDBWarehouse(Warehouse):
     def query(self, sql: str, params: tuple | list = ()) -> pd.DataFrame:
         return self.con.execute(sql, list(params)).df()
 
+    def rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        return self.con.execute(sql, list(params)).fetchall()
+
     def insert_frame(self, table: str, frame: pd.DataFrame) -> None:
         columns = ", ".join(name for name, _ in TABLES[table])
         self.con.register("_incoming", frame)

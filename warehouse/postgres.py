@@ -147,6 +147,10 @@ class PostgresWarehouse(Warehouse):
         cur = self.con.execute(self._sql(sql) if params else sql, list(params) if params else None)
         return frame_from_cursor(cur)
 
+    def rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        cur = self.con.execute(self._sql(sql) if params else sql, list(params) if params else None)
+        return [tuple(row) for row in cur.fetchall()] if cur.description else []
+
     def insert_frame(self, table: str, frame: pd.DataFrame) -> None:
         self._copy(table, _copy_rows(table, frame))
 
