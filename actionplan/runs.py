@@ -108,6 +108,13 @@ def run_flow(flow_name: str, **params: Any) -> dict[str, Any]:
         # Its SQLite file goes in PREFECT_HOME, which a home not used before does not have yet.
         Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
         _SERVER = _TemporaryServer()
+    if _SERVER is not None:
+        # The pending records read while the server starts (this process only waits for it meanwhile).
+        from actionplan.warehouse import loads_frames
+        from actionplan.warehouse.inbox import Inbox
+        from actionplan.warehouse.load import read_ahead
+
+        read_ahead(Inbox(s.inbox_path, s.archive_path), frames=loads_frames(s.warehouse_url))
     if flow_name == "consolidate":
         from actionplan.warehouse.validation import start_worker
 

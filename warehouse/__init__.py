@@ -5,11 +5,16 @@ from __future__ import annotations
 from .base import Warehouse
 
 
+def loads_frames(url: str) -> bool:
+    """Whether the warehouse a setting names loads a record's tables as frames (DuckDB; PostgreSQL copies rows)."""
+    return not url.startswith(("postgresql://", "postgres://"))
+
+
 def open_warehouse(
     url: str, *, read_only: bool = False, wait_seconds: float = 0.0, migrate: bool = True
 ) -> Warehouse:
     """Open the warehouse the setting names: a DuckDB file path by default, or a postgresql:// URL."""
-    if url.startswith(("postgresql://", "postgres://")):
+    if not loads_frames(url):
         from .postgres import PostgresWarehouse
 
         wh: Warehouse = PostgresWarehouse(url, read_only=read_only)

@@ -213,8 +213,9 @@ class Warehouse(ABC):
     def has_submission(self, submission_id: str) -> bool:
         return self.scalar("SELECT count(*) FROM submissions WHERE id = ?", (submission_id,)) > 0
 
-    def load(self, record: dict[str, Any]) -> bool:
-        """Load one accepted submission record in one transaction; False when it was already loaded."""
+    def load(self, record: dict[str, Any], frames: dict[str, pd.DataFrame] | None = None) -> bool:
+        """Load one accepted submission record in one transaction; False when it was already loaded. frames: its
+        tables as frame_for_table makes them, where they were made already (load.ReadAhead)."""
         rid = record["id"]
         period = period_from_text(record["period"])
         if period is None:
@@ -265,6 +266,10 @@ class Warehouse(ABC):
             if not inserted:  # another worker loaded it between the check above and here
                 return False
             for table in ("objectives", "actions", "kpis", "messages"):
+                made = (frames or {}).get(table)
+                if made is not None:
+                    self.insert_frame(table, made)
+                    continue
                 rows = record.get(table) or []
                 if record_table(rows)[0]:
                     self.insert_rows(table, rows, rid)
