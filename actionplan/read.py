@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import io
 import posixpath
 import re
@@ -240,6 +241,7 @@ def _merge_notes(sheet: str, merged: list[tuple[tuple[int, int], tuple[int, int]
 _ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 _ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
 _HIDDEN = re.compile(rb'\shidden="(?:1|true)"')
+_ROW_TAG = re.compile(rb"<row\b([^>]*?)/?>")
 _SHEET_ENTRY = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
 _REL_ENTRY = re.compile(
     rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|'
@@ -377,17 +379,8 @@ def _scan_rows(head: bytes, fh: Any) -> _SheetScan:
             chunk, carry = (carry[:cut], carry[cut:]) if cut > 0 else (b"", carry)
         else:
             chunk, carry = carry, b""
-        for row in _ROW.finditer(chunk):
-            m = _ROW_NUMBER.search(row.group(1))
-            if m:
-                number = int(m.group(1))
-                scan.last_row = max(scan.last_row, number)
-                if _HIDDEN.search(row.group(1)):
-                    scan.hidden.append(number)
-                # Excel writes rows that only carry a height or a style, even at row 1,048,576: they hold nothing.
-                body = row.group(2)
-                if body and (b"<v>" in body or b"<is>" in body or b"<f" in body):
-                    scan.last_value_row = max(scan.last_value_row, number)
+        if not _scan_rows_in_order(chunk, scan):
+            _scan_rows_one_by_one(chunk, scan)
         if b"<f" in chunk and len(scan.formulas) < 1000:
             for cell, formula, value in _FORMULA_CELL.findall(chunk):
                 saved = bool(value) and value not in (b"<v/>", b"<v></v>")
@@ -395,6 +388,50 @@ def _scan_rows(head: bytes, fh: Any) -> _SheetScan:
         if not more:
             return scan
         carry += more
+
+
+def _scan_rows_one_by_one(chunk: bytes, scan: _SheetScan) -> None:
+    for row in _ROW.finditer(chunk):
+        m = _ROW_NUMBER.search(row.group(1))
+        if m:
+            number = int(m.group(1))
+            scan.last_row = max(scan.last_row, number)
+            if _HIDDEN.search(row.group(1)):
+                scan.hidden.append(number)
+            # Excel writes rows that only carry a height or a style, even at row 1,048,576: they hold nothing.
+            body = row.group(2)
+            if body and (b"<v>" in body or b"<is>" in body or b"<f" in body):
+                scan.last_value_row = max(scan.last_value_row, number)
+
+
+def _scan_rows_in_order(chunk: bytes, scan: _SheetScan) -> bool:
+    """_scan_rows_one_by_one's findings for a chunk whose rows all carry a number, in ascending order (as every
+    writer writes them), found by C-speed searches instead of a pattern matched over each row's cells (which cost
+    a 2,000-row sheet ~30 ms). False, with nothing recorded, for a chunk it cannot tell this way."""
+    tags = [(m.start(), m.group(1)) for m in _ROW_TAG.finditer(chunk)]
+    numbers = []
+    for _, attrs in tags:
+        m = _ROW_NUMBER.search(attrs)
+        if m is None:
+            return False
+        numbers.append(int(m.group(1)))
+    if not numbers:
+        return not (b"<v>" in chunk or b"<is>" in chunk or b"<f" in chunk)
+    if any(a >= b for a, b in zip(numbers, numbers[1:], strict=False)):
+        return False
+    # The last value, formula or inline text of the chunk is in the last row that begins before it (rows do not
+    # nest, and a row closed by "/>" holds no cell).
+    at = max(chunk.rfind(b"<v>"), chunk.rfind(b"<is>"), chunk.rfind(b"<f"))
+    if at > tags[0][0]:
+        row = bisect.bisect_right([start for start, _ in tags], at) - 1
+        scan.last_value_row = max(scan.last_value_row, numbers[row])
+    elif at >= 0:  # something before the first row's tag: not a layout this can read
+        return False
+    scan.last_row = max(scan.last_row, numbers[-1])
+    scan.hidden.extend(
+        n for n, (_, attrs) in zip(numbers, tags, strict=True) if b"hidden" in attrs and _HIDDEN.search(attrs)
+    )
+    return True
 
 
 def _formula_notes(sheet: str, formulas: list[tuple[str, str, bool]]) -> list[Message]:
