@@ -441,7 +441,8 @@ def persistent_actions(actions: pd.DataFrame, history: list[tuple[str, pd.DataFr
     if actions.empty:
         return actions.assign(since=[])
     statuses = [
-        (p, {} if f.empty else dict(zip(_history_key(f), f["status"], strict=True))) for p, f in history
+        (p, {} if f.empty else dict(zip(_history_key(f), f["status"].tolist(), strict=True)))
+        for p, f in history
     ]
     out = actions.copy()
     out["since"] = [
@@ -494,7 +495,7 @@ def _quality_row(
 def _extras_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     if "extra_json" not in frame:
         return [{} for _ in range(len(frame))]
-    return [json.loads(x) if isinstance(x, str) and x else {} for x in frame["extra_json"]]
+    return [json.loads(x) if isinstance(x, str) and x else {} for x in frame["extra_json"].tolist()]
 
 
 def _department_symbols(kpis: pd.DataFrame) -> dict[str, list[Any]]:
@@ -664,9 +665,11 @@ def quality_table(
                 "Ref": [
                     refs.get((sid, sheet, _row_of(cell)))
                     for sid, sheet, cell in zip(
-                        warned.get("submission_id", [None] * len(warned)),
-                        warned["sheet"],
-                        warned["cell"],
+                        warned["submission_id"].tolist()
+                        if "submission_id" in warned
+                        else [None] * len(warned),
+                        warned["sheet"].tolist(),
+                        warned["cell"].tolist(),
                         strict=True,
                     )
                 ],
@@ -730,8 +733,13 @@ def _refs_by_row(current: dict[str, pd.DataFrame]) -> dict[tuple[Any, Any, int |
         frame = current.get(table)
         if frame is None or frame.empty or "submission_id" not in frame:
             continue
+        # Lists, not the frame's columns: iterating a pandas string column boxes each value (10x the cost).
         for sid, sheet, row, ref in zip(
-            frame["submission_id"], frame["sheet"], frame["row_number"], frame["ref"], strict=True
+            frame["submission_id"].tolist(),
+            frame["sheet"].tolist(),
+            frame["row_number"].tolist(),
+            frame["ref"].tolist(),
+            strict=True,
         ):
             refs.setdefault((sid, sheet, int(row)), str(ref))
     return refs

@@ -149,7 +149,9 @@ def as_registered(
             out[table] = frame
             continue
         kept = frame[frame["submission_id"].isin(keep)]
-        out[table] = kept.assign(department=[spelling(d) for d in kept["department"]]).reset_index(drop=True)
+        out[table] = kept.assign(department=[spelling(d) for d in kept["department"].tolist()]).reset_index(
+            drop=True
+        )
     return out, gone
 
 

@@ -16,7 +16,9 @@ from actionplan import progress
 from .base import Warehouse, frame_for_table, record_table
 from .inbox import Inbox
 
-READ_AHEAD_BYTES = 64 << 20  # of record files read ahead at most (parsed, several times that): the rest as they load
+READ_AHEAD_BYTES = (
+    64 << 20
+)  # of record files read ahead at most (parsed, several times that): the rest as they load
 
 
 @dataclass
