@@ -75,10 +75,18 @@ _TO_SPACE = {
 }
 
 
+# The same for ASCII text, as a byte table (bytes.translate is a table lookup; str.translate a dict lookup a
+# character): most cells are ASCII, and most are folded once (an action's text, an officer's name).
+_ASCII_TO_SPACE = bytes(32 if i in _TO_SPACE else i for i in range(128)) + bytes(range(128, 256))
+
+
 @lru_cache(maxsize=16384)
 def _fold(text: str) -> str:
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
+    if text.isascii():
+        # casefold is lower for ASCII; every ASCII space and control character is in _TO_SPACE, so bytes.split
+        # (ASCII whitespace) splits where str.split would.
+        return b" ".join(text.lower().encode("ascii").translate(_ASCII_TO_SPACE).split()).decode("ascii")
+    text = unicodedata.normalize("NFKC", text)
     return " ".join(text.casefold().translate(_TO_SPACE).split())  # symbols (★ ● ▲) stay words of their own
 
 
