@@ -195,7 +195,8 @@ def _validate_early(s, council: str | None, period: str | None):
     if parsed is None or council == ALL_COUNCILS:
         return None
     try:
-        wh = open_warehouse(s.warehouse_url, wait_seconds=10)
+        # Not migrated here, nor waited for: the load does both; a warehouse another process holds means no guess.
+        wh = open_warehouse(s.warehouse_url, migrate=False)
         try:
             current = predicted_current(wh, Inbox(s.inbox_path, s.archive_path), parsed.label, council)
         finally:
@@ -259,11 +260,13 @@ def consolidate(
     # The reference validation, in a thread of the task runner waiting on GX's own process, while this one writes
     # the rollup: a failed task reports a disagreement, and the rollup is built all the same.
     current = current_submissions(s.warehouse_url, label, council)
+    wrong = None
     if early is not None and early[0] == (label, council, current):
         checking = early[1]
     else:
-        if early is not None:  # the guess was wrong (a record did not load, say): its results are not kept
-            _discard(early[1])
+        # The guess was wrong (a record did not load, say): validated again (after it, GX's process does one job
+        # at a time), and its results are not kept.
+        wrong = early[1] if early is not None else None
         checking = _validate(s, current, label, council)
     facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
     # The snapshots in a process of their own too (the warehouse is closed here now), beside the rollup.
@@ -273,6 +276,8 @@ def consolidate(
     path = publish(facts, out or str(rollup_path(s, period, council)))
     if snapshots is not None:
         snapshots.result()
+    if wrong is not None:
+        _discard(wrong)
     checking.wait()
     result = {
         "path": path,
