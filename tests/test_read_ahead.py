@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 
 import pandas as pd
 
@@ -59,24 +58,21 @@ def _tables(url):
         wh.close()
 
 
-def test_records_read_ahead_load_as_records_read_by_the_load(tmp_path, settings):
+def _two_homes(tmp_path, settings, *names):
     workbooks = _workbooks(tmp_path)
-    plain, ahead = (
-        _home(tmp_path, settings, "plain", workbooks),
-        _home(tmp_path, settings, "ahead", workbooks),
-    )
-    read_ahead(ahead, frames=True)
+    return [_home(tmp_path, settings, name, workbooks) for name in names]
+
+
+def test_records_read_ahead_load_as_records_read_by_the_load(tmp_path, settings):
+    plain, ahead = _two_homes(tmp_path, settings, "plain", "ahead")
+    read_ahead(ahead, frames=True).wait()
     # Each pending record read ahead is now spoilt on disk: the load must use what was read before.
-    spoilt = ahead.pending()
-    time.sleep(2)  # the read-ahead thread is done with three small records by now
-    for path in spoilt:
+    for path in ahead.pending():
         path.write_text("{not json", encoding="utf-8")
 
     results = {}
-    for name, inbox in (
-        ("ahead", ahead),
-        ("plain", plain),
-    ):  # the read-ahead serves the next load, if of its inbox
+    # The read-ahead serves the next load, if of its inbox: the one read ahead goes first.
+    for name, inbox in (("ahead", ahead), ("plain", plain)):
         wh = open_warehouse(str(tmp_path / f"{name}.duckdb"))
         results[name] = load_inbox(inbox, wh)
         wh.close()
@@ -92,11 +88,7 @@ def test_records_read_ahead_load_as_records_read_by_the_load(tmp_path, settings)
 
 
 def test_a_read_ahead_serves_one_load_of_its_own_inbox(tmp_path, settings):
-    workbooks = _workbooks(tmp_path)
-    first, other = (
-        _home(tmp_path, settings, "first", workbooks),
-        _home(tmp_path, settings, "other", workbooks),
-    )
+    first, other = _two_homes(tmp_path, settings, "first", "other")
     read_ahead(first, frames=True)
     wh = open_warehouse(str(tmp_path / "other.duckdb"))
     assert len(load_inbox(other, wh).loaded) == 2  # another inbox's load reads its own records

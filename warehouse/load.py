@@ -74,6 +74,11 @@ class ReadAhead:
             self._ahead[path] = reader.submit(_prepare, path, frames)
         reader.shutdown(wait=False)
 
+    def wait(self) -> None:
+        """Return once every record taken on is read (for a caller that must know the reading is over)."""
+        for future in list(self._ahead.values()):
+            future.exception()
+
     def take(self, path: Path) -> Prepared | None:
         """A record read ahead (raising what reading it raised), or None when it was not."""
         future = self._ahead.pop(path, None)
@@ -84,11 +89,12 @@ _ahead: ReadAhead | None = None
 _ahead_lock = threading.Lock()
 
 
-def read_ahead(inbox: Inbox, frames: bool) -> None:
+def read_ahead(inbox: Inbox, frames: bool) -> ReadAhead:
     """Begin reading the pending records for the next load_inbox of this inbox (frames: type them for loading)."""
     global _ahead
     with _ahead_lock:
         _ahead = ReadAhead(inbox, frames)
+        return _ahead
 
 
 def _taken(inbox: Inbox) -> ReadAhead | None:
