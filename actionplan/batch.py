@@ -22,6 +22,9 @@ class Checked:
     path: str
     data: bytes | None
     submission: Submission
+    # An accepted submission's rows as its inbox record's JSON (encoded=True): the submission then comes without
+    # them, so a worker sends back text rather than frames.
+    tables_json: dict[str, str] | None = None
 
 
 def default_workers() -> int:
@@ -32,8 +35,8 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _check_one(job: tuple[str, dict, Settings]) -> Checked:
-    path, options, settings = job
+def _check_one(job: tuple[str, dict, Settings, bool]) -> Checked:
+    path, options, settings, encoded = job
     try:
         data = read_file(path)
     except ActionplanError as exc:  # a batch goes on past a file it cannot open
@@ -48,18 +51,24 @@ def _check_one(job: tuple[str, dict, Settings]) -> Checked:
                 messages=[Message(ERROR, "unreadable-file", None, None, None, str(exc))],
             ),
         )
-    return Checked(path, data, check_workbook(data, Path(path).name, settings=settings, **options))
+    sub = check_workbook(data, Path(path).name, settings=settings, **options)
+    if encoded and sub.accepted:
+        from actionplan.warehouse.inbox import encoded_tables
+
+        return Checked(path, data, sub.without_rows(), encoded_tables(sub))
+    return Checked(path, data, sub)
 
 
 def checked_files(
-    paths: Sequence[str], *, settings: Settings, workers: int | None = None, **options
+    paths: Sequence[str], *, settings: Settings, workers: int | None = None, encoded: bool = False, **options
 ) -> Iterator[Checked]:
-    """Check every file (options as check_workbook takes them), yielding each in the order given.
+    """Check every file (options as check_workbook takes them), yielding each in the order given. encoded: each
+    accepted one comes with its rows as inbox JSON (Checked.tables_json) instead of frames, for a submit.
 
     Checks are pure Python work per cell, so threads would share one core: files go to a pool of processes
     when there are several, and a single file is checked right here (no pool to start).
     """
-    jobs = [(str(p), options, settings) for p in paths]
+    jobs = [(str(p), options, settings, encoded) for p in paths]
     workers = min(workers or default_workers(), len(jobs))
     if workers <= 1:
         yield from map(_check_one, jobs)

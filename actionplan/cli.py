@@ -101,7 +101,7 @@ class FilesNotOpened(ActionplanError):
     """Some files named on the command line could not be opened (the rest were checked)."""
 
 
-def _check_files(args) -> Iterator[tuple[str, bytes, Any]]:
+def _check_files(args, encoded: bool = False) -> Iterator[tuple[str, bytes, Any, dict[str, str] | None]]:
     """Every file checked, across one process per core, each yielded in the order given as soon as it and
     those before it are done (progress: files checked). A file that cannot be opened is named on stderr and,
     once the others are done, FilesNotOpened ends the command (exit 2)."""
@@ -114,6 +114,7 @@ def _check_files(args) -> Iterator[tuple[str, bytes, Any]]:
         args.files,
         settings=_settings(),
         workers=args.workers,
+        encoded=encoded,
         department=args.department,
         period=args.period,
         layout=getattr(args, "layout", None),
@@ -123,7 +124,7 @@ def _check_files(args) -> Iterator[tuple[str, bytes, Any]]:
             unopened.append(done.submission.errors[0].message)
             print(f"actionplan: {unopened[-1]}", file=sys.stderr)
             continue
-        yield done.path, done.data, done.submission
+        yield done.path, done.data, done.submission, done.tables_json
     if unopened:
         raise FilesNotOpened(f"{len(unopened)} of {len(args.files)} files could not be opened (named above).")
 
@@ -134,8 +135,8 @@ def cmd_validate(args) -> int:
         results.extend(_check_files(args))
     except FilesNotOpened as exc:  # the others are still reported, then the exit says some were not
         unopened = exc
-    reports = [sub.report() for _, _, sub in results]
-    for (path, _, _), report in zip(results, reports, strict=True):
+    reports = [sub.report() for _, _, sub, _ in results]
+    for (path, _, _, _), report in zip(results, reports, strict=True):
         report["file"] = path
     if args.json:
         print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, ensure_ascii=False))
@@ -157,8 +158,14 @@ def cmd_submit(args) -> int:
     ok = True
     whose = "" if s.council == DEFAULT_COUNCIL else f" for {s.council}"
     with progress.shown():
-        for path, data, sub in _check_files(args):
-            report = inbox.submit(sub, data, submitted_by=args.by or getpass.getuser(), council=s.council)
+        for path, data, sub, tables_json in _check_files(args, encoded=True):
+            report = inbox.submit(
+                sub,
+                data,
+                submitted_by=args.by or getpass.getuser(),
+                council=s.council,
+                tables_json=tables_json,
+            )
             report["file"] = path
             _print_report(report, every=args.all)
             if report["accepted"]:

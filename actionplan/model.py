@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -67,6 +68,7 @@ class Submission:
     messages: list[Message] = field(default_factory=list)
     columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # sheet -> mapped/ignored
     unlisted: int = 0  # findings the check counted but did not list (beyond its limit of messages)
+    counted: dict[str, int] | None = None  # the rows' counts, where the rows were let go (without_rows)
 
     @property
     def errors(self) -> list[Message]:
@@ -81,7 +83,20 @@ class Submission:
         return not self.errors
 
     def counts(self) -> dict[str, int]:
+        if self.counted is not None:
+            return dict(self.counted)
         return {"objectives": len(self.objectives), "actions": len(self.actions), "kpis": len(self.kpis)}
+
+    def without_rows(self) -> Submission:
+        """The same submission, its report the same, without its rows (a batch's worker keeps them: they were
+        the most of what it sent back)."""
+        return dataclasses.replace(
+            self,
+            objectives=pd.DataFrame(),
+            actions=pd.DataFrame(),
+            kpis=pd.DataFrame(),
+            counted=self.counts(),
+        )
 
     def report(self) -> dict[str, Any]:
         """The report of spec: accepted, counts, every error and warning with its cell."""

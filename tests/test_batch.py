@@ -40,3 +40,49 @@ def test_checked_files_same_reports_in_order_past_bad_files(files, settings, wor
         f"{files[2]}: no such file."
     ]
     assert [c.submission.accepted for c in got] == [False] * len(files)  # each has an unknown status word
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_records_encoded_in_the_workers_are_the_bytes_the_inbox_writes_itself(
+    tmp_path, files, settings, workers
+):
+    """A submit's workers send back each accepted submission's rows as its record's JSON, without its frames
+    (checked_files(encoded=True)); the records written from them are byte for byte those written from the whole
+    submission, and the reports are the same."""
+    import datetime as dt
+
+    from actionplan.warehouse.inbox import Inbox
+    from tests.hostile import corpus
+    from tests.realbooks import quarterly_scorecard, yearly_scorecard
+
+    odd = tmp_path / "unicode.xlsx"
+    odd.write_bytes(corpus.unicode_oddities(tmp_path))
+    paths = [
+        *files,
+        str(quarterly_scorecard(tmp_path / "q.xlsx")),
+        str(yearly_scorecard(tmp_path / "y.xlsx")),
+        str(odd),
+    ]
+    now = dt.datetime(2024, 10, 4, 9, 30, tzinfo=dt.UTC)
+    ours, theirs = (
+        Inbox(tmp_path / "a" / "inbox", tmp_path / "a" / "archive"),
+        Inbox(tmp_path / "b" / "inbox", tmp_path / "b" / "archive"),
+    )
+    accepted = 0
+    for done in checked_files(paths, settings=settings, workers=workers, encoded=True):
+        if done.data is None:
+            continue
+        whole = check_workbook(done.data, done.submission.file, settings=settings)
+        mine = ours.submit(
+            done.submission, done.data, submitted_by="t", now=now, tables_json=done.tables_json
+        )
+        assert mine == theirs.submit(whole, done.data, submitted_by="t", now=now)
+        if whole.accepted:
+            accepted += 1
+            assert done.tables_json is not None and done.submission.actions.empty  # no frames came back
+    assert accepted >= 3  # the scorecards and the unicode plan (the fixture's plans carry an unknown status)
+    written = {p.name: p.read_bytes() for p in ours.pending_dir.glob("*.json")}
+    assert (
+        written == {p.name: p.read_bytes() for p in theirs.pending_dir.glob("*.json")}
+        and len(written) == accepted
+    )

@@ -75,7 +75,40 @@ def _plain(column: pd.Series) -> list[Any]:
     ]
 
 
-def record_from_submission(
+TABLE_FIELDS = ("objectives", "actions", "kpis", "messages")  # a record's last fields: its rows
+
+
+def record_tables(sub: Submission) -> dict[str, Any]:
+    """A submission's rows and messages as a record holds them (TABLE_FIELDS)."""
+    return {
+        "objectives": _table(sub.objectives),
+        "actions": _table(sub.actions),
+        "kpis": _table(sub.kpis),
+        "messages": [{"level": m.level, **m.as_dict()} for m in sub.messages],
+    }
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
+def encoded_tables(sub: Submission) -> dict[str, str]:
+    """record_tables as JSON text, made where the submission was checked (a batch's worker): the process that
+    queues it then needs none of its rows (Inbox.submit's tables_json)."""
+    return {name: _json(value) for name, value in record_tables(sub).items()}
+
+
+def record_body(record: dict[str, Any], tables_json: dict[str, str] | None = None) -> bytes:
+    """A record as its file holds it. tables_json: its TABLE_FIELDS already encoded (encoded_tables), the record
+    then being the rest; the bytes are the same either way (a JSON object is its members' JSON joined)."""
+    if tables_json is None:
+        return _json(record).encode("utf-8")
+    members = [*record.items()] + [(name, None) for name in TABLE_FIELDS]
+    text = ", ".join(f"{_json(k)}: {tables_json[k] if k in TABLE_FIELDS else _json(v)}" for k, v in members)
+    return ("{" + text + "}").encode("utf-8")
+
+
+def record_head(
     sub: Submission,
     data: bytes,
     *,
@@ -84,7 +117,7 @@ def record_from_submission(
     file_ext: str = "xlsx",
     council: str = DEFAULT_COUNCIL,
 ) -> dict[str, Any]:
-    """Everything the warehouse needs to load an accepted submission, as JSON-ready data."""
+    """A record's fields before its rows (record_from_submission less TABLE_FIELDS)."""
     return {
         "version": RECORD_VERSION,
         "id": submission_id(data, sub.department or "", sub.period or "", council),
@@ -101,11 +134,23 @@ def record_from_submission(
         "submitted_by": submitted_by,
         "submitted_at": submitted_at,
         "columns": sub.columns,
-        "objectives": _table(sub.objectives),
-        "actions": _table(sub.actions),
-        "kpis": _table(sub.kpis),
-        "messages": [{"level": m.level, **m.as_dict()} for m in sub.messages],
     }
+
+
+def record_from_submission(
+    sub: Submission,
+    data: bytes,
+    *,
+    submitted_by: str,
+    submitted_at: dt.datetime,
+    file_ext: str = "xlsx",
+    council: str = DEFAULT_COUNCIL,
+) -> dict[str, Any]:
+    """Everything the warehouse needs to load an accepted submission, as JSON-ready data."""
+    head = record_head(
+        sub, data, submitted_by=submitted_by, submitted_at=submitted_at, file_ext=file_ext, council=council
+    )
+    return {**head, **record_tables(sub)}
 
 
 @dataclass
@@ -141,13 +186,14 @@ class Inbox:
         """Whether a submission with this id is already waiting or loaded."""
         return (self.pending_dir / f"{rid}.json").exists() or (self.loaded_dir / f"{rid}.json").exists()
 
-    def put(self, record: dict[str, Any], data: bytes) -> Receipt:
-        """Archive the raw bytes and queue the record; identical resubmissions are recognised, not queued twice."""
+    def put(self, record: dict[str, Any], data: bytes, tables_json: dict[str, str] | None = None) -> Receipt:
+        """Archive the raw bytes and queue the record; identical resubmissions are recognised, not queued twice.
+        tables_json: the record's rows already encoded (record_body), the record being its head."""
         self.archive_raw(data, record.get("file_ext", "xlsx"))
         rid = record["id"]
         if (self.loaded_dir / f"{rid}.json").exists():
             return Receipt(rid, new=False)
-        body = json.dumps(record, default=_json_default, ensure_ascii=False).encode("utf-8")
+        body = record_body(record, tables_json)
         return Receipt(rid, new=create_atomic(self.pending_dir / f"{rid}.json", body))
 
     def submit(
@@ -160,9 +206,10 @@ class Inbox:
         now: dt.datetime | None = None,
         channel: str = "cli",
         council: str = DEFAULT_COUNCIL,
+        tables_json: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Queue an accepted submission for a council (or archive a rejected one); its report, with the receipt
-        when accepted.
+        when accepted. tables_json: its rows already encoded (encoded_tables), where sub came without them.
 
         Every attempt, whatever its outcome, leaves one line in the audit log (who, when, what, outcome).
         """
@@ -173,10 +220,11 @@ class Inbox:
             if self.known(rid):  # the same bytes again: answer at once, without building the record
                 receipt = Receipt(rid, new=False)
             else:
-                record = record_from_submission(
+                made = record_head if tables_json is not None else record_from_submission
+                record = made(
                     sub, data, submitted_by=submitted_by, submitted_at=now, file_ext=ext, council=council
                 )
-                receipt = self.put(record, data)
+                receipt = self.put(record, data, tables_json)
             report["submission_id"] = receipt.id
             report["new"] = receipt.new
             outcome = "accepted" if receipt.new else "duplicate"
