@@ -98,14 +98,12 @@ def encoded_tables(sub: Submission) -> dict[str, str]:
     return {name: _json(value) for name, value in record_tables(sub).items()}
 
 
-def record_body(record: dict[str, Any], tables_json: dict[str, str] | None = None) -> bytes:
-    """A record as its file holds it. tables_json: its TABLE_FIELDS already encoded (encoded_tables), the record
-    then being the rest; the bytes are the same either way (a JSON object is its members' JSON joined)."""
-    if tables_json is None:
-        return _json(record).encode("utf-8")
-    members = [*record.items()] + [(name, None) for name in TABLE_FIELDS]
-    text = ", ".join(f"{_json(k)}: {tables_json[k] if k in TABLE_FIELDS else _json(v)}" for k, v in members)
-    return ("{" + text + "}").encode("utf-8")
+def record_body(head: dict[str, Any], tables_json: dict[str, str]) -> bytes:
+    """A record as its file holds it: its head (record_head) and its TABLE_FIELDS already encoded (encoded_tables),
+    joined as json.dumps would join the whole (a JSON object is its members' JSON, in order)."""
+    members = [f"{_json(k)}: {_json(v)}" for k, v in head.items()]
+    members += [f"{_json(name)}: {tables_json[name]}" for name in TABLE_FIELDS]
+    return ("{" + ", ".join(members) + "}").encode("utf-8")
 
 
 def record_head(
@@ -117,7 +115,7 @@ def record_head(
     file_ext: str = "xlsx",
     council: str = DEFAULT_COUNCIL,
 ) -> dict[str, Any]:
-    """A record's fields before its rows (record_from_submission less TABLE_FIELDS)."""
+    """Everything the warehouse needs of an accepted submission but its rows (TABLE_FIELDS), JSON-ready."""
     return {
         "version": RECORD_VERSION,
         "id": submission_id(data, sub.department or "", sub.period or "", council),
@@ -135,22 +133,6 @@ def record_head(
         "submitted_at": submitted_at,
         "columns": sub.columns,
     }
-
-
-def record_from_submission(
-    sub: Submission,
-    data: bytes,
-    *,
-    submitted_by: str,
-    submitted_at: dt.datetime,
-    file_ext: str = "xlsx",
-    council: str = DEFAULT_COUNCIL,
-) -> dict[str, Any]:
-    """Everything the warehouse needs to load an accepted submission, as JSON-ready data."""
-    head = record_head(
-        sub, data, submitted_by=submitted_by, submitted_at=submitted_at, file_ext=file_ext, council=council
-    )
-    return {**head, **record_tables(sub)}
 
 
 @dataclass
@@ -186,9 +168,9 @@ class Inbox:
         """Whether a submission with this id is already waiting or loaded."""
         return (self.pending_dir / f"{rid}.json").exists() or (self.loaded_dir / f"{rid}.json").exists()
 
-    def put(self, record: dict[str, Any], data: bytes, tables_json: dict[str, str] | None = None) -> Receipt:
-        """Archive the raw bytes and queue the record; identical resubmissions are recognised, not queued twice.
-        tables_json: the record's rows already encoded (record_body), the record being its head."""
+    def put(self, record: dict[str, Any], data: bytes, tables_json: dict[str, str]) -> Receipt:
+        """Archive the raw bytes and queue the record (its head, and its rows encoded: record_body); identical
+        resubmissions are recognised, not queued twice."""
         self.archive_raw(data, record.get("file_ext", "xlsx"))
         rid = record["id"]
         if (self.loaded_dir / f"{rid}.json").exists():
@@ -220,11 +202,10 @@ class Inbox:
             if self.known(rid):  # the same bytes again: answer at once, without building the record
                 receipt = Receipt(rid, new=False)
             else:
-                made = record_head if tables_json is not None else record_from_submission
-                record = made(
+                record = record_head(
                     sub, data, submitted_by=submitted_by, submitted_at=now, file_ext=ext, council=council
                 )
-                receipt = self.put(record, data, tables_json)
+                receipt = self.put(record, data, encoded_tables(sub) if tables_json is None else tables_json)
             report["submission_id"] = receipt.id
             report["new"] = receipt.new
             outcome = "accepted" if receipt.new else "duplicate"
