@@ -199,3 +199,34 @@ def test_every_attempt_is_audited(tmp_path, inbox):
     ]
     assert log[0]["submission_id"] == log[1]["submission_id"] and log[2]["submission_id"] is None
     assert log[0]["sha256"] == log[1]["sha256"] != log[2]["sha256"]
+
+
+def test_a_load_of_many_checkpoints_once_at_the_end(tmp_path, inbox):
+    """DuckDB's automatic checkpoints are put off while the inbox loads (one transaction per submission still) and
+    done once after it: the WAL is empty then, the setting back to its default, and every submission is there."""
+    import duckdb
+
+    default = duckdb.connect().execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+    for n in range(3):
+        path = canonical_workbook(tmp_path / f"d{n}.xlsx", department=f"Dept {n}", actions=[action(f"A{n}")])
+        assert submit(inbox, path)["accepted"]
+    path = tmp_path / "warehouse.duckdb"
+    w = open_warehouse(str(path))
+    seen = []
+    real_load = w.load
+
+    def load(record, frames=None):
+        seen.append(w.scalar("SELECT current_setting('checkpoint_threshold')"))
+        return real_load(record, frames)
+
+    w.load = load
+    try:
+        result = load_inbox(inbox, w)
+        assert len(result.loaded) == 3 and not result.failed
+        assert set(seen) == {"14.9 GiB"}  # put off while the records load
+        assert w.con.execute("SELECT current_setting('checkpoint_threshold')").fetchone() == default
+        wal = tmp_path / "warehouse.duckdb.wal"
+        assert not wal.exists() or wal.stat().st_size == 0  # checkpointed: the file holds it all
+        assert w.submission_counts()["submissions"] == 3
+    finally:
+        w.close()

@@ -144,6 +144,12 @@ class Warehouse(ABC):
     _depth = 0
 
     @contextmanager
+    def loading_many(self) -> Iterator[None]:
+        """Around a load of many submissions (one transaction each): a backend may put off work it would
+        otherwise repeat at every commit. Nothing here; DuckDB checkpoints once, at the end."""
+        yield
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction; nested calls join the outer one (a load inside a caller's transaction)."""
         if self._depth:

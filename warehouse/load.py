@@ -110,6 +110,14 @@ def load_inbox(inbox: Inbox, warehouse: Warehouse) -> LoadResult:
     ahead = _taken(inbox)
     pending = inbox.pending()
     progress.begin("departments written", len(pending))
+    with warehouse.loading_many():
+        _load_each(pending, ahead, inbox, warehouse, result)
+    return result
+
+
+def _load_each(
+    pending: list[Path], ahead: ReadAhead | None, inbox: Inbox, warehouse: Warehouse, result: LoadResult
+) -> None:
     for path in pending:
         try:
             record, frames = (ahead.take(path) if ahead else None) or (inbox.read(path), None)
@@ -137,4 +145,3 @@ def load_inbox(inbox: Inbox, warehouse: Warehouse) -> LoadResult:
             }
         )
         progress.advance("departments written", f"{record.get('department')}, {record.get('period')}")
-    return result
