@@ -22,7 +22,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from actionplan import xlsx_rows
+from actionplan import rows_helper, xlsx_rows
 from actionplan.clock import DEFAULT_TIMEZONE, zone_named
 from actionplan.columns import BY_HEADING, kind_of, rollup_headings
 from actionplan.columns import (
@@ -488,6 +488,7 @@ def _build_rollup(facts: RollupFacts, target: str, scratch: str) -> None:
     # no more memory than a short one. Everything here writes rows in order; its one cost is that
     # charts get no cached values from cells, so each chart series carries its own (see _bar_chart).
     workbook = ParallelDeflateWorkbook(target, {**SAFE_OPTIONS, "constant_memory": True, "tmpdir": scratch})
+    rows_helper.start()  # its start overlaps the first sheets; the big tables' rows are made there (xlsx_rows)
     try:
         workbook.set_properties(
             {

@@ -24,6 +24,8 @@ from xlsxwriter.format import Format
 from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
 from xlsxwriter.worksheet import RowInfo, Worksheet
 
+from . import rows_helper
+
 BLANK = object()  # a cell with a format but no value (a highlighted empty cell)
 
 _BLOCK = 2048  # rows serialised per write: bounded memory for a 120,000-row sheet
@@ -93,22 +95,74 @@ def write_rows(
     starts = _set_heights(ws, first_row, heights, height_rows)
     marked = sorted(set(used).union(height_rows))
     _extend_dimensions(ws, first_row + marked[0], first_row + marked[-1], used_columns)
-    letters = [xl_col_to_name(c) for c in range(len(columns))]
+    cells = [(xl_col_to_name(c), columns[c], formats[c]) for c in used_columns]
+    job: RowsJob = (first_row, rows, cells, used, starts)
+    if rows >= 2 and rows * len(cells) >= rows_helper.OFFLOAD_FROM:
+        # A big table's first rows are made by the helper process, on another core, while this one makes the rest
+        # (rows_helper): each half's XML is the same wherever it is made, and the halves go into the file in order.
+        head, tail = _split(job, rows // 2)
+        if rows_helper.offload(ws, head):
+            job = tail
     write = ws.fh.write
+    for text in rows_text(*job):
+        write(text)
+    ws.previous_row = first_row + rows  # these rows are written: the next write begins below them
+    ws.table.clear()
+
+
+# rows_text's arguments: the rows' first row (the one above them), how many, each used column's letter, values
+# and formats, the rows with a cell (or every one), and the start tags of rows with a height.
+RowsJob = tuple[int, int, list[tuple[str, Sequence[Any], Sequence[Any]]], "set[int] | range", dict[int, str]]
+
+
+def _split(job: RowsJob, k: int) -> tuple[RowsJob, RowsJob]:
+    """The job's first k rows, and the rest (each numbered from its own first row, as rows_text counts)."""
+    first_row, rows, cells, used, starts = job
+    if isinstance(used, range):
+        used_head: set[int] | range = range(k)
+        used_tail: set[int] | range = range(rows - k)
+    else:
+        used_head = {i for i in used if i < k}
+        used_tail = {i - k for i in used if i >= k}
+    head = (
+        first_row,
+        k,
+        [(letter, values[:k], looks[:k]) for letter, values, looks in cells],
+        used_head,
+        {i: tag for i, tag in starts.items() if i < k},
+    )
+    tail = (
+        first_row + k,
+        rows - k,
+        [(letter, values[k:], looks[k:]) for letter, values, looks in cells],
+        used_tail,
+        {i - k: tag for i, tag in starts.items() if i >= k},
+    )
+    return head, tail
+
+
+def rows_text(
+    first_row: int,
+    rows: int,
+    cells: Sequence[tuple[str, Sequence[Any], Sequence[Format | None]]],
+    used: set[int] | range,
+    starts: dict[int, str],
+) -> Iterator[str]:
+    """The XML of rows first_row + 1, … (a block of rows at a time), from each used column's letter, values and
+    formats: everything write_rows writes into the row file, made from plain data (the helper process makes it
+    from a pickled copy)."""
     for block in range(0, rows, _BLOCK):
         end = min(block + _BLOCK, rows)
         numbers = [str(first_row + i + 1) for i in range(block, end)]
         # Argument 0 of a row's template is its start tag, 1 its number, 2… the values' text by used column.
         parts = [
-            _column_parts(letters[c], 2 + k, columns[c][block:end], formats[c][block:end])
-            for k, c in enumerate(used_columns)
+            _column_parts(letter, 2 + k, values[block:end], looks[block:end])
+            for k, (letter, values, looks) in enumerate(cells)
         ]
         tags = [starts.get(i) or f'<row r="{n}">' for i, n in zip(range(block, end), numbers, strict=True)]
         arguments = zip(tags, numbers, *(values for _, values in parts), strict=True)
         kept = [i in used for i in range(block, end)] if isinstance(used, set) else None
-        write("".join(_rows_xml([fragments for fragments, _ in parts], arguments, kept)))
-    ws.previous_row = first_row + rows  # these rows are written: the next write begins below them
-    ws.table.clear()
+        yield "".join(_rows_xml([fragments for fragments, _ in parts], arguments, kept))
 
 
 def _reserve_format_indices(

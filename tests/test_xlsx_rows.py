@@ -115,3 +115,74 @@ def test_a_worksheet_not_in_constant_memory_is_not_streamed(tmp_path):
         streaming.close()
     finally:
         wb.close()
+
+
+# --- The helper process (actionplan/rows_helper.py): a big table's first half made on another core ---------------
+
+_MANY = 5000  # rows: over two of write_rows' blocks in each half
+
+
+def _many_rows():
+    """A table of _MANY rows with everything write_rows distinguishes: text xlsxwriter changes, numbers, gaps (a
+    row with no cell at all), highlighted blanks, formats that vary by row and row heights on both halves."""
+    text = [
+        None if i % 97 == 0 else ("two\nlines" if i % 7 == 0 else "&<b>" if i % 11 == 0 else f"action {i}")
+        for i in range(_MANY)
+    ]
+    numbers = [None if i % 97 == 0 else (i * 1.25 if i % 3 else i) for i in range(_MANY)]
+    blanks = [None if i % 97 == 0 else (BLANK if i % 5 == 0 else " lead") for i in range(_MANY)]
+    looks = [
+        ["wrap" if i % 2 else "bold" for i in range(_MANY)],
+        ["date"] * _MANY,
+        ["fill" if i % 5 == 0 else "wrap" for i in range(_MANY)],
+    ]
+    heights = [30.0 if i % 13 == 0 else None for i in range(_MANY)]
+    return [text, numbers, blanks], looks, heights
+
+
+@pytest.fixture
+def helper_for_every_table(monkeypatch):
+    from actionplan import rows_helper
+
+    monkeypatch.setenv("ACTIONPLAN_ROWS_HELPER", "1")
+    monkeypatch.setattr(rows_helper, "OFFLOAD_FROM", 1)
+    monkeypatch.setattr(rows_helper, "_cores", lambda: 2)
+    helper = rows_helper.start()
+    assert helper is not None
+    return helper
+
+
+@pytest.mark.parametrize("name", [*TABLES, "many rows"])
+def test_rows_made_by_the_helper_are_xlsxwriters_bytes(tmp_path, helper_for_every_table, name):
+    table = _many_rows() if name == "many rows" else TABLES[name]
+    cells = _workbook(tmp_path / "cells.xlsx", table, streamed=False)
+    handed = helper_for_every_table.handed
+    helped = _workbook(tmp_path / "helped.xlsx", table, streamed=True)
+    assert helper_for_every_table.handed == handed + 1  # the helper made the first half of the rows
+    assert sorted(helped) == sorted(cells)
+    # Byte for byte, "Below the table" (written while the helper worked) after the helper's rows included.
+    assert [part for part in cells if cells[part] != helped[part]] == []
+
+
+def test_rows_are_made_here_when_the_helper_is_gone(tmp_path, monkeypatch, helper_for_every_table):
+    from actionplan import rows_helper
+
+    cells = _workbook(tmp_path / "cells.xlsx", _many_rows(), streamed=False)
+    helper_for_every_table.proc.kill()
+    helper_for_every_table.proc.wait()
+    monkeypatch.setattr(helper_for_every_table, "alive", lambda: True)  # handed a job all the same
+    handed = helper_for_every_table.handed
+    helped = _workbook(tmp_path / "helped.xlsx", _many_rows(), streamed=True)
+    assert helper_for_every_table.handed in (handed, handed + 1)  # refused at once, or failed once handed
+    assert [part for part in cells if cells[part] != helped[part]] == []
+    monkeypatch.setattr(rows_helper, "_helper", None)  # the next test starts one of its own
+
+
+def test_no_helper_when_asked_for_none_or_on_one_core(monkeypatch):
+    from actionplan import rows_helper
+
+    monkeypatch.setenv("ACTIONPLAN_ROWS_HELPER", "0")
+    assert rows_helper.start() is None
+    monkeypatch.setenv("ACTIONPLAN_ROWS_HELPER", "1")
+    monkeypatch.setattr(rows_helper, "_cores", lambda: 1)
+    assert rows_helper.start() is None
