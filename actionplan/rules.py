@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import limits
 from .values import present
 from .vocabulary import (
     AVERAGE,
@@ -151,9 +152,7 @@ def year_to_date(
 # --- plausibility --------------------------------------------------------------------------------------------
 
 NO_DATA_RUN = 3  # periods running with no actual for a due, rated KPI: warned about
-PLAUSIBLE_RATIO = (
-    10.0  # the plausible_ratio setting's default: an actual ten times its target or last period's
-)
+PLAUSIBLE_RATIO = limits.PLAUSIBLE_RATIO  # the plausible_ratio setting's default
 
 
 def implausible(actual: Any, against: Any, ratio: float) -> bool:

@@ -99,15 +99,28 @@ def _server_configured() -> bool:
         return False
 
 
-def run_flow(flow_name: str, **params: Any) -> dict[str, Any]:
-    """Run a flow in this process (a temporary local Prefect server, or PREFECT_API_URL's server)."""
+def start_temporary_server(settings=None) -> None:
+    """Start Prefect's temporary server now, unless one is running or Prefect is pointed at a server of the
+    council's own. The `actionplan` command calls this first thing for a command that runs a flow (launch.py): the
+    server's start is the longest thing such a command waits for. Settings that do not load are left for the
+    command itself to report."""
     global _SERVER
-    s = load_settings()
-    _quiet_prefect(s)
+    if settings is None:
+        try:
+            settings = load_settings()
+        except Exception:
+            return
+    _quiet_prefect(settings)
     if _SERVER is None and not _server_configured():
         # Its SQLite file goes in PREFECT_HOME, which a home not used before does not have yet.
         Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
         _SERVER = _TemporaryServer()
+
+
+def run_flow(flow_name: str, **params: Any) -> dict[str, Any]:
+    """Run a flow in this process (a temporary local Prefect server, or PREFECT_API_URL's server)."""
+    s = load_settings()
+    start_temporary_server(s)
     if _SERVER is not None:
         # The pending records read while the server starts (this process only waits for it meanwhile).
         from actionplan.warehouse import loads_frames

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfoNotFoundError
 from .clock import zone_named
 from .councils import DEFAULT_COUNCIL, council_in_file_name, council_name
 from .errors import StartupError
-from .rules import PLAUSIBLE_RATIO
+from .limits import PLAUSIBLE_RATIO
 
 # The package's data folders: top-level folders in the checkout, actionplan.* packages in the wheel.
 LAYOUTS_DIR = Path(str(resources.files("actionplan.templates"))) / "layouts"

@@ -251,3 +251,37 @@ def test_cli_exits_at_once_and_leaves_no_process_behind(tmp_path, home):
         time.sleep(0.2)
     assert _processes_with(marker) == []
     assert run("consolidate", "--period", "Autumn", env={name: value}, check=False).returncode == 2
+
+
+def test_a_flow_command_starts_prefects_server_before_it_imports_the_cli(tmp_path, home):
+    """`actionplan consolidate` (launch.py) starts Prefect's temporary server before pandas, Prefect or the CLI are
+    imported, so the server's seconds of start-up overlap theirs; any other command never starts one."""
+    run("submit", canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")]))
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import sys\n"
+        "seen = []\n"
+        "def hook(event, args):\n"
+        "    if event == 'subprocess.Popen' and 'uvicorn' in map(str, args[1] or ()):\n"
+        "        seen.append(sorted({'pandas', 'prefect', 'actionplan.cli'} & set(sys.modules)))\n"
+        "sys.addaudithook(hook)\n"
+        "import atexit\n"
+        "atexit.register(lambda: print('SERVER STARTS', seen, file=sys.stderr, flush=True))\n"
+        "from actionplan.launch import run\n"
+        "run()\n"
+    )
+
+    def command(*args):
+        return subprocess.run(
+            [sys.executable, str(probe), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=dict(os.environ),
+        )
+
+    p = command("consolidate", "--period", "2024/25 Q2")
+    assert p.returncode == 0, p.stderr
+    assert "Rollup written" in p.stdout
+    assert "SERVER STARTS [[]]" in p.stderr  # once, with none of them imported yet
+    assert "SERVER STARTS []" in command("export", "--help").stderr
