@@ -11,6 +11,14 @@ import subprocess
 NICENESS = 10  # as `nice` gives by default
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity on Linux, else the machine's): what its pools are sized to."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def lower_priority(process: subprocess.Popen) -> None:
     """Lower a helper process's CPU priority by NICENESS (where the system allows it; nothing otherwise)."""
     if not hasattr(os, "setpriority"):  # Windows

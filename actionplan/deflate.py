@@ -12,7 +12,6 @@ ParallelZipFile instead, whose entries of 4 MiB and more are compressed this way
 
 from __future__ import annotations
 
-import os
 import threading
 import zipfile
 import zlib
@@ -22,6 +21,8 @@ from typing import Any
 
 import xlsxwriter.workbook
 from xlsxwriter.workbook import Workbook
+
+from .background import usable_cores
 
 BLOCK = 1 << 20
 WINDOW = 1 << 15  # deflate's window: what a block may refer back to
@@ -35,11 +36,7 @@ def _threads() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            try:
-                cores = len(os.sched_getaffinity(0))
-            except AttributeError:  # not Linux
-                cores = os.cpu_count() or 1
-            _pool = ThreadPoolExecutor(max_workers=max(1, cores), thread_name_prefix="deflate")
+            _pool = ThreadPoolExecutor(max_workers=usable_cores(), thread_name_prefix="deflate")
         return _pool
 
 

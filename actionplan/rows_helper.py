@@ -1,16 +1,17 @@
-"""A helper process that makes a big table's row XML while the rollup's own process goes on with the next sheet.
+"""A helper process that makes the first half of a big table's row XML while the rollup's own process makes the rest.
 
-Serialising a 100,000-row Actions sheet (xlsx_rows.rows_text: one str.format a row) is seconds of one core, and
-the rollup's process has nothing else to give the other core while it writes the sheets. So write_rows hands a
-table of OFFLOAD_FROM cells or more to this process (`python -m actionplan.rows_helper`, started once per process
-and kept), pickled: the column letters, the values and each cell's format index. The helper appends the rows'
-XML to the worksheet's own row file (xlsxwriter's constant_memory temporary file), made by the very same
-function write_rows calls otherwise, so the workbook is byte for byte the same.
+Serialising a 100,000-row Actions sheet (xlsx_rows.rows_text: one str.format a row) is seconds of one core. So
+write_rows hands the first half of a table of OFFLOAD_FROM cells or more to this process (`python -m
+actionplan.rows_helper`, started once per process and kept), pickled: the column letters, the values and each
+cell's format index. The helper appends the rows' XML to the worksheet's own row file (xlsxwriter's
+constant_memory temporary file), made by the very same function write_rows calls for the second half, so the
+workbook is byte for byte the same.
 
-Until the helper says it is done, the worksheet's row file is a _Spliced in front of the real one: anything that
-would write to it or read it (a later row, the workbook's close) waits for the helper first. If the helper fails
-or has gone, the rows are made here instead, from the same job, after what it may have written is cut off: a
-rollup never depends on the helper being there. One core, or ACTIONPLAN_ROWS_HELPER=0: no helper at all.
+Until the helper says it is done, the worksheet's row file is a _Spliced in front of the real one: rows written
+meanwhile (the second half, a table below) go to a file of their own, appended after the helper's; anything else
+(the workbook reading the rows back at close) waits for the helper first. If the helper fails or has gone, the rows
+are made here instead, from the same job, after what it may have written is cut off: a rollup never depends on the
+helper being there. One core, or ACTIONPLAN_ROWS_HELPER=0: no helper at all.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from collections import deque
 from concurrent.futures import Future
 from io import BytesIO
 from typing import Any
+
+from . import background
 
 OFFLOAD_FROM = 100_000  # cells: below this, pickling and handing a table over saves less than it costs
 _LENGTH = 8  # bytes of a job's length before its pickle, on the helper's stdin
@@ -162,18 +165,11 @@ _helper: _Helper | None = None
 _helper_lock = threading.Lock()
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def start() -> _Helper | None:
     """The helper process, started now if it is not running (so its start overlaps the caller's work), or None
     where there is no other core to give it, or ACTIONPLAN_ROWS_HELPER=0."""
     global _helper
-    if os.environ.get("ACTIONPLAN_ROWS_HELPER", "1") == "0" or _cores() < 2:
+    if os.environ.get("ACTIONPLAN_ROWS_HELPER", "1") == "0" or background.usable_cores() < 2:
         return None
     with _helper_lock:
         if _helper is None or not _helper.alive():
@@ -195,9 +191,8 @@ class _Spliced:
         self._ws, self._fh, self._size = ws, fh, size
         self._done: Future[None] | None = done
         self._job: tuple = job  # kept until joined: the rows are made here from it if the helper fails
-        self._after: Any = (
-            None  # what was written while the helper worked (a temporary file, made on first use)
-        )
+        # What was written while the helper worked: a temporary file, made on first use.
+        self._after: Any = None
 
     def write(self, text: str) -> int:
         if self._done is None:
@@ -254,9 +249,8 @@ def offload(ws: Any, job: tuple) -> bool:
         return False  # not xlsxwriter's row file, or rows already handed over for it (these go after them)
     helper = start()
     if helper is None or not helper.idle():
-        return (
-            False  # busy with another table: this one is made here meanwhile, so neither waits for the other
-        )
+        # Busy with another table: this one is made here meanwhile, so neither waits for the other.
+        return False
     current.flush()
     size = os.fstat(current.fileno()).st_size
     done = helper.submit(current.name, job)

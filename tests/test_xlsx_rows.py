@@ -146,7 +146,7 @@ def helper_for_every_table(monkeypatch):
 
     monkeypatch.setenv("ACTIONPLAN_ROWS_HELPER", "1")
     monkeypatch.setattr(rows_helper, "OFFLOAD_FROM", 1)
-    monkeypatch.setattr(rows_helper, "_cores", lambda: 2)
+    monkeypatch.setattr(rows_helper.background, "usable_cores", lambda: 2)
     helper = rows_helper.start()
     assert helper is not None
     return helper
@@ -184,5 +184,5 @@ def test_no_helper_when_asked_for_none_or_on_one_core(monkeypatch):
     monkeypatch.setenv("ACTIONPLAN_ROWS_HELPER", "0")
     assert rows_helper.start() is None
     monkeypatch.setenv("ACTIONPLAN_ROWS_HELPER", "1")
-    monkeypatch.setattr(rows_helper, "_cores", lambda: 1)
+    monkeypatch.setattr(rows_helper.background, "usable_cores", lambda: 1)
     assert rows_helper.start() is None
