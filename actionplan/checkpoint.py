@@ -238,10 +238,15 @@ def _context(docs_dir: Path | None):
 
 
 def run_checkpoints(
-    batches: dict[str, _Batch], period: str, docs_dir: Path | None = None, run_name: str | None = None
+    batches: dict[str, _Batch],
+    period: str,
+    docs_dir: Path | None = None,
+    run_name: str | None = None,
+    stored: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """Run each kind's suite through a GX checkpoint over its batch; the ExpectationSuiteValidationResult by kind.
-    With docs_dir, the checkpoints' UpdateDataDocsAction builds a Data Docs site there."""
+    With docs_dir, the checkpoints' UpdateDataDocsAction builds a Data Docs site there. stored: filled with each
+    kind's result as GX's store serialised it (_stored_json)."""
     gx, context = _context(docs_dir)
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -279,14 +284,45 @@ def run_checkpoints(
                 name=f"actionplan {kind}",
                 validation_definitions=[validation],
                 actions=actions,
-                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [WHERE]},
+                # Every failing row by its WHERE label (the comparison with Submit needs them all), but not the
+                # pandas query GX would add to fetch them again: a frame no reader of the docs has, as long as
+                # the list itself (its page was 16 times the size with it).
+                result_format={
+                    "result_format": "COMPLETE",
+                    "unexpected_index_column_names": [WHERE],
+                    "return_unexpected_index_query": False,
+                },
             )
         )
         run = checkpoint.run(batch_parameters={"dataframe": batch.frame}, run_id=run_id)
-        (result,) = run.run_results.values()
+        ((key, result),) = run.run_results.items()
         results[kind] = result
+        if stored is not None:
+            stored[kind] = _stored_json(context, key)
         progress.advance("suites validated", kind)
     return results
+
+
+def _stored_json(context: Any, key: Any) -> str | None:
+    """The result as the context's validation results store serialised it when the validation stored it (GX's
+    own JSON of it, made anyway), so the results file need not convert it a second time; None where the store
+    keeps no text of it."""
+    store = context.validation_results_store
+    try:
+        stored = store._store_backend.get(store.key_to_tuple(key))
+    except Exception:  # a GX whose store works otherwise: the file converts the result itself
+        return None
+    return stored if isinstance(stored, str) else None
+
+
+def _result_json(result: Any, stored: str | None) -> dict[str, Any]:
+    """A kind's ExpectationSuiteValidationResult for the results file, as GX stored it where it did."""
+    if stored is None:
+        return result.to_json_dict()
+    body = json.loads(stored)
+    # The checkpoint marks its results after the store has them.
+    body.setdefault("meta", {}).update({k: v for k, v in result.meta.items() if k not in body["meta"]})
+    return body
 
 
 # -- comparing with Submit --------------------------------------------------------------------------------------
@@ -399,8 +435,9 @@ def validate_period(
     batches = batch_frames(records)
     outcome = PeriodValidation(period, council, len(records), unchecked=list(unchecked or []))
     building = Path(tempfile.mkdtemp(prefix=".building-", dir=_made(docs_dir.parent))) if docs_dir else None
+    stored: dict[str, str | None] = {}
     try:
-        results = run_checkpoints(batches, period, building, run_name) if batches else {}
+        results = run_checkpoints(batches, period, building, run_name, stored) if batches else {}
         outcome.disagreements = disagreements(records, batches, results)
         for kind, result in results.items():
             stats = result.statistics
@@ -423,7 +460,7 @@ def validate_period(
         body = {
             "run": run_name,
             "validation": outcome.as_dict() | {"results_file": str(path)},
-            "results": {k: r.to_json_dict() for k, r in results.items()},
+            "results": {k: _result_json(r, stored.get(k)) for k, r in results.items()},
         }
         write_atomic(path, json.dumps(body, indent=1, default=str, ensure_ascii=False).encode("utf-8"))
         outcome.results_file = str(path)

@@ -84,6 +84,51 @@ def test_validate_period_agrees_with_submit_over_departments_at_once(tmp_path, s
     assert str(stored) == outcome.results_file
 
 
+def test_the_results_file_holds_what_gx_found_and_the_docs_name_rows_not_a_pandas_query(
+    tmp_path, settings, monkeypatch
+):
+    """The results file holds each suite's result as GX serialised it for its own store (the same content as
+    converting the result again), and neither it nor the Data Docs carry GX's pandas query for the failing rows
+    (`df.filter(items=[…])`, as long as the list of rows itself, over a frame no reader has): the rows are
+    named by where they are."""
+    import json
+
+    from actionplan import checkpoint
+
+    converted = {}
+    run = checkpoint.run_checkpoints
+
+    def keeping(batches, *args, **kwargs):  # the results as GX returned them, converted the old way
+        results = run(batches, *args, **kwargs)
+        (serialised,) = [a for a in args if isinstance(a, dict)]  # GX's store's own JSON of each, taken
+        assert set(serialised) == set(results) and all(isinstance(v, str) for v in serialised.values())
+        converted.update({k: json.loads(json.dumps(r.to_json_dict(), default=str)) for k, r in results.items()})
+        return results
+
+    monkeypatch.setattr(checkpoint, "run_checkpoints", keeping)
+    outcome = _validate(settings, _submit_and_load(settings, *_two_departments(tmp_path)))
+    stored = json.loads(Path(outcome.results_file).read_text(encoding="utf-8"))["results"]
+    assert set(stored) == {"actions", "kpis"}
+    for kind, result in stored.items():
+        assert result == converted[kind]
+        assert result["meta"]["checkpoint_id"]  # marked by the checkpoint after its store had the result
+    lead = next(
+        r["result"]
+        for r in stored["actions"]["results"]
+        if r["expectation_config"]["kwargs"].get("column") == "lead_officer"
+        and r["expectation_config"]["type"] == "expect_column_values_to_not_be_null"
+    )
+    assert [item["where"] for item in lead["unexpected_index_list"]] == [
+        "Finance · Actions row 3",
+        "Legal · Actions row 3",
+        "Legal · Actions row 4",
+    ]
+    assert "unexpected_index_query" not in lead
+    pages = list(Path(outcome.docs_index).parent.glob("validations/**/*.html"))
+    assert pages and not any("df.filter(" in p.read_text(encoding="utf-8") for p in pages)
+    assert any("Legal · Actions row 4" in p.read_text(encoding="utf-8") for p in pages)
+
+
 def test_validate_period_names_what_submit_reported_and_the_record_no_longer_has(tmp_path, settings):
     import json
 
