@@ -27,6 +27,10 @@ from .background import usable_cores
 BLOCK = 1 << 20
 WINDOW = 1 << 15  # deflate's window: what a block may refer back to
 PARALLEL_FROM = 4 << 20  # smaller entries are not worth the threads
+# The big entries' level where the writer asks for none (xlsxwriter does not): on a rollup's 136 MB of XML, level 5
+# costs two thirds of level 6's CPU (0.65 s against 0.99 s on one core) for a file 3% larger (11.5 MB, 11.1 MB);
+# level 3 would save 0.2 s more for a file 18% larger than level 6's.
+LEVEL = 5
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -96,7 +100,7 @@ class ParallelZipFile(zipfile.ZipFile):
             and name.file_size >= PARALLEL_FROM
         ):
             level = name._compresslevel  # type: ignore[attr-defined]
-            opened._compressor = ParallelDeflate(6 if level is None or level < 0 else level)  # type: ignore[attr-defined]
+            opened._compressor = ParallelDeflate(LEVEL if level is None or level < 0 else level)  # type: ignore[attr-defined]
         return opened
 
 
