@@ -102,7 +102,9 @@ def test_the_results_file_holds_what_gx_found_and_the_docs_name_rows_not_a_panda
         results = run(batches, *args, **kwargs)
         (serialised,) = [a for a in args if isinstance(a, dict)]  # GX's store's own JSON of each, taken
         assert set(serialised) == set(results) and all(isinstance(v, str) for v in serialised.values())
-        converted.update({k: json.loads(json.dumps(r.to_json_dict(), default=str)) for k, r in results.items()})
+        converted.update(
+            {k: json.loads(json.dumps(r.to_json_dict(), default=str)) for k, r in results.items()}
+        )
         return results
 
     monkeypatch.setattr(checkpoint, "run_checkpoints", keeping)
