@@ -285,3 +285,41 @@ def test_a_flow_command_starts_prefects_server_before_it_imports_the_cli(tmp_pat
     assert "Rollup written" in p.stdout
     assert "SERVER STARTS [[]]" in p.stderr  # once, with none of them imported yet
     assert "SERVER STARTS []" in command("export", "--help").stderr
+
+
+def test_a_flow_call_imports_nothing_of_its_own_once_the_server_answers(tmp_path, home):
+    """What calling a flow imports on its way to the flow's start (Prefect's flow engine, fastapi's encoders for
+    its parameters, graphviz for its visualisation) is imported while Prefect's temporary server still starts,
+    not between the server's first answers, where each import would delay the flow's start."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import sys\n"
+        "from actionplan import runs\n"
+        "late, answered = [], []\n"
+        "def hook(event, args):\n"
+        "    if event == 'import' and answered and args[0].split('.')[0] in ('fastapi', 'graphviz', 'starlette'):\n"
+        "        late.append(args[0])\n"
+        "    if event == 'import' and answered and args[0] == 'prefect.flow_engine':\n"
+        "        late.append(args[0])\n"
+        "sys.addaudithook(hook)\n"
+        "wait = runs._TemporaryServer.wait_ready\n"
+        "def waiting(self):\n"
+        "    url = wait(self)\n"
+        "    answered.append(url)\n"
+        "    return url\n"
+        "runs._TemporaryServer.wait_ready = waiting\n"
+        "import atexit\n"
+        "atexit.register(lambda: print('ANSWERED', len(answered), 'LATE', sorted(set(late)), file=sys.stderr))\n"
+        "from actionplan.launch import run\n"
+        "run()\n"
+    )
+    p = subprocess.run(
+        [sys.executable, str(probe), "ingest"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
+    assert p.returncode == 0, p.stderr
+    assert "0 loaded" in p.stdout
+    assert "ANSWERED 1 LATE []" in p.stderr
