@@ -7,6 +7,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import startup
 from .background import usable_cores
 from .check import check_workbook
 from .errors import ActionplanError
@@ -65,6 +66,7 @@ def checked_files(
     Checks are pure Python work per cell, so threads would share one core: files go to a pool of processes
     when there are several, and a single file is checked right here (no pool to start).
     """
+    startup.resume()  # the imports done (launch.py paused the collector for them), before the pool forks from here
     jobs = [(str(p), options, settings, encoded) for p in paths]
     workers = min(workers or default_workers(), len(jobs))
     if workers <= 1:

@@ -85,8 +85,9 @@ def latest_period(warehouse_url: str, council: str = DEFAULT_COUNCIL) -> str | N
 def publish_snapshots(warehouse_url: str, period: str, council: str) -> int:
     """Publish the period's plans per department, read-only for the service's checks at the next period's Submit.
 
-    Done in a process of its own (warehouse/snapshot.publish_in_worker) while this task's thread waits on it, so
-    the flow writes the rollup meanwhile; the warehouse is read-only there and closed here."""
+    Done in the worker process GX validates in (warehouse/snapshot.publish_in_worker, after its validation) while
+    this task's thread waits on it, so the flow writes the rollup meanwhile; the warehouse is read-only there and
+    closed here."""
     from actionplan.warehouse.snapshot import publish_in_worker
 
     return publish_in_worker(warehouse_url, period, council)

@@ -874,10 +874,36 @@ def test_remind_with_the_mail_server_down_records_nothing_and_a_later_run_sends(
     assert len(smtp.messages) == 4 and len(quarter.register.reminded()) == 4
 
 
-def test_snapshots_published_from_their_own_process_are_the_ones_made_here(home, tmp_path):
-    """The consolidate flow publishes the snapshots from a process of its own (warehouse/snapshot.publish_in_worker,
-    the warehouse read-only there) while it writes the rollup: the same files as published here; a warehouse
-    another process holds is named in words."""
+def test_snapshots_go_to_the_home_of_the_caller_not_of_the_worker_started_before(home, tmp_path, monkeypatch):
+    """The worker process outlives the run that started it (a process that consolidates again, for another home
+    say): the snapshots go under the home of the process asking for them."""
+    from actionplan.warehouse import open_warehouse
+    from actionplan.warehouse.inbox import Inbox
+    from actionplan.warehouse.load import load_inbox
+    from actionplan.warehouse.snapshot import publish_in_worker
+    from actionplan.warehouse.validation import start_worker, stop_worker
+
+    stop_worker()
+    monkeypatch.setenv("ACTIONPLAN_HOME", str(tmp_path / "earlier"))
+    start_worker()  # started under another home
+    monkeypatch.setenv("ACTIONPLAN_HOME", str(home))
+    s = load_settings()
+    book = canonical_workbook(tmp_path / "Finance.xlsx", department="Finance", actions=[action("F1")])
+    assert _cli_submit(s, book)["accepted"]
+    wh = open_warehouse(s.warehouse_url)
+    try:
+        load_inbox(Inbox(s.inbox_path, s.archive_path), wh)
+    finally:
+        wh.close()
+    assert publish_in_worker(s.warehouse_url, "2024/25 Q2", s.council) == 1
+    assert len(list((home / "snapshots").rglob("*.json"))) == 1
+    assert not (tmp_path / "earlier").exists()
+
+
+def test_snapshots_published_from_the_worker_process_are_the_ones_made_here(home, tmp_path):
+    """The consolidate flow publishes the snapshots from the process GX validates in (warehouse/snapshot.
+    publish_in_worker, the warehouse read-only there) while it writes the rollup: the same files as published here;
+    a warehouse another process holds is named in words, and the worker goes on to the next job."""
     from actionplan.warehouse import open_warehouse
     from actionplan.warehouse.inbox import Inbox
     from actionplan.warehouse.load import load_inbox

@@ -4,22 +4,18 @@ commentary, three periods of slips) without the service ever opening the warehou
 The consolidate flow writes one small JSON file per department and period under <home>/snapshots/, atomically; the
 service reads only the submitting department's file for the period before the one submitted.
 
-publish_in_worker does it all in a Python process of its own (`python -m actionplan.warehouse.snapshot`), reading
-the warehouse read-only, so the consolidate flow writes the rollup meanwhile on the other core.
+publish_in_worker does it all in the consolidate's worker process (the one GX validates in, warehouse/validation),
+reading the warehouse read-only, so the consolidate flow writes the rollup meanwhile on the other core.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from actionplan.background import lower_priority
 from actionplan.councils import DEFAULT_COUNCIL
 from actionplan.errors import ActionplanError
 from actionplan.files import write_atomic
@@ -101,43 +97,32 @@ class SnapshotsFailed(ActionplanError):
 
 
 def publish_in_worker(warehouse_url: str, period: str, council: str) -> int:
-    """Publish the period's snapshots (snapshots_of_period, then publish_snapshots) from a process of its own,
-    with the settings of this one's environment; returns how many were written. The warehouse is opened
-    read-only there, so this process must hold no connection to a DuckDB file meanwhile."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", __name__, warehouse_url, period, council],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
-    lower_priority(process)  # the rollup, written meanwhile, goes first
-    stdout, stderr = process.communicate()
-    lines = stdout.strip().splitlines()
-    if process.returncode != 0 or not lines or not lines[-1].isdigit():
-        said = (stderr or stdout).strip().splitlines()[-1:] or [f"exit code {process.returncode}"]
-        raise SnapshotsFailed(f"the snapshots for {period} could not be published: {said[0]}")
-    return int(lines[-1])
-
-
-def _work(warehouse_url: str, period: str, council: str) -> int:
+    """Publish the period's snapshots (publish_period) in the consolidate's worker process, the one that validates
+    with GX (warehouse/validation.run_in_worker: it has pandas and the warehouse's code imported already, where a
+    process of the snapshots' own spent a third of its time importing them), under the home of this process's
+    settings (the worker may outlive the environment it was started in); returns how many were written. The
+    warehouse is opened read-only there, so this process must hold no connection to a DuckDB file meanwhile."""
     from actionplan.settings import load_settings
 
+    from .validation import run_in_worker
+
+    job = {"task": "snapshots", "warehouse_url": warehouse_url, "period": period, "council": council}
+    outcome = run_in_worker(
+        {**job, "home": str(load_settings().home_path)}, what=f"the snapshots for {period}"
+    )
+    if "error" in outcome:
+        raise SnapshotsFailed(f"the snapshots for {period} could not be published: {outcome['error']}")
+    return int(outcome["written"])
+
+
+def publish_period(warehouse_url: str, period: str, council: str, home: Path) -> int:
+    """Read the period's snapshots from the warehouse (read-only) and publish them under home; how many were
+    written."""
     from . import open_warehouse
 
-    settings = load_settings()
     wh = open_warehouse(warehouse_url, read_only=True, wait_seconds=10)
     try:
-        snapshots = snapshots_of_period(wh, period, council, Register.for_home(settings.home_path, council))
+        snapshots = snapshots_of_period(wh, period, council, Register.for_home(home, council))
     finally:
         wh.close()
-    print(publish_snapshots(settings.home_path, council, period, snapshots))
-    return 0
-
-
-if __name__ == "__main__":
-    try:
-        raise SystemExit(_work(*sys.argv[1:4]))
-    except ActionplanError as exc:  # in words, for the flow's log (a locked or unreachable warehouse)
-        print(exc, file=sys.stderr)
-        raise SystemExit(1) from None
+    return publish_snapshots(home, council, period, snapshots)

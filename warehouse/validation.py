@@ -1,11 +1,12 @@
 """The reference validation of a period as loaded: each current submission's record, as the ingest loaded it,
 checked by Great Expectations over all departments at once (actionplan.checkpoint).
 
-validate_in_worker runs the same validation in a Python process of its own, started as
-`python -m actionplan.warehouse.validation` (its job a JSON line on stdin): a fresh interpreter that imports only this module (not a fork,
-and not multiprocessing's spawn, which imports the caller's main script again), so the consolidate flow goes on
+validate_in_worker runs the same validation in a Python process of its own (its job a JSON line on stdin): a fresh
+interpreter that imports only this module, with the garbage collector paused meanwhile (_WORKER; not a fork, and
+not multiprocessing's spawn, which imports the caller's main script again), so the consolidate flow goes on
 writing the rollup on the other core meanwhile. It needs nothing of the warehouse but the list of current
-submissions, which the caller reads first.
+submissions, which the caller reads first. The same process publishes the period's snapshots afterwards
+(warehouse/snapshot.publish_in_worker, through run_in_worker): it has pandas and the warehouse's code imported.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from actionplan import progress
+from actionplan import progress, startup
 from actionplan.background import lower_priority
 from actionplan.checkpoint import PeriodValidation, import_gx, validate_period
 from actionplan.councils import ALL_COUNCILS
@@ -157,16 +158,22 @@ class ValidationWorkerFailed(ActionplanError):
 
 
 _DONE = "actionplan-validation-done"  # the worker's line after each job: its outcome is in the job's out file
+# The worker process: this module and GX imported with the garbage collector paused (actionplan.startup).
+_WORKER = (
+    "from actionplan import startup; startup.pause(); "
+    "from actionplan.warehouse.validation import _work; raise SystemExit(_work())"
+)
 
 
 class _Worker:
-    """The validation's process: GX imported once, then one job at a time (a JSON line on its stdin), for as long
-    as this process lives: a process that consolidates many times pays GX's import once."""
+    """The validation's process: GX imported once, then one job at a time (a JSON line on its stdin: a validation,
+    or the snapshots' publishing), for as long as this process lives: a process that consolidates many times pays
+    GX's import once."""
 
     def __init__(self) -> None:
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", __name__],
+            [sys.executable, "-c", _WORKER],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,  # its progress (actionplan.progress.relayed), then _DONE
             stderr=self.log,
@@ -258,10 +265,8 @@ def validate_in_worker(
     """validate_period over the current submissions' loaded records, run in the validation's own process (started
     now if start_worker did not); the caller's process is free meanwhile (call it from a thread). An error in the
     run is raised here in its own words."""
-    global _worker
-    with _worker_lock, tempfile.TemporaryDirectory(prefix="actionplan-gx-") as scratch:
-        out_file = Path(scratch) / "outcome.json"
-        job = {
+    outcome = run_in_worker(
+        {
             "inbox": str(inbox.pending_dir.parent),
             "archive": str(inbox.archive_dir),
             "current": [list(pair) for pair in current],
@@ -270,8 +275,21 @@ def validate_in_worker(
             "docs_dir": str(docs_dir) if docs_dir else None,
             "results_dir": str(results_dir) if results_dir else None,
             "run_name": run_name,
-            "out": str(out_file),
         }
+    )
+    if "error" in outcome:
+        raise ActionplanError(outcome["error"])
+    return PeriodValidation.from_dict(outcome)
+
+
+def run_in_worker(job: dict[str, Any], what: str = "the Great Expectations validation") -> dict[str, Any]:
+    """Hand a job to the worker process (started now if start_worker did not), relay its progress and return its
+    outcome: {"error": words} where the job failed. Jobs take turns (one worker, one job at a time); what: the job
+    in words, for the error when the worker stops before it is done."""
+    global _worker
+    with _worker_lock, tempfile.TemporaryDirectory(prefix="actionplan-gx-") as scratch:
+        out_file = Path(scratch) / "outcome.json"
+        job = {**job, "out": str(out_file)}
         start_worker()
         assert _worker is not None
         if not _worker.hand(job):  # it died while waiting (killed): a new one does it, or says why not
@@ -282,17 +300,15 @@ def validate_in_worker(
             words = _worker.last_words()
             _worker.stop()
             _worker = None
-            raise ValidationWorkerFailed(f"the Great Expectations validation stopped ({words}")
-        outcome = json.loads(out_file.read_text(encoding="utf-8"))
-    if "error" in outcome:
-        raise ActionplanError(outcome["error"])
-    return PeriodValidation.from_dict(outcome)
+            raise ValidationWorkerFailed(f"{what} stopped ({words}")
+        return json.loads(out_file.read_text(encoding="utf-8"))
 
 
 def _work() -> int:
     """The worker's side: import GX, then for each job (a JSON line on stdin) run it, write the outcome (or the
     error, in words) as JSON to the job's out file and say _DONE; exit when stdin closes."""
     import_gx()
+    startup.resume()  # GX imported with the collector paused (_WORKER): what it made is frozen
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -306,6 +322,14 @@ def _work() -> int:
 
 def _run(job: dict[str, Any]) -> dict[str, Any]:
     try:
+        if job.get("task") == "snapshots":  # the period's snapshots (warehouse/snapshot.publish_in_worker)
+            from .snapshot import publish_period
+
+            return {
+                "written": publish_period(
+                    job["warehouse_url"], job["period"], job["council"], Path(job["home"])
+                )
+            }
         return validate_current(
             Inbox(Path(job["inbox"]), Path(job["archive"])),
             [tuple(p) for p in job["current"]],
@@ -319,7 +343,3 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
         return {"error": str(exc)}
     except Exception as exc:  # worded like the in-process run's failure: the type and its message
         return {"error": f"{type(exc).__name__}: {exc}"}
-
-
-if __name__ == "__main__":
-    raise SystemExit(_work())
