@@ -28,6 +28,9 @@ def _quiet_prefect(settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
+GRACE = 5  # seconds the temporary server has to shut down once told to, before uvicorn ends it
+
+
 class _TemporaryServer:
     """Prefect's temporary local server, started before Prefect is even imported: the same uvicorn command Prefect
     runs for it (prefect.server.api.server.SubprocessASGIServer), so its seconds of start-up overlap this process's
@@ -52,7 +55,7 @@ class _TemporaryServer:
             [sys.executable, "-m", "uvicorn", "--app-dir", str(site), "--factory"]
             # Prefect's create_app, made with the garbage collector paused (a quarter of the start-up otherwise)
             + ["actionplan.startup:prefect_server_app", "--host", "127.0.0.1", "--port", str(self.port)]
-            + ["--log-level", "error", "--lifespan", "on"],
+            + ["--log-level", "error", "--lifespan", "on", "--timeout-graceful-shutdown", str(GRACE)],
             env=env,
         )
         atexit.register(self.stop)
@@ -76,13 +79,12 @@ class _TemporaryServer:
         raise RuntimeError("Prefect's temporary server did not start in time")
 
     def stop(self) -> None:
+        """Tell the server to stop, and go on without waiting for it: its shutdown (~0.2 s, the last thing a flow
+        command waited for) writes nothing a run needs, the run's states being stored by then (this handler runs
+        after Prefect's own, which send the last logs: exit handlers run last registered first). uvicorn's own
+        timeout (GRACE) ends a shutdown that hangs."""
         if self.process.poll() is None:
             self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 _SERVER: _TemporaryServer | None = None
