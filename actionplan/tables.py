@@ -126,10 +126,17 @@ class Header:
         return list(dict.fromkeys(identify)), text_cols, mapped, dates
 
 
-def _keys(row: list[Any], longest: int = _LONGEST_HEADING) -> list[str]:
-    """Each cell's header key, "" for cells longer than longest (folding never makes a text much shorter
-    than its spaces and punctuation: a long action's text is never folded, it cannot be a heading)."""
-    return [header_key(v) if isinstance(v, str) and len(v) <= longest else "" for v in row]
+def _holds_two_known(row: list[Any], longest: int, known: set[str]) -> bool:
+    """Whether two of a row's cells are headings in known (header_key): the test every row below a table's first
+    header takes, so it stops at the second. A cell longer than longest is not folded: folding never makes a text
+    much shorter than its spaces and punctuation, so a long action's text cannot be a heading."""
+    found = 0
+    for v in row:
+        if isinstance(v, str) and len(v) <= longest and header_key(v) in known:
+            found += 1
+            if found == 2:
+                return True
+    return False
 
 
 # A quarter's column ("Q2", "Quarter 2", "Qtr 2 Actual", "Jul-Sep", "Jul–Sep 2024"), matched on the folded heading.
@@ -389,10 +396,8 @@ def find_headers(
         if searching:
             if not _may_be_header(sheet.rows[r], specs):
                 continue
-        else:
-            keys = _keys(sheet.rows[r], longest)
-            if sum(1 for k in keys if k in known) < 2:
-                continue
+        elif not _holds_two_known(sheet.rows[r], longest, known):
+            continue
         best: Header | None = None
         for spec in specs:
             if not (found or partial) and r >= spec.header_search_rows:
