@@ -43,7 +43,8 @@ def read_facts(
 ) -> RollupFacts:
     s = load_settings()
     register = Register.for_home(s.home_path, council) if council != ALL_COUNCILS else None
-    wh = open_warehouse(warehouse_url, wait_seconds=10)
+    # Read-only: the snapshots are read from the warehouse meanwhile, read-only too, by the worker process.
+    wh = open_warehouse(warehouse_url, read_only=True, wait_seconds=10)
     try:
         return facts_from_warehouse(
             wh,
@@ -269,11 +270,10 @@ def consolidate(
         # at a time), and its results are not kept.
         wrong = early[1] if early is not None else None
         checking = _validate(s, current, label, council)
+    # The snapshots in the worker process too, once its validation is done, beside the facts and the rollup: the
+    # warehouse is loaded, and only read from here on (read_facts opens it read-only).
+    snapshots = publish_snapshots.submit(s.warehouse_url, label, council) if council != ALL_COUNCILS else None
     facts = read_facts(s.warehouse_url, period, as_at, against, s.tolerance, council, s.timezone)
-    # The snapshots in a process of their own too (the warehouse is closed here now), beside the rollup.
-    snapshots = (
-        publish_snapshots.submit(s.warehouse_url, facts.period, council) if council != ALL_COUNCILS else None
-    )
     path = publish(facts, out or str(rollup_path(s, period, council)))
     if snapshots is not None:
         snapshots.result()
