@@ -215,3 +215,45 @@ def test_a_council_script_without_a_main_guard_runs_once(tmp_path, settings):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("script body ran") == 1
     assert "validation: Great Expectations validated 1 submission for 2024/25 Q2" in done.stdout
+
+
+def test_the_facts_are_read_while_another_process_reads_the_warehouse(tmp_path, settings):
+    """The consolidate flow hands the snapshots to the worker process right after the load, so the worker reads
+    the DuckDB file (read-only) while the flow reads the period's facts: read_facts opens it read-only too, which
+    DuckDB allows beside another process's read-only connection (a read-write one would wait, then fail)."""
+    import subprocess
+    import sys
+
+    from actionplan.flows.consolidate import read_facts
+    from actionplan.warehouse.load import load_inbox
+
+    _submit(
+        settings, canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1"), action("F2", status="R")])
+    )
+    inbox = Inbox(settings.inbox_path, settings.archive_path)
+    wh = open_warehouse(settings.warehouse_url)
+    try:
+        load_inbox(inbox, wh)
+    finally:
+        wh.close()
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from actionplan.warehouse import open_warehouse; "
+            f"wh = open_warehouse({str(settings.warehouse_url)!r}, read_only=True); print('open', flush=True); "
+            "sys.stdin.read(); wh.close()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "open"
+        facts = read_facts.fn(
+            settings.warehouse_url, "2024/25 Q2", None, None, settings.tolerance, settings.council
+        )
+    finally:
+        reader.communicate("", timeout=30)
+    assert facts.period == "2024/25 Q2"
+    assert len(facts.actions) == 2
