@@ -30,7 +30,11 @@ def _probe(tmp_path, code: str, *args: str) -> subprocess.CompletedProcess:
     script = tmp_path / "probe.py"
     script.write_text(PROBE + code)
     return subprocess.run(
-        [sys.executable, str(script), *args], capture_output=True, text=True, timeout=300, env=dict(os.environ)
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
     )
 
 
