@@ -28,11 +28,6 @@ class Checked:
     tables_json: dict[str, str] | None = None
 
 
-def default_workers() -> int:
-    """One worker per core this process may use."""
-    return usable_cores()
-
-
 def _check_one(job: tuple[str, dict, Settings, bool]) -> Checked:
     path, options, settings, encoded = job
     try:
@@ -68,7 +63,7 @@ def checked_files(
     """
     startup.resume()  # the imports done (launch.py paused the collector for them), before the pool forks from here
     jobs = [(str(p), options, settings, encoded) for p in paths]
-    workers = min(workers or default_workers(), len(jobs))
+    workers = min(workers or usable_cores(), len(jobs))  # one per core this process may use
     if workers <= 1:
         yield from map(_check_one, jobs)
         return

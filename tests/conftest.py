@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -44,6 +46,20 @@ KPI_HEADER = [
     "Comment",
 ]
 GOOD_KPI = ["K1", "% invoices paid in 30 days", "Higher is better", "%", "R Khan", "95%", "91%", None, None]
+
+
+def run_probe(tmp_path: Path, code: str, *args: str) -> subprocess.CompletedProcess:
+    """Run code (a probe: hooks set, then the `actionplan` entry point called) as a script in a Python process of
+    its own with args, this environment; its output captured."""
+    script = tmp_path / "probe.py"
+    script.write_text(code)
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
 
 
 def canonical_workbook(

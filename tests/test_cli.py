@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GOOD_KPI, action, canonical_workbook
+from tests.conftest import GOOD_KPI, action, canonical_workbook, run_probe
 
 
 def run(*args, env=None, check=True):
@@ -257,8 +257,7 @@ def test_a_flow_command_starts_prefects_server_before_it_imports_the_cli(tmp_pat
     """`actionplan consolidate` (launch.py) starts Prefect's temporary server before pandas, Prefect or the CLI are
     imported, so the server's seconds of start-up overlap theirs; any other command never starts one."""
     run("submit", canonical_workbook(tmp_path / "f.xlsx", actions=[action("F1")]))
-    probe = tmp_path / "probe.py"
-    probe.write_text(
+    probe = (
         "import sys\n"
         "seen = []\n"
         "def hook(event, args):\n"
@@ -272,13 +271,7 @@ def test_a_flow_command_starts_prefects_server_before_it_imports_the_cli(tmp_pat
     )
 
     def command(*args):
-        return subprocess.run(
-            [sys.executable, str(probe), *args],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=dict(os.environ),
-        )
+        return run_probe(tmp_path, probe, *args)
 
     p = command("consolidate", "--period", "2024/25 Q2")
     assert p.returncode == 0, p.stderr
@@ -291,8 +284,7 @@ def test_a_flow_call_imports_nothing_of_its_own_once_the_server_answers(tmp_path
     """What calling a flow imports on its way to the flow's start (Prefect's flow engine, fastapi's encoders for
     its parameters, graphviz for its visualisation) is imported while Prefect's temporary server still starts,
     not between the server's first answers, where each import would delay the flow's start."""
-    probe = tmp_path / "probe.py"
-    probe.write_text(
+    probe = (
         "import sys\n"
         "from actionplan import runs\n"
         "late, answered = [], []\n"
@@ -313,13 +305,7 @@ def test_a_flow_call_imports_nothing_of_its_own_once_the_server_answers(tmp_path
         "from actionplan.launch import run\n"
         "run()\n"
     )
-    p = subprocess.run(
-        [sys.executable, str(probe), "ingest"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ),
-    )
+    p = run_probe(tmp_path, probe, "ingest")
     assert p.returncode == 0, p.stderr
     assert "0 loaded" in p.stdout
     assert "ANSWERED 1 LATE []" in p.stderr

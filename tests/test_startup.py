@@ -5,12 +5,10 @@ ask for it. Each check runs a process of its own (a frozen test process would ke
 from __future__ import annotations
 
 import gc
-import os
 import subprocess
-import sys
 
 from actionplan import startup
-from tests.conftest import action, canonical_workbook
+from tests.conftest import action, canonical_workbook, run_probe
 
 # A probe: the command's real entry point, an audit hook noting whether the collector ran when pandas and Prefect
 # were imported, and at exit whether it runs and how many objects it skips (frozen).
@@ -27,15 +25,7 @@ atexit.register(lambda: print("GC", sorted(seen.items()), gc.isenabled(), gc.get
 
 
 def _probe(tmp_path, code: str, *args: str) -> subprocess.CompletedProcess:
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE + code)
-    return subprocess.run(
-        [sys.executable, str(script), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ),
-    )
+    return run_probe(tmp_path, PROBE + code, *args)
 
 
 def test_resume_without_a_pause_leaves_the_collector_alone():

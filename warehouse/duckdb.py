@@ -65,9 +65,8 @@ class DuckDBWarehouse(Warehouse):
             self.con.execute("RESET checkpoint_threshold")
             try:
                 self.con.execute("CHECKPOINT")
-            except (
-                duckdb.Error
-            ):  # another transaction of this process still open: the next commit or close does it
+            # Another transaction of this process still open: the next commit or close checkpoints.
+            except duckdb.Error:
                 pass
 
     @contextmanager
