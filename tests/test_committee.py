@@ -402,3 +402,23 @@ def test_snapshots_are_what_every_row_as_a_dict_gave(warehouse_home):
         assert snapshots_of_period(warehouse_home, period) == expected
     assert any(any(a["revised"] != [None, None] for a in d.values()) for d in expected.values())
     assert any(a["due"] for d in expected.values() for a in d.values())
+
+
+def test_the_snapshot_revision_flags_are_the_last_two_periods_of_the_slip_history():
+    """_revised reads only the end of an action's slip changes; the same flags as the dict of them all, on every
+    history of up to three periods, a ref twice in a plan (two entries for a period) included."""
+    import itertools
+
+    from actionplan.warehouse.snapshot import _revised
+
+    histories = 0
+    for last in range(3):
+        for indexes in itertools.chain.from_iterable(
+            itertools.combinations_with_replacement(range(last + 1), n) for n in range(1, 5)
+        ):
+            for flags in itertools.product([False, True], repeat=len(indexes)):
+                changes = list(zip(indexes, flags, strict=True))
+                whole = dict(changes)
+                assert _revised(changes, last) == [whole.get(last - 1), whole.get(last)], changes
+                histories += 1
+    assert histories > 500
