@@ -308,7 +308,18 @@ print(read, time.perf_counter() - start)
     return {"read_s": read, "write_s": write, "total_s": total}
 
 
+def machine_speed() -> dict[str, float]:
+    """How fast this machine runs Python at the moment (a loop's count in one second, in millions) and its load: a
+    shared machine's speed moves by half over minutes, and the naive pipeline's time with it, so a run's ratios are
+    read beside the speed it ran at (here 5.4-8.6 on quiet moments, 2.8-3.5 on slow ones)."""
+    start, count = time.perf_counter(), 0
+    while time.perf_counter() - start < 1.0:
+        count += 1
+    return {"python_loop_millions_per_s": round(count / 1e6, 2), "load_average_1_min": os.getloadavg()[0]}
+
+
 def measure(departments: int, actions: int, kpis: int, runs: int) -> dict:
+    speed = [machine_speed()]
     work = Path(tempfile.mkdtemp(prefix="actionplan-e2e-"))
     try:
         files = generate(work / "in", departments, actions, kpis)
@@ -325,6 +336,7 @@ def measure(departments: int, actions: int, kpis: int, runs: int) -> dict:
             server.wait(timeout=30)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    speed.append(machine_speed())
     med = {k: {m: round(statistics.median(r[m] for r in v), 2) for m in v[0]} for k, v in figures.items()}
     a, n, f = med["product"], med["naive"]["total_s"], med["floor"]["total_s"]
     by_mode = {
@@ -339,7 +351,7 @@ def measure(departments: int, actions: int, kpis: int, runs: int) -> dict:
     }
     return {
         "scenario": f"{departments} workbooks x {actions} actions + {kpis} KPIs, cold processes, {runs} runs",
-        "machine_load": "2 cores shared with two other engineers' builds and tests: figures are of a busy machine",
+        "machine_speed_before_and_after": speed,
         "actionplan": {"submit_s": a["submit_s"], **by_mode},
         "submit_one_core_s": a["submit_one_core_s"],
         "submit_speedup_on_cores": round(a["submit_one_core_s"] / a["submit_s"], 2),
@@ -382,6 +394,10 @@ def show(result: dict) -> None:
         f"{result['speedup_vs_naive_with_server']}x with one (target >= 2x); "
         f"{result['times_the_floor']}x / {result['times_the_floor_with_server']}x the floor (target <= 3x)"
     )
+    speeds = result.get("machine_speed_before_and_after")
+    if speeds:
+        loops = " and ".join(f"{s['python_loop_millions_per_s']} M" for s in speeds)
+        print(f"  the machine's speed before and after (a Python loop's count in a second): {loops}")
 
 
 def main(argv: list[str] | None = None) -> int:
