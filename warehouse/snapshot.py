@@ -28,10 +28,6 @@ from .base import Warehouse
 from .consolidate import as_registered, department_spelling
 
 
-def _day(value: Any) -> str | None:
-    return None if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
-
-
 def _revised(changes: list[tuple[int, bool]], last: int) -> list[bool | None]:
     """Whether the due date was revised in the period before the last and in the last (None: not on record then),
     from an action's slip_history changes, by period index in order (a ref twice in a plan: its last entry)."""
@@ -76,7 +72,8 @@ def snapshots_of_period(
     # date is written once, and the rows take theirs by its code. Rows come department by department: its dict is
     # looked up once per run of rows.
     codes, dates = pd.factorize(actions["effective_due_date"])
-    written = [_day(d) for d in dates] + [None]  # code -1 (no date) is the last
+    # factorize leaves the missing dates out of its uniques (their code is -1, the last entry here)
+    written = [str(pd.Timestamp(d).date()) for d in dates] + [None]
     target: dict[str, Any] = {}
     current_department = None
     for department, ref, status, update, code in zip(
